@@ -1,0 +1,199 @@
+//! Builds the application: state, the router of every feature, and the layers around it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Yaoshi 钥匙 API", description = "机关党建分类指导系统接口。登录：POST /api/v1/session，或 Authorization: Bearer <API令牌>。"),
+    servers((url = "/api/v1")),
+    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "system", description = "系统"))
+)]
+struct ApiDoc;
+
+pub async fn state(config: Config) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        metrics: crate::ops::prometheus(),
+    })
+}
+
+/// The API routes and their OpenAPI document, built together so they cannot drift apart.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::routes::api())
+        .merge(crate::org::api())
+        .merge(crate::system::api())
+        .split_for_parts();
+    (router, doc)
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api_router, doc) = api();
+    let doc = Arc::new(doc);
+    let pages = Router::new()
+        .merge(crate::web::home::routes())
+        .merge(crate::auth::routes::pages())
+        .merge(crate::org::pages())
+        .merge(crate::system::pages())
+        .fallback(crate::web::not_found)
+        .layer(middleware::from_fn(crate::web::page_layer));
+    Router::new()
+        .nest("/api/v1", api_router.fallback(api_not_found))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/healthz", get(crate::ops::healthz))
+        .route("/readyz", get(crate::ops::readyz))
+        .route("/metrics", get(crate::ops::metrics))
+        .route("/static/{*path}", get(crate::web::static_file))
+        .merge(pages)
+        .route_layer(middleware::from_fn(crate::ops::track))
+        .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 64 * 1024))
+        .layer(middleware::from_fn(same_origin))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+            ),
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// Refuses cross-site unsafe requests made with the session cookie. Requests that
+/// carry a bearer token send no cookie, so they are not exposed to CSRF.
+async fn same_origin(req: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let bearer = req.headers().contains_key(header::AUTHORIZATION);
+    if unsafe_method && !bearer && !same_origin_ok(req.headers()) {
+        return (StatusCode::FORBIDDEN, "跨站请求被拒绝").into_response();
+    }
+    next.run(req).await
+}
+
+fn same_origin_ok(h: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    match (
+        h.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        h.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        (Some(origin), Some(host)) => url::Url::parse(origin)
+            .ok()
+            .map(|u| {
+                let o = match u.port() {
+                    Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+                    None => u.host_str().unwrap_or_default().to_string(),
+                };
+                o == host
+            })
+            .unwrap_or(false),
+        // No Origin and no Sec-Fetch-Site: not a browser's cross-site form post.
+        _ => true,
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = config.addr.clone();
+    let state = state(config).await?;
+    crate::bootstrap::ensure_initial_data(&state).await?;
+    let app = router(state.clone());
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("无法监听 {addr}：{e}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, backend = ?state.db.backend, "yaoshi serving");
+    println!("钥匙 Yaoshi 已启动：http://{local}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    state.db.pool.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn origin_check() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(same_origin_ok(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_origin_ok(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert!(!same_origin_ok(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin_ok(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin_ok(&h));
+    }
+}

@@ -1,0 +1,267 @@
+//! Who is calling, what they hold, and the scope their queries run under.
+
+pub mod password;
+pub mod routes;
+pub mod session;
+pub mod store;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use serde::Serialize;
+
+use crate::db::Sql;
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Committee,
+    Unit,
+    Branch,
+    Member,
+    Community,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Committee,
+        Role::Unit,
+        Role::Branch,
+        Role::Member,
+        Role::Community,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Committee => "committee",
+            Role::Unit => "unit",
+            Role::Branch => "branch",
+            Role::Member => "member",
+            Role::Community => "community",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        crate::messages::role_label(self)
+    }
+}
+
+/// One role held over one scope.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Grant {
+    pub role_grant_id: i64,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub member_id: Option<i64>,
+    pub community_id: Option<i64>,
+    /// The name of the scope's object, for display.
+    pub scope_name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub must_change_password: bool,
+    pub grants: Vec<Grant>,
+    pub session_hash: Option<String>,
+    pub ip: String,
+}
+
+/// The rows a caller may see, applied inside queries.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub all: bool,
+    pub units: Vec<i64>,
+    pub branches: Vec<i64>,
+    pub members: Vec<i64>,
+}
+
+impl Scope {
+    /// Appends a condition on a member row aliased `m`.
+    pub fn member_condition(&self, sql: &mut Sql) {
+        if self.all {
+            sql.push("1 = 1");
+            return;
+        }
+        sql.push("(m.unit_id in ")
+            .bind_list(&self.units)
+            .push(" or m.branch_id in ")
+            .bind_list(&self.branches)
+            .push(" or m.member_id in ")
+            .bind_list(&self.members)
+            .push(")");
+    }
+
+    /// Appends a condition on an org row aliased `o`: a branch admin sees their branch and its groups.
+    pub fn org_condition(&self, sql: &mut Sql) {
+        if self.all {
+            sql.push("1 = 1");
+            return;
+        }
+        sql.push("(o.unit_id in ")
+            .bind_list(&self.units)
+            .push(" or o.org_id in ")
+            .bind_list(&self.branches)
+            .push(" or o.parent_id in ")
+            .bind_list(&self.branches)
+            .push(")");
+    }
+
+    pub fn unit_condition(&self, sql: &mut Sql) {
+        if self.all {
+            sql.push("1 = 1");
+            return;
+        }
+        sql.push("u.unit_id in ").bind_list(&self.units);
+    }
+
+    pub fn sees_unit(&self, unit_id: i64) -> bool {
+        self.all || self.units.contains(&unit_id)
+    }
+}
+
+impl CurrentUser {
+    pub fn has(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+
+    pub fn is_committee(&self) -> bool {
+        self.has(Role::Committee)
+    }
+
+    /// The highest role held, for the home page and navigation.
+    pub fn primary_role(&self) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| self.has(*r))
+    }
+
+    pub fn unit_ids(&self) -> Vec<i64> {
+        self.ids(Role::Unit, |g| g.unit_id)
+    }
+
+    pub fn branch_ids(&self) -> Vec<i64> {
+        self.ids(Role::Branch, |g| g.org_id)
+    }
+
+    pub fn member_ids(&self) -> Vec<i64> {
+        self.ids(Role::Member, |g| g.member_id)
+    }
+
+    pub fn community_ids(&self) -> Vec<i64> {
+        self.ids(Role::Community, |g| g.community_id)
+    }
+
+    fn ids(&self, role: Role, f: impl Fn(&Grant) -> Option<i64>) -> Vec<i64> {
+        self.grants
+            .iter()
+            .filter(|g| g.role == role)
+            .filter_map(f)
+            .collect()
+    }
+
+    /// The registry scope: everything for the committee, else the union of the grants.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            all: self.is_committee(),
+            units: self.unit_ids(),
+            branches: self.branch_ids(),
+            members: self.member_ids(),
+        }
+    }
+
+    /// Committee or unit admin: may manage the registry (within scope).
+    pub fn is_registry_admin(&self) -> bool {
+        self.is_committee() || self.has(Role::Unit)
+    }
+
+    /// May see unmasked ID numbers and phones on request.
+    pub fn may_unmask(&self) -> bool {
+        self.is_registry_admin()
+    }
+
+    pub fn require(&self, ok: bool) -> Result<(), AppError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            user_id: Some(self.user_id),
+            name: self.username.clone(),
+            ip: self.ip.clone(),
+        }
+    }
+}
+
+/// Paths a user who must change their password may still reach.
+fn allowed_before_password_change(path: &str) -> bool {
+    matches!(
+        path,
+        "/password" | "/logout" | "/api/v1/session" | "/api/v1/me" | "/api/v1/me/password"
+    )
+}
+
+pub fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(u) = parts.extensions.get::<CurrentUser>() {
+            return Ok(u.clone());
+        }
+        let ip = client_ip(parts);
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let user = if let Some(token) = bearer {
+            session::user_for_token(state, token, ip).await?
+        } else {
+            let cookie = session::cookie_value(&parts.headers, session::COOKIE);
+            match cookie {
+                Some(c) => session::user_for_session(state, &c, ip).await?,
+                None => None,
+            }
+        };
+        let user = user.ok_or(AppError::Unauthorized)?;
+        if user.must_change_password && !allowed_before_password_change(parts.uri.path()) {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+/// The caller if logged in, without rejecting anonymous requests.
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match CurrentUser::from_request_parts(parts, state).await {
+            Ok(u) => Ok(MaybeUser(Some(u))),
+            Err(AppError::Unauthorized) | Err(AppError::PasswordChangeRequired) => Ok(MaybeUser(None)),
+            Err(e) => Err(e),
+        }
+    }
+}

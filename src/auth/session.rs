@@ -1,0 +1,138 @@
+//! Server-side sessions (cookie holds a random token; the database holds its hash)
+//! and API tokens (shown once, stored hashed, revocable).
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::CurrentUser;
+use crate::db::now;
+use crate::error::AppResult;
+use crate::state::AppState;
+
+pub const COOKIE: &str = "yaoshi_session";
+pub const TOKEN_PREFIX: &str = "yst_";
+
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn session_cookie(token: &str) -> String {
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
+}
+
+pub fn clear_session_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// Starts a session and returns the cookie token.
+pub async fn create(state: &AppState, user_id: i64, ip: &str) -> AppResult<String> {
+    let token = random_token();
+    let t = now();
+    sqlx::query(
+        "insert into session (session_hash, user_id, created_at, last_seen_at, ip) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(t)
+    .bind(t)
+    .bind(ip.to_string())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(token)
+}
+
+pub async fn delete(state: &AppState, session_hash: &str) -> AppResult<()> {
+    sqlx::query("delete from session where session_hash = $1")
+        .bind(session_hash.to_string())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_all_for_user(state: &AppState, user_id: i64) -> AppResult<()> {
+    sqlx::query("delete from session where user_id = $1")
+        .bind(user_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn user_for_session(
+    state: &AppState,
+    token: &str,
+    ip: String,
+) -> AppResult<Option<CurrentUser>> {
+    let hash = token_hash(token);
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "select user_id, created_at, last_seen_at from session where session_hash = $1",
+    )
+    .bind(hash.clone())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((user_id, created_at, last_seen_at)) = row else {
+        return Ok(None);
+    };
+    let t = now();
+    let idle = state.config.session_idle_minutes * 60;
+    let absolute = state.config.session_absolute_hours * 3600;
+    if t - last_seen_at > idle || t - created_at > absolute {
+        delete(state, &hash).await?;
+        return Ok(None);
+    }
+    // Touch at most once a minute: keeps the idle clock honest without a write per request.
+    if t - last_seen_at >= 60 {
+        sqlx::query("update session set last_seen_at = $1 where session_hash = $2")
+            .bind(t)
+            .bind(hash.clone())
+            .execute(&state.db.pool)
+            .await?;
+    }
+    let user = super::store::load_current_user(state, user_id, Some(hash), ip).await?;
+    Ok(user)
+}
+
+pub async fn user_for_token(
+    state: &AppState,
+    token: &str,
+    ip: String,
+) -> AppResult<Option<CurrentUser>> {
+    let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "select api_token_id, user_id, last_used_at from api_token where token_hash = $1 and revoked_at is null",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((token_id, user_id, last_used)) = row else {
+        return Ok(None);
+    };
+    let t = now();
+    if last_used.is_none_or(|l| t - l >= 60) {
+        sqlx::query("update api_token set last_used_at = $1 where api_token_id = $2")
+            .bind(t)
+            .bind(token_id)
+            .execute(&state.db.pool)
+            .await?;
+    }
+    let user = super::store::load_current_user(state, user_id, None, ip).await?;
+    // A token never stands in for a password change: the API user must have finished it.
+    Ok(user)
+}

@@ -1,0 +1,380 @@
+//! Accounts, role grants and login failures.
+
+use serde::Serialize;
+
+use super::{CurrentUser, Grant, Role};
+use crate::audit::{self, Actor, Entry};
+use crate::db::now;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub must_change_password: i64,
+    pub disabled: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    role_grant_id: i64,
+    role: String,
+    unit_id: Option<i64>,
+    org_id: Option<i64>,
+    member_id: Option<i64>,
+    community_id: Option<i64>,
+    scope_name: Option<String>,
+}
+
+pub async fn find_by_username(state: &AppState, username: &str) -> AppResult<Option<UserRow>> {
+    Ok(sqlx::query_as(
+        "select user_id, username, display_name, password_hash, must_change_password, disabled \
+         from app_user where username = $1",
+    )
+    .bind(username.to_string())
+    .fetch_optional(&state.db.pool)
+    .await?)
+}
+
+pub async fn grants(state: &AppState, user_id: i64) -> AppResult<Vec<Grant>> {
+    let rows: Vec<GrantRow> = sqlx::query_as(
+        "select g.role_grant_id, g.role, g.unit_id, g.org_id, g.member_id, g.community_id, \
+         coalesce(u.name, o.name, m.name, c.name) as scope_name \
+         from role_grant g \
+         left join unit u on u.unit_id = g.unit_id \
+         left join org o on o.org_id = g.org_id \
+         left join member m on m.member_id = g.member_id \
+         left join community c on c.community_id = g.community_id \
+         where g.user_id = $1 order by g.role_grant_id",
+    )
+    .bind(user_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Grant {
+                role_grant_id: r.role_grant_id,
+                role: Role::parse(&r.role)?,
+                unit_id: r.unit_id,
+                org_id: r.org_id,
+                member_id: r.member_id,
+                community_id: r.community_id,
+                scope_name: r.scope_name.unwrap_or_else(|| "全市".into()),
+            })
+        })
+        .collect())
+}
+
+pub async fn load_current_user(
+    state: &AppState,
+    user_id: i64,
+    session_hash: Option<String>,
+    ip: String,
+) -> AppResult<Option<CurrentUser>> {
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "select username, display_name, must_change_password, disabled from app_user where user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((username, display_name, must_change, disabled)) = row else {
+        return Ok(None);
+    };
+    if disabled != 0 {
+        return Ok(None);
+    }
+    Ok(Some(CurrentUser {
+        user_id,
+        username,
+        display_name,
+        must_change_password: must_change != 0,
+        grants: grants(state, user_id).await?,
+        session_hash,
+        ip,
+    }))
+}
+
+/// Failed logins for a user name within the window; a locked name refuses even the right password.
+pub async fn locked_until(state: &AppState, username: &str) -> AppResult<Option<i64>> {
+    let c = &state.config;
+    let t = now();
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "select at from login_failure where username = $1 and at > $2 order by at desc",
+    )
+    .bind(username.to_string())
+    .bind(t - (c.lock_window_minutes.max(c.lock_minutes)) * 60)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(lock_rule(
+        &rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        t,
+        c.lock_threshold,
+        c.lock_window_minutes * 60,
+        c.lock_minutes * 60,
+    ))
+}
+
+/// Pure rule: given failure instants (newest first), when does the lock end, if locked now?
+/// A lock starts at the failure that brought the count within the window to the threshold.
+pub fn lock_rule(failures_desc: &[i64], now: i64, threshold: i64, window: i64, lock: i64) -> Option<i64> {
+    let n = usize::try_from(threshold).ok()?;
+    if n == 0 || failures_desc.len() < n {
+        return None;
+    }
+    for i in 0..=(failures_desc.len() - n) {
+        let newest = failures_desc[i];
+        let oldest = failures_desc[i + n - 1];
+        if newest - oldest <= window && newest + lock > now {
+            return Some(newest + lock);
+        }
+    }
+    None
+}
+
+pub async fn record_failure(state: &AppState, username: &str, ip: &str) -> AppResult<()> {
+    sqlx::query("insert into login_failure (username, ip, at) values ($1, $2, $3)")
+        .bind(username.to_string())
+        .bind(ip.to_string())
+        .bind(now())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn clear_failures(state: &AppState, username: &str) -> AppResult<()> {
+    sqlx::query("delete from login_failure where username = $1")
+        .bind(username.to_string())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct UserSummary {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub must_change_password: i64,
+    pub disabled: i64,
+    pub created_at: i64,
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub must_change_password: bool,
+}
+
+pub fn validate_username(username: &str) -> Result<(), String> {
+    let ok = (3..=32).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err("用户名应为3到32位字母、数字、下划线、点或短横线".into())
+    }
+}
+
+/// Creates an account with its grants in one transaction.
+pub async fn create_user(
+    state: &AppState,
+    actor: &Actor,
+    u: NewUser,
+    grants: &[NewGrant],
+) -> AppResult<i64> {
+    validate_username(&u.username).map_err(|m| AppError::field("username", m))?;
+    if u.display_name.trim().is_empty() {
+        return Err(AppError::field("display_name", "请填写姓名"));
+    }
+    let hash = super::password::hash(u.password).await?;
+    let t = now();
+    let mut tx = state.db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into app_user (username, display_name, password_hash, must_change_password, password_changed_at, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7) returning user_id",
+    )
+    .bind(u.username.clone())
+    .bind(u.display_name.trim().to_string())
+    .bind(hash)
+    .bind(i64::from(u.must_change_password))
+    .bind(t)
+    .bind(t)
+    .bind(t)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| crate::error::on_unique(e, "username", "该用户名已被使用"))?;
+    for g in grants {
+        insert_grant(tx.conn(), id, g).await?;
+    }
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        actor,
+        Entry::new("user.create", "user", id, format!("新建用户 {}", u.username)).after(&serde_json::json!({
+            "username": u.username, "display_name": u.display_name,
+            "grants": grants.iter().map(|g| g.describe()).collect::<Vec<_>>(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(Clone, Debug, serde::Deserialize, Serialize, utoipa::ToSchema)]
+pub struct NewGrant {
+    /// committee | unit | branch | member | community
+    pub role: String,
+    pub unit_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub member_id: Option<i64>,
+    pub community_id: Option<i64>,
+}
+
+impl NewGrant {
+    pub fn describe(&self) -> String {
+        format!(
+            "{}:{}",
+            self.role,
+            self.unit_id
+                .or(self.org_id)
+                .or(self.member_id)
+                .or(self.community_id)
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        )
+    }
+
+    /// The role with exactly the scope it needs.
+    pub fn checked(&self) -> AppResult<NewGrant> {
+        let role = Role::parse(&self.role).ok_or_else(|| AppError::field("role", "未知的角色"))?;
+        let mut g = NewGrant {
+            role: role.as_str().into(),
+            unit_id: None,
+            org_id: None,
+            member_id: None,
+            community_id: None,
+        };
+        let need = |v: Option<i64>, field: &str, msg: &str| v.ok_or_else(|| AppError::field(field, msg));
+        match role {
+            Role::Committee => {}
+            Role::Unit => g.unit_id = Some(need(self.unit_id, "unit_id", "请选择机关党组织")?),
+            Role::Branch => g.org_id = Some(need(self.org_id, "org_id", "请选择党支部")?),
+            Role::Member => g.member_id = Some(need(self.member_id, "member_id", "请选择党员")?),
+            Role::Community => {
+                g.community_id = Some(need(self.community_id, "community_id", "请选择社区")?)
+            }
+        }
+        Ok(g)
+    }
+}
+
+pub async fn insert_grant(conn: &mut sqlx::AnyConnection, user_id: i64, g: &NewGrant) -> AppResult<i64> {
+    let g = g.checked()?;
+    let checks: [(&str, Option<i64>, &str, &str); 4] = [
+        ("select unit_id from unit where unit_id = $1", g.unit_id, "unit_id", "机关党组织不存在"),
+        ("select org_id from org where org_id = $1 and kind = 'branch'", g.org_id, "org_id", "党支部不存在"),
+        ("select member_id from member where member_id = $1", g.member_id, "member_id", "党员不存在"),
+        ("select community_id from community where community_id = $1", g.community_id, "community_id", "社区不存在"),
+    ];
+    for (sql, id, field, msg) in checks {
+        if let Some(id) = id {
+            let found: Option<i64> = sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *conn).await?;
+            if found.is_none() {
+                return Err(AppError::field(field, msg));
+            }
+        }
+    }
+    let id: i64 = sqlx::query_scalar(
+        "insert into role_grant (user_id, role, unit_id, org_id, member_id, community_id, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7) returning role_grant_id",
+    )
+    .bind(user_id)
+    .bind(g.role.clone())
+    .bind(g.unit_id)
+    .bind(g.org_id)
+    .bind(g.member_id)
+    .bind(g.community_id)
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Sets a new password; `must_change` marks an admin reset.
+pub async fn set_password(
+    state: &AppState,
+    actor: &Actor,
+    user_id: i64,
+    password: String,
+    must_change: bool,
+) -> AppResult<()> {
+    let hash = super::password::hash(password).await?;
+    let t = now();
+    let mut tx = state.db.begin_write().await?;
+    let n = sqlx::query(
+        "update app_user set password_hash = $1, must_change_password = $2, password_changed_at = $3, updated_at = $4 where user_id = $5",
+    )
+    .bind(hash)
+    .bind(i64::from(must_change))
+    .bind(t)
+    .bind(t)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    let (action, summary) = if must_change {
+        ("user.password_reset", "管理员重置密码")
+    } else {
+        ("user.password_change", "修改密码")
+    };
+    audit::record(tx.conn(), state.db.backend, actor, Entry::new(action, "user", user_id, summary)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn list_users(state: &AppState, q: &str, limit: i64, offset: i64) -> AppResult<(Vec<UserSummary>, i64)> {
+    let like = format!("%{}%", q.trim());
+    let rows = sqlx::query_as(
+        "select user_id, username, display_name, must_change_password, disabled, created_at from app_user \
+         where username like $1 or display_name like $1 order by user_id limit $2 offset $3",
+    )
+    .bind(like.clone())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar("select count(*) from app_user where username like $1 or display_name like $1")
+        .bind(like)
+        .fetch_one(&state.db.pool)
+        .await?;
+    Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_rule;
+
+    #[test]
+    fn locks_after_threshold_within_window() {
+        // 5 failures within 15 min → locked 30 min from the last.
+        let f = [1000, 900, 800, 700, 600];
+        assert_eq!(lock_rule(&f, 1001, 5, 900, 1800), Some(2800));
+        // Lock expired.
+        assert_eq!(lock_rule(&f, 2800, 5, 900, 1800), None);
+        // Four failures: not locked.
+        assert_eq!(lock_rule(&f[..4], 1001, 5, 900, 1800), None);
+        // Five failures spread beyond the window: not locked.
+        let spread = [5000, 4000, 3000, 2000, 1000];
+        assert_eq!(lock_rule(&spread, 5001, 5, 900, 1800), None);
+    }
+}

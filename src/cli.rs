@@ -1,0 +1,223 @@
+//! The command line: `yaoshi [serve|migrate|admin|demo|import|export|backup|audit]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "yaoshi", version, about = "钥匙 Yaoshi：机关党建分类指导系统")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web application (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Account administration.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Generate deterministic demo data into an empty database.
+    Demo {
+        #[arg(long, value_enum, default_value = "small")]
+        scale: crate::demo::Scale,
+    },
+    /// Import members (or units and branches) from an .xlsx file, all or nothing.
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: PathBuf,
+    },
+    /// Export the member list to an .xlsx file (ID numbers and phones masked).
+    Export {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: PathBuf,
+    },
+    /// Write a consistent backup: SQLite online copy; for PostgreSQL, the pg_dump command.
+    Backup { file: PathBuf },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportKind {
+    Members,
+    Orgs,
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create a committee admin account; prints its one-time password.
+    CreateUser {
+        username: String,
+        #[arg(long, default_value = "管理员")]
+        name: String,
+    },
+    /// Reset a user's password to a one-time password and end their sessions.
+    ResetPassword { username: String },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check the hash chain and report the first broken link.
+    Verify,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("无法启动运行时：{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let json = std::env::var("YAOSHI_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load()?;
+    tracing::debug!(?config, "configuration");
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => crate::app::serve(config).await?,
+        Command::Migrate => {
+            crate::app::state(config).await?;
+            println!("数据库迁移完成");
+        }
+        Command::Admin { action } => {
+            let state = crate::app::state(config).await?;
+            crate::bootstrap::seed_reference_data(&state).await?;
+            let actor = crate::audit::Actor { user_id: None, name: "cli".into(), ip: String::new() };
+            match action {
+                AdminAction::CreateUser { username, name } => {
+                    let password = crate::auth::password::generate();
+                    crate::auth::store::create_user(
+                        &state,
+                        &actor,
+                        crate::auth::store::NewUser {
+                            username: username.clone(),
+                            display_name: name,
+                            password: password.clone(),
+                            must_change_password: true,
+                        },
+                        &[crate::auth::store::NewGrant {
+                            role: "committee".into(),
+                            unit_id: None,
+                            org_id: None,
+                            member_id: None,
+                            community_id: None,
+                        }],
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("已创建用户 {username}，一次性密码：{password}（首次登录须修改）");
+                }
+                AdminAction::ResetPassword { username } => {
+                    let user = crate::auth::store::find_by_username(&state, &username)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                        .ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+                    let password = crate::auth::password::generate();
+                    crate::auth::store::set_password(&state, &actor, user.user_id, password.clone(), true)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    crate::auth::session::delete_all_for_user(&state, user.user_id)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    crate::auth::store::clear_failures(&state, &username)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("已重置 {username} 的密码，一次性密码：{password}（登录后须修改）");
+                }
+            }
+        }
+        Command::Demo { scale } => {
+            let state = crate::app::state(config).await?;
+            crate::demo::run(&state, scale).await?;
+        }
+        Command::Import { kind, file } => {
+            let state = crate::app::state(config).await?;
+            crate::bootstrap::seed_reference_data(&state).await?;
+            let bytes = std::fs::read(&file)?;
+            let actor = crate::audit::Actor { user_id: None, name: "cli".into(), ip: String::new() };
+            let outcome = match kind {
+                ImportKind::Members => crate::org::import::import_members(&state, &actor, &crate::auth::Scope { all: true, ..Default::default() }, &bytes).await,
+                ImportKind::Orgs => crate::org::import::import_orgs(&state, &actor, &crate::auth::Scope { all: true, ..Default::default() }, &bytes).await,
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match outcome {
+                crate::org::import::Outcome::Imported { created, unchanged, updated } => {
+                    println!("导入完成：新增 {created} 条，更新 {updated} 条，未变化 {unchanged} 条");
+                }
+                crate::org::import::Outcome::Rejected { errors, .. } => {
+                    eprintln!("导入未执行：发现 {} 处错误（未写入任何数据）", errors.len());
+                    for e in errors.iter().take(50) {
+                        eprintln!("  第{}行 {}：{}", e.row, e.column, e.message);
+                    }
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        Command::Export { kind, file } => {
+            let state = crate::app::state(config).await?;
+            let bytes = match kind {
+                ImportKind::Members => crate::org::members::export_all(&state).await,
+                ImportKind::Orgs => crate::org::orgs::export_all(&state).await,
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&file, bytes)?;
+            println!("已导出到 {}", file.display());
+        }
+        Command::Backup { file } => {
+            let state = crate::app::state(config.clone()).await?;
+            crate::system::backup::run(&state, &config, &file).await?;
+        }
+        Command::Audit { action: AuditAction::Verify } => {
+            let state = crate::app::state(config).await?;
+            match crate::audit::verify(&state.db).await? {
+                crate::audit::Verdict::Intact { rows } => println!("审计日志完整：共 {rows} 条，哈希链无断裂"),
+                crate::audit::Verdict::Broken { audit_id, reason } => {
+                    let why = match reason {
+                        "link" => "与上一条的链接不符（前一条被删除或修改）",
+                        _ => "内容与哈希不符（该条被修改）",
+                    };
+                    println!("审计日志被篡改：第一处断裂在 audit_id = {audit_id}，{why}");
+                    return Ok(ExitCode::from(3));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

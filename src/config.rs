@@ -1,0 +1,141 @@
+//! Settings: environment variables over an optional `yaoshi.toml` over defaults.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(Clone)]
+pub struct Config {
+    pub addr: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub initial_admin_password: Option<String>,
+    /// Minutes without a request before a session ends.
+    pub session_idle_minutes: i64,
+    /// Hours after login when a session ends regardless of activity.
+    pub session_absolute_hours: i64,
+    /// Failed logins within `lock_window_minutes` that lock a user name.
+    pub lock_threshold: i64,
+    pub lock_window_minutes: i64,
+    pub lock_minutes: i64,
+    pub max_upload_bytes: usize,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "initial_admin_password",
+                &self.initial_admin_password.as_ref().map(|_| "***"),
+            )
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    session_idle_minutes: Option<i64>,
+    session_absolute_hours: Option<i64>,
+    lock_threshold: Option<i64>,
+    lock_window_minutes: Option<i64>,
+    lock_minutes: Option<i64>,
+}
+
+impl Config {
+    /// Reads `yaoshi.toml` (or `YAOSHI_CONFIG`) if present, then the environment.
+    pub fn load() -> anyhow::Result<Config> {
+        let path = std::env::var("YAOSHI_CONFIG").unwrap_or_else(|_| "yaoshi.toml".into());
+        let file = if Path::new(&path).exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("读取配置文件 {path} 失败"))?;
+            toml::from_str::<FileConfig>(&text)
+                .with_context(|| format!("配置文件 {path} 格式错误"))?
+        } else {
+            FileConfig::default()
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let data_dir = env("YAOSHI_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = env("DATABASE_URL").or(file.database_url).unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("yaoshi.db").display())
+        });
+        let num = |k: &str, f: Option<i64>, d: i64| -> anyhow::Result<i64> {
+            match env(k) {
+                Some(v) => v.parse().with_context(|| format!("环境变量 {k} 应为整数")),
+                None => Ok(f.unwrap_or(d)),
+            }
+        };
+        Ok(Config {
+            addr: env("YAOSHI_ADDR")
+                .or(file.addr)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            data_dir,
+            database_url,
+            initial_admin_password: env("YAOSHI_INITIAL_ADMIN_PASSWORD"),
+            session_idle_minutes: num("YAOSHI_SESSION_IDLE_MINUTES", file.session_idle_minutes, 30)?,
+            session_absolute_hours: num(
+                "YAOSHI_SESSION_ABSOLUTE_HOURS",
+                file.session_absolute_hours,
+                12,
+            )?,
+            lock_threshold: num("YAOSHI_LOCK_THRESHOLD", file.lock_threshold, 5)?,
+            lock_window_minutes: num("YAOSHI_LOCK_WINDOW_MINUTES", file.lock_window_minutes, 15)?,
+            lock_minutes: num("YAOSHI_LOCK_MINUTES", file.lock_minutes, 30)?,
+            max_upload_bytes: 20 * 1024 * 1024,
+        })
+    }
+
+    /// Defaults for a given database, used by tests.
+    pub fn for_database(database_url: &str, data_dir: PathBuf) -> Config {
+        Config {
+            addr: "127.0.0.1:0".into(),
+            data_dir,
+            database_url: database_url.into(),
+            initial_admin_password: None,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            lock_threshold: 5,
+            lock_window_minutes: 15,
+            lock_minutes: 30,
+            max_upload_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password_in_url() {
+        assert_eq!(
+            redact_url("postgres://u:secret@localhost/db"),
+            "postgres://u:***@localhost/db"
+        );
+        assert_eq!(redact_url("sqlite://data/y.db"), "sqlite://data/y.db");
+    }
+}

@@ -1,0 +1,267 @@
+//! The database seam: one pool over SQLite or PostgreSQL, chosen once at start-up.
+//!
+//! Queries are written once with `$1` placeholders, which both backends accept.
+//! SQLite takes one writer at a time: writes go through [`Db::begin_write`], which
+//! serialises them in-process so a transaction never has to upgrade a read lock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, Arguments, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    writer: Arc<Mutex<()>>,
+}
+
+pub struct WriteTx {
+    pub tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> anyhow::Result<()> {
+        self.tx.commit().await.context("提交事务失败")
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("不支持的 DATABASE_URL：只支持 sqlite: 与 postgres://");
+        };
+        if backend == Backend::Sqlite {
+            ensure_sqlite_dir(url)?;
+        }
+        let opts = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10));
+        let opts = if backend == Backend::Sqlite {
+            opts.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(
+                        "pragma journal_mode = wal; pragma synchronous = normal; \
+                         pragma foreign_keys = on; pragma busy_timeout = 10000; \
+                         pragma cache_size = -32000; pragma temp_store = memory;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+        } else {
+            opts
+        };
+        let pool = opts
+            .connect(url)
+            .await
+            .with_context(|| format!("连接数据库失败：{}", crate::config::redact_url(url)))?;
+        Ok(Db {
+            pool,
+            backend,
+            writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let m = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.run(&self.pool).await.context("数据库迁移失败")?;
+        Ok(())
+    }
+
+    pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        let tx = self.pool.begin().await.context("开始事务失败")?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("创建数据目录 {} 失败", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A value bound into a dynamically built query.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+    NullInt,
+    NullText,
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_string())
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Arg::NullInt, Arg::Int)
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Arg::NullText, Arg::Text)
+    }
+}
+
+/// SQL assembled from pieces, numbering `$n` placeholders as values are bound.
+#[derive(Clone, Debug, Default)]
+pub struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `v`.
+    pub fn bind(&mut self, v: impl Into<Arg>) -> &mut Self {
+        self.args.push(v.into());
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    /// Appends `(…, …)` placeholders for a list; an empty list becomes `(NULL)`, matching nothing.
+    pub fn bind_list(&mut self, vs: &[i64]) -> &mut Self {
+        if vs.is_empty() {
+            self.text.push_str("(null)");
+            return self;
+        }
+        self.text.push('(');
+        for (i, v) in vs.iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(*v);
+        }
+        self.text.push(')');
+        self
+    }
+
+    pub fn arguments(&self) -> AnyArguments<'static> {
+        let mut a = AnyArguments::default();
+        for arg in &self.args {
+            // Binding plain values into AnyArguments cannot fail.
+            let _ = match arg {
+                Arg::Int(v) => a.add(*v),
+                Arg::Text(v) => a.add(v.clone()),
+                Arg::NullInt => a.add(None::<i64>),
+                Arg::NullText => a.add(None::<String>),
+            };
+        }
+        a
+    }
+
+    pub async fn fetch_all<T>(&self, pool: &AnyPool) -> anyhow::Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        Ok(
+            sqlx::query_as_with::<_, T, _>(&self.text, self.arguments())
+                .fetch_all(pool)
+                .await?,
+        )
+    }
+
+    pub async fn fetch_scalar(&self, pool: &AnyPool) -> anyhow::Result<i64> {
+        Ok(
+            sqlx::query_scalar_with::<_, i64, _>(&self.text, self.arguments())
+                .fetch_one(pool)
+                .await?,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_in_order() {
+        let mut s = Sql::new("select * from member where unit_id in ");
+        s.bind_list(&[1, 2]).push(" and name = ").bind("张三");
+        assert_eq!(
+            s.text,
+            "select * from member where unit_id in ($1, $2) and name = $3"
+        );
+        assert_eq!(s.args.len(), 3);
+        let mut e = Sql::new("x in ");
+        e.bind_list(&[]);
+        assert_eq!(e.text, "x in (null)");
+    }
+}

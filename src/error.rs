@@ -1,0 +1,159 @@
+//! One error type at the HTTP boundary. It answers the API with
+//! `{"error":{"code","message","fields"}}`; page routes turn the same error into a
+//! Chinese page (see `web::render_error_pages`). Internal details go to the log only.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+pub type FieldErrors = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("请先登录")]
+    Unauthorized,
+    #[error("用户名或密码错误")]
+    BadCredentials,
+    #[error("没有权限执行此操作")]
+    Forbidden,
+    #[error("请先修改初始密码")]
+    PasswordChangeRequired,
+    #[error("找不到该记录，或您无权查看")]
+    NotFound,
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        fields: FieldErrors,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("服务器内部错误，请稍后再试")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn invalid(message: impl Into<String>) -> AppError {
+        AppError::Invalid {
+            message: message.into(),
+            fields: FieldErrors::new(),
+        }
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> AppError {
+        let message = message.into();
+        let mut fields = FieldErrors::new();
+        fields.insert(field.to_string(), message.clone());
+        AppError::Invalid { message, fields }
+    }
+
+    pub fn fields(fields: FieldErrors) -> AppError {
+        AppError::Invalid {
+            message: crate::messages::FORM_HAS_ERRORS.to_string(),
+            fields,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized => "unauthorized",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::PasswordChangeRequired => "password_change_required",
+            AppError::NotFound => "not_found",
+            AppError::Invalid { .. } => "invalid",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge(_) => "too_large",
+            AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::RowNotFound = e {
+            return AppError::NotFound;
+        }
+        AppError::Internal(e.into())
+    }
+}
+
+/// Placed on error responses so page routes can render them as HTML.
+#[derive(Clone, Debug)]
+pub struct ErrorInfo {
+    pub status: StatusCode,
+    pub message: String,
+    pub fields: FieldErrors,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    pub fields: FieldErrors,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(e) = &self {
+            tracing::error!(error = ?e, "request failed");
+        }
+        let status = self.status();
+        let message = self.to_string();
+        let fields = match &self {
+            AppError::Invalid { fields, .. } => fields.clone(),
+            _ => FieldErrors::new(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message: message.clone(),
+                fields: fields.clone(),
+            },
+        };
+        let mut resp = (status, Json(body)).into_response();
+        resp.extensions_mut().insert(ErrorInfo {
+            status,
+            message,
+            fields,
+        });
+        resp
+    }
+}
+
+/// Maps a unique-constraint violation to a field error; anything else stays internal.
+pub fn on_unique(e: sqlx::Error, field: &str, message: &str) -> AppError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return AppError::field(field, message);
+        }
+    }
+    AppError::from(e)
+}

@@ -1,0 +1,19 @@
+//! Yaoshi (钥匙): the working system of a municipal-organs party-building working
+//! committee for classified guidance. See docs/ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod messages;
+pub mod ops;
+pub mod org;
+pub mod state;
+pub mod system;
+pub mod web;
+pub mod xlsx;

@@ -1,0 +1,163 @@
+//! Communities (社区) where in-service members report; the committee keeps the list.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Form, Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::audit::{self, Entry};
+use crate::auth::CurrentUser;
+use crate::db::{now, Sql};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::state::AppState;
+use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Community {
+    pub community_id: i64,
+    pub name: String,
+    pub address: String,
+    pub contact: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommunityInput {
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub contact: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CommunityFilter {
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+pub async fn list(state: &AppState, user: &CurrentUser, f: &CommunityFilter, all: bool) -> AppResult<(Vec<Community>, i64)> {
+    user.require(user.is_committee())?;
+    let q = format!("%{}%", f.q.as_deref().unwrap_or("").trim());
+    let mut sql = Sql::new("select community_id, name, address, contact from community where name like ");
+    sql.bind(q.clone()).push(" order by name");
+    if !all {
+        let p = Paging { page: f.page, per_page: f.per_page };
+        sql.push(" limit ").bind(p.per_page()).push(" offset ").bind(p.offset());
+    }
+    let rows = sql.fetch_all(&state.db.pool).await?;
+    let mut count = Sql::new("select count(*) from community where name like ");
+    count.bind(q);
+    Ok((rows, count.fetch_scalar(&state.db.pool).await?))
+}
+
+pub async fn create(state: &AppState, user: &CurrentUser, input: CommunityInput) -> AppResult<i64> {
+    user.require(user.is_committee())?;
+    let name = crate::org::normalize::clean_text(&input.name);
+    let address = crate::org::normalize::clean_text(&input.address);
+    let contact = crate::org::normalize::clean_text(&input.contact);
+    let mut errors = FieldErrors::new();
+    if name.is_empty() || name.chars().count() > 60 {
+        errors.insert("name".into(), "请填写社区名称（不超过60字）".into());
+    }
+    if address.chars().count() > 120 {
+        errors.insert("address".into(), "地址不超过120字".into());
+    }
+    if contact.chars().count() > 60 {
+        errors.insert("contact".into(), "联系人不超过60字".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let t = now();
+    let mut tx = state.db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar("insert into community (name, address, contact, created_at, updated_at) values ($1, $2, $3, $4, $5) returning community_id")
+        .bind(name.clone())
+        .bind(address)
+        .bind(contact)
+        .bind(t)
+        .bind(t)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(|e| crate::error::on_unique(e, "name", "该社区已登记"))?;
+    audit::record(tx.conn(), state.db.backend, &user.actor(), Entry::new("community.create", "community", id, format!("新建社区 {name}"))).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub fn pages() -> Router<AppState> {
+    Router::new().route("/org/communities", get(page).post(create_page)).route("/org/communities/export", get(export_page))
+}
+
+#[derive(Template)]
+#[template(path = "org/communities.html")]
+struct CommunitiesPage {
+    ctx: PageCtx,
+    rows: Vec<Community>,
+    pager: Pager,
+    q: String,
+    error: Option<String>,
+}
+
+async fn render(state: &AppState, user: &CurrentUser, f: CommunityFilter, flash: FlashIn, error: Option<String>) -> AppResult<Response> {
+    let (rows, total) = list(state, user, &f, false).await?;
+    let q = f.q.clone().unwrap_or_default();
+    web::render(&CommunitiesPage {
+        ctx: PageCtx::new(user, "社区", "/org/communities", flash).crumb("组织体系", "/org/units").crumb("社区", "/org/communities"),
+        pager: Pager::new(&Paging { page: f.page, per_page: f.per_page }, total, "/org/communities", &web::query_string(&[("q", q.clone())])),
+        rows,
+        q,
+        error,
+    })
+}
+
+async fn page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Query(f): Query<CommunityFilter>) -> AppResult<Response> {
+    render(&state, &user, f, flash, None).await
+}
+
+async fn create_page(State(state): State<AppState>, user: CurrentUser, Form(input): Form<CommunityInput>) -> AppResult<Response> {
+    match create(&state, &user, input).await {
+        Ok(_) => Ok(web::redirect_with_flash("/org/communities", "社区已登记")),
+        Err(AppError::Invalid { message, fields }) => {
+            let msg = fields.into_values().next().unwrap_or(message);
+            let mut r = render(&state, &user, CommunityFilter { q: None, page: None, per_page: None }, FlashIn(None), Some(msg)).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn export_page(State(state): State<AppState>, user: CurrentUser, Query(f): Query<CommunityFilter>) -> AppResult<Response> {
+    let (rows, _) = list(&state, &user, &f, true).await?;
+    let data: Vec<Vec<String>> = rows.into_iter().map(|c| vec![c.name, c.address, c.contact]).collect();
+    Ok(crate::xlsx::download("社区.xlsx", crate::xlsx::write_sheet("社区", &["名称", "地址", "联系人"], &data)?))
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(api_list, api_create))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommunityPage {
+    pub items: Vec<Community>,
+    pub total: i64,
+}
+
+/// Communities (committee only).
+#[utoipa::path(get, path = "/communities", tag = "org", params(CommunityFilter), responses((status = 200, body = CommunityPage), (status = 403, body = crate::error::ErrorBody)))]
+async fn api_list(State(state): State<AppState>, user: CurrentUser, Query(f): Query<CommunityFilter>) -> AppResult<Json<CommunityPage>> {
+    let (items, total) = list(&state, &user, &f, false).await?;
+    Ok(Json(CommunityPage { items, total }))
+}
+
+/// Register a community (committee only).
+#[utoipa::path(post, path = "/communities", tag = "org", request_body = CommunityInput, responses((status = 201, body = i64), (status = 422, body = crate::error::ErrorBody)))]
+async fn api_create(State(state): State<AppState>, user: CurrentUser, Json(input): Json<CommunityInput>) -> AppResult<(StatusCode, Json<i64>)> {
+    Ok((StatusCode::CREATED, Json(create(&state, &user, input).await?)))
+}

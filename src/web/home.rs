@@ -1,0 +1,119 @@
+//! 首页: the figures and to-dos of the caller's role and scope.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+
+use crate::auth::{CurrentUser, Role, Scope};
+use crate::db::Sql;
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::web::{self, FlashIn, PageCtx};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(home))
+}
+
+pub struct Figures {
+    pub units: i64,
+    pub branches: i64,
+    pub members: i64,
+    pub probationary: i64,
+    pub terms_due: i64,
+    pub terms_overdue: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CategoryCount {
+    pub category_id: i64,
+    pub name: String,
+    pub units: i64,
+    pub members: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TermDue {
+    pub org_id: i64,
+    pub name: String,
+    pub unit_name: String,
+    pub term_end: String,
+}
+
+/// Counts within a scope: units, branches, active and probationary members, terms.
+pub async fn figures(state: &AppState, scope: &Scope) -> AppResult<Figures> {
+    let today = crate::org::normalize::format_date(web::today());
+    let in6 = crate::org::normalize::format_date(web::today().saturating_add(time::Duration::days(183)));
+    let mut m = Sql::new("select count(*) from member m where m.status = 'active' and ");
+    scope.member_condition(&mut m);
+    let mut p = Sql::new("select count(*) from member m where m.status = 'active' and m.kind = 'probationary' and ");
+    scope.member_condition(&mut p);
+    let mut b = Sql::new("select count(*) from org o where o.kind = 'branch' and ");
+    scope.org_condition(&mut b);
+    let mut due = Sql::new("select count(*) from org o where o.kind <> 'group' and o.term_end >= ");
+    due.bind(today.clone()).push(" and o.term_end <= ").bind(in6).push(" and ");
+    scope.org_condition(&mut due);
+    let mut over = Sql::new("select count(*) from org o where o.kind <> 'group' and o.term_end < ");
+    over.bind(today).push(" and ");
+    scope.org_condition(&mut over);
+    let mut u = Sql::new("select count(*) from unit u where ");
+    scope.unit_condition(&mut u);
+    let pool = &state.db.pool;
+    Ok(Figures {
+        units: u.fetch_scalar(pool).await?,
+        branches: b.fetch_scalar(pool).await?,
+        members: m.fetch_scalar(pool).await?,
+        probationary: p.fetch_scalar(pool).await?,
+        terms_due: due.fetch_scalar(pool).await?,
+        terms_overdue: over.fetch_scalar(pool).await?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    ctx: PageCtx,
+    figures: Option<Figures>,
+    categories: Vec<CategoryCount>,
+    terms: Vec<TermDue>,
+    is_committee: bool,
+    member_id: Option<i64>,
+    has_role: bool,
+}
+
+async fn home(State(state): State<AppState>, user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
+    let scope = user.scope();
+    let registry = user.is_registry_admin() || user.has(Role::Branch);
+    let figures = if registry { Some(figures(&state, &scope).await?) } else { None };
+    let categories = if user.is_committee() {
+        sqlx::query_as(
+            "select c.category_id, c.name, (select count(*) from unit u where u.category_id = c.category_id) as units, \
+             (select count(*) from member m join unit u on u.unit_id = m.unit_id where u.category_id = c.category_id and m.status = 'active') as members \
+             from category c where c.retired = 0 order by c.sort_order",
+        )
+        .fetch_all(&state.db.pool)
+        .await?
+    } else {
+        Vec::new()
+    };
+    let terms = if registry {
+        let in6 = crate::org::normalize::format_date(web::today().saturating_add(time::Duration::days(183)));
+        let mut sql = Sql::new("select o.org_id, o.name, u.name as unit_name, o.term_end from org o join unit u on u.unit_id = o.unit_id where o.kind <> 'group' and o.term_end <= ");
+        sql.bind(in6).push(" and ");
+        scope.org_condition(&mut sql);
+        sql.push(" order by o.term_end, o.org_id limit 10");
+        sql.fetch_all(&state.db.pool).await?
+    } else {
+        Vec::new()
+    };
+    web::render(&HomePage {
+        ctx: PageCtx::new(&user, "首页", "/", flash),
+        figures,
+        categories,
+        terms,
+        is_committee: user.is_committee(),
+        member_id: user.member_ids().first().copied(),
+        has_role: !user.grants.is_empty(),
+    })
+}

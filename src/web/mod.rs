@@ -1,0 +1,344 @@
+//! Page plumbing shared by every feature: the layout context, navigation by role,
+//! flash messages, error pages, pagination and embedded static assets.
+
+pub mod home;
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, Request};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use rust_embed::RustEmbed;
+use serde::Deserialize;
+
+use crate::auth::{CurrentUser, Role};
+use crate::error::{AppError, AppResult, ErrorInfo};
+
+pub const FLASH_COOKIE: &str = "yaoshi_flash";
+
+#[derive(RustEmbed)]
+#[folder = "static/"]
+struct Assets;
+
+pub async fn static_file(Path(path): Path<String>) -> Response {
+    match Assets::get(&path) {
+        Some(f) => {
+            let mime = mime_guess::from_path(&path).first_or_octet_stream();
+            (
+                [
+                    (header::CONTENT_TYPE, mime.as_ref().to_string()),
+                    (header::CACHE_CONTROL, "public, max-age=86400".to_string()),
+                ],
+                Body::from(f.data.into_owned()),
+            )
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub icon: &'static str,
+    pub active: bool,
+}
+
+pub struct NavGroup {
+    pub label: &'static str,
+    pub items: Vec<NavItem>,
+}
+
+pub struct Flash {
+    pub kind: &'static str,
+    pub text: String,
+}
+
+/// What the layout needs on every page.
+pub struct PageCtx {
+    pub title: String,
+    pub user_name: String,
+    pub role_label: String,
+    pub scope_name: String,
+    pub nav: Vec<NavGroup>,
+    pub crumbs: Vec<(String, String)>,
+    pub flash: Option<Flash>,
+}
+
+impl PageCtx {
+    pub fn new(user: &CurrentUser, title: &str, path: &str, flash: FlashIn) -> PageCtx {
+        let primary = user.primary_role();
+        let scope_name = primary
+            .and_then(|r| user.grants.iter().find(|g| g.role == r))
+            .map(|g| g.scope_name.clone())
+            .unwrap_or_default();
+        PageCtx {
+            title: title.to_string(),
+            user_name: user.display_name.clone(),
+            role_label: primary.map(|r| r.label().to_string()).unwrap_or_else(|| "未分配角色".into()),
+            scope_name,
+            nav: nav_for(user, path),
+            crumbs: Vec::new(),
+            flash: flash.0,
+        }
+    }
+
+    pub fn crumb(mut self, label: impl Into<String>, href: impl Into<String>) -> Self {
+        self.crumbs.push((label.into(), href.into()));
+        self
+    }
+}
+
+fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavGroup> {
+    let committee = user.is_committee();
+    let unit = user.has(Role::Unit);
+    let branch = user.has(Role::Branch);
+    let member = user.has(Role::Member);
+    let active = |href: &str| {
+        if href == "/" {
+            path == "/"
+        } else {
+            path == href || path.starts_with(&format!("{href}/"))
+        }
+    };
+    let item = |label, href: &'static str, icon| NavItem {
+        label,
+        href,
+        icon,
+        active: active(href),
+    };
+    let mut groups = vec![NavGroup {
+        label: "",
+        items: vec![item("首页", "/", "home")],
+    }];
+    let mut org = Vec::new();
+    if committee || unit {
+        org.push(item("类别与要求", "/org/categories", "category"));
+        org.push(item("机关党组织", "/org/units", "building"));
+    }
+    if committee || unit || branch {
+        org.push(item("党组织树", "/org/tree", "sitemap"));
+        org.push(item("党员", "/org/members", "users"));
+    }
+    if committee {
+        org.push(item("社区", "/org/communities", "building-community"));
+    }
+    if !org.is_empty() {
+        groups.push(NavGroup {
+            label: "组织体系",
+            items: org,
+        });
+    }
+    let mut mine = Vec::new();
+    if member {
+        mine.push(item("我的档案", "/me", "user"));
+    }
+    mine.push(item("API 令牌", "/account/tokens", "key"));
+    mine.push(item("修改密码", "/password", "shield-lock"));
+    groups.push(NavGroup {
+        label: "个人",
+        items: mine,
+    });
+    if committee {
+        groups.push(NavGroup {
+            label: "系统",
+            items: vec![
+                item("用户与角色", "/system/users", "users"),
+                item("审计日志", "/system/audit", "history"),
+            ],
+        });
+    }
+    groups
+}
+
+/// The flash message carried over a redirect, read from its cookie.
+pub struct FlashIn(pub Option<Flash>);
+
+impl<S: Send + Sync> FromRequestParts<S> for FlashIn {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = crate::auth::session::cookie_value(&parts.headers, FLASH_COOKIE);
+        Ok(FlashIn(raw.and_then(|v| {
+            let (kind, text) = v.split_once(':')?;
+            let text: String = url::form_urlencoded::parse(format!("t={text}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())?;
+            let kind = if kind == "error" { "danger" } else { "success" };
+            Some(Flash { kind, text })
+        })))
+    }
+}
+
+/// A 303 redirect that shows `text` on the next page.
+pub fn redirect_with_flash(to: &str, text: &str) -> Response {
+    let enc: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+    let mut r = Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{FLASH_COOKIE}=ok:{enc}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Renders a template into an HTML response.
+pub fn render(t: &impl Template) -> AppResult<Response> {
+    let html = t.render().map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Html(html).into_response())
+}
+
+/// Clears a flash cookie once a page has shown it, and turns errors on page routes
+/// into pages: a login redirect, the password-change redirect, or a Chinese error page.
+pub async fn page_layer(req: Request, next: Next) -> Response {
+    let had_flash = crate::auth::session::cookie_value(req.headers(), FLASH_COOKIE).is_some();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let is_htmx = req.headers().contains_key("hx-request");
+    let mut resp = next.run(req).await;
+    if let Some(info) = resp.extensions().get::<ErrorInfo>().cloned() {
+        resp = match info.status {
+            StatusCode::UNAUTHORIZED => {
+                let next: String = url::form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
+                let to = format!("/login?next={next}");
+                if is_htmx {
+                    ([("HX-Redirect", to)], StatusCode::UNAUTHORIZED).into_response()
+                } else {
+                    Redirect::to(&to).into_response()
+                }
+            }
+            StatusCode::FORBIDDEN if info.message == AppError::PasswordChangeRequired.to_string() => {
+                Redirect::to("/password").into_response()
+            }
+            status => {
+                let page = ErrorPage {
+                    status: status.as_u16(),
+                    message: info.message,
+                    fields: info.fields.into_values().collect(),
+                };
+                match page.render() {
+                    Ok(html) => (status, Html(html)).into_response(),
+                    Err(_) => status.into_response(),
+                }
+            }
+        };
+    }
+    if had_flash && !resp.status().is_redirection() {
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("yaoshi_flash=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        );
+    }
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    message: String,
+    fields: Vec<String>,
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// `?page=&per_page=` with sane bounds.
+#[derive(Debug, Deserialize, Clone, Copy, utoipa::IntoParams)]
+pub struct Paging {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl Paging {
+    pub fn page(&self) -> i64 {
+        self.page.unwrap_or(1).max(1)
+    }
+    pub fn per_page(&self) -> i64 {
+        self.per_page.unwrap_or(20).clamp(1, 200)
+    }
+    pub fn offset(&self) -> i64 {
+        (self.page() - 1).saturating_mul(self.per_page())
+    }
+}
+
+/// A page's links, for the pager under a table.
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Pager {
+    /// `query` is the current filter query string without `page`.
+    pub fn new(paging: &Paging, total: i64, base: &str, query: &str) -> Pager {
+        let per = paging.per_page();
+        let pages = ((total + per - 1) / per).max(1);
+        let page = paging.page().min(pages);
+        let link = |p: i64| {
+            if query.is_empty() {
+                format!("{base}?page={p}")
+            } else {
+                format!("{base}?{query}&page={p}")
+            }
+        };
+        Pager {
+            page,
+            pages,
+            total,
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+            from: if total == 0 { 0 } else { (page - 1) * per + 1 },
+            to: (page * per).min(total),
+        }
+    }
+}
+
+/// Builds a query string from non-empty pairs.
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+/// Formats unix seconds as Beijing time.
+pub fn fmt_time(t: i64) -> String {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    match time::OffsetDateTime::from_unix_timestamp(t) {
+        Ok(dt) => {
+            let dt = dt.to_offset(offset);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day(),
+                dt.hour(),
+                dt.minute()
+            )
+        }
+        Err(_) => String::new(),
+    }
+}
+
+pub fn today() -> time::Date {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    time::OffsetDateTime::now_utc().to_offset(offset).date()
+}
+
+/// Whether a request came from htmx (it then gets a fragment rather than a page).
+pub fn is_htmx(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key("hx-request")
+}
