@@ -59,7 +59,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(crate::web::not_found)
         .layer(middleware::from_fn(crate::web::page_layer));
     Router::new()
-        .nest("/api/v1", api_router.fallback(api_not_found))
+        .nest(
+            "/api/v1",
+            api_router
+                .fallback(api_not_found)
+                .layer(middleware::from_fn(api_rejections)),
+        )
         .route(
             "/api/openapi.json",
             get(move || {
@@ -100,6 +105,24 @@ pub fn router(state: AppState) -> Router {
 
 async fn api_not_found() -> AppError {
     AppError::NotFound
+}
+
+/// Extractor rejections (malformed JSON, a bad path or query value) answer in the
+/// API's error shape with a Chinese message, like every other error.
+async fn api_rejections(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !status.is_client_error() || !crate::web::is_plain_text(&resp) {
+        return resp;
+    }
+    let detail = match axum::body::to_bytes(resp.into_body(), 16 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => String::new(),
+    };
+    let err = crate::web::rejection_error(status, &detail);
+    let mut r = err.into_response();
+    *r.status_mut() = status;
+    r
 }
 
 /// Refuses cross-site unsafe requests made with the session cookie. Requests that
@@ -164,7 +187,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -187,9 +211,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         assert!(same_origin_ok(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(same_origin_ok(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(!same_origin_ok(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin_ok(&h));

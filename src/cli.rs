@@ -78,7 +78,10 @@ enum AuditAction {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("无法启动运行时：{e}");
@@ -99,7 +102,9 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let json = std::env::var("YAOSHI_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         b.json().init();
     } else {
@@ -119,7 +124,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin { action } => {
             let state = crate::app::state(config).await?;
             crate::bootstrap::seed_reference_data(&state).await?;
-            let actor = crate::audit::Actor { user_id: None, name: "cli".into(), ip: String::new() };
+            let actor = crate::audit::Actor {
+                user_id: None,
+                name: "cli".into(),
+                ip: String::new(),
+            };
             match action {
                 AdminAction::CreateUser { username, name } => {
                     let password = crate::auth::password::generate();
@@ -150,9 +159,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map_err(|e| anyhow::anyhow!("{e}"))?
                         .ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
                     let password = crate::auth::password::generate();
-                    crate::auth::store::set_password(&state, &actor, user.user_id, password.clone(), true)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    crate::auth::store::set_password(
+                        &state,
+                        &actor,
+                        user.user_id,
+                        password.clone(),
+                        true,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                     crate::auth::session::delete_all_for_user(&state, user.user_id)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -171,15 +186,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = crate::app::state(config).await?;
             crate::bootstrap::seed_reference_data(&state).await?;
             let bytes = std::fs::read(&file)?;
-            let actor = crate::audit::Actor { user_id: None, name: "cli".into(), ip: String::new() };
+            let actor = crate::audit::Actor {
+                user_id: None,
+                name: "cli".into(),
+                ip: String::new(),
+            };
             let outcome = match kind {
-                ImportKind::Members => crate::org::import::import_members(&state, &actor, &crate::auth::Scope { all: true, ..Default::default() }, &bytes).await,
-                ImportKind::Orgs => crate::org::import::import_orgs(&state, &actor, &crate::auth::Scope { all: true, ..Default::default() }, &bytes).await,
+                ImportKind::Members => {
+                    crate::org::import::import_members(
+                        &state,
+                        &actor,
+                        &crate::auth::Scope {
+                            all: true,
+                            ..Default::default()
+                        },
+                        &bytes,
+                    )
+                    .await
+                }
+                ImportKind::Orgs => {
+                    crate::org::import::import_orgs(
+                        &state,
+                        &actor,
+                        &crate::auth::Scope {
+                            all: true,
+                            ..Default::default()
+                        },
+                        &bytes,
+                    )
+                    .await
+                }
             }
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             match outcome {
-                crate::org::import::Outcome::Imported { created, unchanged, updated } => {
-                    println!("导入完成：新增 {created} 条，更新 {updated} 条，未变化 {unchanged} 条");
+                crate::org::import::Outcome::Imported {
+                    created,
+                    unchanged,
+                    updated,
+                } => {
+                    println!(
+                        "导入完成：新增 {created} 条，更新 {updated} 条，未变化 {unchanged} 条"
+                    );
                 }
                 crate::org::import::Outcome::Rejected { errors, .. } => {
                     eprintln!("导入未执行：发现 {} 处错误（未写入任何数据）", errors.len());
@@ -204,10 +251,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = crate::app::state(config.clone()).await?;
             crate::system::backup::run(&state, &config, &file).await?;
         }
-        Command::Audit { action: AuditAction::Verify } => {
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
             let state = crate::app::state(config).await?;
             match crate::audit::verify(&state.db).await? {
-                crate::audit::Verdict::Intact { rows } => println!("审计日志完整：共 {rows} 条，哈希链无断裂"),
+                crate::audit::Verdict::Intact { rows } => {
+                    println!("审计日志完整：共 {rows} 条，哈希链无断裂")
+                }
                 crate::audit::Verdict::Broken { audit_id, reason } => {
                     let why = match reason {
                         "link" => "与上一条的链接不符（前一条被删除或修改）",

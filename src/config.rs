@@ -80,9 +80,11 @@ impl Config {
             .map(PathBuf::from)
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let database_url = env("DATABASE_URL").or(file.database_url).unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", data_dir.join("yaoshi.db").display())
-        });
+        let database_url = env("DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| {
+                format!("sqlite://{}?mode=rwc", data_dir.join("yaoshi.db").display())
+            });
         let num = |k: &str, f: Option<i64>, d: i64| -> anyhow::Result<i64> {
             match env(k) {
                 Some(v) => v.parse().with_context(|| format!("环境变量 {k} 应为整数")),
@@ -96,7 +98,11 @@ impl Config {
             data_dir,
             database_url,
             initial_admin_password: env("YAOSHI_INITIAL_ADMIN_PASSWORD"),
-            session_idle_minutes: num("YAOSHI_SESSION_IDLE_MINUTES", file.session_idle_minutes, 30)?,
+            session_idle_minutes: num(
+                "YAOSHI_SESSION_IDLE_MINUTES",
+                file.session_idle_minutes,
+                30,
+            )?,
             session_absolute_hours: num(
                 "YAOSHI_SESSION_ABSOLUTE_HOURS",
                 file.session_absolute_hours,

@@ -231,11 +231,9 @@ impl Sql {
     where
         T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
     {
-        Ok(
-            sqlx::query_as_with::<_, T, _>(&self.text, self.arguments())
-                .fetch_all(pool)
-                .await?,
-        )
+        Ok(sqlx::query_as_with::<_, T, _>(&self.text, self.arguments())
+            .fetch_all(pool)
+            .await?)
     }
 
     pub async fn fetch_scalar(&self, pool: &AnyPool) -> anyhow::Result<i64> {

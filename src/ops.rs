@@ -29,7 +29,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("yaoshi_db_pool_connections").set(f64::from(pool.size()));
     metrics::gauge!("yaoshi_db_pool_idle").set(pool.num_idle() as f64);
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         state.metrics.render(),
     )
         .into_response()

@@ -20,14 +20,20 @@ pub fn write_sheet(sheet_name: &str, headers: &[&str], rows: &[Vec<String>]) -> 
     let text = Format::new().set_num_format("@");
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count() * 2 + 2).collect();
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold).map_err(err)?;
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(err)?;
     }
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             // Text format keeps ID numbers and phones from becoming numbers in Excel.
-            ws.write_string_with_format(r as u32 + 1, c as u16, v, &text).map_err(err)?;
+            ws.write_string_with_format(r as u32 + 1, c as u16, v, &text)
+                .map_err(err)?;
             if let Some(w) = widths.get_mut(c) {
-                let len = v.chars().map(|ch| if ch.is_ascii() { 1 } else { 2 }).sum::<usize>() + 2;
+                let len = v
+                    .chars()
+                    .map(|ch| if ch.is_ascii() { 1 } else { 2 })
+                    .sum::<usize>()
+                    + 2;
                 *w = (*w).max(len).min(60);
             }
         }
@@ -37,7 +43,8 @@ pub fn write_sheet(sheet_name: &str, headers: &[&str], rows: &[Vec<String>]) -> 
     }
     if !headers.is_empty() {
         ws.set_freeze_panes(1, 0).map_err(err)?;
-        ws.autofilter(0, 0, rows.len() as u32, headers.len() as u16 - 1).map_err(err)?;
+        ws.autofilter(0, 0, rows.len() as u32, headers.len() as u16 - 1)
+            .map_err(err)?;
     }
     wb.save_to_buffer().map_err(err)
 }
@@ -76,7 +83,13 @@ fn cell_text(d: &Data) -> String {
             }
         }
         Data::Int(i) => i.to_string(),
-        Data::Bool(b) => if *b { "是".into() } else { "否".into() },
+        Data::Bool(b) => {
+            if *b {
+                "是".into()
+            } else {
+                "否".into()
+            }
+        }
         Data::DateTime(dt) => {
             let v = dt.as_f64();
             format!("{}", v.trunc() as i64)
@@ -92,7 +105,9 @@ fn cell_text(d: &Data) -> String {
 pub fn read_first_sheet(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
     // An .xlsx is a zip: check the magic before handing it to the parser.
     if bytes.len() < 4 || &bytes[..4] != b"PK\x03\x04" {
-        return Err(AppError::invalid("文件不是有效的 Excel（.xlsx）文件，请使用下载的模板填写后上传"));
+        return Err(AppError::invalid(
+            "文件不是有效的 Excel（.xlsx）文件，请使用下载的模板填写后上传",
+        ));
     }
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec()))
         .map_err(|_| AppError::invalid("无法读取该 Excel 文件，文件可能已损坏"))?;

@@ -158,7 +158,7 @@ create table session (
     last_seen_at bigint not null,
     ip text not null default ''
 );
-create index session_user on session(user_id);
+create index session_by_user on session(user_id);
 
 create table login_failure (
     login_failure_id integer primary key,

@@ -42,7 +42,12 @@ pub struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    pub fn new(action: &'a str, object_type: &'a str, object_id: impl ToString, summary: impl Into<String>) -> Self {
+    pub fn new(
+        action: &'a str,
+        object_type: &'a str,
+        object_id: impl ToString,
+        summary: impl Into<String>,
+    ) -> Self {
         Entry {
             action,
             object_type,
@@ -112,7 +117,12 @@ pub fn row_hash(r: &AuditRow) -> String {
 }
 
 /// Appends one entry inside the caller's write transaction.
-pub async fn record(conn: &mut AnyConnection, backend: Backend, actor: &Actor, e: Entry<'_>) -> anyhow::Result<()> {
+pub async fn record(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    actor: &Actor,
+    e: Entry<'_>,
+) -> anyhow::Result<()> {
     if backend == Backend::Postgres {
         // Serialise appends so two transactions never chain onto the same row.
         sqlx::query("select pg_advisory_xact_lock(724200101)")
@@ -171,9 +181,14 @@ pub async fn record_alone(db: &Db, actor: &Actor, e: Entry<'_>) -> anyhow::Resul
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    Intact { rows: i64 },
+    Intact {
+        rows: i64,
+    },
     /// The first row whose stored hash or link does not match.
-    Broken { audit_id: i64, reason: &'static str },
+    Broken {
+        audit_id: i64,
+        reason: &'static str,
+    },
 }
 
 /// Walks the whole chain in id order, in pages, and reports the first broken link.
@@ -195,10 +210,16 @@ pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
         }
         for r in page {
             if r.prev_hash != prev {
-                return Ok(Verdict::Broken { audit_id: r.audit_id, reason: "link" });
+                return Ok(Verdict::Broken {
+                    audit_id: r.audit_id,
+                    reason: "link",
+                });
             }
             if row_hash(&r) != r.hash {
-                return Ok(Verdict::Broken { audit_id: r.audit_id, reason: "content" });
+                return Ok(Verdict::Broken {
+                    audit_id: r.audit_id,
+                    reason: "content",
+                });
             }
             prev = r.hash.clone();
             last_id = r.audit_id;

@@ -41,7 +41,12 @@ fn day_start(s: &str) -> Option<i64> {
 
 impl AuditFilter {
     fn apply(&self, sql: &mut Sql) {
-        let val = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let val = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
         if let Some(a) = val(&self.actor) {
             sql.push(" and actor_name = ").bind(a);
         }
@@ -74,12 +79,21 @@ impl AuditFilter {
     }
 }
 
-pub async fn list(state: &AppState, user: &CurrentUser, f: &AuditFilter, limit: Option<i64>) -> AppResult<(Vec<AuditRow>, i64)> {
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &AuditFilter,
+    limit: Option<i64>,
+) -> AppResult<(Vec<AuditRow>, i64)> {
     user.require(user.is_committee())?;
-    let p = Paging { page: f.page, per_page: f.per_page };
+    let p = Paging {
+        page: f.page,
+        per_page: f.per_page,
+    };
     let mut sql = Sql::new("select * from audit_log where 1 = 1");
     f.apply(&mut sql);
-    sql.push(" order by audit_id desc limit ").bind(limit.unwrap_or(p.per_page()));
+    sql.push(" order by audit_id desc limit ")
+        .bind(limit.unwrap_or(p.per_page()));
     if limit.is_none() {
         sql.push(" offset ").bind(p.offset());
     }
@@ -90,7 +104,10 @@ pub async fn list(state: &AppState, user: &CurrentUser, f: &AuditFilter, limit: 
 }
 
 pub fn pages() -> Router<AppState> {
-    Router::new().route("/system/audit", get(page)).route("/system/audit/export", get(export_page)).route("/system/audit/verify", get(verify_page))
+    Router::new()
+        .route("/system/audit", get(page))
+        .route("/system/audit/export", get(export_page))
+        .route("/system/audit/verify", get(verify_page))
 }
 
 #[derive(Template)]
@@ -116,12 +133,28 @@ impl AuditPage {
     }
 }
 
-async fn render(state: &AppState, user: &CurrentUser, f: AuditFilter, flash: FlashIn, verdict: Option<String>) -> AppResult<Response> {
+async fn render(
+    state: &AppState,
+    user: &CurrentUser,
+    f: AuditFilter,
+    flash: FlashIn,
+    verdict: Option<String>,
+) -> AppResult<Response> {
     let (rows, total) = list(state, user, &f, None).await?;
     let qs = f.query_string();
     web::render(&AuditPage {
-        ctx: PageCtx::new(user, "审计日志", "/system/audit", flash).crumb("系统", "/system/users").crumb("审计日志", "/system/audit"),
-        pager: Pager::new(&Paging { page: f.page, per_page: f.per_page }, total, "/system/audit", &qs),
+        ctx: PageCtx::new(user, "审计日志", "/system/audit", flash)
+            .crumb("系统", "/system/users")
+            .crumb("审计日志", "/system/audit"),
+        pager: Pager::new(
+            &Paging {
+                page: f.page,
+                per_page: f.per_page,
+            },
+            total,
+            "/system/audit",
+            &qs,
+        ),
         rows,
         f,
         export_query: qs,
@@ -129,24 +162,39 @@ async fn render(state: &AppState, user: &CurrentUser, f: AuditFilter, flash: Fla
     })
 }
 
-async fn page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Query(f): Query<AuditFilter>) -> AppResult<Response> {
+async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(f): Query<AuditFilter>,
+) -> AppResult<Response> {
     render(&state, &user, f, flash, None).await
 }
 
 fn describe(v: super::Verdict) -> String {
     match v {
         super::Verdict::Intact { rows } => format!("哈希链完整：共 {rows} 条记录，未发现篡改"),
-        super::Verdict::Broken { audit_id, .. } => format!("发现篡改：第一处断裂在第 {audit_id} 条记录"),
+        super::Verdict::Broken { audit_id, .. } => {
+            format!("发现篡改：第一处断裂在第 {audit_id} 条记录")
+        }
     }
 }
 
-async fn verify_page(State(state): State<AppState>, user: CurrentUser, Query(f): Query<AuditFilter>) -> AppResult<Response> {
+async fn verify_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<AuditFilter>,
+) -> AppResult<Response> {
     user.require(user.is_committee())?;
     let v = super::verify(&state.db).await?;
     render(&state, &user, f, FlashIn(None), Some(describe(v))).await
 }
 
-async fn export_page(State(state): State<AppState>, user: CurrentUser, Query(f): Query<AuditFilter>) -> AppResult<Response> {
+async fn export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<AuditFilter>,
+) -> AppResult<Response> {
     let (rows, _) = list(&state, &user, &f, Some(100_000)).await?;
     let data: Vec<Vec<String>> = rows
         .into_iter()
@@ -167,12 +215,31 @@ async fn export_page(State(state): State<AppState>, user: CurrentUser, Query(f):
             ]
         })
         .collect();
-    let bytes = crate::xlsx::write_sheet("审计日志", &["序号", "时间", "操作人", "来源地址", "事件", "对象类型", "对象", "描述", "结果", "变更前", "变更后", "哈希"], &data)?;
+    let bytes = crate::xlsx::write_sheet(
+        "审计日志",
+        &[
+            "序号",
+            "时间",
+            "操作人",
+            "来源地址",
+            "事件",
+            "对象类型",
+            "对象",
+            "描述",
+            "结果",
+            "变更前",
+            "变更后",
+            "哈希",
+        ],
+        &data,
+    )?;
     Ok(crate::xlsx::download("审计日志.xlsx", bytes))
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(api_list)).routes(routes!(api_verify))
+    OpenApiRouter::new()
+        .routes(routes!(api_list))
+        .routes(routes!(api_verify))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -183,7 +250,11 @@ pub struct AuditPageJson {
 
 /// The audit log, newest first (committee only).
 #[utoipa::path(get, path = "/audit", tag = "system", params(AuditFilter), responses((status = 200, body = AuditPageJson), (status = 403, body = crate::error::ErrorBody)))]
-async fn api_list(State(state): State<AppState>, user: CurrentUser, Query(f): Query<AuditFilter>) -> AppResult<Json<AuditPageJson>> {
+async fn api_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<AuditFilter>,
+) -> AppResult<Json<AuditPageJson>> {
     let (items, total) = list(&state, &user, &f, None).await?;
     Ok(Json(AuditPageJson { items, total }))
 }
@@ -199,11 +270,24 @@ pub struct VerifyResult {
 
 /// Check the audit hash chain.
 #[utoipa::path(get, path = "/audit/verify", tag = "system", responses((status = 200, body = VerifyResult)))]
-async fn api_verify(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<VerifyResult>> {
+async fn api_verify(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<VerifyResult>> {
     user.require(user.is_committee())?;
     let v = super::verify(&state.db).await?;
     Ok(Json(match v {
-        super::Verdict::Intact { rows } => VerifyResult { intact: true, rows, broken_at: None, message: describe(v) },
-        super::Verdict::Broken { audit_id, .. } => VerifyResult { intact: false, rows: 0, broken_at: Some(audit_id), message: describe(v) },
+        super::Verdict::Intact { rows } => VerifyResult {
+            intact: true,
+            rows,
+            broken_at: None,
+            message: describe(v),
+        },
+        super::Verdict::Broken { audit_id, .. } => VerifyResult {
+            intact: false,
+            rows: 0,
+            broken_at: Some(audit_id),
+            message: describe(v),
+        },
     }))
 }

@@ -222,7 +222,10 @@ pub fn client_ip(parts: &Parts) -> String {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(u) = parts.extensions.get::<CurrentUser>() {
             return Ok(u.clone());
         }
@@ -243,7 +246,13 @@ impl FromRequestParts<AppState> for CurrentUser {
             }
         };
         let user = user.ok_or(AppError::Unauthorized)?;
-        if user.must_change_password && !allowed_before_password_change(parts.uri.path()) {
+        // Nested routers see a stripped path; the original one is what the rule names.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map(|u| u.0.path().to_string())
+            .unwrap_or_else(|| parts.uri.path().to_string());
+        if user.must_change_password && !allowed_before_password_change(&path) {
             return Err(AppError::PasswordChangeRequired);
         }
         parts.extensions.insert(user.clone());
@@ -257,10 +266,15 @@ pub struct MaybeUser(pub Option<CurrentUser>);
 impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match CurrentUser::from_request_parts(parts, state).await {
             Ok(u) => Ok(MaybeUser(Some(u))),
-            Err(AppError::Unauthorized) | Err(AppError::PasswordChangeRequired) => Ok(MaybeUser(None)),
+            Err(AppError::Unauthorized) | Err(AppError::PasswordChangeRequired) => {
+                Ok(MaybeUser(None))
+            }
             Err(e) => Err(e),
         }
     }

@@ -36,32 +36,69 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 /// Checks credentials with throttling; every outcome is audited.
-pub async fn authenticate(state: &AppState, username: &str, password: &str, ip: &str) -> AppResult<store::UserRow> {
+pub async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: &str,
+) -> AppResult<store::UserRow> {
     let username = username.trim().to_string();
     if username.is_empty() || password.is_empty() {
         return Err(AppError::BadCredentials);
     }
-    let actor = Actor { user_id: None, name: username.clone(), ip: ip.to_string() };
+    let actor = Actor {
+        user_id: None,
+        name: username.clone(),
+        ip: ip.to_string(),
+    };
     if let Some(until) = store::locked_until(state, &username).await? {
         let minutes = ((until - now()) + 59) / 60;
-        audit::record_alone(&state.db, &actor, Entry::new("login.failed", "user", &username, "账号锁定期间尝试登录").result("locked")).await?;
-        return Err(AppError::TooManyRequests(format!("登录失败次数过多，请{minutes}分钟后再试")));
+        audit::record_alone(
+            &state.db,
+            &actor,
+            Entry::new("login.failed", "user", &username, "账号锁定期间尝试登录").result("locked"),
+        )
+        .await?;
+        return Err(AppError::TooManyRequests(format!(
+            "登录失败次数过多，请{minutes}分钟后再试"
+        )));
     }
     let user = store::find_by_username(state, &username).await?;
-    let stored = user.as_ref().map_or(super::password::DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+    let stored = user
+        .as_ref()
+        .map_or(super::password::DUMMY_HASH.to_string(), |u| {
+            u.password_hash.clone()
+        });
     let ok = super::password::verify(password.to_string(), stored).await;
     match user {
         Some(u) if ok && u.disabled == 0 => {
             store::clear_failures(state, &username).await?;
-            let actor = Actor { user_id: Some(u.user_id), ..actor };
-            audit::record_alone(&state.db, &actor, Entry::new("login", "user", u.user_id, "登录成功")).await?;
+            let actor = Actor {
+                user_id: Some(u.user_id),
+                ..actor
+            };
+            audit::record_alone(
+                &state.db,
+                &actor,
+                Entry::new("login", "user", u.user_id, "登录成功"),
+            )
+            .await?;
             Ok(u)
         }
         _ => {
             store::record_failure(state, &username, ip).await?;
             let locked = store::locked_until(state, &username).await?.is_some();
-            let summary = if locked { "登录失败，账号已锁定" } else { "登录失败" };
-            audit::record_alone(&state.db, &actor, Entry::new("login.failed", "user", &username, summary).result("denied")).await?;
+            let summary = if locked {
+                "登录失败，账号已锁定"
+            } else {
+                "登录失败"
+            };
+            audit::record_alone(
+                &state.db,
+                &actor,
+                Entry::new("login.failed", "user", &username, summary).result("denied"),
+            )
+            .await?;
             Err(AppError::BadCredentials)
         }
     }
@@ -105,13 +142,25 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(State(state): State<AppState>, parts: axum::extract::ConnectInfo<std::net::SocketAddr>, Form(f): Form<LoginForm>) -> AppResult<Response> {
+async fn login_submit(
+    State(state): State<AppState>,
+    parts: axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
     let ip = parts.0.ip().to_string();
     match authenticate(&state, &f.username, &f.password, &ip).await {
         Ok(u) => {
             let token = session::create(&state, u.user_id, &ip).await?;
-            let to = if u.must_change_password != 0 { "/password".to_string() } else { safe_next(f.next.as_deref()) };
-            Ok(([(header::SET_COOKIE, session::session_cookie(&token))], Redirect::to(&to)).into_response())
+            let to = if u.must_change_password != 0 {
+                "/password".to_string()
+            } else {
+                safe_next(f.next.as_deref())
+            };
+            Ok((
+                [(header::SET_COOKIE, session::session_cookie(&token))],
+                Redirect::to(&to),
+            )
+                .into_response())
         }
         Err(e @ (AppError::BadCredentials | AppError::TooManyRequests(_))) => {
             let status = e.status();
@@ -132,7 +181,12 @@ async fn logout(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Ap
         if let Some(h) = &u.session_hash {
             session::delete(&state, h).await?;
         }
-        audit::record_alone(&state.db, &u.actor(), Entry::new("logout", "user", u.user_id, "退出登录")).await?;
+        audit::record_alone(
+            &state.db,
+            &u.actor(),
+            Entry::new("logout", "user", u.user_id, "退出登录"),
+        )
+        .await?;
     }
     let mut r = web::redirect_with_flash("/login", "已退出登录");
     if let Ok(v) = session::clear_session_cookie().parse() {
@@ -173,11 +227,14 @@ async fn change_password(state: &AppState, user: &CurrentUser, f: PasswordChange
             return Err(AppError::field("confirm", "两次输入的新密码不一致"));
         }
     }
-    super::password::check_policy(&f.new_password, &user.username).map_err(|m| AppError::field("new_password", m))?;
+    super::password::check_policy(&f.new_password, &user.username)
+        .map_err(|m| AppError::field("new_password", m))?;
     if f.current == f.new_password {
         return Err(AppError::field("new_password", "新密码不能与当前密码相同"));
     }
-    let row = store::find_by_username(state, &user.username).await?.ok_or(AppError::NotFound)?;
+    let row = store::find_by_username(state, &user.username)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !super::password::verify(f.current, row.password_hash).await {
         return Err(AppError::field("current", "当前密码不正确"));
     }
@@ -190,14 +247,19 @@ async fn change_password(state: &AppState, user: &CurrentUser, f: PasswordChange
     Ok(())
 }
 
-async fn password_submit(State(state): State<AppState>, user: CurrentUser, Form(f): Form<PasswordChange>) -> AppResult<Response> {
+async fn password_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<PasswordChange>,
+) -> AppResult<Response> {
     match change_password(&state, &user, f).await {
         Ok(()) => Ok(web::redirect_with_flash("/", "密码已修改")),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
             let page = PasswordPage {
                 forced: user.must_change_password,
-                ctx: PageCtx::new(&user, "修改密码", "/password", FlashIn(None)).crumb("修改密码", "/password"),
+                ctx: PageCtx::new(&user, "修改密码", "/password", FlashIn(None))
+                    .crumb("修改密码", "/password"),
                 error: Some(msg),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, web::render(&page)?).into_response())
@@ -257,9 +319,23 @@ async fn create_token(state: &AppState, user: &CurrentUser, name: &str) -> AppRe
     .bind(now())
     .fetch_one(tx.conn())
     .await?;
-    audit::record(tx.conn(), state.db.backend, &user.actor(), Entry::new("token.create", "api_token", id, format!("创建API令牌 {name}"))).await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "token.create",
+            "api_token",
+            id,
+            format!("创建API令牌 {name}"),
+        ),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(CreatedToken { api_token_id: id, token })
+    Ok(CreatedToken {
+        api_token_id: id,
+        token,
+    })
 }
 
 async fn revoke_token(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
@@ -274,7 +350,13 @@ async fn revoke_token(state: &AppState, user: &CurrentUser, id: i64) -> AppResul
     if n == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(tx.conn(), state.db.backend, &user.actor(), Entry::new("token.revoke", "api_token", id, "吊销API令牌")).await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new("token.revoke", "api_token", id, "吊销API令牌"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -297,30 +379,46 @@ impl TokensPage {
     }
 }
 
-async fn tokens_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
+async fn tokens_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+) -> AppResult<Response> {
     web::render(&TokensPage {
         tokens: list_tokens(&state, user.user_id).await?,
-        ctx: PageCtx::new(&user, "API 令牌", "/account/tokens", flash).crumb("API 令牌", "/account/tokens"),
+        ctx: PageCtx::new(&user, "API 令牌", "/account/tokens", flash)
+            .crumb("API 令牌", "/account/tokens"),
         created: None,
         error: None,
     })
 }
 
-async fn tokens_create(State(state): State<AppState>, user: CurrentUser, Form(f): Form<NewToken>) -> AppResult<Response> {
+async fn tokens_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<NewToken>,
+) -> AppResult<Response> {
     let (created, error) = match create_token(&state, &user, &f.name).await {
         Ok(c) => (Some(c.token), None),
-        Err(AppError::Invalid { message, fields }) => (None, Some(fields.into_values().next().unwrap_or(message))),
+        Err(AppError::Invalid { message, fields }) => {
+            (None, Some(fields.into_values().next().unwrap_or(message)))
+        }
         Err(e) => return Err(e),
     };
     web::render(&TokensPage {
         tokens: list_tokens(&state, user.user_id).await?,
-        ctx: PageCtx::new(&user, "API 令牌", "/account/tokens", FlashIn(None)).crumb("API 令牌", "/account/tokens"),
+        ctx: PageCtx::new(&user, "API 令牌", "/account/tokens", FlashIn(None))
+            .crumb("API 令牌", "/account/tokens"),
         created,
         error,
     })
 }
 
-async fn tokens_revoke(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn tokens_revoke(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     revoke_token(&state, &user, id).await?;
     Ok(web::redirect_with_flash("/account/tokens", "令牌已吊销"))
 }
@@ -357,12 +455,22 @@ impl From<&CurrentUser> for Me {
 /// Log in; sets the session cookie.
 #[utoipa::path(post, path = "/session", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-async fn api_login(State(state): State<AppState>, parts: axum::extract::ConnectInfo<std::net::SocketAddr>, Json(f): Json<LoginRequest>) -> AppResult<Response> {
+async fn api_login(
+    State(state): State<AppState>,
+    parts: axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Json(f): Json<LoginRequest>,
+) -> AppResult<Response> {
     let ip = parts.0.ip().to_string();
     let u = authenticate(&state, &f.username, &f.password, &ip).await?;
     let token = session::create(&state, u.user_id, &ip).await?;
-    let me = store::load_current_user(&state, u.user_id, None, ip).await?.ok_or(AppError::Unauthorized)?;
-    Ok(([(header::SET_COOKIE, session::session_cookie(&token))], Json(Me::from(&me))).into_response())
+    let me = store::load_current_user(&state, u.user_id, None, ip)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((
+        [(header::SET_COOKIE, session::session_cookie(&token))],
+        Json(Me::from(&me)),
+    )
+        .into_response())
 }
 
 /// Log out: ends the server-side session.
@@ -371,8 +479,17 @@ async fn api_logout(State(state): State<AppState>, user: CurrentUser) -> AppResu
     if let Some(h) = &user.session_hash {
         session::delete(&state, h).await?;
     }
-    audit::record_alone(&state.db, &user.actor(), Entry::new("logout", "user", user.user_id, "退出登录")).await?;
-    Ok(([(header::SET_COOKIE, session::clear_session_cookie())], StatusCode::NO_CONTENT).into_response())
+    audit::record_alone(
+        &state.db,
+        &user.actor(),
+        Entry::new("logout", "user", user.user_id, "退出登录"),
+    )
+    .await?;
+    Ok((
+        [(header::SET_COOKIE, session::clear_session_cookie())],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
 }
 
 /// The caller and their role grants.
@@ -384,28 +501,46 @@ async fn api_me(user: CurrentUser) -> Json<Me> {
 /// Change the caller's own password.
 #[utoipa::path(post, path = "/me/password", tag = "auth", request_body = PasswordChange,
     responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_change_password(State(state): State<AppState>, user: CurrentUser, Json(f): Json<PasswordChange>) -> AppResult<StatusCode> {
+async fn api_change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(f): Json<PasswordChange>,
+) -> AppResult<StatusCode> {
     change_password(&state, &user, f).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's API tokens.
 #[utoipa::path(get, path = "/tokens", tag = "auth", responses((status = 200, body = Vec<TokenRow>)))]
-async fn api_tokens_list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Vec<TokenRow>>> {
+async fn api_tokens_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<Vec<TokenRow>>> {
     Ok(Json(list_tokens(&state, user.user_id).await?))
 }
 
 /// Create an API token; the token is returned once.
 #[utoipa::path(post, path = "/tokens", tag = "auth", request_body = NewToken,
     responses((status = 201, body = CreatedToken), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_tokens_create(State(state): State<AppState>, user: CurrentUser, Json(f): Json<NewToken>) -> AppResult<(StatusCode, Json<CreatedToken>)> {
-    Ok((StatusCode::CREATED, Json(create_token(&state, &user, &f.name).await?)))
+async fn api_tokens_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(f): Json<NewToken>,
+) -> AppResult<(StatusCode, Json<CreatedToken>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_token(&state, &user, &f.name).await?),
+    ))
 }
 
 /// Revoke one of the caller's API tokens.
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-async fn api_tokens_revoke(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<StatusCode> {
+async fn api_tokens_revoke(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
     revoke_token(&state, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

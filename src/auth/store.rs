@@ -120,7 +120,13 @@ pub async fn locked_until(state: &AppState, username: &str) -> AppResult<Option<
 
 /// Pure rule: given failure instants (newest first), when does the lock end, if locked now?
 /// A lock starts at the failure that brought the count within the window to the threshold.
-pub fn lock_rule(failures_desc: &[i64], now: i64, threshold: i64, window: i64, lock: i64) -> Option<i64> {
+pub fn lock_rule(
+    failures_desc: &[i64],
+    now: i64,
+    threshold: i64,
+    window: i64,
+    lock: i64,
+) -> Option<i64> {
     let n = usize::try_from(threshold).ok()?;
     if n == 0 || failures_desc.len() < n {
         return None;
@@ -217,7 +223,13 @@ pub async fn create_user(
         tx.conn(),
         state.db.backend,
         actor,
-        Entry::new("user.create", "user", id, format!("新建用户 {}", u.username)).after(&serde_json::json!({
+        Entry::new(
+            "user.create",
+            "user",
+            id,
+            format!("新建用户 {}", u.username),
+        )
+        .after(&serde_json::json!({
             "username": u.username, "display_name": u.display_name,
             "grants": grants.iter().map(|g| g.describe()).collect::<Vec<_>>(),
         })),
@@ -261,7 +273,8 @@ impl NewGrant {
             member_id: None,
             community_id: None,
         };
-        let need = |v: Option<i64>, field: &str, msg: &str| v.ok_or_else(|| AppError::field(field, msg));
+        let need =
+            |v: Option<i64>, field: &str, msg: &str| v.ok_or_else(|| AppError::field(field, msg));
         match role {
             Role::Committee => {}
             Role::Unit => g.unit_id = Some(need(self.unit_id, "unit_id", "请选择机关党组织")?),
@@ -275,17 +288,44 @@ impl NewGrant {
     }
 }
 
-pub async fn insert_grant(conn: &mut sqlx::AnyConnection, user_id: i64, g: &NewGrant) -> AppResult<i64> {
+pub async fn insert_grant(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    g: &NewGrant,
+) -> AppResult<i64> {
     let g = g.checked()?;
     let checks: [(&str, Option<i64>, &str, &str); 4] = [
-        ("select unit_id from unit where unit_id = $1", g.unit_id, "unit_id", "机关党组织不存在"),
-        ("select org_id from org where org_id = $1 and kind = 'branch'", g.org_id, "org_id", "党支部不存在"),
-        ("select member_id from member where member_id = $1", g.member_id, "member_id", "党员不存在"),
-        ("select community_id from community where community_id = $1", g.community_id, "community_id", "社区不存在"),
+        (
+            "select unit_id from unit where unit_id = $1",
+            g.unit_id,
+            "unit_id",
+            "机关党组织不存在",
+        ),
+        (
+            "select org_id from org where org_id = $1 and kind = 'branch'",
+            g.org_id,
+            "org_id",
+            "党支部不存在",
+        ),
+        (
+            "select member_id from member where member_id = $1",
+            g.member_id,
+            "member_id",
+            "党员不存在",
+        ),
+        (
+            "select community_id from community where community_id = $1",
+            g.community_id,
+            "community_id",
+            "社区不存在",
+        ),
     ];
     for (sql, id, field, msg) in checks {
         if let Some(id) = id {
-            let found: Option<i64> = sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *conn).await?;
+            let found: Option<i64> = sqlx::query_scalar(sql)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
             if found.is_none() {
                 return Err(AppError::field(field, msg));
             }
@@ -337,12 +377,23 @@ pub async fn set_password(
     } else {
         ("user.password_change", "修改密码")
     };
-    audit::record(tx.conn(), state.db.backend, actor, Entry::new(action, "user", user_id, summary)).await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        actor,
+        Entry::new(action, "user", user_id, summary),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn list_users(state: &AppState, q: &str, limit: i64, offset: i64) -> AppResult<(Vec<UserSummary>, i64)> {
+pub async fn list_users(
+    state: &AppState,
+    q: &str,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<UserSummary>, i64)> {
     let like = format!("%{}%", q.trim());
     let rows = sqlx::query_as(
         "select user_id, username, display_name, must_change_password, disabled, created_at from app_user \
@@ -353,10 +404,12 @@ pub async fn list_users(state: &AppState, q: &str, limit: i64, offset: i64) -> A
     .bind(offset)
     .fetch_all(&state.db.pool)
     .await?;
-    let total: i64 = sqlx::query_scalar("select count(*) from app_user where username like $1 or display_name like $1")
-        .bind(like)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let total: i64 = sqlx::query_scalar(
+        "select count(*) from app_user where username like $1 or display_name like $1",
+    )
+    .bind(like)
+    .fetch_one(&state.db.pool)
+    .await?;
     Ok((rows, total))
 }
 

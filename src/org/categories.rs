@@ -48,14 +48,19 @@ pub async fn list(state: &AppState) -> AppResult<Vec<Category>> {
     )
     .fetch_all(&state.db.pool)
     .await?;
-    let reqs: Vec<(i64, String)> =
-        sqlx::query_as("select category_id, body from category_requirement order by category_id, sort_order")
-            .fetch_all(&state.db.pool)
-            .await?;
+    let reqs: Vec<(i64, String)> = sqlx::query_as(
+        "select category_id, body from category_requirement order by category_id, sort_order",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| Category {
-            requirements: reqs.iter().filter(|(c, _)| *c == r.category_id).map(|(_, b)| b.clone()).collect(),
+            requirements: reqs
+                .iter()
+                .filter(|(c, _)| *c == r.category_id)
+                .map(|(_, b)| b.clone())
+                .collect(),
             category_id: r.category_id,
             code: r.code,
             name: r.name,
@@ -68,9 +73,11 @@ pub async fn list(state: &AppState) -> AppResult<Vec<Category>> {
 }
 
 pub async fn common_goal(state: &AppState) -> AppResult<Vec<String>> {
-    Ok(sqlx::query_scalar("select body from common_goal order by sort_order")
-        .fetch_all(&state.db.pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("select body from common_goal order by sort_order")
+            .fetch_all(&state.db.pool)
+            .await?,
+    )
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -126,16 +133,24 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: CategoryInput) 
         .filter(|c| !c.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| format!("category_{}", now()));
-    if !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Err(AppError::field("code", "标识只能包含小写字母、数字和下划线"));
+    if !code
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(AppError::field(
+            "code",
+            "标识只能包含小写字母、数字和下划线",
+        ));
     }
     let t = now();
     let mut tx = state.db.begin_write().await?;
     let sort: i64 = match input.sort_order {
         Some(s) => s,
-        None => sqlx::query_scalar("select coalesce(max(sort_order), 0) + 1 from category")
-            .fetch_one(tx.conn())
-            .await?,
+        None => {
+            sqlx::query_scalar("select coalesce(max(sort_order), 0) + 1 from category")
+                .fetch_one(tx.conn())
+                .await?
+        }
     };
     let id: i64 = sqlx::query_scalar(
         "insert into category (code, name, requirement_title, sort_order, created_at, updated_at) values ($1, $2, $3, $4, $5, $6) returning category_id",
@@ -154,34 +169,56 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: CategoryInput) 
         tx.conn(),
         state.db.backend,
         &user.actor(),
-        Entry::new("category.create", "category", id, format!("新建类别 {name}"))
-            .after(&serde_json::json!({"name": name, "requirement_title": title, "requirements": reqs})),
+        Entry::new(
+            "category.create",
+            "category",
+            id,
+            format!("新建类别 {name}"),
+        )
+        .after(
+            &serde_json::json!({"name": name, "requirement_title": title, "requirements": reqs}),
+        ),
     )
     .await?;
     tx.commit().await?;
     Ok(id)
 }
 
-async fn write_requirements(conn: &mut sqlx::AnyConnection, id: i64, reqs: &[String]) -> AppResult<()> {
+async fn write_requirements(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    reqs: &[String],
+) -> AppResult<()> {
     sqlx::query("delete from category_requirement where category_id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
     for (i, r) in reqs.iter().enumerate() {
-        sqlx::query("insert into category_requirement (category_id, sort_order, body) values ($1, $2, $3)")
-            .bind(id)
-            .bind(i as i64 + 1)
-            .bind(r.clone())
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "insert into category_requirement (category_id, sort_order, body) values ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(i as i64 + 1)
+        .bind(r.clone())
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
 
-pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: CategoryInput) -> AppResult<()> {
+pub async fn update(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    input: CategoryInput,
+) -> AppResult<()> {
     user.require(user.is_committee())?;
     let (name, title, reqs) = validate(&input)?;
-    let before = list(state).await?.into_iter().find(|c| c.category_id == id).ok_or(AppError::NotFound)?;
+    let before = list(state)
+        .await?
+        .into_iter()
+        .find(|c| c.category_id == id)
+        .ok_or(AppError::NotFound)?;
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "update category set name = $1, requirement_title = $2, sort_order = $3, retired = $4, updated_at = $5 where category_id = $6",
@@ -200,10 +237,17 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: Catego
         tx.conn(),
         state.db.backend,
         &user.actor(),
-        Entry::new("category.update", "category", id, format!("修改类别 {name}"))
-            .before(&before)
-            .after(&serde_json::json!({"name": name, "requirement_title": title, "requirements": reqs,
-                "sort_order": input.sort_order, "retired": input.retired})),
+        Entry::new(
+            "category.update",
+            "category",
+            id,
+            format!("修改类别 {name}"),
+        )
+        .before(&before)
+        .after(
+            &serde_json::json!({"name": name, "requirement_title": title, "requirements": reqs,
+                "sort_order": input.sort_order, "retired": input.retired}),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -228,10 +272,17 @@ struct CategoriesPage {
     error: Option<String>,
 }
 
-async fn render_page(state: &AppState, user: &CurrentUser, flash: FlashIn, error: Option<String>) -> AppResult<Response> {
+async fn render_page(
+    state: &AppState,
+    user: &CurrentUser,
+    flash: FlashIn,
+    error: Option<String>,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin())?;
     web::render(&CategoriesPage {
-        ctx: PageCtx::new(user, "类别与要求", "/org/categories", flash).crumb("组织体系", "/org/units").crumb("类别与要求", "/org/categories"),
+        ctx: PageCtx::new(user, "类别与要求", "/org/categories", flash)
+            .crumb("组织体系", "/org/units")
+            .crumb("类别与要求", "/org/categories"),
         categories: list(state).await?,
         goal: common_goal(state).await?,
         can_edit: user.is_committee(),
@@ -239,7 +290,11 @@ async fn render_page(state: &AppState, user: &CurrentUser, flash: FlashIn, error
     })
 }
 
-async fn page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
+async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+) -> AppResult<Response> {
     render_page(&state, &user, flash, None).await
 }
 
@@ -258,8 +313,16 @@ struct CategoryForm {
 
 impl CategoryForm {
     fn input(self) -> AppResult<CategoryInput> {
-        let sort_order = match self.sort_order.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => Some(s.parse().map_err(|_| AppError::field("sort_order", "排序应为整数"))?),
+        let sort_order = match self
+            .sort_order
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) => Some(
+                s.parse()
+                    .map_err(|_| AppError::field("sort_order", "排序应为整数"))?,
+            ),
             None => None,
         };
         Ok(CategoryInput {
@@ -280,7 +343,11 @@ fn first_message(e: AppError) -> Result<String, AppError> {
     }
 }
 
-async fn page_create(State(state): State<AppState>, user: CurrentUser, Form(f): Form<CategoryForm>) -> AppResult<Response> {
+async fn page_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<CategoryForm>,
+) -> AppResult<Response> {
     let result = match f.input() {
         Ok(input) => create(&state, &user, input).await.map(|_| ()),
         Err(e) => Err(e),
@@ -296,13 +363,21 @@ async fn page_create(State(state): State<AppState>, user: CurrentUser, Form(f): 
     }
 }
 
-async fn page_update(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<CategoryForm>) -> AppResult<Response> {
+async fn page_update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CategoryForm>,
+) -> AppResult<Response> {
     let result = match f.input() {
         Ok(input) => update(&state, &user, id, input).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => Ok(web::redirect_with_flash("/org/categories", crate::messages::SAVED)),
+        Ok(()) => Ok(web::redirect_with_flash(
+            "/org/categories",
+            crate::messages::SAVED,
+        )),
         Err(e) => {
             let msg = first_message(e)?;
             let mut r = render_page(&state, &user, FlashIn(None), Some(msg)).await?;
@@ -323,7 +398,10 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// Categories with their requirements and unit counts.
 #[utoipa::path(get, path = "/categories", tag = "org", responses((status = 200, body = Vec<Category>), (status = 403, body = crate::error::ErrorBody)))]
-async fn api_list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Vec<Category>>> {
+async fn api_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<Vec<Category>>> {
     user.require(user.is_registry_admin())?;
     Ok(Json(list(&state).await?))
 }
@@ -331,21 +409,36 @@ async fn api_list(State(state): State<AppState>, user: CurrentUser) -> AppResult
 /// Create a category (committee only).
 #[utoipa::path(post, path = "/categories", tag = "org", request_body = CategoryInput,
     responses((status = 201, body = i64), (status = 422, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
-async fn api_create(State(state): State<AppState>, user: CurrentUser, Json(input): Json<CategoryInput>) -> AppResult<(StatusCode, Json<i64>)> {
-    Ok((StatusCode::CREATED, Json(create(&state, &user, input).await?)))
+async fn api_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(input): Json<CategoryInput>,
+) -> AppResult<(StatusCode, Json<i64>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create(&state, &user, input).await?),
+    ))
 }
 
 /// Rename, reorder, retire a category or edit its requirements (committee only).
 #[utoipa::path(put, path = "/categories/{id}", tag = "org", params(("id" = i64, Path)), request_body = CategoryInput,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_update(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(input): Json<CategoryInput>) -> AppResult<StatusCode> {
+async fn api_update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(input): Json<CategoryInput>,
+) -> AppResult<StatusCode> {
     update(&state, &user, id, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The common goal every unit is held to (一坚持六着力).
 #[utoipa::path(get, path = "/common-goal", tag = "org", responses((status = 200, body = Vec<String>)))]
-async fn api_common_goal(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Vec<String>>> {
+async fn api_common_goal(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<Vec<String>>> {
     user.require(user.is_registry_admin())?;
     Ok(Json(common_goal(&state).await?))
 }

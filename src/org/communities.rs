@@ -41,14 +41,26 @@ pub struct CommunityFilter {
     pub per_page: Option<i64>,
 }
 
-pub async fn list(state: &AppState, user: &CurrentUser, f: &CommunityFilter, all: bool) -> AppResult<(Vec<Community>, i64)> {
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &CommunityFilter,
+    all: bool,
+) -> AppResult<(Vec<Community>, i64)> {
     user.require(user.is_committee())?;
     let q = format!("%{}%", f.q.as_deref().unwrap_or("").trim());
-    let mut sql = Sql::new("select community_id, name, address, contact from community where name like ");
+    let mut sql =
+        Sql::new("select community_id, name, address, contact from community where name like ");
     sql.bind(q.clone()).push(" order by name");
     if !all {
-        let p = Paging { page: f.page, per_page: f.per_page };
-        sql.push(" limit ").bind(p.per_page()).push(" offset ").bind(p.offset());
+        let p = Paging {
+            page: f.page,
+            per_page: f.per_page,
+        };
+        sql.push(" limit ")
+            .bind(p.per_page())
+            .push(" offset ")
+            .bind(p.offset());
     }
     let rows = sql.fetch_all(&state.db.pool).await?;
     let mut count = Sql::new("select count(*) from community where name like ");
@@ -85,13 +97,26 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: CommunityInput)
         .fetch_one(tx.conn())
         .await
         .map_err(|e| crate::error::on_unique(e, "name", "该社区已登记"))?;
-    audit::record(tx.conn(), state.db.backend, &user.actor(), Entry::new("community.create", "community", id, format!("新建社区 {name}"))).await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "community.create",
+            "community",
+            id,
+            format!("新建社区 {name}"),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
 pub fn pages() -> Router<AppState> {
-    Router::new().route("/org/communities", get(page).post(create_page)).route("/org/communities/export", get(export_page))
+    Router::new()
+        .route("/org/communities", get(page).post(create_page))
+        .route("/org/communities/export", get(export_page))
 }
 
 #[derive(Template)]
@@ -104,28 +129,64 @@ struct CommunitiesPage {
     error: Option<String>,
 }
 
-async fn render(state: &AppState, user: &CurrentUser, f: CommunityFilter, flash: FlashIn, error: Option<String>) -> AppResult<Response> {
+async fn render(
+    state: &AppState,
+    user: &CurrentUser,
+    f: CommunityFilter,
+    flash: FlashIn,
+    error: Option<String>,
+) -> AppResult<Response> {
     let (rows, total) = list(state, user, &f, false).await?;
     let q = f.q.clone().unwrap_or_default();
     web::render(&CommunitiesPage {
-        ctx: PageCtx::new(user, "社区", "/org/communities", flash).crumb("组织体系", "/org/units").crumb("社区", "/org/communities"),
-        pager: Pager::new(&Paging { page: f.page, per_page: f.per_page }, total, "/org/communities", &web::query_string(&[("q", q.clone())])),
+        ctx: PageCtx::new(user, "社区", "/org/communities", flash)
+            .crumb("组织体系", "/org/units")
+            .crumb("社区", "/org/communities"),
+        pager: Pager::new(
+            &Paging {
+                page: f.page,
+                per_page: f.per_page,
+            },
+            total,
+            "/org/communities",
+            &web::query_string(&[("q", q.clone())]),
+        ),
         rows,
         q,
         error,
     })
 }
 
-async fn page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Query(f): Query<CommunityFilter>) -> AppResult<Response> {
+async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(f): Query<CommunityFilter>,
+) -> AppResult<Response> {
     render(&state, &user, f, flash, None).await
 }
 
-async fn create_page(State(state): State<AppState>, user: CurrentUser, Form(input): Form<CommunityInput>) -> AppResult<Response> {
+async fn create_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(input): Form<CommunityInput>,
+) -> AppResult<Response> {
     match create(&state, &user, input).await {
         Ok(_) => Ok(web::redirect_with_flash("/org/communities", "社区已登记")),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
-            let mut r = render(&state, &user, CommunityFilter { q: None, page: None, per_page: None }, FlashIn(None), Some(msg)).await?;
+            let mut r = render(
+                &state,
+                &user,
+                CommunityFilter {
+                    q: None,
+                    page: None,
+                    per_page: None,
+                },
+                FlashIn(None),
+                Some(msg),
+            )
+            .await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }
@@ -133,10 +194,20 @@ async fn create_page(State(state): State<AppState>, user: CurrentUser, Form(inpu
     }
 }
 
-async fn export_page(State(state): State<AppState>, user: CurrentUser, Query(f): Query<CommunityFilter>) -> AppResult<Response> {
+async fn export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<CommunityFilter>,
+) -> AppResult<Response> {
     let (rows, _) = list(&state, &user, &f, true).await?;
-    let data: Vec<Vec<String>> = rows.into_iter().map(|c| vec![c.name, c.address, c.contact]).collect();
-    Ok(crate::xlsx::download("社区.xlsx", crate::xlsx::write_sheet("社区", &["名称", "地址", "联系人"], &data)?))
+    let data: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|c| vec![c.name, c.address, c.contact])
+        .collect();
+    Ok(crate::xlsx::download(
+        "社区.xlsx",
+        crate::xlsx::write_sheet("社区", &["名称", "地址", "联系人"], &data)?,
+    ))
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -151,13 +222,24 @@ pub struct CommunityPage {
 
 /// Communities (committee only).
 #[utoipa::path(get, path = "/communities", tag = "org", params(CommunityFilter), responses((status = 200, body = CommunityPage), (status = 403, body = crate::error::ErrorBody)))]
-async fn api_list(State(state): State<AppState>, user: CurrentUser, Query(f): Query<CommunityFilter>) -> AppResult<Json<CommunityPage>> {
+async fn api_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<CommunityFilter>,
+) -> AppResult<Json<CommunityPage>> {
     let (items, total) = list(&state, &user, &f, false).await?;
     Ok(Json(CommunityPage { items, total }))
 }
 
 /// Register a community (committee only).
 #[utoipa::path(post, path = "/communities", tag = "org", request_body = CommunityInput, responses((status = 201, body = i64), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_create(State(state): State<AppState>, user: CurrentUser, Json(input): Json<CommunityInput>) -> AppResult<(StatusCode, Json<i64>)> {
-    Ok((StatusCode::CREATED, Json(create(&state, &user, input).await?)))
+async fn api_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(input): Json<CommunityInput>,
+) -> AppResult<(StatusCode, Json<i64>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create(&state, &user, input).await?),
+    ))
 }

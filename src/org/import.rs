@@ -35,37 +35,82 @@ pub struct RowError {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Imported { created: usize, updated: usize, unchanged: usize },
-    Rejected { errors: Vec<RowError>, rows: usize },
+    Imported {
+        created: usize,
+        updated: usize,
+        unchanged: usize,
+    },
+    Rejected {
+        errors: Vec<RowError>,
+        rows: usize,
+    },
 }
 
 pub const MEMBER_HEADERS: [&str; 16] = [
-    "姓名", "身份证号", "性别", "民族", "出生日期", "手机号", "学历", "入党日期", "党员类别", "转正日期", "职务", "是否处室负责人",
-    "状态", "机关党组织", "党支部", "党小组",
+    "姓名",
+    "身份证号",
+    "性别",
+    "民族",
+    "出生日期",
+    "手机号",
+    "学历",
+    "入党日期",
+    "党员类别",
+    "转正日期",
+    "职务",
+    "是否处室负责人",
+    "状态",
+    "机关党组织",
+    "党支部",
+    "党小组",
 ];
 const MEMBER_REQUIRED: [&str; 5] = ["姓名", "身份证号", "党员类别", "机关党组织", "党支部"];
 
-pub const ORG_HEADERS: [&str; 8] = ["机关党组织", "类别", "组织名称", "组织类型", "上级组织", "成立日期", "任期开始", "任期届满"];
+pub const ORG_HEADERS: [&str; 8] = [
+    "机关党组织",
+    "类别",
+    "组织名称",
+    "组织类型",
+    "上级组织",
+    "成立日期",
+    "任期开始",
+    "任期届满",
+];
 const ORG_REQUIRED: [&str; 4] = ["机关党组织", "组织名称", "组织类型", "类别"];
 
 /// Real ledgers name columns in several ways; each maps to one canonical header.
 fn canonical(header: &str) -> Option<&'static str> {
-    let h: String = clean_text(header).chars().filter(|c| !matches!(c, '*' | ' ' | '（' | '）' | '(' | ')')).collect();
+    let h: String = clean_text(header)
+        .chars()
+        .filter(|c| !matches!(c, '*' | ' ' | '（' | '）' | '(' | ')'))
+        .collect();
     let table: &[(&str, &[&str])] = &[
         ("姓名", &["姓名"]),
-        ("身份证号", &["身份证号", "公民身份号码", "身份证号码", "身份证"]),
+        (
+            "身份证号",
+            &["身份证号", "公民身份号码", "身份证号码", "身份证"],
+        ),
         ("性别", &["性别"]),
         ("民族", &["民族"]),
         ("出生日期", &["出生日期", "出生年月", "出生年月日"]),
-        ("手机号", &["手机号", "手机", "手机号码", "联系电话", "电话"]),
+        (
+            "手机号",
+            &["手机号", "手机", "手机号码", "联系电话", "电话"],
+        ),
         ("学历", &["学历", "文化程度"]),
         ("入党日期", &["入党日期", "入党时间"]),
-        ("党员类别", &["党员类别", "人员类别", "党员类型", "正式/预备"]),
+        (
+            "党员类别",
+            &["党员类别", "人员类别", "党员类型", "正式/预备"],
+        ),
         ("转正日期", &["转正日期", "转正时间"]),
         ("职务", &["职务", "职务职级", "职位"]),
         ("是否处室负责人", &["是否处室负责人", "处室负责人"]),
         ("状态", &["状态", "党籍状态"]),
-        ("机关党组织", &["机关党组织", "单位", "所在单位", "单位名称"]),
+        (
+            "机关党组织",
+            &["机关党组织", "单位", "所在单位", "单位名称"],
+        ),
         ("党支部", &["党支部", "所在党支部", "支部"]),
         ("党小组", &["党小组", "所在党小组"]),
         ("类别", &["类别", "单位类别"]),
@@ -76,22 +121,42 @@ fn canonical(header: &str) -> Option<&'static str> {
         ("任期开始", &["任期开始", "本届任期开始", "换届日期"]),
         ("任期届满", &["任期届满", "任期届满日期", "届满日期"]),
     ];
-    table.iter().find(|(_, names)| names.contains(&h.as_str())).map(|(c, _)| *c)
+    table
+        .iter()
+        .find(|(_, names)| names.contains(&h.as_str()))
+        .map(|(c, _)| *c)
 }
 
 /// Locates the header row (within the first 5 rows) and maps canonical names to columns.
-fn header_map(rows: &[Vec<String>], required: &[&str]) -> Result<(usize, HashMap<&'static str, usize>), String> {
+fn header_map(
+    rows: &[Vec<String>],
+    required: &[&str],
+) -> Result<(usize, HashMap<&'static str, usize>), String> {
     for (i, row) in rows.iter().take(5).enumerate() {
-        let map: HashMap<&'static str, usize> = row.iter().enumerate().filter_map(|(c, h)| Some((canonical(h)?, c))).collect();
+        let map: HashMap<&'static str, usize> = row
+            .iter()
+            .enumerate()
+            .filter_map(|(c, h)| Some((canonical(h)?, c)))
+            .collect();
         if required.iter().all(|r| map.contains_key(r)) {
             return Ok((i, map));
         }
         if map.len() >= 2 {
-            let missing: Vec<&str> = required.iter().filter(|r| !map.contains_key(*r)).copied().collect();
-            return Err(format!("表头缺少必填列：{}。请使用下载的模板", missing.join("、")));
+            let missing: Vec<&str> = required
+                .iter()
+                .filter(|r| !map.contains_key(*r))
+                .copied()
+                .collect();
+            return Err(format!(
+                "表头缺少必填列：{}。请使用下载的模板",
+                missing.join("、")
+            ));
         }
     }
-    Err(format!("找不到表头行（应包含：{}）。请使用下载的模板", required.join("、")))
+    Err(format!(
+        "找不到表头行（应包含：{}）。请使用下载的模板",
+        required.join("、")
+    ))
 }
 
 struct Sheet<'a> {
@@ -101,7 +166,11 @@ struct Sheet<'a> {
 
 impl Sheet<'_> {
     fn get(&self, col: &str) -> String {
-        self.map.get(col).and_then(|c| self.row.get(*c)).map(|v| clean_text(v)).unwrap_or_default()
+        self.map
+            .get(col)
+            .and_then(|c| self.row.get(*c))
+            .map(|v| clean_text(v))
+            .unwrap_or_default()
     }
     fn opt(&self, col: &str) -> Option<String> {
         Some(self.get(col)).filter(|v| !v.is_empty())
@@ -176,7 +245,12 @@ struct Planned {
 }
 
 /// Imports members within `scope`: all rows or none.
-pub async fn import_members(state: &AppState, actor: &Actor, scope: &Scope, bytes: &[u8]) -> AppResult<Outcome> {
+pub async fn import_members(
+    state: &AppState,
+    actor: &Actor,
+    scope: &Scope,
+    bytes: &[u8],
+) -> AppResult<Outcome> {
     let rows = crate::xlsx::read_first_sheet(bytes)?;
     let (header_row, map) = header_map(&rows, &MEMBER_REQUIRED).map_err(AppError::invalid)?;
     // (unit name, branch name) → (unit_id, branch_id); (branch_id, group name) → group_id.
@@ -186,7 +260,8 @@ pub async fn import_members(state: &AppState, actor: &Actor, scope: &Scope, byte
     } else {
         sql.push("o.unit_id in ").bind_list(&scope.units);
     }
-    let orgs: Vec<(String, String, i64, i64, String, Option<i64>)> = sql.fetch_all(&state.db.pool).await?;
+    let orgs: Vec<(String, String, i64, i64, String, Option<i64>)> =
+        sql.fetch_all(&state.db.pool).await?;
     let mut branches: HashMap<(String, String), (i64, i64)> = HashMap::new();
     let mut groups: HashMap<(i64, String), i64> = HashMap::new();
     let mut non_branch: HashSet<(String, String)> = HashSet::new();
@@ -211,7 +286,10 @@ pub async fn import_members(state: &AppState, actor: &Actor, scope: &Scope, byte
     )
     .fetch_all(&state.db.pool)
     .await?;
-    let existing: HashMap<String, ExistingMember> = existing.into_iter().map(|m| (m.id_number.clone(), m)).collect();
+    let existing: HashMap<String, ExistingMember> = existing
+        .into_iter()
+        .map(|m| (m.id_number.clone(), m))
+        .collect();
     let today = web::today();
     let mut errors = Vec::new();
     let mut planned = Vec::new();
@@ -224,11 +302,24 @@ pub async fn import_members(state: &AppState, actor: &Actor, scope: &Scope, byte
         }
         data_rows += 1;
         let s = Sheet { row, map: &map };
-        let mut err = |column: &str, message: String| errors.push(RowError { row: excel_row, column: column.to_string(), message });
+        let mut err = |column: &str, message: String| {
+            errors.push(RowError {
+                row: excel_row,
+                column: column.to_string(),
+                message,
+            })
+        };
         let unit = s.get("机关党组织");
         let branch = s.get("党支部");
         let placement = if unit.is_empty() || branch.is_empty() {
-            err(if unit.is_empty() { "机关党组织" } else { "党支部" }, "请填写所在机关党组织和党支部".into());
+            err(
+                if unit.is_empty() {
+                    "机关党组织"
+                } else {
+                    "党支部"
+                },
+                "请填写所在机关党组织和党支部".into(),
+            );
             None
         } else if let Some(p) = branches.get(&(unit.clone(), branch.clone())) {
             Some(*p)
@@ -236,7 +327,12 @@ pub async fn import_members(state: &AppState, actor: &Actor, scope: &Scope, byte
             err("党支部", format!("“{branch}”不是党支部，党员须编入党支部"));
             None
         } else {
-            err("党支部", format!("找不到“{unit}”下的党支部“{branch}”（或不在您的管理范围内），请先建立该党支部"));
+            err(
+                "党支部",
+                format!(
+                    "找不到“{unit}”下的党支部“{branch}”（或不在您的管理范围内），请先建立该党支部"
+                ),
+            );
             None
         };
         let group_id = match (placement, s.opt("党小组")) {
@@ -287,17 +383,36 @@ pub async fn import_members(state: &AppState, actor: &Actor, scope: &Scope, byte
                 let ex = existing.get(&v.id_number);
                 if let Some(ex) = ex {
                     if !scope.all && !scope.units.contains(&ex.unit_id) {
-                        err("身份证号", "该身份证号已在其他单位登记，请通过组织关系转接办理".into());
+                        err(
+                            "身份证号",
+                            "该身份证号已在其他单位登记，请通过组织关系转接办理".into(),
+                        );
                         continue;
                     }
                 }
                 if let Some((unit_id, branch_id)) = placement {
                     match ex {
-                        Some(ex) if ex.same_as(&v, branch_id, group_id) => {
-                            planned.push(Planned { v, unit_id, branch_id, group_id, existing: Some(-ex.member_id) })
-                        }
-                        Some(ex) => planned.push(Planned { v, unit_id, branch_id, group_id, existing: Some(ex.member_id) }),
-                        None => planned.push(Planned { v, unit_id, branch_id, group_id, existing: None }),
+                        Some(ex) if ex.same_as(&v, branch_id, group_id) => planned.push(Planned {
+                            v,
+                            unit_id,
+                            branch_id,
+                            group_id,
+                            existing: Some(-ex.member_id),
+                        }),
+                        Some(ex) => planned.push(Planned {
+                            v,
+                            unit_id,
+                            branch_id,
+                            group_id,
+                            existing: Some(ex.member_id),
+                        }),
+                        None => planned.push(Planned {
+                            v,
+                            unit_id,
+                            branch_id,
+                            group_id,
+                            existing: None,
+                        }),
                     }
                 }
             }
@@ -308,14 +423,25 @@ pub async fn import_members(state: &AppState, actor: &Actor, scope: &Scope, byte
     }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.row);
-        return Ok(Outcome::Rejected { errors, rows: data_rows });
+        return Ok(Outcome::Rejected {
+            errors,
+            rows: data_rows,
+        });
     }
     write_members(state, actor, &planned, existing).await
 }
 
-async fn write_members(state: &AppState, actor: &Actor, planned: &[Planned], existing: HashMap<String, ExistingMember>) -> AppResult<Outcome> {
+async fn write_members(
+    state: &AppState,
+    actor: &Actor,
+    planned: &[Planned],
+    existing: HashMap<String, ExistingMember>,
+) -> AppResult<Outcome> {
     let creates: Vec<&Planned> = planned.iter().filter(|p| p.existing.is_none()).collect();
-    let updates: Vec<&Planned> = planned.iter().filter(|p| p.existing.is_some_and(|id| id > 0)).collect();
+    let updates: Vec<&Planned> = planned
+        .iter()
+        .filter(|p| p.existing.is_some_and(|id| id > 0))
+        .collect();
     let unchanged = planned.len() - creates.len() - updates.len();
     let t = now();
     let mut tx = state.db.begin_write().await?;
@@ -328,18 +454,57 @@ async fn write_members(state: &AppState, actor: &Actor, planned: &[Planned], exi
         for (i, p) in chunk.iter().enumerate() {
             let v = &p.v;
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(p.unit_id).push(", ").bind(p.branch_id).push(", ").bind(p.group_id).push(", ");
-            sql.bind(v.name.clone()).push(", ").bind(v.name_initials.clone()).push(", ").bind(v.gender.clone()).push(", ");
-            sql.bind(v.ethnicity.clone()).push(", ").bind(Some(v.birth_date.clone()).filter(|s| !s.is_empty())).push(", ");
-            sql.bind(v.id_number.clone()).push(", ").bind(v.id_suffix.clone()).push(", ").bind(v.phone.clone()).push(", ");
-            sql.bind(v.education.clone()).push(", ").bind(v.joined_on.clone()).push(", ").bind(v.kind.clone()).push(", ");
-            sql.bind(v.converted_on.clone()).push(", ").bind(v.position.clone()).push(", ").bind(i64::from(v.is_division_head)).push(", ");
-            sql.bind(v.status.clone()).push(", ").bind(t).push(", ").bind(t).push(")");
+            sql.bind(p.unit_id)
+                .push(", ")
+                .bind(p.branch_id)
+                .push(", ")
+                .bind(p.group_id)
+                .push(", ");
+            sql.bind(v.name.clone())
+                .push(", ")
+                .bind(v.name_initials.clone())
+                .push(", ")
+                .bind(v.gender.clone())
+                .push(", ");
+            sql.bind(v.ethnicity.clone())
+                .push(", ")
+                .bind(Some(v.birth_date.clone()).filter(|s| !s.is_empty()))
+                .push(", ");
+            sql.bind(v.id_number.clone())
+                .push(", ")
+                .bind(v.id_suffix.clone())
+                .push(", ")
+                .bind(v.phone.clone())
+                .push(", ");
+            sql.bind(v.education.clone())
+                .push(", ")
+                .bind(v.joined_on.clone())
+                .push(", ")
+                .bind(v.kind.clone())
+                .push(", ");
+            sql.bind(v.converted_on.clone())
+                .push(", ")
+                .bind(v.position.clone())
+                .push(", ")
+                .bind(i64::from(v.is_division_head))
+                .push(", ");
+            sql.bind(v.status.clone())
+                .push(", ")
+                .bind(t)
+                .push(", ")
+                .bind(t)
+                .push(")");
         }
         sqlx::query_with(&sql.text, sql.arguments())
             .execute(tx.conn())
             .await
-            .map_err(|e| crate::error::on_unique(e, "file", "导入期间有其他人登记了相同身份证号的党员，请重新导入"))?;
+            .map_err(|e| {
+                crate::error::on_unique(
+                    e,
+                    "file",
+                    "导入期间有其他人登记了相同身份证号的党员，请重新导入",
+                )
+            })?;
     }
     let mut moved = Vec::new();
     for p in &updates {
@@ -400,7 +565,13 @@ async fn write_members(state: &AppState, actor: &Actor, planned: &[Planned], exi
             "member.import",
             "member",
             "",
-            format!("导入党员：新增 {} 人，更新 {} 人（其中转接 {} 人），未变化 {} 人", creates.len(), updates.len(), moved.len(), unchanged),
+            format!(
+                "导入党员：新增 {} 人，更新 {} 人（其中转接 {} 人），未变化 {} 人",
+                creates.len(),
+                updates.len(),
+                moved.len(),
+                unchanged
+            ),
         )
         .after(&serde_json::json!({
             "created": creates.len(), "updated": updates.len(), "unchanged": unchanged,
@@ -409,7 +580,11 @@ async fn write_members(state: &AppState, actor: &Actor, planned: &[Planned], exi
     )
     .await?;
     tx.commit().await?;
-    Ok(Outcome::Imported { created: creates.len(), updated: updates.len(), unchanged })
+    Ok(Outcome::Imported {
+        created: creates.len(),
+        updated: updates.len(),
+        unchanged,
+    })
 }
 
 struct OrgRow {
@@ -425,25 +600,36 @@ struct OrgRow {
 }
 
 fn kind_rank(kind: &str) -> usize {
-    super::orgs::KINDS.iter().position(|k| *k == kind).unwrap_or(9)
+    super::orgs::KINDS
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(9)
 }
 
 /// Imports units and their orgs (committee: any unit, creating missing ones; a unit
 /// admin: orgs of their own units). All rows or none.
-pub async fn import_orgs(state: &AppState, actor: &Actor, scope: &Scope, bytes: &[u8]) -> AppResult<Outcome> {
+pub async fn import_orgs(
+    state: &AppState,
+    actor: &Actor,
+    scope: &Scope,
+    bytes: &[u8],
+) -> AppResult<Outcome> {
     let rows = crate::xlsx::read_first_sheet(bytes)?;
     let (header_row, map) = header_map(&rows, &ORG_REQUIRED[..3]).map_err(AppError::invalid)?;
-    let categories: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>("select name, category_id from category where retired = 0")
-        .fetch_all(&state.db.pool)
-        .await?
-        .into_iter()
-        .collect();
-    let units: HashMap<String, (i64, i64)> = sqlx::query_as::<_, (String, i64, i64)>("select name, unit_id, category_id from unit")
-        .fetch_all(&state.db.pool)
-        .await?
-        .into_iter()
-        .map(|(n, u, c)| (n, (u, c)))
-        .collect();
+    let categories: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+        "select name, category_id from category where retired = 0",
+    )
+    .fetch_all(&state.db.pool)
+    .await?
+    .into_iter()
+    .collect();
+    let units: HashMap<String, (i64, i64)> =
+        sqlx::query_as::<_, (String, i64, i64)>("select name, unit_id, category_id from unit")
+            .fetch_all(&state.db.pool)
+            .await?
+            .into_iter()
+            .map(|(n, u, c)| (n, (u, c)))
+            .collect();
     #[derive(sqlx::FromRow)]
     struct Ex {
         unit_id: i64,
@@ -455,10 +641,15 @@ pub async fn import_orgs(state: &AppState, actor: &Actor, scope: &Scope, bytes: 
         term_start: Option<String>,
         term_end: Option<String>,
     }
-    let existing: Vec<Ex> = sqlx::query_as("select unit_id, org_id, name, kind, parent_id, founded_on, term_start, term_end from org")
-        .fetch_all(&state.db.pool)
-        .await?;
-    let ex_by_name: HashMap<(i64, String), &Ex> = existing.iter().map(|e| ((e.unit_id, e.name.clone()), e)).collect();
+    let existing: Vec<Ex> = sqlx::query_as(
+        "select unit_id, org_id, name, kind, parent_id, founded_on, term_start, term_end from org",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    let ex_by_name: HashMap<(i64, String), &Ex> = existing
+        .iter()
+        .map(|e| ((e.unit_id, e.name.clone()), e))
+        .collect();
     let today = web::today();
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
@@ -469,7 +660,13 @@ pub async fn import_orgs(state: &AppState, actor: &Actor, scope: &Scope, bytes: 
             continue;
         }
         let s = Sheet { row, map: &map };
-        let mut err = |column: &str, message: String| errors.push(RowError { row: excel_row, column: column.to_string(), message });
+        let mut err = |column: &str, message: String| {
+            errors.push(RowError {
+                row: excel_row,
+                column: column.to_string(),
+                message,
+            })
+        };
         let unit = s.get("机关党组织");
         let name = s.get("组织名称");
         let category = s.get("类别");
@@ -485,12 +682,23 @@ pub async fn import_orgs(state: &AppState, actor: &Actor, scope: &Scope, bytes: 
         }
         let kind = crate::messages::org_kind_parse(&s.get("组织类型"));
         if kind.is_none() {
-            err("组织类型", format!("无法识别的组织类型“{}”，应为党委、党总支、党支部或党小组", s.get("组织类型")));
+            err(
+                "组织类型",
+                format!(
+                    "无法识别的组织类型“{}”，应为党委、党总支、党支部或党小组",
+                    s.get("组织类型")
+                ),
+            );
         }
         match units.get(&unit) {
-            Some((u, _)) if !scope.all && !scope.units.contains(u) => err("机关党组织", format!("“{unit}”不在您的管理范围内")),
+            Some((u, _)) if !scope.all && !scope.units.contains(u) => {
+                err("机关党组织", format!("“{unit}”不在您的管理范围内"))
+            }
             Some(_) => {}
-            None if !scope.all => err("机关党组织", format!("找不到机关党组织“{unit}”；新建单位须由工委办理")),
+            None if !scope.all => err(
+                "机关党组织",
+                format!("找不到机关党组织“{unit}”；新建单位须由工委办理"),
+            ),
             None if category.is_empty() => err("类别", format!("新单位“{unit}”须填写类别")),
             None => {}
         }
@@ -523,23 +731,47 @@ pub async fn import_orgs(state: &AppState, actor: &Actor, scope: &Scope, bytes: 
             err("组织名称", format!("与第{first}行重复"));
         }
         if let Some(kind) = kind {
-            parsed.push(OrgRow { excel_row, unit, category, name, kind, parent: s.opt("上级组织"), founded_on, term_start, term_end });
+            parsed.push(OrgRow {
+                excel_row,
+                unit,
+                category,
+                name,
+                kind,
+                parent: s.opt("上级组织"),
+                founded_on,
+                term_start,
+                term_end,
+            });
         }
     }
     if parsed.is_empty() && errors.is_empty() {
         return Err(AppError::invalid("文件中没有数据行"));
     }
     // Parents must be known: in the file or already registered, and of a fitting kind.
-    let in_file: HashMap<(String, String), &'static str> = parsed.iter().map(|r| ((r.unit.clone(), r.name.clone()), r.kind)).collect();
+    let in_file: HashMap<(String, String), &'static str> = parsed
+        .iter()
+        .map(|r| ((r.unit.clone(), r.name.clone()), r.kind))
+        .collect();
     for r in &parsed {
         let parent_kind = match &r.parent {
             None => None,
             Some(p) => {
-                let from_db = units.get(&r.unit).and_then(|(u, _)| ex_by_name.get(&(*u, p.clone()))).map(|e| e.kind.as_str());
-                match in_file.get(&(r.unit.clone(), p.clone())).copied().or(from_db) {
+                let from_db = units
+                    .get(&r.unit)
+                    .and_then(|(u, _)| ex_by_name.get(&(*u, p.clone())))
+                    .map(|e| e.kind.as_str());
+                match in_file
+                    .get(&(r.unit.clone(), p.clone()))
+                    .copied()
+                    .or(from_db)
+                {
                     Some(k) => Some(k),
                     None => {
-                        errors.push(RowError { row: r.excel_row, column: "上级组织".into(), message: format!("找不到上级组织“{p}”") });
+                        errors.push(RowError {
+                            row: r.excel_row,
+                            column: "上级组织".into(),
+                            message: format!("找不到上级组织“{p}”"),
+                        });
                         continue;
                     }
                 }
@@ -559,21 +791,36 @@ pub async fn import_orgs(state: &AppState, actor: &Actor, scope: &Scope, bytes: 
         if let Some((u, _)) = units.get(&r.unit) {
             if let Some(e) = ex_by_name.get(&(*u, r.name.clone())) {
                 if e.kind != r.kind {
-                    errors.push(RowError { row: r.excel_row, column: "组织类型".into(), message: format!("“{}”已登记为{}", r.name, crate::messages::org_kind_label(&e.kind)) });
+                    errors.push(RowError {
+                        row: r.excel_row,
+                        column: "组织类型".into(),
+                        message: format!(
+                            "“{}”已登记为{}",
+                            r.name,
+                            crate::messages::org_kind_label(&e.kind)
+                        ),
+                    });
                 }
             }
         }
     }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.row);
-        return Ok(Outcome::Rejected { errors, rows: parsed.len() });
+        return Ok(Outcome::Rejected {
+            errors,
+            rows: parsed.len(),
+        });
     }
     parsed.sort_by_key(|r| (kind_rank(r.kind), r.excel_row));
     let (mut created, mut updated, mut unchanged) = (0, 0, 0);
     let t = now();
     let mut tx = state.db.begin_write().await?;
-    let mut unit_ids: HashMap<String, i64> = units.iter().map(|(n, (u, _))| (n.clone(), *u)).collect();
-    let mut org_ids: HashMap<(i64, String), i64> = existing.iter().map(|e| ((e.unit_id, e.name.clone()), e.org_id)).collect();
+    let mut unit_ids: HashMap<String, i64> =
+        units.iter().map(|(n, (u, _))| (n.clone(), *u)).collect();
+    let mut org_ids: HashMap<(i64, String), i64> = existing
+        .iter()
+        .map(|e| ((e.unit_id, e.name.clone()), e.org_id))
+        .collect();
     for r in &parsed {
         let unit_id = match unit_ids.get(&r.unit) {
             Some(u) => *u,
@@ -602,10 +849,17 @@ pub async fn import_orgs(state: &AppState, actor: &Actor, scope: &Scope, bytes: 
                 u
             }
         };
-        let parent_id = r.parent.as_ref().and_then(|p| org_ids.get(&(unit_id, p.clone())).copied());
+        let parent_id = r
+            .parent
+            .as_ref()
+            .and_then(|p| org_ids.get(&(unit_id, p.clone())).copied());
         match ex_by_name.get(&(unit_id, r.name.clone())) {
             Some(e) => {
-                if e.parent_id == parent_id && e.founded_on == r.founded_on && e.term_start == r.term_start && e.term_end == r.term_end {
+                if e.parent_id == parent_id
+                    && e.founded_on == r.founded_on
+                    && e.term_start == r.term_start
+                    && e.term_end == r.term_end
+                {
                     unchanged += 1;
                 } else {
                     sqlx::query("update org set parent_id = $1, founded_on = $2, term_start = $3, term_end = $4, updated_at = $5 where org_id = $6")
@@ -646,32 +900,84 @@ pub async fn import_orgs(state: &AppState, actor: &Actor, scope: &Scope, bytes: 
         tx.conn(),
         state.db.backend,
         actor,
-        Entry::new("org.import", "org", "", format!("导入机关党组织与党组织：新增 {created}，更新 {updated}，未变化 {unchanged}")),
+        Entry::new(
+            "org.import",
+            "org",
+            "",
+            format!("导入机关党组织与党组织：新增 {created}，更新 {updated}，未变化 {unchanged}"),
+        ),
     )
     .await?;
     tx.commit().await?;
-    Ok(Outcome::Imported { created, updated, unchanged })
+    Ok(Outcome::Imported {
+        created,
+        updated,
+        unchanged,
+    })
 }
 
 /// The rejected rows' report: one line per error.
 pub fn error_report(errors: &[RowError]) -> AppResult<Vec<u8>> {
-    let rows: Vec<Vec<String>> = errors.iter().map(|e| vec![e.row.to_string(), e.column.clone(), e.message.clone()]).collect();
+    let rows: Vec<Vec<String>> = errors
+        .iter()
+        .map(|e| vec![e.row.to_string(), e.column.clone(), e.message.clone()])
+        .collect();
     crate::xlsx::write_sheet("错误报告", &["行号", "列", "问题"], &rows)
 }
 
 pub fn template(kind: &str) -> AppResult<Vec<u8>> {
     if kind == "orgs" {
         let sample = vec![
-            vec!["市示例局".into(), "公共事务类".into(), "市示例局机关党委".into(), "党委".into(), String::new(), "2010-07-01".into(), "2022-06-30".into(), "2027-06-29".into()],
-            vec!["市示例局".into(), "公共事务类".into(), "办公室党支部".into(), "党支部".into(), "市示例局机关党委".into(), "2010-07-01".into(), "2024-03-15".into(), "2027-03-14".into()],
-            vec!["市示例局".into(), "公共事务类".into(), "第一党小组".into(), "党小组".into(), "办公室党支部".into(), String::new(), String::new(), String::new()],
+            vec![
+                "市示例局".into(),
+                "公共事务类".into(),
+                "市示例局机关党委".into(),
+                "党委".into(),
+                String::new(),
+                "2010-07-01".into(),
+                "2022-06-30".into(),
+                "2027-06-29".into(),
+            ],
+            vec![
+                "市示例局".into(),
+                "公共事务类".into(),
+                "办公室党支部".into(),
+                "党支部".into(),
+                "市示例局机关党委".into(),
+                "2010-07-01".into(),
+                "2024-03-15".into(),
+                "2027-03-14".into(),
+            ],
+            vec![
+                "市示例局".into(),
+                "公共事务类".into(),
+                "第一党小组".into(),
+                "党小组".into(),
+                "办公室党支部".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ],
         ];
         crate::xlsx::write_sheet("党组织", &ORG_HEADERS, &sample)
     } else {
         let sample = vec![vec![
-            "张三".into(), "11010519491231002X".into(), "女".into(), "汉族".into(), "1949-12-31".into(), "13800138000".into(), "大学本科".into(),
-            "1975-07-01".into(), "正式党员".into(), "1976-07-01".into(), "处长".into(), "是".into(), "在册".into(), "市示例局".into(),
-            "办公室党支部".into(), String::new(),
+            "张三".into(),
+            "11010519491231002X".into(),
+            "女".into(),
+            "汉族".into(),
+            "1949-12-31".into(),
+            "13800138000".into(),
+            "大学本科".into(),
+            "1975-07-01".into(),
+            "正式党员".into(),
+            "1976-07-01".into(),
+            "处长".into(),
+            "是".into(),
+            "在册".into(),
+            "市示例局".into(),
+            "办公室党支部".into(),
+            String::new(),
         ]];
         crate::xlsx::write_sheet("党员", &MEMBER_HEADERS, &sample)
     }
@@ -680,15 +986,30 @@ pub fn template(kind: &str) -> AppResult<Vec<u8>> {
 /// Reads the `file` field of an upload, refusing oversize files before parsing.
 pub async fn read_upload(mut mp: Multipart, max: usize) -> AppResult<Vec<u8>> {
     let too_large = || AppError::TooLarge(format!("文件超过{}MB，请拆分后上传", max / 1024 / 1024));
-    while let Some(field) = mp.next_field().await.map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { AppError::invalid("上传的内容不完整，请重新选择文件上传") })? {
+    while let Some(field) = mp.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            AppError::invalid("上传的内容不完整，请重新选择文件上传")
+        }
+    })? {
         if field.name() != Some("file") {
             continue;
         }
         let name = field.file_name().unwrap_or_default().to_lowercase();
         if !name.is_empty() && !name.ends_with(".xlsx") {
-            return Err(AppError::field("file", "只支持 .xlsx 格式的 Excel 文件（不支持 .xls、.csv 等）"));
+            return Err(AppError::field(
+                "file",
+                "只支持 .xlsx 格式的 Excel 文件（不支持 .xls、.csv 等）",
+            ));
         }
-        let bytes = field.bytes().await.map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { AppError::invalid("上传的内容不完整，请重新选择文件上传") })?;
+        let bytes = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                AppError::invalid("上传的内容不完整，请重新选择文件上传")
+            }
+        })?;
         if bytes.len() > max {
             return Err(too_large());
         }
@@ -727,9 +1048,15 @@ struct ImportResult {
     report: Option<String>,
 }
 
-fn render_page(user: &CurrentUser, flash: FlashIn, result: Option<ImportResult>) -> AppResult<Response> {
+fn render_page(
+    user: &CurrentUser,
+    flash: FlashIn,
+    result: Option<ImportResult>,
+) -> AppResult<Response> {
     web::render(&ImportPage {
-        ctx: PageCtx::new(user, "批量导入", "/org/import", flash).crumb("组织体系", "/org/units").crumb("批量导入", "/org/import"),
+        ctx: PageCtx::new(user, "批量导入", "/org/import", flash)
+            .crumb("组织体系", "/org/units")
+            .crumb("批量导入", "/org/import"),
         can_orgs: user.is_registry_admin(),
         result,
     })
@@ -742,9 +1069,20 @@ async fn page(user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
 
 fn result_of(what: &'static str, r: AppResult<Outcome>) -> AppResult<(StatusCode, ImportResult)> {
     Ok(match r {
-        Ok(Outcome::Imported { created, updated, unchanged }) => (
+        Ok(Outcome::Imported {
+            created,
+            updated,
+            unchanged,
+        }) => (
             StatusCode::OK,
-            ImportResult { what, ok: Some((created, updated, unchanged)), errors: Vec::new(), total_errors: 0, message: None, report: None },
+            ImportResult {
+                what,
+                ok: Some((created, updated, unchanged)),
+                errors: Vec::new(),
+                total_errors: 0,
+                message: None,
+                report: None,
+            },
         ),
         Ok(Outcome::Rejected { errors, .. }) => {
             let report = error_report(&errors)?;
@@ -764,16 +1102,32 @@ fn result_of(what: &'static str, r: AppResult<Outcome>) -> AppResult<(StatusCode
         Err(e @ (AppError::Invalid { .. } | AppError::TooLarge(_))) => {
             let status = e.status();
             let msg = match e {
-                AppError::Invalid { message, fields } => fields.into_values().next().unwrap_or(message),
+                AppError::Invalid { message, fields } => {
+                    fields.into_values().next().unwrap_or(message)
+                }
                 other => other.to_string(),
             };
-            (status, ImportResult { what, ok: None, errors: Vec::new(), total_errors: 0, message: Some(msg), report: None })
+            (
+                status,
+                ImportResult {
+                    what,
+                    ok: None,
+                    errors: Vec::new(),
+                    total_errors: 0,
+                    message: Some(msg),
+                    report: None,
+                },
+            )
         }
         Err(e) => return Err(e),
     })
 }
 
-async fn members_page(State(state): State<AppState>, user: CurrentUser, mp: Multipart) -> AppResult<Response> {
+async fn members_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    mp: Multipart,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin())?;
     let r = match read_upload(mp, state.config.max_upload_bytes).await {
         Ok(bytes) => import_members(&state, &user.actor(), &user.scope(), &bytes).await,
@@ -783,7 +1137,11 @@ async fn members_page(State(state): State<AppState>, user: CurrentUser, mp: Mult
     Ok((status, render_page(&user, FlashIn(None), Some(result))?).into_response())
 }
 
-async fn orgs_page(State(state): State<AppState>, user: CurrentUser, mp: Multipart) -> AppResult<Response> {
+async fn orgs_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    mp: Multipart,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin())?;
     let r = match read_upload(mp, state.config.max_upload_bytes).await {
         Ok(bytes) => import_orgs(&state, &user.actor(), &user.scope(), &bytes).await,
@@ -793,7 +1151,10 @@ async fn orgs_page(State(state): State<AppState>, user: CurrentUser, mp: Multipa
     Ok((status, render_page(&user, FlashIn(None), Some(result))?).into_response())
 }
 
-async fn template_page(user: CurrentUser, axum::extract::Path(kind): axum::extract::Path<String>) -> AppResult<Response> {
+async fn template_page(
+    user: CurrentUser,
+    axum::extract::Path(kind): axum::extract::Path<String>,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin())?;
     let (file, kind) = match kind.as_str() {
         "members" | "members.xlsx" => ("党员导入模板.xlsx", "members"),
@@ -806,7 +1167,9 @@ async fn template_page(user: CurrentUser, axum::extract::Path(kind): axum::extra
 // ---- API ----
 
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(api_import_members)).routes(routes!(api_import_orgs))
+    OpenApiRouter::new()
+        .routes(routes!(api_import_members))
+        .routes(routes!(api_import_orgs))
 }
 
 #[derive(ToSchema)]
@@ -827,19 +1190,31 @@ fn api_outcome(r: Outcome) -> Response {
 /// Import members from .xlsx (multipart field `file`): all rows or none; 422 lists row errors.
 #[utoipa::path(post, path = "/import/members", tag = "org", request_body(content = Upload, content_type = "multipart/form-data"),
     responses((status = 200, body = Outcome), (status = 422, body = Outcome), (status = 413, body = crate::error::ErrorBody)))]
-async fn api_import_members(State(state): State<AppState>, user: CurrentUser, mp: Multipart) -> AppResult<Response> {
+async fn api_import_members(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    mp: Multipart,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin())?;
     let bytes = read_upload(mp, state.config.max_upload_bytes).await?;
-    Ok(api_outcome(import_members(&state, &user.actor(), &user.scope(), &bytes).await?))
+    Ok(api_outcome(
+        import_members(&state, &user.actor(), &user.scope(), &bytes).await?,
+    ))
 }
 
 /// Import units and orgs from .xlsx (multipart field `file`): all rows or none.
 #[utoipa::path(post, path = "/import/orgs", tag = "org", request_body(content = Upload, content_type = "multipart/form-data"),
     responses((status = 200, body = Outcome), (status = 422, body = Outcome), (status = 413, body = crate::error::ErrorBody)))]
-async fn api_import_orgs(State(state): State<AppState>, user: CurrentUser, mp: Multipart) -> AppResult<Response> {
+async fn api_import_orgs(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    mp: Multipart,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin())?;
     let bytes = read_upload(mp, state.config.max_upload_bytes).await?;
-    Ok(api_outcome(import_orgs(&state, &user.actor(), &user.scope(), &bytes).await?))
+    Ok(api_outcome(
+        import_orgs(&state, &user.actor(), &user.scope(), &bytes).await?,
+    ))
 }
 
 #[cfg(test)]
@@ -850,7 +1225,13 @@ mod tests {
     fn finds_headers_by_synonym_and_reports_missing() {
         let rows = vec![
             vec!["党员名册".to_string()],
-            vec!["姓名*".into(), "公民身份号码".into(), "人员类别".into(), "所在单位".into(), "支部".into()],
+            vec![
+                "姓名*".into(),
+                "公民身份号码".into(),
+                "人员类别".into(),
+                "所在单位".into(),
+                "支部".into(),
+            ],
         ];
         let (row, map) = header_map(&rows, &MEMBER_REQUIRED).expect("headers");
         assert_eq!(row, 1);

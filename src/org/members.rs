@@ -93,18 +93,37 @@ fn num(v: &Option<String>) -> Option<i64> {
 
 impl MemberFilter {
     pub fn paging(&self) -> Paging {
-        Paging { page: self.page, per_page: self.per_page }
+        Paging {
+            page: self.page,
+            per_page: self.per_page,
+        }
     }
 
     pub fn query_string(&self) -> String {
         web::query_string(&[
             ("q", self.q.clone().unwrap_or_default()),
-            ("unit_id", num(&self.unit_id).map(|v| v.to_string()).unwrap_or_default()),
-            ("org_id", num(&self.org_id).map(|v| v.to_string()).unwrap_or_default()),
-            ("group_id", num(&self.group_id).map(|v| v.to_string()).unwrap_or_default()),
+            (
+                "unit_id",
+                num(&self.unit_id)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "org_id",
+                num(&self.org_id).map(|v| v.to_string()).unwrap_or_default(),
+            ),
+            (
+                "group_id",
+                num(&self.group_id)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+            ),
             ("kind", self.kind.clone().unwrap_or_default()),
             ("status", self.status.clone().unwrap_or_default()),
-            ("division_head", self.division_head.clone().unwrap_or_default()),
+            (
+                "division_head",
+                self.division_head.clone().unwrap_or_default(),
+            ),
             ("sort", self.sort.clone().unwrap_or_default()),
         ])
     }
@@ -118,7 +137,8 @@ impl MemberFilter {
             } else if upper.len() == 4 && upper.chars().all(|c| c.is_ascii_digit() || c == 'X') {
                 sql.push(" and m.id_suffix = ").bind(upper);
             } else if q.chars().all(|c| c.is_ascii_alphabetic()) {
-                sql.push(" and m.name_initials like ").bind(format!("{}%", q.to_lowercase()));
+                sql.push(" and m.name_initials like ")
+                    .bind(format!("{}%", q.to_lowercase()));
             } else {
                 sql.push(" and m.name like ").bind(format!("%{q}%"));
             }
@@ -139,12 +159,19 @@ impl MemberFilter {
         if let Some(g) = num(&self.group_id) {
             sql.push(" and m.group_id = ").bind(g);
         }
-        if let Some(k) = self.kind.as_deref().filter(|k| matches!(*k, "full" | "probationary")) {
+        if let Some(k) = self
+            .kind
+            .as_deref()
+            .filter(|k| matches!(*k, "full" | "probationary"))
+        {
             sql.push(" and m.kind = ").bind(k);
         }
         match self.status.as_deref().unwrap_or("active") {
             "all" => {}
-            s if crate::messages::MEMBER_STATUSES.iter().any(|(k, _)| *k == s) => {
+            s if crate::messages::MEMBER_STATUSES
+                .iter()
+                .any(|(k, _)| *k == s) =>
+            {
                 sql.push(" and m.status = ").bind(s);
             }
             _ => {
@@ -161,12 +188,22 @@ fn may_list(user: &CurrentUser) -> bool {
     user.is_registry_admin() || user.has(Role::Branch)
 }
 
-pub async fn list(state: &AppState, user: &CurrentUser, f: &MemberFilter, all: bool) -> AppResult<(Vec<Member>, i64)> {
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &MemberFilter,
+    all: bool,
+) -> AppResult<(Vec<Member>, i64)> {
     user.require(may_list(user))?;
     list_in(state, &user.scope(), f, all).await
 }
 
-pub async fn list_in(state: &AppState, scope: &Scope, f: &MemberFilter, all: bool) -> AppResult<(Vec<Member>, i64)> {
+pub async fn list_in(
+    state: &AppState,
+    scope: &Scope,
+    f: &MemberFilter,
+    all: bool,
+) -> AppResult<(Vec<Member>, i64)> {
     let mut sql = Sql::new(MEMBER_SELECT);
     scope.member_condition(&mut sql);
     f.apply(&mut sql);
@@ -178,7 +215,10 @@ pub async fn list_in(state: &AppState, scope: &Scope, f: &MemberFilter, all: boo
     });
     if !all {
         let p = f.paging();
-        sql.push(" limit ").bind(p.per_page()).push(" offset ").bind(p.offset());
+        sql.push(" limit ")
+            .bind(p.per_page())
+            .push(" offset ")
+            .bind(p.offset());
     }
     let rows: Vec<Member> = sql.fetch_all(&state.db.pool).await?;
     let total = if !all && (rows.len() as i64) < f.paging().per_page() && f.paging().page() == 1 {
@@ -197,7 +237,11 @@ pub async fn get_member(state: &AppState, user: &CurrentUser, id: i64) -> AppRes
     let mut sql = Sql::new(MEMBER_SELECT);
     sql.push("m.member_id = ").bind(id).push(" and ");
     user.scope().member_condition(&mut sql);
-    sql.fetch_all::<Member>(&state.db.pool).await?.into_iter().next().ok_or(AppError::NotFound)
+    sql.fetch_all::<Member>(&state.db.pool)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
 }
 
 /// The full ID number and phone, for roles that need them; the view is audited.
@@ -207,7 +251,12 @@ pub async fn unmask(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
     audit::record_alone(
         &state.db,
         &user.actor(),
-        Entry::new("member.unmask", "member", id, format!("查看 {} 的完整身份证号和手机号", m.name)),
+        Entry::new(
+            "member.unmask",
+            "member",
+            id,
+            format!("查看 {} 的完整身份证号和手机号", m.name),
+        ),
     )
     .await?;
     Ok(m)
@@ -283,7 +332,10 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
         }
     };
     let gender = match clean_text(&input.gender).as_str() {
-        "" => id.as_ref().map(|i| i.gender().label().to_string()).unwrap_or_default(),
+        "" => id
+            .as_ref()
+            .map(|i| i.gender().label().to_string())
+            .unwrap_or_default(),
         g => match crate::messages::gender_parse(g) {
             Some(g) => g.to_string(),
             None => {
@@ -297,7 +349,12 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
             e.insert("gender".into(), "性别与身份证号不符".into());
         }
     }
-    let birth = match input.birth_date.as_deref().map(clean_text).filter(|s| !s.is_empty()) {
+    let birth = match input
+        .birth_date
+        .as_deref()
+        .map(clean_text)
+        .filter(|s| !s.is_empty())
+    {
         Some(s) => match parse_date(&s) {
             Ok(d) => {
                 if let Some(id) = &id {
@@ -314,26 +371,32 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
         },
         None => id.as_ref().map(IdNumber::birth_date),
     };
-    let date_field = |raw: &Option<String>, field: &str, e: &mut FieldErrors| -> Option<time::Date> {
-        let s = raw.as_deref().map(clean_text).filter(|s| !s.is_empty())?;
-        match parse_date(&s) {
-            Ok(d) if d > today => {
-                e.insert(field.into(), "日期不能晚于今天".into());
-                None
+    let date_field =
+        |raw: &Option<String>, field: &str, e: &mut FieldErrors| -> Option<time::Date> {
+            let s = raw.as_deref().map(clean_text).filter(|s| !s.is_empty())?;
+            match parse_date(&s) {
+                Ok(d) if d > today => {
+                    e.insert(field.into(), "日期不能晚于今天".into());
+                    None
+                }
+                Ok(d) => Some(d),
+                Err(err) => {
+                    e.insert(field.into(), err.to_string());
+                    None
+                }
             }
-            Ok(d) => Some(d),
-            Err(err) => {
-                e.insert(field.into(), err.to_string());
-                None
-            }
-        }
-    };
+        };
     let joined = date_field(&input.joined_on, "joined_on", &mut e);
     let converted = date_field(&input.converted_on, "converted_on", &mut e);
     if let (Some(b), Some(j)) = (birth, joined) {
-        let adult = b.replace_year(b.year() + 18).unwrap_or_else(|_| b.saturating_add(time::Duration::days(18 * 365 + 5)));
+        let adult = b
+            .replace_year(b.year() + 18)
+            .unwrap_or_else(|_| b.saturating_add(time::Duration::days(18 * 365 + 5)));
         if j < adult {
-            e.insert("joined_on".into(), "入党时应年满18周岁，请核对入党日期".into());
+            e.insert(
+                "joined_on".into(),
+                "入党时应年满18周岁，请核对入党日期".into(),
+            );
         }
     }
     let kind = match crate::messages::member_kind_parse(&input.kind) {
@@ -344,7 +407,10 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
         }
     };
     if kind == "probationary" && converted.is_some() {
-        e.insert("converted_on".into(), "预备党员没有转正日期；已转正的请选择“正式党员”".into());
+        e.insert(
+            "converted_on".into(),
+            "预备党员没有转正日期；已转正的请选择“正式党员”".into(),
+        );
     }
     if let (Some(j), Some(c)) = (joined, converted) {
         if c <= j {
@@ -361,7 +427,10 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
     let status = match crate::messages::member_status_parse(&input.status) {
         Some(s) => s.to_string(),
         None => {
-            e.insert("status".into(), "状态应为在册、已转出、已去世或已出党".into());
+            e.insert(
+                "status".into(),
+                "状态应为在册、已转出、已去世或已出党".into(),
+            );
             String::new()
         }
     };
@@ -407,27 +476,41 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
 
 /// The branch (and group) a member is placed in must exist, be in the caller's reach,
 /// and the group must belong to the branch. Returns the branch's unit.
-async fn check_placement(state: &AppState, scope: &Scope, branch_id: i64, group_id: Option<i64>, e: &mut FieldErrors) -> AppResult<i64> {
-    let row: Option<(i64, String)> = sqlx::query_as("select unit_id, kind from org where org_id = $1")
-        .bind(branch_id)
-        .fetch_optional(&state.db.pool)
-        .await?;
+async fn check_placement(
+    state: &AppState,
+    scope: &Scope,
+    branch_id: i64,
+    group_id: Option<i64>,
+    e: &mut FieldErrors,
+) -> AppResult<i64> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("select unit_id, kind from org where org_id = $1")
+            .bind(branch_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
     let unit_id = match row {
         Some((u, k)) if k == "branch" && (scope.all || scope.units.contains(&u)) => u,
         Some((_, k)) if k != "branch" => {
-            e.insert("branch_id".into(), "党员须编入党支部（不能直接编入党委、党总支或党小组）".into());
+            e.insert(
+                "branch_id".into(),
+                "党员须编入党支部（不能直接编入党委、党总支或党小组）".into(),
+            );
             0
         }
         _ => {
-            e.insert("branch_id".into(), "所选党支部不存在或不在您的管理范围内".into());
+            e.insert(
+                "branch_id".into(),
+                "所选党支部不存在或不在您的管理范围内".into(),
+            );
             0
         }
     };
     if let Some(g) = group_id {
-        let parent: Option<(Option<i64>, String)> = sqlx::query_as("select parent_id, kind from org where org_id = $1")
-            .bind(g)
-            .fetch_optional(&state.db.pool)
-            .await?;
+        let parent: Option<(Option<i64>, String)> =
+            sqlx::query_as("select parent_id, kind from org where org_id = $1")
+                .bind(g)
+                .fetch_optional(&state.db.pool)
+                .await?;
         if !matches!(parent, Some((Some(p), k)) if p == branch_id && k == "group") {
             e.insert("group_id".into(), "党小组须属于所选党支部".into());
         }
@@ -441,7 +524,14 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) ->
         Ok(_) => FieldErrors::new(),
         Err(e) => e,
     };
-    let unit_id = check_placement(state, &user.scope(), input.branch_id, input.group_id, &mut errors).await?;
+    let unit_id = check_placement(
+        state,
+        &user.scope(),
+        input.branch_id,
+        input.group_id,
+        &mut errors,
+    )
+    .await?;
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
@@ -452,7 +542,13 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) ->
         tx.conn(),
         state.db.backend,
         &user.actor(),
-        Entry::new("member.create", "member", id, format!("新增党员 {}", v.name)).after(&masked_json(&v)),
+        Entry::new(
+            "member.create",
+            "member",
+            id,
+            format!("新增党员 {}", v.name),
+        )
+        .after(&masked_json(&v)),
     )
     .await?;
     tx.commit().await?;
@@ -467,7 +563,13 @@ fn masked_json(v: &ValidMember) -> serde_json::Value {
     serde_json::to_value(m).unwrap_or_default()
 }
 
-pub async fn insert(conn: &mut sqlx::AnyConnection, v: &ValidMember, unit_id: i64, branch_id: i64, group_id: Option<i64>) -> AppResult<i64> {
+pub async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    v: &ValidMember,
+    unit_id: i64,
+    branch_id: i64,
+    group_id: Option<i64>,
+) -> AppResult<i64> {
     let t = now();
     Ok(sqlx::query_scalar(
         "insert into member (unit_id, branch_id, group_id, name, name_initials, gender, ethnicity, birth_date, id_number, id_suffix, \
@@ -500,16 +602,31 @@ pub async fn insert(conn: &mut sqlx::AnyConnection, v: &ValidMember, unit_id: i6
 }
 
 /// Updates a member's own fields; moving to another branch is a transfer, not an edit.
-pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: MemberInput) -> AppResult<()> {
+pub async fn update(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    input: MemberInput,
+) -> AppResult<()> {
     user.require(user.is_registry_admin())?;
     let before = get_member(state, user, id).await?;
     let mut errors = match validate(&input, web::today()) {
         Ok(_) => FieldErrors::new(),
         Err(e) => e,
     };
-    check_placement(state, &user.scope(), before.branch_id, input.group_id, &mut errors).await?;
+    check_placement(
+        state,
+        &user.scope(),
+        before.branch_id,
+        input.group_id,
+        &mut errors,
+    )
+    .await?;
     if input.branch_id != before.branch_id {
-        errors.insert("branch_id".into(), "调整所在党支部请使用“组织关系转接”".into());
+        errors.insert(
+            "branch_id".into(),
+            "调整所在党支部请使用“组织关系转接”".into(),
+        );
     }
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
@@ -546,9 +663,14 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: Member
         tx.conn(),
         state.db.backend,
         &user.actor(),
-        Entry::new("member.update", "member", id, format!("修改党员 {} 的信息", v.name))
-            .before(&before.masked())
-            .after(&masked_json(&v)),
+        Entry::new(
+            "member.update",
+            "member",
+            id,
+            format!("修改党员 {} 的信息", v.name),
+        )
+        .before(&before.masked())
+        .after(&masked_json(&v)),
     )
     .await?;
     tx.commit().await?;
@@ -583,16 +705,25 @@ pub async fn transfers(state: &AppState, member_id: i64) -> AppResult<Vec<Transf
 }
 
 /// Moves a member to another branch, keeping the history.
-pub async fn transfer(state: &AppState, user: &CurrentUser, id: i64, input: TransferInput) -> AppResult<()> {
+pub async fn transfer(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    input: TransferInput,
+) -> AppResult<()> {
     user.require(user.is_registry_admin())?;
     let m = get_member(state, user, id).await?;
     let mut errors = FieldErrors::new();
     if m.status != "active" {
         errors.insert("member".into(), "只有在册党员可以转接组织关系".into());
     }
-    let unit_id = check_placement(state, &user.scope(), input.to_branch_id, None, &mut errors).await?;
+    let unit_id =
+        check_placement(state, &user.scope(), input.to_branch_id, None, &mut errors).await?;
     if input.to_branch_id == m.branch_id {
-        errors.insert("to_branch_id".into(), "转入党支部与当前所在党支部相同".into());
+        errors.insert(
+            "to_branch_id".into(),
+            "转入党支部与当前所在党支部相同".into(),
+        );
     }
     let on = super::opt_date(&input.transferred_on, "transferred_on", &mut errors)
         .unwrap_or_else(|| format_date(web::today()));
@@ -647,8 +778,23 @@ pub async fn transfer(state: &AppState, user: &CurrentUser, id: i64, input: Tran
 }
 
 pub const EXPORT_HEADERS: [&str; 17] = [
-    "姓名", "性别", "民族", "出生日期", "身份证号", "手机号", "学历", "入党日期", "党员类别", "转正日期", "职务", "是否处室负责人",
-    "状态", "机关党组织", "党支部", "党小组", "编号",
+    "姓名",
+    "性别",
+    "民族",
+    "出生日期",
+    "身份证号",
+    "手机号",
+    "学历",
+    "入党日期",
+    "党员类别",
+    "转正日期",
+    "职务",
+    "是否处室负责人",
+    "状态",
+    "机关党组织",
+    "党支部",
+    "党小组",
+    "编号",
 ];
 
 fn export_rows(rows: Vec<Member>) -> Vec<Vec<String>> {
@@ -666,7 +812,12 @@ fn export_rows(rows: Vec<Member>) -> Vec<Vec<String>> {
                 m.kind_label().to_string(),
                 m.converted_on.clone().unwrap_or_default(),
                 m.position.clone(),
-                if m.is_division_head != 0 { "是" } else { "否" }.to_string(),
+                if m.is_division_head != 0 {
+                    "是"
+                } else {
+                    "否"
+                }
+                .to_string(),
                 m.status_label().to_string(),
                 m.unit_name.clone(),
                 m.branch_name.clone(),
@@ -678,10 +829,19 @@ fn export_rows(rows: Vec<Member>) -> Vec<Vec<String>> {
 }
 
 /// The filtered list as .xlsx; masked unless `unmasked` and the role may, which is audited.
-pub async fn export(state: &AppState, user: &CurrentUser, f: &MemberFilter, unmasked: bool) -> AppResult<Vec<u8>> {
+pub async fn export(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &MemberFilter,
+    unmasked: bool,
+) -> AppResult<Vec<u8>> {
     let (rows, total) = list(state, user, f, true).await?;
     let unmasked = unmasked && user.may_unmask();
-    let rows = if unmasked { rows } else { rows.into_iter().map(Member::masked).collect() };
+    let rows = if unmasked {
+        rows
+    } else {
+        rows.into_iter().map(Member::masked).collect()
+    };
     audit::record_alone(
         &state.db,
         &user.actor(),
@@ -689,7 +849,15 @@ pub async fn export(state: &AppState, user: &CurrentUser, f: &MemberFilter, unma
             "member.export",
             "member",
             "",
-            format!("导出党员名册 {total} 人{}（条件：{}）", if unmasked { "，含完整身份证号和手机号" } else { "" }, f.query_string()),
+            format!(
+                "导出党员名册 {total} 人{}（条件：{}）",
+                if unmasked {
+                    "，含完整身份证号和手机号"
+                } else {
+                    ""
+                },
+                f.query_string()
+            ),
         ),
     )
     .await?;
@@ -698,9 +866,25 @@ pub async fn export(state: &AppState, user: &CurrentUser, f: &MemberFilter, unma
 
 /// Every member, masked, for `yaoshi export members`.
 pub async fn export_all(state: &AppState) -> AppResult<Vec<u8>> {
-    let f = MemberFilter { status: Some("all".into()), ..Default::default() };
-    let (rows, _) = list_in(state, &Scope { all: true, ..Default::default() }, &f, true).await?;
-    crate::xlsx::write_sheet("党员", &EXPORT_HEADERS, &export_rows(rows.into_iter().map(Member::masked).collect()))
+    let f = MemberFilter {
+        status: Some("all".into()),
+        ..Default::default()
+    };
+    let (rows, _) = list_in(
+        state,
+        &Scope {
+            all: true,
+            ..Default::default()
+        },
+        &f,
+        true,
+    )
+    .await?;
+    crate::xlsx::write_sheet(
+        "党员",
+        &EXPORT_HEADERS,
+        &export_rows(rows.into_iter().map(Member::masked).collect()),
+    )
 }
 
 // ---- pages ----
@@ -748,11 +932,22 @@ struct MembersTable<'a> {
     page: &'a MembersPage,
 }
 
-async fn branch_options(state: &AppState, user: &CurrentUser, unit_id: Option<i64>) -> AppResult<Vec<(i64, String)>> {
-    let Some(unit_id) = unit_id.or_else(|| if user.is_committee() { None } else { user.unit_ids().first().copied() }) else {
+async fn branch_options(
+    state: &AppState,
+    user: &CurrentUser,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<(i64, String)>> {
+    let Some(unit_id) = unit_id.or_else(|| {
+        if user.is_committee() {
+            None
+        } else {
+            user.unit_ids().first().copied()
+        }
+    }) else {
         return Ok(Vec::new());
     };
-    let mut sql = Sql::new("select o.org_id, o.name from org o where o.kind = 'branch' and o.unit_id = ");
+    let mut sql =
+        Sql::new("select o.org_id, o.name from org o where o.kind = 'branch' and o.unit_id = ");
     sql.bind(unit_id).push(" and ");
     user.scope().org_condition(&mut sql);
     sql.push(" order by o.sort_order, o.org_id");
@@ -769,12 +964,20 @@ async fn unit_options(state: &AppState, user: &CurrentUser) -> AppResult<Vec<(i6
     Ok(sql.fetch_all(&state.db.pool).await?)
 }
 
-async fn list_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, headers: axum::http::HeaderMap, Query(f): Query<MemberFilter>) -> AppResult<Response> {
+async fn list_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    headers: axum::http::HeaderMap,
+    Query(f): Query<MemberFilter>,
+) -> AppResult<Response> {
     let (rows, total) = list(&state, &user, &f, false).await?;
     let qs = f.query_string();
     let fragment = web::is_htmx(&headers) && !headers.contains_key("hx-boosted");
     let page = MembersPage {
-        ctx: PageCtx::new(&user, "党员", "/org/members", flash).crumb("组织体系", "/org/units").crumb("党员", "/org/members"),
+        ctx: PageCtx::new(&user, "党员", "/org/members", flash)
+            .crumb("组织体系", "/org/units")
+            .crumb("党员", "/org/members"),
         pager: Pager::new(&f.paging(), total, "/org/members", &qs),
         rows: rows.into_iter().map(Member::masked).collect(),
         units: unit_options(&state, &user).await?,
@@ -798,7 +1001,11 @@ struct ExportQuery {
     unmasked: Option<String>,
 }
 
-async fn export_page(State(state): State<AppState>, user: CurrentUser, Query(q): Query<ExportQuery>) -> AppResult<Response> {
+async fn export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ExportQuery>,
+) -> AppResult<Response> {
     let bytes = export(&state, &user, &q.f, q.unmasked.as_deref() == Some("1")).await?;
     Ok(crate::xlsx::download("党员名册.xlsx", bytes))
 }
@@ -820,7 +1027,11 @@ impl MemberForm {
         self.errors.get(f).cloned().unwrap_or_default()
     }
     fn invalid(&self, f: &str) -> &'static str {
-        if self.errors.contains_key(f) { " is-invalid" } else { "" }
+        if self.errors.contains_key(f) {
+            " is-invalid"
+        } else {
+            ""
+        }
     }
     fn opt(&self, v: &Option<String>) -> String {
         v.clone().unwrap_or_default()
@@ -852,16 +1063,31 @@ async fn all_branch_options(state: &AppState, user: &CurrentUser) -> AppResult<V
     Ok(sql.fetch_all(&state.db.pool).await?)
 }
 
-async fn new_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Query(q): Query<NewQuery>) -> AppResult<Response> {
+async fn new_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin())?;
     let branch_id = q.org_id.unwrap_or(0);
     web::render(&MemberForm {
-        ctx: PageCtx::new(&user, "登记党员", "/org/members", flash).crumb("党员", "/org/members").crumb("登记党员", "/org/members/new"),
+        ctx: PageCtx::new(&user, "登记党员", "/org/members", flash)
+            .crumb("党员", "/org/members")
+            .crumb("登记党员", "/org/members/new"),
         action: "/org/members".into(),
         member_id: None,
-        v: MemberInput { branch_id, kind: "full".into(), ..Default::default() },
+        v: MemberInput {
+            branch_id,
+            kind: "full".into(),
+            ..Default::default()
+        },
         branches: all_branch_options(&state, &user).await?,
-        groups: if branch_id > 0 { groups_of(&state, branch_id).await? } else { Vec::new() },
+        groups: if branch_id > 0 {
+            groups_of(&state, branch_id).await?
+        } else {
+            Vec::new()
+        },
         errors: FieldErrors::new(),
     })
 }
@@ -922,14 +1148,34 @@ impl MemberFormData {
     }
 }
 
-async fn form_error(state: &AppState, user: &CurrentUser, v: MemberInput, member_id: Option<i64>, e: AppError) -> AppResult<Response> {
+async fn form_error(
+    state: &AppState,
+    user: &CurrentUser,
+    v: MemberInput,
+    member_id: Option<i64>,
+    e: AppError,
+) -> AppResult<Response> {
     let errors = match e {
         AppError::Invalid { fields, .. } => fields,
         other => return Err(other),
     };
-    let groups = if v.branch_id > 0 { groups_of(state, v.branch_id).await? } else { Vec::new() };
+    let groups = if v.branch_id > 0 {
+        groups_of(state, v.branch_id).await?
+    } else {
+        Vec::new()
+    };
     let mut r = web::render(&MemberForm {
-        ctx: PageCtx::new(user, if member_id.is_some() { "编辑党员信息" } else { "登记党员" }, "/org/members", FlashIn(None)).crumb("党员", "/org/members"),
+        ctx: PageCtx::new(
+            user,
+            if member_id.is_some() {
+                "编辑党员信息"
+            } else {
+                "登记党员"
+            },
+            "/org/members",
+            FlashIn(None),
+        )
+        .crumb("党员", "/org/members"),
         action: member_id.map_or("/org/members".into(), |id| format!("/org/members/{id}")),
         member_id,
         branches: all_branch_options(state, user).await?,
@@ -941,27 +1187,48 @@ async fn form_error(state: &AppState, user: &CurrentUser, v: MemberInput, member
     Ok(r)
 }
 
-async fn create_page(State(state): State<AppState>, user: CurrentUser, Form(f): Form<MemberFormData>) -> AppResult<Response> {
+async fn create_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<MemberFormData>,
+) -> AppResult<Response> {
     let input = f.input();
     match create(&state, &user, input.clone()).await {
-        Ok(id) => Ok(web::redirect_with_flash(&format!("/org/members/{id}"), "党员已登记")),
+        Ok(id) => Ok(web::redirect_with_flash(
+            &format!("/org/members/{id}"),
+            "党员已登记",
+        )),
         Err(e) => form_error(&state, &user, input, None, e).await,
     }
 }
 
-async fn update_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<MemberFormData>) -> AppResult<Response> {
+async fn update_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<MemberFormData>,
+) -> AppResult<Response> {
     let mut input = f.input();
     let current = get_member(&state, &user, id).await?;
     input.branch_id = current.branch_id;
     // The edit form shows the ID masked; an unchanged masked value keeps the stored one.
     if input.id_number.contains('*') {
-        input.id_number = sqlx::query_scalar("select id_number from member where member_id = $1").bind(id).fetch_one(&state.db.pool).await?;
+        input.id_number = sqlx::query_scalar("select id_number from member where member_id = $1")
+            .bind(id)
+            .fetch_one(&state.db.pool)
+            .await?;
     }
     if input.phone.contains('*') {
-        input.phone = sqlx::query_scalar("select phone from member where member_id = $1").bind(id).fetch_one(&state.db.pool).await?;
+        input.phone = sqlx::query_scalar("select phone from member where member_id = $1")
+            .bind(id)
+            .fetch_one(&state.db.pool)
+            .await?;
     }
     match update(&state, &user, id, input.clone()).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/org/members/{id}"), crate::messages::SAVED)),
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/members/{id}"),
+            crate::messages::SAVED,
+        )),
         Err(e) => {
             let mut shown = input;
             shown.id_number = mask_id_number(&shown.id_number);
@@ -1021,16 +1288,30 @@ fn input_of(m: &Member) -> MemberInput {
     }
 }
 
-async fn detail(state: &AppState, user: &CurrentUser, m: Member, unmasked: bool, flash: FlashIn, errors: FieldErrors) -> AppResult<Response> {
+async fn detail(
+    state: &AppState,
+    user: &CurrentUser,
+    m: Member,
+    unmasked: bool,
+    flash: FlashIn,
+    errors: FieldErrors,
+) -> AppResult<Response> {
     let m = if unmasked { m } else { m.masked() };
     let can_edit = user.is_registry_admin();
     web::render(&MemberDetail {
         ctx: PageCtx::new(user, &m.name, "/org/members", flash)
             .crumb("党员", "/org/members")
-            .crumb(m.branch_name.clone(), format!("/org/members?org_id={}", m.branch_id))
+            .crumb(
+                m.branch_name.clone(),
+                format!("/org/members?org_id={}", m.branch_id),
+            )
             .crumb(m.name.clone(), format!("/org/members/{}", m.member_id)),
         transfers: transfers(state, m.member_id).await?,
-        branches: if can_edit { all_branch_options(state, user).await? } else { Vec::new() },
+        branches: if can_edit {
+            all_branch_options(state, user).await?
+        } else {
+            Vec::new()
+        },
         groups: groups_of(state, m.branch_id).await?,
         can_unmask: user.may_unmask(),
         can_edit,
@@ -1041,15 +1322,27 @@ async fn detail(state: &AppState, user: &CurrentUser, m: Member, unmasked: bool,
     })
 }
 
-async fn detail_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Path(id): Path<i64>) -> AppResult<Response> {
+async fn detail_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let m = get_member(&state, &user, id).await?;
     detail(&state, &user, m, false, flash, FieldErrors::new()).await
 }
 
-async fn unmask_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn unmask_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let m = unmask(&state, &user, id).await?;
     let mut r = detail(&state, &user, m, true, FlashIn(None), FieldErrors::new()).await?;
-    r.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
     Ok(r)
 }
 
@@ -1062,14 +1355,22 @@ struct TransferForm {
     reason: String,
 }
 
-async fn transfer_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<TransferForm>) -> AppResult<Response> {
+async fn transfer_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<TransferForm>,
+) -> AppResult<Response> {
     let input = TransferInput {
         to_branch_id: f.to_branch_id.trim().parse().unwrap_or(0),
         transferred_on: Some(f.transferred_on).filter(|s| !s.trim().is_empty()),
         reason: f.reason,
     };
     match transfer(&state, &user, id, input).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/org/members/{id}"), "组织关系已转接")),
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/members/{id}"),
+            "组织关系已转接",
+        )),
         Err(AppError::Invalid { fields, .. }) => {
             let m = get_member(&state, &user, id).await?;
             let mut r = detail(&state, &user, m, false, FlashIn(None), fields).await?;
@@ -1080,7 +1381,11 @@ async fn transfer_page(State(state): State<AppState>, user: CurrentUser, Path(id
     }
 }
 
-async fn me_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
+async fn me_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+) -> AppResult<Response> {
     let Some(id) = user.member_ids().first().copied() else {
         return Err(AppError::Forbidden);
     };
@@ -1106,15 +1411,29 @@ pub struct MemberPage {
 
 /// Members in the caller's scope, masked.
 #[utoipa::path(get, path = "/members", tag = "org", params(MemberFilter), responses((status = 200, body = MemberPage), (status = 403, body = crate::error::ErrorBody)))]
-async fn api_list(State(state): State<AppState>, user: CurrentUser, Query(f): Query<MemberFilter>) -> AppResult<Json<MemberPage>> {
+async fn api_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<MemberFilter>,
+) -> AppResult<Json<MemberPage>> {
     let (items, total) = list(&state, &user, &f, false).await?;
-    Ok(Json(MemberPage { items: items.into_iter().map(Member::masked).collect(), total }))
+    Ok(Json(MemberPage {
+        items: items.into_iter().map(Member::masked).collect(),
+        total,
+    }))
 }
 
 /// Register a member.
 #[utoipa::path(post, path = "/members", tag = "org", request_body = MemberInput, responses((status = 201, body = i64), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_create(State(state): State<AppState>, user: CurrentUser, Json(input): Json<MemberInput>) -> AppResult<(StatusCode, Json<i64>)> {
-    Ok((StatusCode::CREATED, Json(create(&state, &user, input).await?)))
+async fn api_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(input): Json<MemberInput>,
+) -> AppResult<(StatusCode, Json<i64>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create(&state, &user, input).await?),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -1125,7 +1444,12 @@ pub struct GetQuery {
 
 /// One member; masked unless `unmask=true`.
 #[utoipa::path(get, path = "/members/{id}", tag = "org", params(("id" = i64, Path), GetQuery), responses((status = 200, body = Member), (status = 404, body = crate::error::ErrorBody)))]
-async fn api_get(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Query(q): Query<GetQuery>) -> AppResult<Json<Member>> {
+async fn api_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<GetQuery>,
+) -> AppResult<Json<Member>> {
     if q.unmask == Some(true) {
         return Ok(Json(unmask(&state, &user, id).await?));
     }
@@ -1134,21 +1458,35 @@ async fn api_get(State(state): State<AppState>, user: CurrentUser, Path(id): Pat
 
 /// Update a member's fields (not the branch: see transfer).
 #[utoipa::path(put, path = "/members/{id}", tag = "org", params(("id" = i64, Path)), request_body = MemberInput, responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_update(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(input): Json<MemberInput>) -> AppResult<StatusCode> {
+async fn api_update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(input): Json<MemberInput>,
+) -> AppResult<StatusCode> {
     update(&state, &user, id, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Transfer a member to another branch.
 #[utoipa::path(post, path = "/members/{id}/transfer", tag = "org", params(("id" = i64, Path)), request_body = TransferInput, responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_transfer(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(input): Json<TransferInput>) -> AppResult<StatusCode> {
+async fn api_transfer(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(input): Json<TransferInput>,
+) -> AppResult<StatusCode> {
     transfer(&state, &user, id, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A member's transfer history.
 #[utoipa::path(get, path = "/members/{id}/transfers", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Vec<Transfer>)))]
-async fn api_transfers(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Json<Vec<Transfer>>> {
+async fn api_transfers(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<Transfer>>> {
     get_member(&state, &user, id).await?;
     Ok(Json(transfers(&state, id).await?))
 }
@@ -1199,9 +1537,14 @@ mod tests {
         let mut i = input();
         i.joined_on = Some("2030-01-01".into());
         i.converted_on = None;
-        assert!(validate(&i, today).expect_err("future").contains_key("joined_on"));
+        assert!(validate(&i, today)
+            .expect_err("future")
+            .contains_key("joined_on"));
         let mut i = input();
         i.id_number = "110105194912310021".into();
-        assert_eq!(validate(&i, today).expect_err("checksum")["id_number"], "身份证号校验位不正确");
+        assert_eq!(
+            validate(&i, today).expect_err("checksum")["id_number"],
+            "身份证号校验位不正确"
+        );
     }
 }

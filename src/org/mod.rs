@@ -37,7 +37,9 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// Trims a form field; empty becomes None.
 pub fn opt(s: &Option<String>) -> Option<String> {
-    s.as_ref().map(|v| normalize::clean_text(v)).filter(|v| !v.is_empty())
+    s.as_ref()
+        .map(|v| normalize::clean_text(v))
+        .filter(|v| !v.is_empty())
 }
 
 /// Parses an optional date field into 'YYYY-MM-DD', recording a field error.

@@ -58,22 +58,35 @@ pub struct TreeNode {
     pub term_overdue: bool,
 }
 
-const ORG_SELECT: &str = "select o.org_id, o.unit_id, u.name as unit_name, o.parent_id, o.kind, o.name, o.founded_on, \
+const ORG_SELECT: &str =
+    "select o.org_id, o.unit_id, u.name as unit_name, o.parent_id, o.kind, o.name, o.founded_on, \
     o.term_start, o.term_end, o.sort_order from org o join unit u on u.unit_id = o.unit_id where ";
 
 pub async fn get_org(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Org> {
     let mut sql = Sql::new(ORG_SELECT);
     sql.push("o.org_id = ").bind(id).push(" and ");
     user.scope().org_condition(&mut sql);
-    sql.fetch_all::<Org>(&state.db.pool).await?.into_iter().next().ok_or(AppError::NotFound)
+    sql.fetch_all::<Org>(&state.db.pool)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
 }
 
 /// Orgs of one unit (or all in scope) as a flattened, depth-first tree.
-pub async fn tree(state: &AppState, user: &CurrentUser, unit_id: Option<i64>) -> AppResult<Vec<TreeNode>> {
+pub async fn tree(
+    state: &AppState,
+    user: &CurrentUser,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<TreeNode>> {
     tree_in(state, &user.scope(), unit_id).await
 }
 
-async fn tree_in(state: &AppState, scope: &crate::auth::Scope, unit_id: Option<i64>) -> AppResult<Vec<TreeNode>> {
+async fn tree_in(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<TreeNode>> {
     let mut sql = Sql::new(ORG_SELECT);
     scope.org_condition(&mut sql);
     if let Some(u) = unit_id {
@@ -95,7 +108,15 @@ async fn tree_in(state: &AppState, scope: &crate::auth::Scope, unit_id: Option<i
 
 /// A unit's whole tree, for callers already allowed to see the unit.
 pub async fn tree_for_unit(state: &AppState, unit_id: i64) -> AppResult<Vec<TreeNode>> {
-    tree_in(state, &crate::auth::Scope { all: true, ..Default::default() }, Some(unit_id)).await
+    tree_in(
+        state,
+        &crate::auth::Scope {
+            all: true,
+            ..Default::default()
+        },
+        Some(unit_id),
+    )
+    .await
 }
 
 /// Pure: depth-first order with subtree member counts.
@@ -145,7 +166,11 @@ pub fn flatten(orgs: &[Org], counts: &[(i64, Option<i64>, i64, i64)]) -> Vec<Tre
         });
         // Groups are inside a branch whose count already includes their members.
         let (mut n, mut f) = own.get(&o.org_id).copied().unwrap_or_default();
-        for c in children.get(&Some(o.org_id)).map(Vec::as_slice).unwrap_or_default() {
+        for c in children
+            .get(&Some(o.org_id))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             let (cn, cf) = walk(c, depth + 1, children, own, today, out);
             if c.kind != "group" {
                 n += cn;
@@ -168,7 +193,10 @@ pub fn parent_allowed(kind: &str, parent_kind: Option<&str>) -> bool {
         (kind, parent_kind),
         ("committee_org", None)
             | ("general_branch", None | Some("committee_org"))
-            | ("branch", None | Some("committee_org") | Some("general_branch"))
+            | (
+                "branch",
+                None | Some("committee_org") | Some("general_branch")
+            )
             | ("group", Some("branch"))
     )
 }
@@ -194,7 +222,12 @@ struct Checked {
     term_end: Option<String>,
 }
 
-async fn check(state: &AppState, user: &CurrentUser, input: &OrgInput, self_id: Option<i64>) -> AppResult<Checked> {
+async fn check(
+    state: &AppState,
+    user: &CurrentUser,
+    input: &OrgInput,
+    self_id: Option<i64>,
+) -> AppResult<Checked> {
     user.require(user.is_registry_admin())?;
     if !user.scope().sees_unit(input.unit_id) {
         return Err(AppError::NotFound);
@@ -205,25 +238,35 @@ async fn check(state: &AppState, user: &CurrentUser, input: &OrgInput, self_id: 
         errors.insert("name".into(), "请填写党组织名称（不超过60字）".into());
     }
     if !KINDS.contains(&input.kind.as_str()) {
-        errors.insert("kind".into(), "请选择组织类型（党委、党总支、党支部或党小组）".into());
+        errors.insert(
+            "kind".into(),
+            "请选择组织类型（党委、党总支、党支部或党小组）".into(),
+        );
     }
     let parent_kind = match input.parent_id {
         Some(p) => {
-            let row: Option<(i64, String)> = sqlx::query_as("select unit_id, kind from org where org_id = $1")
-                .bind(p)
-                .fetch_optional(&state.db.pool)
-                .await?;
+            let row: Option<(i64, String)> =
+                sqlx::query_as("select unit_id, kind from org where org_id = $1")
+                    .bind(p)
+                    .fetch_optional(&state.db.pool)
+                    .await?;
             match row {
                 Some((u, k)) if u == input.unit_id && Some(p) != self_id => Some(k),
                 _ => {
-                    errors.insert("parent_id".into(), "上级组织须是本单位的另一个党组织".into());
+                    errors.insert(
+                        "parent_id".into(),
+                        "上级组织须是本单位的另一个党组织".into(),
+                    );
                     None
                 }
             }
         }
         None => None,
     };
-    if KINDS.contains(&input.kind.as_str()) && !errors.contains_key("parent_id") && !parent_allowed(&input.kind, parent_kind.as_deref()) {
+    if KINDS.contains(&input.kind.as_str())
+        && !errors.contains_key("parent_id")
+        && !parent_allowed(&input.kind, parent_kind.as_deref())
+    {
         errors.insert(
             "parent_id".into(),
             format!(
@@ -251,7 +294,12 @@ async fn check(state: &AppState, user: &CurrentUser, input: &OrgInput, self_id: 
         }
     }
     if errors.is_empty() {
-        Ok(Checked { name, founded_on, term_start, term_end })
+        Ok(Checked {
+            name,
+            founded_on,
+            term_start,
+            term_end,
+        })
     } else {
         Err(AppError::fields(errors))
     }
@@ -282,14 +330,25 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: OrgInput) -> Ap
         tx.conn(),
         state.db.backend,
         &user.actor(),
-        Entry::new("org.create", "org", id, format!("新建{} {}", org_kind_label(&input.kind), c.name)).after(&input),
+        Entry::new(
+            "org.create",
+            "org",
+            id,
+            format!("新建{} {}", org_kind_label(&input.kind), c.name),
+        )
+        .after(&input),
     )
     .await?;
     tx.commit().await?;
     Ok(id)
 }
 
-pub async fn update(state: &AppState, user: &CurrentUser, id: i64, mut input: OrgInput) -> AppResult<()> {
+pub async fn update(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    mut input: OrgInput,
+) -> AppResult<()> {
     let before = get_org(state, user, id).await?;
     // An org stays in its unit; moving units is a transfer of its members, not an edit.
     input.unit_id = before.unit_id;
@@ -299,12 +358,16 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, mut input: Or
             .bind(id)
             .fetch_one(&state.db.pool)
             .await?;
-        let members: i64 = sqlx::query_scalar("select count(*) from member where branch_id = $1 or group_id = $1")
-            .bind(id)
-            .fetch_one(&state.db.pool)
-            .await?;
+        let members: i64 =
+            sqlx::query_scalar("select count(*) from member where branch_id = $1 or group_id = $1")
+                .bind(id)
+                .fetch_one(&state.db.pool)
+                .await?;
         if children > 0 || members > 0 {
-            return Err(AppError::field("kind", "该组织下已有下级组织或党员，不能直接改变组织类型"));
+            return Err(AppError::field(
+                "kind",
+                "该组织下已有下级组织或党员，不能直接改变组织类型",
+            ));
         }
     }
     let mut tx = state.db.begin_write().await?;
@@ -327,7 +390,9 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, mut input: Or
         tx.conn(),
         state.db.backend,
         &user.actor(),
-        Entry::new("org.update", "org", id, format!("修改党组织 {}", c.name)).before(&before).after(&input),
+        Entry::new("org.update", "org", id, format!("修改党组织 {}", c.name))
+            .before(&before)
+            .after(&input),
     )
     .await?;
     tx.commit().await?;
@@ -350,15 +415,29 @@ pub async fn delete(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
     .fetch_one(tx.conn())
     .await?;
     if refs > 0 {
-        return Err(AppError::Conflict("该组织下还有下级组织、党员、转接记录或账号授权，不能删除".into()));
+        return Err(AppError::Conflict(
+            "该组织下还有下级组织、党员、转接记录或账号授权，不能删除".into(),
+        ));
     }
-    sqlx::query("delete from org_officer where org_id = $1").bind(id).execute(tx.conn()).await?;
-    sqlx::query("delete from org where org_id = $1").bind(id).execute(tx.conn()).await?;
+    sqlx::query("delete from org_officer where org_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("delete from org where org_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     audit::record(
         tx.conn(),
         state.db.backend,
         &user.actor(),
-        Entry::new("org.delete", "org", id, format!("删除党组织 {}", before.name)).before(&before),
+        Entry::new(
+            "org.delete",
+            "org",
+            id,
+            format!("删除党组织 {}", before.name),
+        )
+        .before(&before),
     )
     .await?;
     tx.commit().await?;
@@ -390,7 +469,12 @@ pub struct OfficerInput {
 }
 
 /// Replaces the officers of an org's current term.
-pub async fn set_officers(state: &AppState, user: &CurrentUser, org_id: i64, list: Vec<OfficerInput>) -> AppResult<()> {
+pub async fn set_officers(
+    state: &AppState,
+    user: &CurrentUser,
+    org_id: i64,
+    list: Vec<OfficerInput>,
+) -> AppResult<()> {
     user.require(user.is_registry_admin())?;
     let org = get_org(state, user, org_id).await?;
     if !user.scope().sees_unit(org.unit_id) {
@@ -400,17 +484,28 @@ pub async fn set_officers(state: &AppState, user: &CurrentUser, org_id: i64, lis
     let mut seen = std::collections::HashSet::new();
     for (i, o) in list.iter().enumerate() {
         if !crate::messages::OFFICER_POSTS.contains(&o.post.as_str()) {
-            errors.insert(format!("officers[{i}].post"), "请选择职务（书记、副书记、组织委员、宣传委员、纪检委员、委员）".into());
+            errors.insert(
+                format!("officers[{i}].post"),
+                "请选择职务（书记、副书记、组织委员、宣传委员、纪检委员、委员）".into(),
+            );
         }
         if !seen.insert(o.member_id) {
-            errors.insert(format!("officers[{i}].member_id"), "同一名党员只能担任一个职务".into());
+            errors.insert(
+                format!("officers[{i}].member_id"),
+                "同一名党员只能担任一个职务".into(),
+            );
         }
-        let unit: Option<i64> = sqlx::query_scalar("select unit_id from member where member_id = $1 and status = 'active'")
-            .bind(o.member_id)
-            .fetch_optional(&state.db.pool)
-            .await?;
+        let unit: Option<i64> = sqlx::query_scalar(
+            "select unit_id from member where member_id = $1 and status = 'active'",
+        )
+        .bind(o.member_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
         if unit != Some(org.unit_id) {
-            errors.insert(format!("officers[{i}].member_id"), "班子成员须是本单位在册党员".into());
+            errors.insert(
+                format!("officers[{i}].member_id"),
+                "班子成员须是本单位在册党员".into(),
+            );
         }
     }
     if list.iter().filter(|o| o.post == "书记").count() > 1 {
@@ -421,21 +516,33 @@ pub async fn set_officers(state: &AppState, user: &CurrentUser, org_id: i64, lis
     }
     let before = officers(state, org_id).await?;
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("delete from org_officer where org_id = $1").bind(org_id).execute(tx.conn()).await?;
+    sqlx::query("delete from org_officer where org_id = $1")
+        .bind(org_id)
+        .execute(tx.conn())
+        .await?;
     for o in &list {
-        sqlx::query("insert into org_officer (org_id, member_id, post, created_at) values ($1, $2, $3, $4)")
-            .bind(org_id)
-            .bind(o.member_id)
-            .bind(o.post.clone())
-            .bind(now())
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "insert into org_officer (org_id, member_id, post, created_at) values ($1, $2, $3, $4)",
+        )
+        .bind(org_id)
+        .bind(o.member_id)
+        .bind(o.post.clone())
+        .bind(now())
+        .execute(tx.conn())
+        .await?;
     }
     audit::record(
         tx.conn(),
         state.db.backend,
         &user.actor(),
-        Entry::new("org.officer_set", "org", org_id, format!("调整 {} 班子成员", org.name)).before(&before).after(&list),
+        Entry::new(
+            "org.officer_set",
+            "org",
+            org_id,
+            format!("调整 {} 班子成员", org.name),
+        )
+        .before(&before)
+        .after(&list),
     )
     .await?;
     tx.commit().await?;
@@ -451,7 +558,8 @@ pub async fn export_all(state: &AppState) -> AppResult<Vec<u8>> {
 }
 
 fn write_orgs(orgs: &[Org]) -> AppResult<Vec<u8>> {
-    let names: std::collections::HashMap<i64, &str> = orgs.iter().map(|o| (o.org_id, o.name.as_str())).collect();
+    let names: std::collections::HashMap<i64, &str> =
+        orgs.iter().map(|o| (o.org_id, o.name.as_str())).collect();
     let rows: Vec<Vec<String>> = orgs
         .iter()
         .map(|o| {
@@ -460,17 +568,37 @@ fn write_orgs(orgs: &[Org]) -> AppResult<Vec<u8>> {
                 String::new(),
                 o.name.clone(),
                 o.kind_label().to_string(),
-                o.parent_id.and_then(|p| names.get(&p)).map(|s| s.to_string()).unwrap_or_default(),
+                o.parent_id
+                    .and_then(|p| names.get(&p))
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
                 o.founded_on.clone().unwrap_or_default(),
                 o.term_start.clone().unwrap_or_default(),
                 o.term_end.clone().unwrap_or_default(),
             ]
         })
         .collect();
-    crate::xlsx::write_sheet("党组织", &["机关党组织", "类别", "组织名称", "组织类型", "上级组织", "成立日期", "任期开始", "任期届满"], &rows)
+    crate::xlsx::write_sheet(
+        "党组织",
+        &[
+            "机关党组织",
+            "类别",
+            "组织名称",
+            "组织类型",
+            "上级组织",
+            "成立日期",
+            "任期开始",
+            "任期届满",
+        ],
+        &rows,
+    )
 }
 
-pub async fn export_scoped(state: &AppState, user: &CurrentUser, unit_id: Option<i64>) -> AppResult<Vec<u8>> {
+pub async fn export_scoped(
+    state: &AppState,
+    user: &CurrentUser,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<u8>> {
     let mut sql = Sql::new(ORG_SELECT);
     user.scope().org_condition(&mut sql);
     if let Some(u) = unit_id {
@@ -520,19 +648,34 @@ async fn units_in_scope(state: &AppState, user: &CurrentUser) -> AppResult<Vec<(
     if user.is_committee() || user.has(crate::auth::Role::Unit) {
         user.scope().unit_condition(&mut sql);
     } else {
-        sql.push("u.unit_id in (select o.unit_id from org o where o.org_id in ").bind_list(&user.branch_ids()).push(")");
+        sql.push("u.unit_id in (select o.unit_id from org o where o.org_id in ")
+            .bind_list(&user.branch_ids())
+            .push(")");
     }
     sql.push(" order by u.sort_order, u.unit_id");
     Ok(sql.fetch_all(&state.db.pool).await?)
 }
 
-async fn tree_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Query(q): Query<TreeQuery>) -> AppResult<Response> {
+async fn tree_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(q): Query<TreeQuery>,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin() || user.has(crate::auth::Role::Branch))?;
     let units = units_in_scope(&state, &user).await?;
     // The committee sees one unit at a time: the whole city is thousands of rows.
-    let unit_id = q.unit().or_else(|| if user.is_committee() { units.first().map(|u| u.0) } else { None });
+    let unit_id = q.unit().or_else(|| {
+        if user.is_committee() {
+            units.first().map(|u| u.0)
+        } else {
+            None
+        }
+    });
     web::render(&TreePage {
-        ctx: PageCtx::new(&user, "党组织树", "/org/tree", flash).crumb("组织体系", "/org/units").crumb("党组织树", "/org/tree"),
+        ctx: PageCtx::new(&user, "党组织树", "/org/tree", flash)
+            .crumb("组织体系", "/org/units")
+            .crumb("党组织树", "/org/tree"),
         tree: tree(&state, &user, unit_id).await?,
         units,
         unit_id,
@@ -540,9 +683,16 @@ async fn tree_page(State(state): State<AppState>, user: CurrentUser, flash: Flas
     })
 }
 
-async fn tree_export(State(state): State<AppState>, user: CurrentUser, Query(q): Query<TreeQuery>) -> AppResult<Response> {
+async fn tree_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<TreeQuery>,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin() || user.has(crate::auth::Role::Branch))?;
-    Ok(crate::xlsx::download("党组织.xlsx", export_scoped(&state, &user, q.unit()).await?))
+    Ok(crate::xlsx::download(
+        "党组织.xlsx",
+        export_scoped(&state, &user, q.unit()).await?,
+    ))
 }
 
 #[derive(Template)]
@@ -586,11 +736,21 @@ async fn unit_name(state: &AppState, user: &CurrentUser, unit_id: i64) -> AppRes
     Ok(super::units::get_unit(state, user, unit_id).await?.name)
 }
 
-async fn new_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Query(q): Query<NewQuery>) -> AppResult<Response> {
+async fn new_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Response> {
     user.require(user.is_registry_admin())?;
     let unit_id = match q.unit_id.or_else(|| user.unit_ids().first().copied()) {
         Some(u) => u,
-        None => return Ok(web::redirect_with_flash("/org/units", "请先选择要在哪个机关党组织下新建党组织")),
+        None => {
+            return Ok(web::redirect_with_flash(
+                "/org/units",
+                "请先选择要在哪个机关党组织下新建党组织",
+            ))
+        }
     };
     let unit_name = unit_name(&state, &user, unit_id).await?;
     let parent_kind = match q.parent_id {
@@ -602,7 +762,9 @@ async fn new_page(State(state): State<AppState>, user: CurrentUser, flash: Flash
         Some(_) | None => "branch",
     };
     web::render(&OrgForm {
-        ctx: PageCtx::new(&user, "新建党组织", "/org/tree", flash).crumb(unit_name.clone(), format!("/org/units/{unit_id}")).crumb("新建党组织", ""),
+        ctx: PageCtx::new(&user, "新建党组织", "/org/tree", flash)
+            .crumb(unit_name.clone(), format!("/org/units/{unit_id}"))
+            .crumb("新建党组织", ""),
         action: "/org/orgs".into(),
         org_id: None,
         unit_id,
@@ -652,7 +814,13 @@ impl OrgFormData {
     }
 }
 
-async fn form_error(state: &AppState, user: &CurrentUser, f: &OrgFormData, org_id: Option<i64>, e: AppError) -> AppResult<Response> {
+async fn form_error(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &OrgFormData,
+    org_id: Option<i64>,
+    e: AppError,
+) -> AppResult<Response> {
     let errors = match e {
         AppError::Invalid { fields, .. } => fields,
         other => return Err(other),
@@ -660,8 +828,17 @@ async fn form_error(state: &AppState, user: &CurrentUser, f: &OrgFormData, org_i
     let input = f.input();
     let unit_name = unit_name(state, user, input.unit_id).await?;
     let mut r = web::render(&OrgForm {
-        ctx: PageCtx::new(user, if org_id.is_some() { "编辑党组织" } else { "新建党组织" }, "/org/tree", FlashIn(None))
-            .crumb(unit_name.clone(), format!("/org/units/{}", input.unit_id)),
+        ctx: PageCtx::new(
+            user,
+            if org_id.is_some() {
+                "编辑党组织"
+            } else {
+                "新建党组织"
+            },
+            "/org/tree",
+            FlashIn(None),
+        )
+        .crumb(unit_name.clone(), format!("/org/units/{}", input.unit_id)),
         action: org_id.map_or("/org/orgs".into(), |id| format!("/org/orgs/{id}")),
         org_id,
         unit_id: input.unit_id,
@@ -680,24 +857,46 @@ async fn form_error(state: &AppState, user: &CurrentUser, f: &OrgFormData, org_i
     Ok(r)
 }
 
-async fn create_page(State(state): State<AppState>, user: CurrentUser, Form(f): Form<OrgFormData>) -> AppResult<Response> {
+async fn create_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<OrgFormData>,
+) -> AppResult<Response> {
     match create(&state, &user, f.input()).await {
-        Ok(id) => Ok(web::redirect_with_flash(&format!("/org/orgs/{id}"), "党组织已新建")),
+        Ok(id) => Ok(web::redirect_with_flash(
+            &format!("/org/orgs/{id}"),
+            "党组织已新建",
+        )),
         Err(e) => form_error(&state, &user, &f, None, e).await,
     }
 }
 
-async fn update_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<OrgFormData>) -> AppResult<Response> {
+async fn update_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<OrgFormData>,
+) -> AppResult<Response> {
     match update(&state, &user, id, f.input()).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/org/orgs/{id}"), crate::messages::SAVED)),
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/orgs/{id}"),
+            crate::messages::SAVED,
+        )),
         Err(e) => form_error(&state, &user, &f, Some(id), e).await,
     }
 }
 
-async fn delete_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn delete_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let org = get_org(&state, &user, id).await?;
     match delete(&state, &user, id).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/org/units/{}", org.unit_id), "党组织已删除")),
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/units/{}", org.unit_id),
+            "党组织已删除",
+        )),
         Err(AppError::Conflict(m)) => Ok(web::redirect_with_flash(&format!("/org/orgs/{id}"), &m)),
         Err(e) => Err(e),
     }
@@ -727,11 +926,21 @@ impl OrgDetail {
         crate::messages::OFFICER_POSTS
     }
     fn post_of(&self, member_id: &i64) -> String {
-        self.officers.iter().find(|o| o.member_id == *member_id).map(|o| o.post.clone()).unwrap_or_default()
+        self.officers
+            .iter()
+            .find(|o| o.member_id == *member_id)
+            .map(|o| o.post.clone())
+            .unwrap_or_default()
     }
 }
 
-async fn detail(state: &AppState, user: &CurrentUser, id: i64, flash: FlashIn, errors: FieldErrors) -> AppResult<Response> {
+async fn detail(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    flash: FlashIn,
+    errors: FieldErrors,
+) -> AppResult<Response> {
     let org = get_org(state, user, id).await?;
     let unit_tree = tree_for_unit(state, org.unit_id).await?;
     let subtree = subtree_of(&unit_tree, id);
@@ -749,7 +958,10 @@ async fn detail(state: &AppState, user: &CurrentUser, id: i64, flash: FlashIn, e
             .crumb(org.name.clone(), format!("/org/orgs/{id}")),
         officers: officers(state, id).await?,
         can_edit: user.is_registry_admin() && user.scope().sees_unit(org.unit_id),
-        parents: unit_tree.into_iter().filter(|n| n.org_id != id && n.kind != "group").collect(),
+        parents: unit_tree
+            .into_iter()
+            .filter(|n| n.org_id != id && n.kind != "group")
+            .collect(),
         subtree,
         candidates,
         org,
@@ -764,25 +976,46 @@ pub fn subtree_of(tree: &[TreeNode], id: i64) -> Vec<TreeNode> {
     };
     let depth = tree[start].depth;
     let mut out = vec![tree[start].clone()];
-    out.extend(tree[start + 1..].iter().take_while(|n| n.depth > depth).cloned());
+    out.extend(
+        tree[start + 1..]
+            .iter()
+            .take_while(|n| n.depth > depth)
+            .cloned(),
+    );
     out
 }
 
-async fn detail_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Path(id): Path<i64>) -> AppResult<Response> {
+async fn detail_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     detail(&state, &user, id, flash, FieldErrors::new()).await
 }
 
-async fn officers_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+async fn officers_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     // Fields arrive as post_<member_id>=<post>; an empty post means not on the committee.
     let list: Vec<OfficerInput> = pairs
         .into_iter()
         .filter_map(|(k, v)| {
             let member_id = k.strip_prefix("post_")?.parse().ok()?;
-            (!v.trim().is_empty()).then(|| OfficerInput { member_id, post: v.trim().to_string() })
+            (!v.trim().is_empty()).then(|| OfficerInput {
+                member_id,
+                post: v.trim().to_string(),
+            })
         })
         .collect();
     match set_officers(&state, &user, id, list).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/org/orgs/{id}"), "班子成员已更新")),
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/orgs/{id}"),
+            "班子成员已更新",
+        )),
         Err(AppError::Invalid { fields, .. }) => {
             let mut r = detail(&state, &user, id, FlashIn(None), fields).await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -803,47 +1036,80 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// The org tree in the caller's scope, depth-first (optionally one unit).
 #[utoipa::path(get, path = "/orgs", tag = "org", params(TreeQuery), responses((status = 200, body = Vec<TreeNode>), (status = 403, body = crate::error::ErrorBody)))]
-async fn api_tree(State(state): State<AppState>, user: CurrentUser, Query(q): Query<TreeQuery>) -> AppResult<Json<Vec<TreeNode>>> {
+async fn api_tree(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<TreeQuery>,
+) -> AppResult<Json<Vec<TreeNode>>> {
     user.require(user.is_registry_admin() || user.has(crate::auth::Role::Branch))?;
     Ok(Json(tree(&state, &user, q.unit()).await?))
 }
 
 /// Create an org under a unit (committee, or the unit's admin).
 #[utoipa::path(post, path = "/orgs", tag = "org", request_body = OrgInput, responses((status = 201, body = i64), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_create(State(state): State<AppState>, user: CurrentUser, Json(input): Json<OrgInput>) -> AppResult<(StatusCode, Json<i64>)> {
-    Ok((StatusCode::CREATED, Json(create(&state, &user, input).await?)))
+async fn api_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(input): Json<OrgInput>,
+) -> AppResult<(StatusCode, Json<i64>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create(&state, &user, input).await?),
+    ))
 }
 
 /// One org.
 #[utoipa::path(get, path = "/orgs/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Org), (status = 404, body = crate::error::ErrorBody)))]
-async fn api_get(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Json<Org>> {
+async fn api_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Org>> {
     Ok(Json(get_org(&state, &user, id).await?))
 }
 
 /// Update an org.
 #[utoipa::path(put, path = "/orgs/{id}", tag = "org", params(("id" = i64, Path)), request_body = OrgInput, responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_update(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(input): Json<OrgInput>) -> AppResult<StatusCode> {
+async fn api_update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(input): Json<OrgInput>,
+) -> AppResult<StatusCode> {
     update(&state, &user, id, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Delete an empty org.
 #[utoipa::path(delete, path = "/orgs/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
-async fn api_delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<StatusCode> {
+async fn api_delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
     delete(&state, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The officers of an org's current term.
 #[utoipa::path(get, path = "/orgs/{id}/officers", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Vec<Officer>)))]
-async fn api_officers(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Json<Vec<Officer>>> {
+async fn api_officers(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<Officer>>> {
     get_org(&state, &user, id).await?;
     Ok(Json(officers(&state, id).await?))
 }
 
 /// Replace the officers of an org's current term.
 #[utoipa::path(put, path = "/orgs/{id}/officers", tag = "org", params(("id" = i64, Path)), request_body = Vec<OfficerInput>, responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_set_officers(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(list): Json<Vec<OfficerInput>>) -> AppResult<StatusCode> {
+async fn api_set_officers(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(list): Json<Vec<OfficerInput>>,
+) -> AppResult<StatusCode> {
     set_officers(&state, &user, id, list).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -869,7 +1135,12 @@ mod tests {
 
     #[test]
     fn flatten_counts_subtrees_without_double_counting_groups() {
-        let orgs = vec![org(1, None, "committee_org"), org(2, Some(1), "branch"), org(3, Some(2), "group"), org(4, Some(1), "branch")];
+        let orgs = vec![
+            org(1, None, "committee_org"),
+            org(2, Some(1), "branch"),
+            org(3, Some(2), "group"),
+            org(4, Some(1), "branch"),
+        ];
         // branch 2: 10 members (4 in group 3), 8 full; branch 4: 5 members.
         let counts = vec![(2, None, 6, 5), (2, Some(3), 4, 3), (4, None, 5, 5)];
         let t = flatten(&orgs, &counts);

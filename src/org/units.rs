@@ -43,15 +43,23 @@ pub struct UnitFilter {
 
 impl UnitFilter {
     fn category(&self) -> Option<i64> {
-        self.category_id.as_deref().and_then(|v| v.trim().parse().ok())
+        self.category_id
+            .as_deref()
+            .and_then(|v| v.trim().parse().ok())
     }
     fn paging(&self) -> Paging {
-        Paging { page: self.page, per_page: self.per_page }
+        Paging {
+            page: self.page,
+            per_page: self.per_page,
+        }
     }
     fn query_string(&self) -> String {
         web::query_string(&[
             ("q", self.q.clone().unwrap_or_default()),
-            ("category_id", self.category().map(|v| v.to_string()).unwrap_or_default()),
+            (
+                "category_id",
+                self.category().map(|v| v.to_string()).unwrap_or_default(),
+            ),
             ("sort", self.sort.clone().unwrap_or_default()),
         ])
     }
@@ -67,7 +75,11 @@ fn filtered(user: &CurrentUser, f: &UnitFilter, select: &str) -> Sql {
     let mut sql = Sql::new(select);
     user.scope().unit_condition(&mut sql);
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        sql.push(" and (u.name like ").bind(format!("%{q}%")).push(" or u.short_name like ").bind(format!("%{q}%")).push(")");
+        sql.push(" and (u.name like ")
+            .bind(format!("%{q}%"))
+            .push(" or u.short_name like ")
+            .bind(format!("%{q}%"))
+            .push(")");
     }
     if let Some(c) = f.category() {
         sql.push(" and u.category_id = ").bind(c);
@@ -75,7 +87,12 @@ fn filtered(user: &CurrentUser, f: &UnitFilter, select: &str) -> Sql {
     sql
 }
 
-pub async fn list(state: &AppState, user: &CurrentUser, f: &UnitFilter, all: bool) -> AppResult<(Vec<UnitRow>, i64)> {
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &UnitFilter,
+    all: bool,
+) -> AppResult<(Vec<UnitRow>, i64)> {
     user.require(user.is_registry_admin())?;
     let mut sql = filtered(user, f, UNIT_SELECT);
     sql.push(match f.sort.as_deref() {
@@ -85,12 +102,19 @@ pub async fn list(state: &AppState, user: &CurrentUser, f: &UnitFilter, all: boo
     });
     if !all {
         let p = f.paging();
-        sql.push(" limit ").bind(p.per_page()).push(" offset ").bind(p.offset());
+        sql.push(" limit ")
+            .bind(p.per_page())
+            .push(" offset ")
+            .bind(p.offset());
     }
     let rows = sql.fetch_all(&state.db.pool).await?;
-    let total = filtered(user, f, "select count(*) from unit u join category c on c.category_id = u.category_id where ")
-        .fetch_scalar(&state.db.pool)
-        .await?;
+    let total = filtered(
+        user,
+        f,
+        "select count(*) from unit u join category c on c.category_id = u.category_id where ",
+    )
+    .fetch_scalar(&state.db.pool)
+    .await?;
     Ok((rows, total))
 }
 
@@ -101,7 +125,11 @@ pub async fn get_unit(state: &AppState, user: &CurrentUser, id: i64) -> AppResul
     }
     let mut sql = Sql::new(UNIT_SELECT);
     sql.push("u.unit_id = ").bind(id);
-    sql.fetch_all::<UnitRow>(&state.db.pool).await?.into_iter().next().ok_or(AppError::NotFound)
+    sql.fetch_all::<UnitRow>(&state.db.pool)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -136,11 +164,13 @@ pub struct UnitInput {
 }
 
 async fn category_exists(state: &AppState, id: i64) -> AppResult<bool> {
-    Ok(sqlx::query_scalar::<_, i64>("select category_id from category where category_id = $1 and retired = 0")
-        .bind(id)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .is_some())
+    Ok(sqlx::query_scalar::<_, i64>(
+        "select category_id from category where category_id = $1 and retired = 0",
+    )
+    .bind(id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .is_some())
 }
 
 fn validate_names(input: &UnitInput, errors: &mut FieldErrors) -> (String, String) {
@@ -212,7 +242,12 @@ pub struct CategoryChangeInput {
     pub reason: String,
 }
 
-pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: UnitInput) -> AppResult<()> {
+pub async fn update(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    input: UnitInput,
+) -> AppResult<()> {
     user.require(user.is_committee())?;
     let before = get_unit(state, user, id).await?;
     let mut errors = FieldErrors::new();
@@ -245,7 +280,11 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: UnitIn
             state,
             user,
             id,
-            CategoryChangeInput { category_id: input.category_id, effective_on: input.effective_on, reason: String::new() },
+            CategoryChangeInput {
+                category_id: input.category_id,
+                effective_on: input.effective_on,
+                reason: String::new(),
+            },
         )
         .await?;
     }
@@ -253,7 +292,12 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: UnitIn
 }
 
 /// Moves a unit to another category from a date, keeping the history.
-pub async fn change_category(state: &AppState, user: &CurrentUser, id: i64, input: CategoryChangeInput) -> AppResult<()> {
+pub async fn change_category(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    input: CategoryChangeInput,
+) -> AppResult<()> {
     user.require(user.is_committee())?;
     let before = get_unit(state, user, id).await?;
     let mut errors = FieldErrors::new();
@@ -308,9 +352,22 @@ pub async fn export(state: &AppState, user: &CurrentUser, f: &UnitFilter) -> App
     let (rows, _) = list(state, user, f, true).await?;
     let data: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|u| vec![u.name, u.short_name, u.category_name, u.branch_count.to_string(), u.org_count.to_string(), u.member_count.to_string()])
+        .map(|u| {
+            vec![
+                u.name,
+                u.short_name,
+                u.category_name,
+                u.branch_count.to_string(),
+                u.org_count.to_string(),
+                u.member_count.to_string(),
+            ]
+        })
         .collect();
-    crate::xlsx::write_sheet("机关党组织", &["名称", "简称", "类别", "党支部数", "党组织数", "在册党员数"], &data)
+    crate::xlsx::write_sheet(
+        "机关党组织",
+        &["名称", "简称", "类别", "党支部数", "党组织数", "在册党员数"],
+        &data,
+    )
 }
 
 // ---- pages ----
@@ -338,11 +395,18 @@ struct UnitsPage {
     export_query: String,
 }
 
-async fn list_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Query(f): Query<UnitFilter>) -> AppResult<Response> {
+async fn list_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(f): Query<UnitFilter>,
+) -> AppResult<Response> {
     let (rows, total) = list(&state, &user, &f, false).await?;
     let qs = f.query_string();
     web::render(&UnitsPage {
-        ctx: PageCtx::new(&user, "机关党组织", "/org/units", flash).crumb("组织体系", "/org/units").crumb("机关党组织", "/org/units"),
+        ctx: PageCtx::new(&user, "机关党组织", "/org/units", flash)
+            .crumb("组织体系", "/org/units")
+            .crumb("机关党组织", "/org/units"),
         pager: Pager::new(&f.paging(), total, "/org/units", &qs),
         rows,
         q: f.q.clone().unwrap_or_default(),
@@ -354,7 +418,11 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, flash: Flas
     })
 }
 
-async fn export_page(State(state): State<AppState>, user: CurrentUser, Query(f): Query<UnitFilter>) -> AppResult<Response> {
+async fn export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<UnitFilter>,
+) -> AppResult<Response> {
     let bytes = export(&state, &user, &f).await?;
     Ok(crate::xlsx::download("机关党组织.xlsx", bytes))
 }
@@ -379,10 +447,16 @@ impl UnitForm {
     }
 }
 
-async fn new_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
+async fn new_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+) -> AppResult<Response> {
     user.require(user.is_committee())?;
     web::render(&UnitForm {
-        ctx: PageCtx::new(&user, "新建机关党组织", "/org/units", flash).crumb("机关党组织", "/org/units").crumb("新建", "/org/units/new"),
+        ctx: PageCtx::new(&user, "新建机关党组织", "/org/units", flash)
+            .crumb("机关党组织", "/org/units")
+            .crumb("新建", "/org/units/new"),
         action: "/org/units".into(),
         name: String::new(),
         short_name: String::new(),
@@ -417,13 +491,30 @@ impl UnitFormData {
     }
 }
 
-async fn form_error(state: &AppState, user: &CurrentUser, f: &UnitFormData, action: String, is_new: bool, e: AppError) -> AppResult<Response> {
+async fn form_error(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &UnitFormData,
+    action: String,
+    is_new: bool,
+    e: AppError,
+) -> AppResult<Response> {
     let errors = match e {
         AppError::Invalid { fields, .. } => fields,
         other => return Err(other),
     };
     let mut r = web::render(&UnitForm {
-        ctx: PageCtx::new(user, if is_new { "新建机关党组织" } else { "编辑机关党组织" }, "/org/units", FlashIn(None)).crumb("机关党组织", "/org/units"),
+        ctx: PageCtx::new(
+            user,
+            if is_new {
+                "新建机关党组织"
+            } else {
+                "编辑机关党组织"
+            },
+            "/org/units",
+            FlashIn(None),
+        )
+        .crumb("机关党组织", "/org/units"),
         action,
         name: f.name.clone(),
         short_name: f.short_name.clone(),
@@ -437,19 +528,34 @@ async fn form_error(state: &AppState, user: &CurrentUser, f: &UnitFormData, acti
     Ok(r)
 }
 
-async fn create_page(State(state): State<AppState>, user: CurrentUser, Form(f): Form<UnitFormData>) -> AppResult<Response> {
+async fn create_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<UnitFormData>,
+) -> AppResult<Response> {
     match create(&state, &user, f.input()).await {
-        Ok(id) => Ok(web::redirect_with_flash(&format!("/org/units/{id}"), "机关党组织已新建")),
+        Ok(id) => Ok(web::redirect_with_flash(
+            &format!("/org/units/{id}"),
+            "机关党组织已新建",
+        )),
         Err(e) => form_error(&state, &user, &f, "/org/units".into(), true, e).await,
     }
 }
 
-async fn update_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<UnitFormData>) -> AppResult<Response> {
+async fn update_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<UnitFormData>,
+) -> AppResult<Response> {
     let mut input = f.input();
     // The edit form does not move categories: that has its own form with a date and reason.
     input.category_id = get_unit(&state, &user, id).await?.category_id;
     match update(&state, &user, id, input).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/org/units/{id}"), crate::messages::SAVED)),
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/units/{id}"),
+            crate::messages::SAVED,
+        )),
         Err(e) => form_error(&state, &user, &f, format!("/org/units/{id}"), false, e).await,
     }
 }
@@ -466,10 +572,18 @@ struct UnitDetail {
     error: Option<String>,
 }
 
-async fn detail(state: &AppState, user: &CurrentUser, id: i64, flash: FlashIn, error: Option<String>) -> AppResult<Response> {
+async fn detail(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    flash: FlashIn,
+    error: Option<String>,
+) -> AppResult<Response> {
     let unit = get_unit(state, user, id).await?;
     web::render(&UnitDetail {
-        ctx: PageCtx::new(user, &unit.name, "/org/units", flash).crumb("机关党组织", "/org/units").crumb(unit.name.clone(), format!("/org/units/{id}")),
+        ctx: PageCtx::new(user, &unit.name, "/org/units", flash)
+            .crumb("机关党组织", "/org/units")
+            .crumb(unit.name.clone(), format!("/org/units/{id}")),
         history: history(state, id).await?,
         tree: super::orgs::tree_for_unit(state, id).await?,
         categories: super::categories::list(state).await?,
@@ -479,7 +593,12 @@ async fn detail(state: &AppState, user: &CurrentUser, id: i64, flash: FlashIn, e
     })
 }
 
-async fn detail_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Path(id): Path<i64>) -> AppResult<Response> {
+async fn detail_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     detail(&state, &user, id, flash, None).await
 }
 
@@ -492,10 +611,22 @@ struct CategoryForm {
     reason: String,
 }
 
-async fn category_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<CategoryForm>) -> AppResult<Response> {
-    let input = CategoryChangeInput { category_id: f.category_id.trim().parse().unwrap_or(0), effective_on: f.effective_on, reason: f.reason };
+async fn category_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CategoryForm>,
+) -> AppResult<Response> {
+    let input = CategoryChangeInput {
+        category_id: f.category_id.trim().parse().unwrap_or(0),
+        effective_on: f.effective_on,
+        reason: f.reason,
+    };
     match change_category(&state, &user, id, input).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/org/units/{id}"), "类别已调整")),
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/units/{id}"),
+            "类别已调整",
+        )),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
             let mut r = detail(&state, &user, id, FlashIn(None), Some(msg)).await?;
@@ -523,33 +654,58 @@ pub struct UnitPage {
 
 /// Units in the caller's scope.
 #[utoipa::path(get, path = "/units", tag = "org", params(UnitFilter), responses((status = 200, body = UnitPage), (status = 403, body = crate::error::ErrorBody)))]
-async fn api_list(State(state): State<AppState>, user: CurrentUser, Query(f): Query<UnitFilter>) -> AppResult<Json<UnitPage>> {
+async fn api_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<UnitFilter>,
+) -> AppResult<Json<UnitPage>> {
     let (items, total) = list(&state, &user, &f, false).await?;
     Ok(Json(UnitPage { items, total }))
 }
 
 /// Create a unit (committee only).
 #[utoipa::path(post, path = "/units", tag = "org", request_body = UnitInput, responses((status = 201, body = i64), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_create(State(state): State<AppState>, user: CurrentUser, Json(input): Json<UnitInput>) -> AppResult<(StatusCode, Json<i64>)> {
-    Ok((StatusCode::CREATED, Json(create(&state, &user, input).await?)))
+async fn api_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(input): Json<UnitInput>,
+) -> AppResult<(StatusCode, Json<i64>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create(&state, &user, input).await?),
+    ))
 }
 
 /// One unit.
 #[utoipa::path(get, path = "/units/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = UnitRow), (status = 404, body = crate::error::ErrorBody)))]
-async fn api_get(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Json<UnitRow>> {
+async fn api_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<UnitRow>> {
     Ok(Json(get_unit(&state, &user, id).await?))
 }
 
 /// Update a unit's names; a different category_id moves it from today (committee only).
 #[utoipa::path(put, path = "/units/{id}", tag = "org", params(("id" = i64, Path)), request_body = UnitInput, responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_update(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(input): Json<UnitInput>) -> AppResult<StatusCode> {
+async fn api_update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(input): Json<UnitInput>,
+) -> AppResult<StatusCode> {
     update(&state, &user, id, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Move a unit to another category from a date, with a reason (committee only).
 #[utoipa::path(post, path = "/units/{id}/category", tag = "org", params(("id" = i64, Path)), request_body = CategoryChangeInput, responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_change_category(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(input): Json<CategoryChangeInput>) -> AppResult<StatusCode> {
+async fn api_change_category(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(input): Json<CategoryChangeInput>,
+) -> AppResult<StatusCode> {
     change_category(&state, &user, id, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,7 +17,8 @@ pub async fn run(state: &AppState, config: &Config, file: &Path) -> anyhow::Resu
                 anyhow::bail!("目标文件 {} 已存在，请换一个文件名", file.display());
             }
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("创建目录 {} 失败", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("创建目录 {} 失败", dir.display()))?;
             }
             let target = file.to_string_lossy().replace('\'', "''");
             sqlx::query(&format!("vacuum into '{target}'"))
@@ -30,7 +31,11 @@ pub async fn run(state: &AppState, config: &Config, file: &Path) -> anyhow::Resu
         Backend::Postgres => {
             let url = crate::config::redact_url(&config.database_url);
             println!("PostgreSQL 的数据由数据库服务器保存，请用 pg_dump 备份：");
-            println!("  pg_dump --format=custom --file={} \"{}\"", file.display(), url);
+            println!(
+                "  pg_dump --format=custom --file={} \"{}\"",
+                file.display(),
+                url
+            );
             println!("（将 *** 换成实际密码，或使用 ~/.pgpass）恢复：pg_restore --clean --dbname=<连接串> {}", file.display());
         }
     }

@@ -9,9 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::state::AppState;
 
 pub fn pages() -> Router<AppState> {
-    Router::new().merge(users::pages()).merge(crate::audit::routes::pages())
+    Router::new()
+        .merge(users::pages())
+        .merge(crate::audit::routes::pages())
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(users::api()).merge(crate::audit::routes::api())
+    OpenApiRouter::new()
+        .merge(users::api())
+        .merge(crate::audit::routes::api())
 }

@@ -39,17 +39,29 @@ pub struct CreatedUser {
     pub password: String,
 }
 
-pub async fn create(state: &AppState, user: &CurrentUser, input: UserInput) -> AppResult<CreatedUser> {
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    input: UserInput,
+) -> AppResult<CreatedUser> {
     user.require(user.is_committee())?;
     let password = crate::auth::password::generate();
     let id = store::create_user(
         state,
         &user.actor(),
-        NewUser { username: input.username.trim().to_string(), display_name: input.display_name, password: password.clone(), must_change_password: true },
+        NewUser {
+            username: input.username.trim().to_string(),
+            display_name: input.display_name,
+            password: password.clone(),
+            must_change_password: true,
+        },
         &[input.grant],
     )
     .await?;
-    Ok(CreatedUser { user_id: id, password })
+    Ok(CreatedUser {
+        user_id: id,
+        password,
+    })
 }
 
 pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<String> {
@@ -57,12 +69,20 @@ pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> Ap
     let password = crate::auth::password::generate();
     store::set_password(state, &user.actor(), id, password.clone(), true).await?;
     crate::auth::session::delete_all_for_user(state, id).await?;
-    let username: String = sqlx::query_scalar("select username from app_user where user_id = $1").bind(id).fetch_one(&state.db.pool).await?;
+    let username: String = sqlx::query_scalar("select username from app_user where user_id = $1")
+        .bind(id)
+        .fetch_one(&state.db.pool)
+        .await?;
     store::clear_failures(state, &username).await?;
     Ok(password)
 }
 
-pub async fn set_disabled(state: &AppState, user: &CurrentUser, id: i64, disabled: bool) -> AppResult<()> {
+pub async fn set_disabled(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    disabled: bool,
+) -> AppResult<()> {
     user.require(user.is_committee())?;
     if id == user.user_id && disabled {
         return Err(AppError::invalid("不能停用自己的账号"));
@@ -79,38 +99,94 @@ pub async fn set_disabled(state: &AppState, user: &CurrentUser, id: i64, disable
         return Err(AppError::NotFound);
     }
     if disabled {
-        sqlx::query("delete from session where user_id = $1").bind(id).execute(tx.conn()).await?;
+        sqlx::query("delete from session where user_id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
     }
-    let (action, summary) = if disabled { ("user.disable", "停用用户") } else { ("user.enable", "启用用户") };
-    audit::record(tx.conn(), state.db.backend, &user.actor(), Entry::new(action, "user", id, summary)).await?;
+    let (action, summary) = if disabled {
+        ("user.disable", "停用用户")
+    } else {
+        ("user.enable", "启用用户")
+    };
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(action, "user", id, summary),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn add_grant(state: &AppState, user: &CurrentUser, id: i64, g: NewGrant) -> AppResult<i64> {
+pub async fn add_grant(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    g: NewGrant,
+) -> AppResult<i64> {
     user.require(user.is_committee())?;
     let mut tx = state.db.begin_write().await?;
-    let exists: Option<i64> = sqlx::query_scalar("select user_id from app_user where user_id = $1").bind(id).fetch_optional(tx.conn()).await?;
+    let exists: Option<i64> = sqlx::query_scalar("select user_id from app_user where user_id = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
     if exists.is_none() {
         return Err(AppError::NotFound);
     }
     let gid = store::insert_grant(tx.conn(), id, &g).await?;
-    audit::record(tx.conn(), state.db.backend, &user.actor(), Entry::new("user.grant", "user", id, format!("授予角色 {}", g.describe())).after(&g)).await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "user.grant",
+            "user",
+            id,
+            format!("授予角色 {}", g.describe()),
+        )
+        .after(&g),
+    )
+    .await?;
     tx.commit().await?;
     Ok(gid)
 }
 
-pub async fn revoke_grant(state: &AppState, user: &CurrentUser, id: i64, grant_id: i64) -> AppResult<()> {
+pub async fn revoke_grant(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    grant_id: i64,
+) -> AppResult<()> {
     user.require(user.is_committee())?;
     if id == user.user_id {
-        return Err(AppError::invalid("不能撤销自己的角色，请由其他工委管理员办理"));
+        return Err(AppError::invalid(
+            "不能撤销自己的角色，请由其他工委管理员办理",
+        ));
     }
     let mut tx = state.db.begin_write().await?;
-    let n = sqlx::query("delete from role_grant where role_grant_id = $1 and user_id = $2").bind(grant_id).bind(id).execute(tx.conn()).await?.rows_affected();
+    let n = sqlx::query("delete from role_grant where role_grant_id = $1 and user_id = $2")
+        .bind(grant_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
     if n == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(tx.conn(), state.db.backend, &user.actor(), Entry::new("user.revoke", "user", id, format!("撤销角色授权 #{grant_id}"))).await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "user.revoke",
+            "user",
+            id,
+            format!("撤销角色授权 #{grant_id}"),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -148,17 +224,38 @@ impl UsersPage {
 }
 
 async fn units(state: &AppState) -> AppResult<Vec<(i64, String)>> {
-    Ok(sqlx::query_as("select unit_id, name from unit order by sort_order, unit_id").fetch_all(&state.db.pool).await?)
+    Ok(
+        sqlx::query_as("select unit_id, name from unit order by sort_order, unit_id")
+            .fetch_all(&state.db.pool)
+            .await?,
+    )
 }
 
-async fn list_render(state: &AppState, user: &CurrentUser, f: UserFilter, flash: FlashIn, created: Option<(String, String)>, error: Option<String>) -> AppResult<Response> {
+async fn list_render(
+    state: &AppState,
+    user: &CurrentUser,
+    f: UserFilter,
+    flash: FlashIn,
+    created: Option<(String, String)>,
+    error: Option<String>,
+) -> AppResult<Response> {
     user.require(user.is_committee())?;
-    let p = Paging { page: f.page, per_page: f.per_page };
+    let p = Paging {
+        page: f.page,
+        per_page: f.per_page,
+    };
     let q = f.q.unwrap_or_default();
     let (rows, total) = store::list_users(state, &q, p.per_page(), p.offset()).await?;
     web::render(&UsersPage {
-        ctx: PageCtx::new(user, "用户与角色", "/system/users", flash).crumb("系统", "/system/users").crumb("用户与角色", "/system/users"),
-        pager: Pager::new(&p, total, "/system/users", &web::query_string(&[("q", q.clone())])),
+        ctx: PageCtx::new(user, "用户与角色", "/system/users", flash)
+            .crumb("系统", "/system/users")
+            .crumb("用户与角色", "/system/users"),
+        pager: Pager::new(
+            &p,
+            total,
+            "/system/users",
+            &web::query_string(&[("q", q.clone())]),
+        ),
         rows,
         q,
         created,
@@ -167,7 +264,12 @@ async fn list_render(state: &AppState, user: &CurrentUser, f: UserFilter, flash:
     })
 }
 
-async fn list_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Query(f): Query<UserFilter>) -> AppResult<Response> {
+async fn list_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(f): Query<UserFilter>,
+) -> AppResult<Response> {
     list_render(&state, &user, f, flash, None, None).await
 }
 
@@ -191,11 +293,33 @@ fn grant_from(role: &str, scope_id: &str) -> NewGrant {
     }
 }
 
-async fn create_page(State(state): State<AppState>, user: CurrentUser, Form(f): Form<UserForm>) -> AppResult<Response> {
-    let input = UserInput { username: f.username.clone(), display_name: f.display_name, grant: grant_from(&f.role, &f.scope_id) };
-    let empty = UserFilter { q: None, page: None, per_page: None };
+async fn create_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<UserForm>,
+) -> AppResult<Response> {
+    let input = UserInput {
+        username: f.username.clone(),
+        display_name: f.display_name,
+        grant: grant_from(&f.role, &f.scope_id),
+    };
+    let empty = UserFilter {
+        q: None,
+        page: None,
+        per_page: None,
+    };
     match create(&state, &user, input).await {
-        Ok(c) => list_render(&state, &user, empty, FlashIn(None), Some((f.username.trim().to_string(), c.password)), None).await,
+        Ok(c) => {
+            list_render(
+                &state,
+                &user,
+                empty,
+                FlashIn(None),
+                Some((f.username.trim().to_string(), c.password)),
+                None,
+            )
+            .await
+        }
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
             let mut r = list_render(&state, &user, empty, FlashIn(None), None, Some(msg)).await?;
@@ -206,14 +330,28 @@ async fn create_page(State(state): State<AppState>, user: CurrentUser, Form(f): 
     }
 }
 
-async fn export_page(State(state): State<AppState>, user: CurrentUser, Query(f): Query<UserFilter>) -> AppResult<Response> {
+async fn export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<UserFilter>,
+) -> AppResult<Response> {
     user.require(user.is_committee())?;
     let (rows, _) = store::list_users(&state, f.q.as_deref().unwrap_or(""), 100_000, 0).await?;
     let data: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|u| vec![u.username, u.display_name, if u.disabled != 0 { "停用" } else { "正常" }.into(), web::fmt_time(u.created_at)])
+        .map(|u| {
+            vec![
+                u.username,
+                u.display_name,
+                if u.disabled != 0 { "停用" } else { "正常" }.into(),
+                web::fmt_time(u.created_at),
+            ]
+        })
         .collect();
-    Ok(crate::xlsx::download("用户.xlsx", crate::xlsx::write_sheet("用户", &["用户名", "姓名", "状态", "创建时间"], &data)?))
+    Ok(crate::xlsx::download(
+        "用户.xlsx",
+        crate::xlsx::write_sheet("用户", &["用户名", "姓名", "状态", "创建时间"], &data)?,
+    ))
 }
 
 #[derive(Template)]
@@ -227,7 +365,14 @@ struct UserDetail {
     units: Vec<(i64, String)>,
 }
 
-async fn detail(state: &AppState, user: &CurrentUser, id: i64, flash: FlashIn, password: Option<String>, error: Option<String>) -> AppResult<Response> {
+async fn detail(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    flash: FlashIn,
+    password: Option<String>,
+    error: Option<String>,
+) -> AppResult<Response> {
     user.require(user.is_committee())?;
     let u: UserSummary = sqlx::query_as("select user_id, username, display_name, must_change_password, disabled, created_at from app_user where user_id = $1")
         .bind(id)
@@ -235,7 +380,9 @@ async fn detail(state: &AppState, user: &CurrentUser, id: i64, flash: FlashIn, p
         .await?
         .ok_or(AppError::NotFound)?;
     web::render(&UserDetail {
-        ctx: PageCtx::new(user, &u.display_name, "/system/users", flash).crumb("用户与角色", "/system/users").crumb(u.username.clone(), format!("/system/users/{id}")),
+        ctx: PageCtx::new(user, &u.display_name, "/system/users", flash)
+            .crumb("用户与角色", "/system/users")
+            .crumb(u.username.clone(), format!("/system/users/{id}")),
         grants: store::grants(state, id).await?,
         u,
         password,
@@ -244,26 +391,51 @@ async fn detail(state: &AppState, user: &CurrentUser, id: i64, flash: FlashIn, p
     })
 }
 
-async fn detail_page(State(state): State<AppState>, user: CurrentUser, flash: FlashIn, Path(id): Path<i64>) -> AppResult<Response> {
+async fn detail_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     detail(&state, &user, id, flash, None, None).await
 }
 
-async fn reset_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn reset_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let p = reset_password(&state, &user, id).await?;
     detail(&state, &user, id, FlashIn(None), Some(p), None).await
 }
 
-async fn disable_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn disable_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     match set_disabled(&state, &user, id, true).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/system/users/{id}"), "用户已停用")),
-        Err(AppError::Invalid { message, .. }) => detail(&state, &user, id, FlashIn(None), None, Some(message)).await,
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/system/users/{id}"),
+            "用户已停用",
+        )),
+        Err(AppError::Invalid { message, .. }) => {
+            detail(&state, &user, id, FlashIn(None), None, Some(message)).await
+        }
         Err(e) => Err(e),
     }
 }
 
-async fn enable_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn enable_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     set_disabled(&state, &user, id, false).await?;
-    Ok(web::redirect_with_flash(&format!("/system/users/{id}"), "用户已启用"))
+    Ok(web::redirect_with_flash(
+        &format!("/system/users/{id}"),
+        "用户已启用",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -273,9 +445,17 @@ struct GrantForm {
     scope_id: String,
 }
 
-async fn grant_page(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<GrantForm>) -> AppResult<Response> {
+async fn grant_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<GrantForm>,
+) -> AppResult<Response> {
     match add_grant(&state, &user, id, grant_from(&f.role, &f.scope_id)).await {
-        Ok(_) => Ok(web::redirect_with_flash(&format!("/system/users/{id}"), "已授予角色")),
+        Ok(_) => Ok(web::redirect_with_flash(
+            &format!("/system/users/{id}"),
+            "已授予角色",
+        )),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
             let mut r = detail(&state, &user, id, FlashIn(None), None, Some(msg)).await?;
@@ -286,10 +466,19 @@ async fn grant_page(State(state): State<AppState>, user: CurrentUser, Path(id): 
     }
 }
 
-async fn revoke_page(State(state): State<AppState>, user: CurrentUser, Path((id, gid)): Path<(i64, i64)>) -> AppResult<Response> {
+async fn revoke_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, gid)): Path<(i64, i64)>,
+) -> AppResult<Response> {
     match revoke_grant(&state, &user, id, gid).await {
-        Ok(()) => Ok(web::redirect_with_flash(&format!("/system/users/{id}"), "已撤销角色")),
-        Err(AppError::Invalid { message, .. }) => detail(&state, &user, id, FlashIn(None), None, Some(message)).await,
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/system/users/{id}"),
+            "已撤销角色",
+        )),
+        Err(AppError::Invalid { message, .. }) => {
+            detail(&state, &user, id, FlashIn(None), None, Some(message)).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -313,17 +502,37 @@ pub struct UserPage {
 
 /// Users (committee only).
 #[utoipa::path(get, path = "/users", tag = "system", params(UserFilter), responses((status = 200, body = UserPage), (status = 403, body = crate::error::ErrorBody)))]
-async fn api_list(State(state): State<AppState>, user: CurrentUser, Query(f): Query<UserFilter>) -> AppResult<Json<UserPage>> {
+async fn api_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<UserFilter>,
+) -> AppResult<Json<UserPage>> {
     user.require(user.is_committee())?;
-    let p = Paging { page: f.page, per_page: f.per_page };
-    let (items, total) = store::list_users(&state, f.q.as_deref().unwrap_or(""), p.per_page(), p.offset()).await?;
+    let p = Paging {
+        page: f.page,
+        per_page: f.per_page,
+    };
+    let (items, total) = store::list_users(
+        &state,
+        f.q.as_deref().unwrap_or(""),
+        p.per_page(),
+        p.offset(),
+    )
+    .await?;
     Ok(Json(UserPage { items, total }))
 }
 
 /// Create a user with one role grant; returns a one-time password.
 #[utoipa::path(post, path = "/users", tag = "system", request_body = UserInput, responses((status = 201, body = CreatedUser), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_create(State(state): State<AppState>, user: CurrentUser, Json(input): Json<UserInput>) -> AppResult<(StatusCode, Json<CreatedUser>)> {
-    Ok((StatusCode::CREATED, Json(create(&state, &user, input).await?)))
+async fn api_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(input): Json<UserInput>,
+) -> AppResult<(StatusCode, Json<CreatedUser>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create(&state, &user, input).await?),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -333,26 +542,48 @@ pub struct ResetPassword {
 
 /// Reset a user's password to a one-time password; their sessions end.
 #[utoipa::path(post, path = "/users/{id}/password-reset", tag = "system", params(("id" = i64, Path)), responses((status = 200, body = ResetPassword), (status = 404, body = crate::error::ErrorBody)))]
-async fn api_reset(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Json<ResetPassword>> {
-    Ok(Json(ResetPassword { password: reset_password(&state, &user, id).await? }))
+async fn api_reset(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<ResetPassword>> {
+    Ok(Json(ResetPassword {
+        password: reset_password(&state, &user, id).await?,
+    }))
 }
 
 /// A user's role grants.
 #[utoipa::path(get, path = "/users/{id}/grants", tag = "system", params(("id" = i64, Path)), responses((status = 200, body = Vec<Grant>)))]
-async fn api_grants(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> AppResult<Json<Vec<Grant>>> {
+async fn api_grants(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<Grant>>> {
     user.require(user.is_committee())?;
     Ok(Json(store::grants(&state, id).await?))
 }
 
 /// Grant a role over a scope.
 #[utoipa::path(post, path = "/users/{id}/grants", tag = "system", params(("id" = i64, Path)), request_body = NewGrant, responses((status = 201, body = i64), (status = 422, body = crate::error::ErrorBody)))]
-async fn api_add_grant(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(g): Json<NewGrant>) -> AppResult<(StatusCode, Json<i64>)> {
-    Ok((StatusCode::CREATED, Json(add_grant(&state, &user, id, g).await?)))
+async fn api_add_grant(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(g): Json<NewGrant>,
+) -> AppResult<(StatusCode, Json<i64>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(add_grant(&state, &user, id, g).await?),
+    ))
 }
 
 /// Revoke a role grant.
 #[utoipa::path(delete, path = "/users/{id}/grants/{grant_id}", tag = "system", params(("id" = i64, Path), ("grant_id" = i64, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-async fn api_revoke(State(state): State<AppState>, user: CurrentUser, Path((id, gid)): Path<(i64, i64)>) -> AppResult<StatusCode> {
+async fn api_revoke(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, gid)): Path<(i64, i64)>,
+) -> AppResult<StatusCode> {
     revoke_grant(&state, &user, id, gid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -364,7 +595,12 @@ pub struct DisableInput {
 
 /// Disable or enable a user; disabling ends their sessions.
 #[utoipa::path(put, path = "/users/{id}/disabled", tag = "system", params(("id" = i64, Path)), request_body = DisableInput, responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-async fn api_disable(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Json(d): Json<DisableInput>) -> AppResult<StatusCode> {
+async fn api_disable(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(d): Json<DisableInput>,
+) -> AppResult<StatusCode> {
     set_disabled(&state, &user, id, d.disabled).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -44,15 +44,21 @@ pub struct TermDue {
 /// Counts within a scope: units, branches, active and probationary members, terms.
 pub async fn figures(state: &AppState, scope: &Scope) -> AppResult<Figures> {
     let today = crate::org::normalize::format_date(web::today());
-    let in6 = crate::org::normalize::format_date(web::today().saturating_add(time::Duration::days(183)));
+    let in6 =
+        crate::org::normalize::format_date(web::today().saturating_add(time::Duration::days(183)));
     let mut m = Sql::new("select count(*) from member m where m.status = 'active' and ");
     scope.member_condition(&mut m);
-    let mut p = Sql::new("select count(*) from member m where m.status = 'active' and m.kind = 'probationary' and ");
+    let mut p = Sql::new(
+        "select count(*) from member m where m.status = 'active' and m.kind = 'probationary' and ",
+    );
     scope.member_condition(&mut p);
     let mut b = Sql::new("select count(*) from org o where o.kind = 'branch' and ");
     scope.org_condition(&mut b);
     let mut due = Sql::new("select count(*) from org o where o.kind <> 'group' and o.term_end >= ");
-    due.bind(today.clone()).push(" and o.term_end <= ").bind(in6).push(" and ");
+    due.bind(today.clone())
+        .push(" and o.term_end <= ")
+        .bind(in6)
+        .push(" and ");
     scope.org_condition(&mut due);
     let mut over = Sql::new("select count(*) from org o where o.kind <> 'group' and o.term_end < ");
     over.bind(today).push(" and ");
@@ -82,10 +88,18 @@ struct HomePage {
     has_role: bool,
 }
 
-async fn home(State(state): State<AppState>, user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
+async fn home(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+) -> AppResult<Response> {
     let scope = user.scope();
     let registry = user.is_registry_admin() || user.has(Role::Branch);
-    let figures = if registry { Some(figures(&state, &scope).await?) } else { None };
+    let figures = if registry {
+        Some(figures(&state, &scope).await?)
+    } else {
+        None
+    };
     let categories = if user.is_committee() {
         sqlx::query_as(
             "select c.category_id, c.name, (select count(*) from unit u where u.category_id = c.category_id) as units, \
@@ -98,7 +112,9 @@ async fn home(State(state): State<AppState>, user: CurrentUser, flash: FlashIn) 
         Vec::new()
     };
     let terms = if registry {
-        let in6 = crate::org::normalize::format_date(web::today().saturating_add(time::Duration::days(183)));
+        let in6 = crate::org::normalize::format_date(
+            web::today().saturating_add(time::Duration::days(183)),
+        );
         let mut sql = Sql::new("select o.org_id, o.name, u.name as unit_name, o.term_end from org o join unit u on u.unit_id = o.unit_id where o.kind <> 'group' and o.term_end <= ");
         sql.bind(in6).push(" and ");
         scope.org_condition(&mut sql);

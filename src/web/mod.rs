@@ -76,7 +76,9 @@ impl PageCtx {
         PageCtx {
             title: title.to_string(),
             user_name: user.display_name.clone(),
-            role_label: primary.map(|r| r.label().to_string()).unwrap_or_else(|| "未分配角色".into()),
+            role_label: primary
+                .map(|r| r.label().to_string())
+                .unwrap_or_else(|| "未分配角色".into()),
             scope_name,
             nav: nav_for(user, path),
             crumbs: Vec::new(),
@@ -200,10 +202,22 @@ pub async fn page_layer(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| "/".into());
     let is_htmx = req.headers().contains_key("hx-request");
     let mut resp = next.run(req).await;
+    let status = resp.status();
+    if status.is_client_error()
+        && resp.extensions().get::<ErrorInfo>().is_none()
+        && is_plain_text(&resp)
+    {
+        let detail = match axum::body::to_bytes(std::mem::take(resp.body_mut()), 16 * 1024).await {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(_) => String::new(),
+        };
+        resp = rejection_error(status, &detail).into_response();
+    }
     if let Some(info) = resp.extensions().get::<ErrorInfo>().cloned() {
         resp = match info.status {
             StatusCode::UNAUTHORIZED => {
-                let next: String = url::form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
+                let next: String =
+                    url::form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
                 let to = format!("/login?next={next}");
                 if is_htmx {
                     ([("HX-Redirect", to)], StatusCode::UNAUTHORIZED).into_response()
@@ -211,7 +225,9 @@ pub async fn page_layer(req: Request, next: Next) -> Response {
                     Redirect::to(&to).into_response()
                 }
             }
-            StatusCode::FORBIDDEN if info.message == AppError::PasswordChangeRequired.to_string() => {
+            StatusCode::FORBIDDEN
+                if info.message == AppError::PasswordChangeRequired.to_string() =>
+            {
                 Redirect::to("/password").into_response()
             }
             status => {
@@ -234,6 +250,29 @@ pub async fn page_layer(req: Request, next: Next) -> Response {
         );
     }
     resp
+}
+
+/// Framework rejections answer in plain text; ours are JSON or HTML.
+pub fn is_plain_text(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"))
+}
+
+/// A framework rejection (bad JSON, form, path or query) as one of our errors.
+pub fn rejection_error(status: StatusCode, detail: &str) -> AppError {
+    let detail = detail.trim();
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("上传内容超过大小限制（20MB）".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::invalid(
+            "请求的内容类型不正确：JSON 接口请使用 Content-Type: application/json",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::invalid("不支持该请求方法"),
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        _ if detail.is_empty() => AppError::invalid("请求格式错误"),
+        _ => AppError::invalid(format!("请求格式错误：{detail}")),
+    }
 }
 
 #[derive(Template)]

@@ -1,0 +1,412 @@
+//! Every role × every route: allowed and forbidden both asserted, including objects of
+//! another unit. Forbidden means 403, or 404 where the object is outside the caller's
+//! scope; anonymous callers get 401 from the API and a login redirect from pages.
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+use crate::common::{city, nth_id, TestApp};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum R {
+    Anon,
+    Community,
+    Member,
+    Branch,
+    Unit,
+    Committee,
+}
+
+use R::*;
+
+const ALL: &[R] = &[Community, Member, Branch, Unit, Committee];
+const CU: &[R] = &[Unit, Committee];
+const CUB: &[R] = &[Branch, Unit, Committee];
+const CUBM: &[R] = &[Member, Branch, Unit, Committee];
+const C: &[R] = &[Committee];
+
+enum Body {
+    None,
+    Json(Value),
+    Form(Vec<(&'static str, String)>),
+    Xlsx,
+}
+
+struct Route {
+    method: &'static str,
+    path: String,
+    body: Body,
+    allowed: &'static [R],
+}
+
+fn r(method: &'static str, path: impl Into<String>, body: Body, allowed: &'static [R]) -> Route {
+    Route {
+        method,
+        path: path.into(),
+        body,
+        allowed,
+    }
+}
+
+async fn call(app: &TestApp, c: &Client, route: &Route, role: R) -> StatusCode {
+    let m = reqwest::Method::from_bytes(route.method.as_bytes()).expect("method");
+    let mut req = c.request(m, app.url(&route.path));
+    let tag = format!("{role:?}");
+    req = match &route.body {
+        Body::None => req,
+        Body::Json(v) => req
+            .body(v.to_string().replace("@ROLE@", &tag))
+            .header("content-type", "application/json"),
+        Body::Form(pairs) => {
+            let pairs: Vec<(&str, String)> = pairs
+                .iter()
+                .map(|(k, v)| (*k, v.replace("@ROLE@", &tag)))
+                .collect();
+            req.form(&pairs)
+        }
+        Body::Xlsx => {
+            let bytes = yaoshi::xlsx::write_sheet("s", &["姓名"], &[]).expect("xlsx");
+            req.multipart(Form::new().part("file", Part::bytes(bytes).file_name("a.xlsx")))
+        }
+    };
+    req.send().await.expect("send").status()
+}
+
+#[tokio::test]
+async fn every_role_on_every_route() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let city = city(&app, &admin).await;
+    let (_, t) = app.post(&admin, "/api/v1/members", json!({"name": "转接对象", "id_number": nth_id(50), "kind": "full", "branch_id": city.branch_a})).await;
+    let member_t = t.as_i64().expect("member");
+    let (_, u) = app.post(&admin, "/api/v1/users", json!({"username": "target", "display_name": "目标", "grant": {"role": "unit", "unit_id": city.unit_a}})).await;
+    let target = u["user_id"].as_i64().expect("user");
+    let grant = app
+        .sql_scalar(&format!(
+            "select role_grant_id from role_grant where user_id = {target}"
+        ))
+        .await;
+
+    let clients: Vec<(R, Client)> = vec![
+        (Anon, TestApp::client()),
+        (
+            Community,
+            app.user_with(
+                &admin,
+                "r_community",
+                json!({"role": "community", "community_id": city.community}),
+            )
+            .await,
+        ),
+        (
+            Member,
+            app.user_with(
+                &admin,
+                "r_member",
+                json!({"role": "member", "member_id": city.member_a}),
+            )
+            .await,
+        ),
+        (
+            Branch,
+            app.user_with(
+                &admin,
+                "r_branch",
+                json!({"role": "branch", "org_id": city.branch_a}),
+            )
+            .await,
+        ),
+        (
+            Unit,
+            app.user_with(
+                &admin,
+                "r_unit",
+                json!({"role": "unit", "unit_id": city.unit_a}),
+            )
+            .await,
+        ),
+        (Committee, admin.clone()),
+    ];
+    let (a, ba, ba2, ma) = (city.unit_a, city.branch_a, city.branch_a2, city.member_a);
+    let member_body =
+        json!({"name": "新党员@ROLE@", "id_number": "@ID@", "kind": "full", "branch_id": ba});
+    let routes = vec![
+        // API
+        r("GET", "/api/v1/me", Body::None, ALL),
+        r("GET", "/api/v1/tokens", Body::None, ALL),
+        r(
+            "POST",
+            "/api/v1/tokens",
+            Body::Json(json!({"name": "t@ROLE@"})),
+            ALL,
+        ),
+        r("GET", "/api/v1/categories", Body::None, CU),
+        r(
+            "POST",
+            "/api/v1/categories",
+            Body::Json(json!({"name": "类别@ROLE@"})),
+            C,
+        ),
+        r(
+            "PUT",
+            "/api/v1/categories/6",
+            Body::Json(
+                json!({"name": "国有企业类", "requirement_title": "三个全面", "requirements": ["甲"]}),
+            ),
+            C,
+        ),
+        r("GET", "/api/v1/common-goal", Body::None, CU),
+        r("GET", "/api/v1/units", Body::None, CU),
+        r(
+            "POST",
+            "/api/v1/units",
+            Body::Json(json!({"name": "局@ROLE@", "category_id": 1})),
+            C,
+        ),
+        r("GET", format!("/api/v1/units/{a}"), Body::None, CU),
+        r(
+            "PUT",
+            format!("/api/v1/units/{a}"),
+            Body::Json(json!({"name": "市测试局", "category_id": 1})),
+            C,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/units/{a}/category"),
+            Body::Json(json!({"category_id": 2})),
+            C,
+        ),
+        r("GET", "/api/v1/orgs", Body::None, CUB),
+        r(
+            "POST",
+            "/api/v1/orgs",
+            Body::Json(json!({"unit_id": a, "kind": "branch", "name": "支部@ROLE@"})),
+            CU,
+        ),
+        r("GET", format!("/api/v1/orgs/{ba}"), Body::None, CUB),
+        r(
+            "PUT",
+            format!("/api/v1/orgs/{ba2}"),
+            Body::Json(json!({"unit_id": a, "kind": "branch", "name": "业务处党支部"})),
+            CU,
+        ),
+        r(
+            "GET",
+            format!("/api/v1/orgs/{ba}/officers"),
+            Body::None,
+            CUB,
+        ),
+        r(
+            "PUT",
+            format!("/api/v1/orgs/{ba}/officers"),
+            Body::Json(json!([])),
+            CU,
+        ),
+        r("GET", "/api/v1/members", Body::None, CUB),
+        r("POST", "/api/v1/members", Body::Json(member_body), CU),
+        r("GET", format!("/api/v1/members/{ma}"), Body::None, CUBM),
+        r(
+            "PUT",
+            format!("/api/v1/members/{ma}"),
+            Body::Json(
+                json!({"name": "张三", "id_number": nth_id(1), "kind": "full", "joined_on": "2010-07-01", "converted_on": "2011-07-01", "branch_id": ba, "phone": "13800138000"}),
+            ),
+            CU,
+        ),
+        r(
+            "GET",
+            format!("/api/v1/members/{ma}/transfers"),
+            Body::None,
+            CUBM,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/members/{member_t}/transfer"),
+            Body::Json(json!({"to_branch_id": ba2})),
+            CU,
+        ),
+        r("POST", "/api/v1/import/members", Body::Xlsx, CU),
+        r("POST", "/api/v1/import/orgs", Body::Xlsx, CU),
+        r("GET", "/api/v1/communities", Body::None, C),
+        r(
+            "POST",
+            "/api/v1/communities",
+            Body::Json(json!({"name": "社区@ROLE@"})),
+            C,
+        ),
+        r("GET", "/api/v1/users", Body::None, C),
+        r(
+            "POST",
+            "/api/v1/users",
+            Body::Json(
+                json!({"username": "u_@ROLE@", "display_name": "x", "grant": {"role": "committee"}}),
+            ),
+            C,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/users/{target}/password-reset"),
+            Body::None,
+            C,
+        ),
+        r(
+            "GET",
+            format!("/api/v1/users/{target}/grants"),
+            Body::None,
+            C,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/users/{target}/grants"),
+            Body::Json(json!({"role": "unit", "unit_id": a})),
+            C,
+        ),
+        r(
+            "DELETE",
+            format!("/api/v1/users/{target}/grants/{grant}"),
+            Body::None,
+            C,
+        ),
+        r(
+            "PUT",
+            format!("/api/v1/users/{target}/disabled"),
+            Body::Json(json!({"disabled": false})),
+            C,
+        ),
+        r("GET", "/api/v1/audit", Body::None, C),
+        r("GET", "/api/v1/audit/verify", Body::None, C),
+        // Pages
+        r("GET", "/", Body::None, ALL),
+        r("GET", "/password", Body::None, ALL),
+        r("GET", "/account/tokens", Body::None, ALL),
+        r(
+            "POST",
+            "/account/tokens",
+            Body::Form(vec![("name", "p@ROLE@".into())]),
+            ALL,
+        ),
+        r("GET", "/me", Body::None, &[Member]),
+        r("GET", "/org/categories", Body::None, CU),
+        r(
+            "POST",
+            "/org/categories",
+            Body::Form(vec![("name", "页面类别@ROLE@".into())]),
+            C,
+        ),
+        r("GET", "/org/units", Body::None, CU),
+        r("GET", "/org/units/export", Body::None, CU),
+        r("GET", "/org/units/new", Body::None, C),
+        r(
+            "POST",
+            "/org/units",
+            Body::Form(vec![
+                ("name", "页面局@ROLE@".into()),
+                ("category_id", "1".into()),
+            ]),
+            C,
+        ),
+        r("GET", format!("/org/units/{a}"), Body::None, CU),
+        r("GET", "/org/tree", Body::None, CUB),
+        r("GET", "/org/tree/export", Body::None, CUB),
+        r("GET", format!("/org/orgs/new?unit_id={a}"), Body::None, CU),
+        r(
+            "POST",
+            "/org/orgs",
+            Body::Form(vec![
+                ("unit_id", a.to_string()),
+                ("kind", "branch".into()),
+                ("name", "页面支部@ROLE@".into()),
+            ]),
+            CU,
+        ),
+        r("GET", format!("/org/orgs/{ba}"), Body::None, CUB),
+        r("GET", "/org/members", Body::None, CUB),
+        r("GET", "/org/members/export", Body::None, CUB),
+        r("GET", "/org/members/new", Body::None, CU),
+        r("GET", format!("/org/members/{ma}"), Body::None, CUBM),
+        r("POST", format!("/org/members/{ma}/unmask"), Body::None, CU),
+        r("GET", "/org/import", Body::None, CU),
+        r("GET", "/org/import/template/members", Body::None, CU),
+        r("GET", "/org/communities", Body::None, C),
+        r("GET", "/org/communities/export", Body::None, C),
+        r("GET", "/system/users", Body::None, C),
+        r("GET", "/system/users/export", Body::None, C),
+        r("GET", format!("/system/users/{target}"), Body::None, C),
+        r("GET", "/system/audit", Body::None, C),
+        r("GET", "/system/audit/export", Body::None, C),
+    ];
+    let mut n = 0u32;
+    let mut failures = Vec::new();
+    for (role, client) in &clients {
+        for (i, route) in routes.iter().enumerate() {
+            let mut route_for = Route {
+                method: route.method,
+                path: route.path.clone(),
+                body: Body::None,
+                allowed: route.allowed,
+            };
+            route_for.body = match &route.body {
+                Body::None => Body::None,
+                Body::Json(v) => Body::Json(
+                    serde_json::from_str(
+                        &v.to_string()
+                            .replace("@ID@", &nth_id(100 + i as u32 * 10 + *role as u32)),
+                    )
+                    .expect("json"),
+                ),
+                Body::Form(p) => Body::Form(p.clone()),
+                Body::Xlsx => Body::Xlsx,
+            };
+            let s = call(&app, client, &route_for, *role).await;
+            n += 1;
+            let api = route.path.starts_with("/api/");
+            let ok = if *role == Anon {
+                if api {
+                    s == StatusCode::UNAUTHORIZED
+                } else {
+                    s == StatusCode::SEE_OTHER || s == StatusCode::UNAUTHORIZED
+                }
+            } else if route.allowed.contains(role) {
+                !matches!(
+                    s,
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+                ) && !s.is_server_error()
+            } else {
+                s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND
+            };
+            if !ok {
+                failures.push(format!("{role:?} {} {} → {s}", route.method, route.path));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // Objects of another unit are invisible: 404, never the data.
+    let unit = &clients[4].1;
+    for path in [
+        format!("/api/v1/units/{}", city.unit_b),
+        format!("/api/v1/orgs/{}", city.branch_b),
+        format!("/api/v1/members/{}", city.member_b),
+        format!("/org/units/{}", city.unit_b),
+        format!("/org/orgs/{}", city.branch_b),
+        format!("/org/members/{}", city.member_b),
+    ] {
+        let s = unit.get(app.url(&path)).send().await.expect("get").status();
+        assert_eq!(s, StatusCode::NOT_FOUND, "unit admin on {path}");
+    }
+    for (role, c) in [(Branch, &clients[3].1), (Member, &clients[2].1)] {
+        let s = c
+            .get(app.url(&format!("/api/v1/members/{}", city.member_b)))
+            .send()
+            .await
+            .expect("get")
+            .status();
+        assert_eq!(s, StatusCode::NOT_FOUND, "{role:?}");
+    }
+}

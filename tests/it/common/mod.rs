@@ -1,0 +1,305 @@
+//! Test harness: the real app on a random port with a fresh database — a SQLite file
+//! in a temp dir, or a fresh PostgreSQL database when YAOSHI_TEST_DATABASE_URL is set.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use yaoshi::config::Config;
+use yaoshi::state::AppState;
+
+pub const ADMIN_PASSWORD: &str = "Admin@12345";
+pub const PASSWORD: &str = "Passw0rd!xyz";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    dir: PathBuf,
+    pg: Option<(String, String)>,
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let mut r = rand::thread_rng();
+    (0..12)
+        .map(|_| (b'a' + r.gen_range(0..26)) as char)
+        .collect()
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = std::env::temp_dir().join(format!("yaoshi-test-{}", random_suffix()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (url, pg) = match std::env::var("YAOSHI_TEST_DATABASE_URL") {
+            Ok(base) if !base.is_empty() => {
+                let name = format!("yt_{}", random_suffix());
+                sqlx::any::install_default_drivers();
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+                    .await
+                    .expect("connect postgres");
+                sqlx::Executor::execute(&mut conn, format!("create database {name}").as_str())
+                    .await
+                    .expect("create database");
+                let mut u = url::Url::parse(&base).expect("url");
+                u.set_path(&format!("/{name}"));
+                (u.to_string(), Some((base, name)))
+            }
+            _ => (
+                format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+                None,
+            ),
+        };
+        let mut config = Config::for_database(&url, dir.clone());
+        config.initial_admin_password = Some(ADMIN_PASSWORD.into());
+        tweak(&mut config);
+        let state = yaoshi::app::state(config).await.expect("state");
+        yaoshi::bootstrap::ensure_initial_data(&state)
+            .await
+            .expect("bootstrap");
+        let app = yaoshi::app::router(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            state,
+            dir,
+            pg,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn client() -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// A logged-in client (through the API login).
+    pub async fn login(&self, username: &str, password: &str) -> Client {
+        let c = Self::client();
+        let r = c
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "login of {username} failed: {}",
+            r.text().await.unwrap_or_default()
+        );
+        c
+    }
+
+    pub async fn admin(&self) -> Client {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    pub async fn get(&self, c: &Client, path: &str) -> (StatusCode, Value) {
+        let r = c.get(self.url(path)).send().await.expect("get");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn send(
+        &self,
+        c: &Client,
+        method: &str,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let r = c
+            .request(m, self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, c: &Client, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(c, "POST", path, body).await
+    }
+
+    /// Creates a user with one grant through the API and returns a logged-in client
+    /// after the forced password change.
+    pub async fn user_with(&self, admin: &Client, username: &str, grant: Value) -> Client {
+        let (s, v) = self
+            .post(
+                admin,
+                "/api/v1/users",
+                json!({"username": username, "display_name": username, "grant": grant}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "create user {username}: {v}");
+        let otp = v["password"].as_str().expect("password").to_string();
+        let c = self.login(username, &otp).await;
+        let (s, v) = self
+            .post(
+                &c,
+                "/api/v1/me/password",
+                json!({"current": otp, "new_password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        c
+    }
+
+    pub async fn sql_scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("scalar")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((base, name)) = self.pg.take() {
+            // Drop the per-test database from a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(async move {
+                        if let Ok(mut c) =
+                            <sqlx::AnyConnection as sqlx::Connection>::connect(&base).await
+                        {
+                            let _ = sqlx::Executor::execute(
+                                &mut c,
+                                format!("drop database if exists {name} with (force)").as_str(),
+                            )
+                            .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A valid resident ID number from 17 digits, with its GB 11643 check character.
+pub fn id_number(first17: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: &[u8] = b"10X98765432";
+    let sum: u32 = first17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).expect("digit") * w)
+        .sum();
+    format!("{first17}{}", C[(sum % 11) as usize] as char)
+}
+
+/// The n-th distinct valid ID number (born 1980-1990, Nanjing region).
+pub fn nth_id(n: u32) -> String {
+    let year = 1980 + (n / 1000) % 10;
+    let seq = n % 1000;
+    id_number(&format!("320102{year}0315{seq:03}"))
+}
+
+/// A small city: units A and B, each with a branch (A has a group), members, and
+/// the ids tests need.
+pub struct City {
+    pub unit_a: i64,
+    pub unit_b: i64,
+    pub branch_a: i64,
+    pub branch_a2: i64,
+    pub group_a: i64,
+    pub branch_b: i64,
+    pub member_a: i64,
+    pub member_b: i64,
+    pub community: i64,
+}
+
+pub async fn city(app: &TestApp, admin: &Client) -> City {
+    let (_, cats) = app.get(admin, "/api/v1/categories").await;
+    let cat = cats[0]["category_id"].as_i64().expect("category");
+    let mk_unit = |name: &str| json!({"name": name, "category_id": cat});
+    let (s, a) = app.post(admin, "/api/v1/units", mk_unit("市测试局")).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let (_, b) = app.post(admin, "/api/v1/units", mk_unit("市对照局")).await;
+    let (unit_a, unit_b) = (a.as_i64().expect("a"), b.as_i64().expect("b"));
+    let org = |unit: i64, kind: &str, name: &str, parent: Option<i64>| json!({"unit_id": unit, "kind": kind, "name": name, "parent_id": parent, "founded_on": "2015-07-01", "term_start": "2023-01-01", "term_end": "2026-01-01"});
+    let (s, ba) = app
+        .post(
+            admin,
+            "/api/v1/orgs",
+            org(unit_a, "branch", "办公室党支部", None),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ba}");
+    let branch_a = ba.as_i64().expect("branch");
+    let (_, ba2) = app
+        .post(
+            admin,
+            "/api/v1/orgs",
+            org(unit_a, "branch", "业务处党支部", None),
+        )
+        .await;
+    let (_, ga) = app
+        .post(
+            admin,
+            "/api/v1/orgs",
+            org(unit_a, "group", "第一党小组", Some(branch_a)),
+        )
+        .await;
+    let (_, bb) = app
+        .post(
+            admin,
+            "/api/v1/orgs",
+            org(unit_b, "branch", "机关党支部", None),
+        )
+        .await;
+    let member = |n: u32, name: &str, branch: i64| json!({"name": name, "id_number": nth_id(n), "kind": "full", "joined_on": "2010-07-01", "converted_on": "2011-07-01", "branch_id": branch, "phone": "13800138000"});
+    let (s, ma) = app
+        .post(admin, "/api/v1/members", member(1, "张三", branch_a))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ma}");
+    let (_, mb) = app
+        .post(
+            admin,
+            "/api/v1/members",
+            member(2, "李四", bb.as_i64().expect("bb")),
+        )
+        .await;
+    let (_, c) = app
+        .post(admin, "/api/v1/communities", json!({"name": "梅园社区"}))
+        .await;
+    City {
+        unit_a,
+        unit_b,
+        branch_a,
+        branch_a2: ba2.as_i64().expect("ba2"),
+        group_a: ga.as_i64().expect("group"),
+        branch_b: bb.as_i64().expect("bb"),
+        member_a: ma.as_i64().expect("ma"),
+        member_b: mb.as_i64().expect("mb"),
+        community: c.as_i64().expect("community"),
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real app over HTTP, on SQLite by default and on PostgreSQL
+//! when YAOSHI_TEST_DATABASE_URL is set.
+
+mod access;
+mod auth;
+mod common;
+mod import;
+mod ops;
+mod pages;
+mod registry;

@@ -1,0 +1,200 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn health_metrics_and_headers() {
+    let app = TestApp::spawn().await;
+    let c = TestApp::client();
+    let r = c.get(app.url("/healthz")).send().await.expect("healthz");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or("")
+        .contains("script-src 'self'"));
+    let r = c.get(app.url("/readyz")).send().await.expect("readyz");
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = c
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("yaoshi_http_requests_total"), "{text}");
+    let r = c
+        .get(app.url("/static/vendor/htmx/htmx.min.js"))
+        .send()
+        .await
+        .expect("static");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c
+        .get(app.url("/static/nope.js"))
+        .send()
+        .await
+        .expect("static");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// Every API route is in the OpenAPI document, and every documented path answers.
+#[tokio::test]
+async fn openapi_documents_every_route() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    let (s, doc) = app.get(&c, "/api/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let paths = doc["paths"].as_object().expect("paths");
+    let expected = [
+        "/session",
+        "/me",
+        "/me/password",
+        "/tokens",
+        "/tokens/{id}",
+        "/categories",
+        "/categories/{id}",
+        "/common-goal",
+        "/units",
+        "/units/{id}",
+        "/units/{id}/category",
+        "/orgs",
+        "/orgs/{id}",
+        "/orgs/{id}/officers",
+        "/members",
+        "/members/{id}",
+        "/members/{id}/transfer",
+        "/members/{id}/transfers",
+        "/import/members",
+        "/import/orgs",
+        "/communities",
+        "/users",
+        "/users/{id}/password-reset",
+        "/users/{id}/grants",
+        "/users/{id}/grants/{grant_id}",
+        "/users/{id}/disabled",
+        "/audit",
+        "/audit/verify",
+    ];
+    let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
+    documented.sort_unstable();
+    let mut want = expected.to_vec();
+    want.sort_unstable();
+    assert_eq!(documented, want);
+    // Each documented method is routed: never 404/405 from the router itself.
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let concrete = path
+                .replace("{id}", "999999")
+                .replace("{grant_id}", "999999");
+            let url = format!("/api/v1{concrete}");
+            let (s, v) = app.send(&c, &method.to_uppercase(), &url, json!({})).await;
+            assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {url}");
+            if s == StatusCode::NOT_FOUND {
+                assert_eq!(
+                    v["error"]["message"], "找不到该记录，或您无权查看",
+                    "{method} {url} fell through the router"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_requests_get_chinese_errors_never_500() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    let r = c
+        .post(app.url("/api/v1/units"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("请求格式错误"),
+        "{v}"
+    );
+    let (s, v) = app.get(&c, "/api/v1/units/abc").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["error"]["message"].as_str().is_some());
+    let (s, v) = app.post(&c, "/api/v1/units", json!({"name": 5})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("请求格式错误"));
+    let (s, _) = app.get(&c, "/api/v1/nothing-here").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A cross-site form post with the session cookie is refused.
+    let r = c
+        .post(app.url("/api/v1/tokens"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn audit_chain_verifies_and_detects_tampering() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    app.post(&c, "/api/v1/communities", json!({"name": "甲社区"}))
+        .await;
+    app.post(&c, "/api/v1/communities", json!({"name": "乙社区"}))
+        .await;
+    let (s, v) = app.get(&c, "/api/v1/audit/verify").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["intact"], true, "{v}");
+    let (_, list) = app.get(&c, "/api/v1/audit?action=community").await;
+    assert_eq!(list["total"], 2);
+    // The application cannot change audit rows; a DBA removing the guard can, and is caught.
+    let pool = &app.state.db.pool;
+    assert!(
+        sqlx::query("update audit_log set summary = 'x' where audit_id = 2")
+            .execute(pool)
+            .await
+            .is_err()
+    );
+    assert!(sqlx::query("delete from audit_log where audit_id = 2")
+        .execute(pool)
+        .await
+        .is_err());
+    let target = app
+        .sql_scalar("select min(audit_id) from audit_log where action = 'community.create'")
+        .await;
+    match app.state.db.backend {
+        yaoshi::db::Backend::Sqlite => {
+            sqlx::query("drop trigger audit_log_no_update")
+                .execute(pool)
+                .await
+                .expect("drop");
+        }
+        yaoshi::db::Backend::Postgres => {
+            sqlx::query("drop trigger audit_log_no_update on audit_log")
+                .execute(pool)
+                .await
+                .expect("drop");
+        }
+    }
+    sqlx::query(&format!(
+        "update audit_log set summary = '新建社区 丙社区' where audit_id = {target}"
+    ))
+    .execute(pool)
+    .await
+    .expect("tamper");
+    let (_, v) = app.get(&c, "/api/v1/audit/verify").await;
+    assert_eq!(v["intact"], false);
+    assert_eq!(v["broken_at"], target);
+}

@@ -1,0 +1,212 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{city, TestApp, ADMIN_PASSWORD, PASSWORD};
+
+#[tokio::test]
+async fn login_through_the_page_and_forced_change() {
+    let app = TestApp::spawn().await;
+    let c = TestApp::client();
+    let r = c
+        .get(app.url("/org/members?q=张"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/login?next=%2Forg%2Fmembers%3Fq%3D%25E5%25BC%25A0"
+    );
+    let html = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("text");
+    assert!(html.contains("用户名") && html.contains("密码"));
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("username", "admin"), ("password", "bad"), ("next", "/")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.expect("text").contains("用户名或密码错误"));
+    // An off-site next is ignored.
+    let r = c
+        .post(app.url("/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/");
+    let home = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("text");
+    assert!(home.contains("各类别机关党组织") && home.contains("党政综合类"));
+
+    let admin = app.admin().await;
+    let (_, v) = app
+        .post(
+            &admin,
+            "/api/v1/users",
+            json!({"username": "zhao", "display_name": "赵", "grant": {"role": "committee"}}),
+        )
+        .await;
+    let otp = v["password"].as_str().expect("otp");
+    let u = TestApp::client();
+    let r = u
+        .post(app.url("/login"))
+        .form(&[("username", "zhao"), ("password", otp)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.headers()["location"], "/password");
+    let r = u.get(app.url("/org/units")).send().await.expect("units");
+    assert_eq!(r.headers()["location"], "/password");
+    let r = u
+        .post(app.url("/password"))
+        .form(&[
+            ("current", otp),
+            ("new_password", PASSWORD),
+            ("confirm", "different"),
+        ])
+        .send()
+        .await
+        .expect("pw");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .text()
+        .await
+        .expect("t")
+        .contains("两次输入的新密码不一致"));
+    let r = u
+        .post(app.url("/password"))
+        .form(&[
+            ("current", otp),
+            ("new_password", PASSWORD),
+            ("confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("pw");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = u.get(app.url("/org/units")).send().await.expect("units");
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn registry_pages_render_escape_and_export() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    let city = city(&app, &c).await;
+    app.post(&c, "/api/v1/communities", json!({"name": "<b>社区</b>"}))
+        .await;
+    for path in [
+        "/".to_string(),
+        "/org/categories".into(),
+        "/org/units".into(),
+        "/org/units/new".into(),
+        format!("/org/units/{}", city.unit_a),
+        format!("/org/tree?unit_id={}", city.unit_a),
+        format!("/org/orgs/{}", city.branch_a),
+        format!(
+            "/org/orgs/new?unit_id={}&parent_id={}",
+            city.unit_a, city.branch_a
+        ),
+        "/org/members".into(),
+        "/org/members?q=zs&kind=full&sort=name".into(),
+        "/org/members/new".into(),
+        format!("/org/members/{}", city.member_a),
+        "/org/import".into(),
+        "/org/communities".into(),
+        "/system/users".into(),
+        "/system/audit".into(),
+        "/system/audit/verify".into(),
+        "/account/tokens".into(),
+    ] {
+        let r = c.get(app.url(&path)).send().await.expect("get");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let html = r.text().await.expect("text");
+        assert!(html.contains("</html>"), "{path}");
+        assert!(!html.contains("<b>社区</b>"), "{path} must escape");
+    }
+    let html = c
+        .get(app.url("/org/communities"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(html.contains("&#60;b&#62;社区&#60;/b&#62;"), "escaped");
+    // The member list masks ID numbers; an htmx request gets only the table.
+    let html = c
+        .get(app.url("/org/members?q=张"))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(!html.contains("<html") && html.contains("张三") && html.contains("3201**********"));
+    // Exports are real xlsx files, masked by default.
+    let bytes = c
+        .get(app.url("/org/members/export"))
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    let rows = yaoshi::xlsx::read_first_sheet(&bytes).expect("xlsx");
+    assert_eq!(rows[0][0], "姓名");
+    assert_eq!(rows.len(), 3);
+    assert!(rows[1][4].contains('*'));
+    let bytes = c
+        .get(app.url("/org/members/export?unmasked=1"))
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    let rows = yaoshi::xlsx::read_first_sheet(&bytes).expect("xlsx");
+    assert!(!rows[1][4].contains('*'));
+    assert!(app.sql_scalar("select count(*) from audit_log where action = 'member.export' and summary like '%含完整%'").await >= 1);
+    // Form errors come back in Chinese on the same page.
+    let r = c
+        .post(app.url("/org/members"))
+        .form(&[
+            ("name", ""),
+            ("id_number", "123"),
+            ("kind", "full"),
+            ("branch_id", &city.branch_a.to_string()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.expect("t");
+    assert!(html.contains("身份证号应为18位") && html.contains("请填写姓名"));
+    let r = c
+        .get(app.url("/org/members/999999"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.expect("t").contains("找不到该记录"));
+}
