@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/healthz", get(crate::ops::healthz))
+        .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/static/favicon.svg") }))
         .route("/readyz", get(crate::ops::readyz))
         .route("/metrics", get(crate::ops::metrics))
         .route("/static/{*path}", get(crate::web::static_file))

@@ -571,7 +571,7 @@ pub async fn insert(
     group_id: Option<i64>,
 ) -> AppResult<i64> {
     let t = now();
-    Ok(sqlx::query_scalar(
+    sqlx::query_scalar(
         "insert into member (unit_id, branch_id, group_id, name, name_initials, gender, ethnicity, birth_date, id_number, id_suffix, \
          phone, education, joined_on, kind, converted_on, position, is_division_head, status, created_at, updated_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) returning member_id",
@@ -598,7 +598,7 @@ pub async fn insert(
     .bind(t)
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))?)
+    .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))
 }
 
 /// Updates a member's own fields; moving to another branch is a transfer, not an edit.
