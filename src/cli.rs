@@ -36,11 +36,14 @@ enum Command {
         kind: ImportKind,
         file: PathBuf,
     },
-    /// Export the member list to an .xlsx file (ID numbers and phones masked).
+    /// Export members or orgs to an .xlsx file (ID numbers and phones masked unless --unmasked).
     Export {
         #[arg(value_enum)]
         kind: ImportKind,
         file: PathBuf,
+        /// Full ID numbers and phones (for moving data between installations); audited.
+        #[arg(long)]
+        unmasked: bool,
     },
     /// Write a consistent backup: SQLite online copy; for PostgreSQL, the pg_dump command.
     Backup { file: PathBuf },
@@ -237,10 +240,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Export { kind, file } => {
+        Command::Export {
+            kind,
+            file,
+            unmasked,
+        } => {
             let state = crate::app::state(config).await?;
             let bytes = match kind {
-                ImportKind::Members => crate::org::members::export_all(&state).await,
+                ImportKind::Members => crate::org::members::export_all(&state, unmasked).await,
                 ImportKind::Orgs => crate::org::orgs::export_all(&state).await,
             }
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -864,13 +864,13 @@ pub async fn export(
     crate::xlsx::write_sheet("党员", &EXPORT_HEADERS, &export_rows(rows))
 }
 
-/// Every member, masked, for `yaoshi export members`.
-pub async fn export_all(state: &AppState) -> AppResult<Vec<u8>> {
+/// Every member for `yaoshi export members`: masked unless `unmasked`, which is audited.
+pub async fn export_all(state: &AppState, unmasked: bool) -> AppResult<Vec<u8>> {
     let f = MemberFilter {
         status: Some("all".into()),
         ..Default::default()
     };
-    let (rows, _) = list_in(
+    let (rows, total) = list_in(
         state,
         &Scope {
             all: true,
@@ -880,11 +880,31 @@ pub async fn export_all(state: &AppState) -> AppResult<Vec<u8>> {
         true,
     )
     .await?;
-    crate::xlsx::write_sheet(
-        "党员",
-        &EXPORT_HEADERS,
-        &export_rows(rows.into_iter().map(Member::masked).collect()),
+    let rows = if unmasked {
+        rows
+    } else {
+        rows.into_iter().map(Member::masked).collect()
+    };
+    let actor = audit::Actor {
+        user_id: None,
+        name: "cli".into(),
+        ip: String::new(),
+    };
+    let summary = format!(
+        "命令行导出全部党员 {total} 人{}",
+        if unmasked {
+            "，含完整身份证号和手机号"
+        } else {
+            ""
+        }
+    );
+    audit::record_alone(
+        &state.db,
+        &actor,
+        Entry::new("member.export", "member", "", summary),
     )
+    .await?;
+    crate::xlsx::write_sheet("党员", &EXPORT_HEADERS, &export_rows(rows))
 }
 
 // ---- pages ----
@@ -1299,13 +1319,17 @@ async fn detail(
     let m = if unmasked { m } else { m.masked() };
     let can_edit = user.is_registry_admin();
     web::render(&MemberDetail {
-        ctx: PageCtx::new(user, &m.name, "/org/members", flash)
-            .crumb("党员", "/org/members")
-            .crumb(
-                m.branch_name.clone(),
-                format!("/org/members?org_id={}", m.branch_id),
-            )
-            .crumb(m.name.clone(), format!("/org/members/{}", m.member_id)),
+        ctx: if may_list(user) {
+            PageCtx::new(user, &m.name, "/org/members", flash)
+                .crumb("党员", "/org/members")
+                .crumb(
+                    m.branch_name.clone(),
+                    format!("/org/members?org_id={}", m.branch_id),
+                )
+                .crumb(m.name.clone(), format!("/org/members/{}", m.member_id))
+        } else {
+            PageCtx::new(user, &m.name, "/me", flash).crumb("我的档案", "/me")
+        },
         transfers: transfers(state, m.member_id).await?,
         branches: if can_edit {
             all_branch_options(state, user).await?

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Issue #2 benchmarks on city-scale demo data; rewrites BENCHMARKS.md with the figures.
+# Needs wrk (apt-get install wrk) and curl. Run from the repo root: bash bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet
+BIN=$PWD/target/release/yaoshi
+WORK=$(mktemp -d)
+PORT=${BENCH_PORT:-18181}
+DURATION=${BENCH_DURATION:-15s}
+export YAOSHI_INITIAL_ADMIN_PASSWORD='Bench@12345' YAOSHI_DEMO_PASSWORD='Demo@2026pass'
+cleanup() { [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+now() { date +%s.%N; }
+secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
+
+echo "== demo --scale city"
+t0=$(now); YAOSHI_DATA_DIR=$WORK/city "$BIN" demo --scale city >/dev/null 2>&1; t1=$(now)
+DEMO_S=$(secs "$t0" "$t1")
+
+echo "== import of 30,000 members (fresh database holding the same orgs)"
+YAOSHI_DATA_DIR=$WORK/city "$BIN" export members "$WORK/members.xlsx" --unmasked >/dev/null
+YAOSHI_DATA_DIR=$WORK/city "$BIN" export orgs "$WORK/orgs.xlsx" >/dev/null
+ROWS=$(python3 - "$WORK/members.xlsx" <<'PY'
+import sys, zipfile, re
+z = zipfile.ZipFile(sys.argv[1]); x = z.read('xl/worksheets/sheet1.xml').decode()
+print(len(re.findall(r'<row ', x)) - 1)
+PY
+)
+YAOSHI_DATA_DIR=$WORK/cli "$BIN" import orgs "$WORK/orgs.xlsx" >/dev/null 2>&1
+t0=$(now); YAOSHI_DATA_DIR=$WORK/cli "$BIN" import members "$WORK/members.xlsx" >/dev/null 2>&1; t1=$(now)
+IMPORT_CLI_S=$(secs "$t0" "$t1")
+t0=$(now); YAOSHI_DATA_DIR=$WORK/cli "$BIN" import members "$WORK/members.xlsx" >/dev/null 2>&1; t1=$(now)
+REIMPORT_CLI_S=$(secs "$t0" "$t1")
+
+# Over HTTP, as a user uploads it.
+YAOSHI_DATA_DIR=$WORK/http "$BIN" import orgs "$WORK/orgs.xlsx" >/dev/null 2>&1
+YAOSHI_DATA_DIR=$WORK/http YAOSHI_ADDR=127.0.0.1:$PORT "$BIN" serve >"$WORK/http.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf -c "$WORK/admin.jar" -H 'content-type: application/json' -d '{"username":"admin","password":"Bench@12345"}' "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
+IMPORT_HTTP_S=$(curl -s -b "$WORK/admin.jar" -o "$WORK/import.json" -w '%{time_total}' -F "file=@$WORK/members.xlsx" "http://127.0.0.1:$PORT/api/v1/import/members")
+grep -q '"created":'"$ROWS" "$WORK/import.json" || { echo "HTTP import did not create $ROWS rows:"; cat "$WORK/import.json"; exit 1; }
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+
+echo "== serving city data"
+YAOSHI_DATA_DIR=$WORK/city YAOSHI_ADDR=127.0.0.1:$PORT RUST_LOG=warn "$BIN" serve >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+login() {
+  curl -sf -c "$WORK/$1.jar" -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"Demo@2026pass\"}" "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
+  awk '$6 == "yaoshi_session" { print $7 }' "$WORK/$1.jar"
+}
+UNIT_COOKIE=$(login demo_unit)
+COMMITTEE_COOKIE=$(login demo_committee)
+PEAK_RSS=0
+sample_rss() { while kill -0 "$SERVER" 2>/dev/null; do r=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status 2>/dev/null || echo 0); echo "$r"; sleep 0.2; done >"$WORK/rss.txt"; }
+sample_rss & SAMPLER=$!
+
+run_wrk() { # name path cookie
+  local out="$WORK/wrk-$1.txt"
+  if [ -n "$3" ]; then wrk -t2 -c32 -d"$DURATION" --latency -H "Cookie: yaoshi_session=$3" "http://127.0.0.1:$PORT$2" >"$out"
+  else wrk -t2 -c32 -d"$DURATION" --latency "http://127.0.0.1:$PORT$2" >"$out"; fi
+  local rps p50 p99 non2xx
+  rps=$(awk '/Requests\/sec/ {print $2}' "$out")
+  p50=$(awk '$1 == "50%" {print $2}' "$out")
+  p99=$(awk '$1 == "99%" {print $2}' "$out")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$out"); non2xx=${non2xx:-0}
+  echo "$1|$2|$rps|$p50|$p99|$non2xx"
+}
+# Check the pages answer 200 with rows before measuring them.
+MEMBERS_PATH='/org/members?q=%E5%BC%A0&kind=full&page=2'
+curl -sf -H "Cookie: yaoshi_session=$UNIT_COOKIE" "http://127.0.0.1:$PORT$MEMBERS_PATH" | grep -q 'members-table'
+HEALTH=$(run_wrk healthz /healthz "")
+UNIT=$(run_wrk members_unit "$MEMBERS_PATH" "$UNIT_COOKIE")
+COMMITTEE=$(run_wrk members_city '/org/members?page=50' "$COMMITTEE_COOKIE")
+SEARCH=$(run_wrk members_city_search '/org/members?q=wj' "$COMMITTEE_COOKIE")
+API=$(run_wrk api_members_unit '/api/v1/members?q=%E5%BC%A0&page=2' "$UNIT_COOKIE")
+HEALTH2=$(run_wrk healthz_after /healthz "")
+kill "$SAMPLER" 2>/dev/null || true
+PEAK_RSS=$(sort -n "$WORK/rss.txt" | tail -1)
+PEAK_MB=$(python3 -c "print(f'{$PEAK_RSS/1024:.0f}')")
+HEALTH_RPS=$(echo "$HEALTH" | cut -d'|' -f3)
+
+row() { # line → markdown row with ratio to /healthz
+  IFS='|' read -r name path rps p50 p99 non2xx <<<"$1"
+  ratio=$(python3 -c "print(f'{$rps/$HEALTH_RPS*100:.1f}%')")
+  echo "| $name | \`$path\` | $rps | $p50 | $p99 | $ratio | $non2xx |"
+}
+CPU=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')
+{
+cat <<MD
+# Benchmarks
+
+Produced by \`bash bench/run.sh\` (this file is rewritten by it). Machine: $(nproc) cores ($CPU),
+$(free -g | awk '/Mem/ {print $2}') GiB; release build; SQLite; wrk with 2 threads and 32 connections for
+$DURATION per line, sharing the 2 cores with the server. Run on $(date -u +%Y-%m-%d).
+
+## Data and import
+
+| what | figure |
+|---|---|
+| \`yaoshi demo --scale city\` (120 units, 1,500 branches, 30,000 members) | ${DEMO_S} s |
+| import of a ${ROWS}-member xlsx, CLI end to end (process start, parse, validate every row, write) | ${IMPORT_CLI_S} s |
+| the same file again (every row unchanged, nothing written) | ${REIMPORT_CLI_S} s |
+| import of the same file over HTTP (\`POST /api/v1/import/members\`, curl upload to response) | ${IMPORT_HTTP_S} s |
+
+## Serving (city data)
+
+Latencies as wrk reports them; the ratio is requests/s over \`/healthz\` served by the same process
+in the same run.
+
+| name | path | req/s | p50 | p99 | ratio to /healthz | non-2xx |
+|---|---|---|---|---|---|---|
+$(row "$HEALTH")
+$(row "$UNIT")
+$(row "$COMMITTEE")
+$(row "$SEARCH")
+$(row "$API")
+$(row "$HEALTH2")
+
+- \`members_unit\`: the member list page as a unit admin (demo_unit): search by name + filter + page 2.
+- \`members_city\`: the committee's member list over all 30,000 members, page 50.
+- \`members_city_search\`: the committee searching by pinyin initials over the city.
+- Peak resident memory of the server during these runs: **${PEAK_MB} MB**.
+
+## Rerun
+
+\`\`\`sh
+bash bench/run.sh                       # BENCH_DURATION=30s, BENCH_PORT=… to change
+\`\`\`
+MD
+} > BENCHMARKS.md
+cat BENCHMARKS.md
