@@ -28,14 +28,14 @@ z = zipfile.ZipFile(sys.argv[1]); x = z.read('xl/worksheets/sheet1.xml').decode(
 print(len(re.findall(r'<row ', x)) - 1)
 PY
 )
-YAOSHI_DATA_DIR=$WORK/cli "$BIN" import orgs "$WORK/orgs.xlsx" >/dev/null 2>&1
-t0=$(now); YAOSHI_DATA_DIR=$WORK/cli "$BIN" import members "$WORK/members.xlsx" >/dev/null 2>&1; t1=$(now)
+YAOSHI_DATA_DIR=$WORK/cli "$BIN" import orgs "$WORK/orgs.xlsx" >/dev/null
+t0=$(now); YAOSHI_DATA_DIR=$WORK/cli "$BIN" import members "$WORK/members.xlsx" >/dev/null; t1=$(now)
 IMPORT_CLI_S=$(secs "$t0" "$t1")
-t0=$(now); YAOSHI_DATA_DIR=$WORK/cli "$BIN" import members "$WORK/members.xlsx" >/dev/null 2>&1; t1=$(now)
+t0=$(now); YAOSHI_DATA_DIR=$WORK/cli "$BIN" import members "$WORK/members.xlsx" >/dev/null; t1=$(now)
 REIMPORT_CLI_S=$(secs "$t0" "$t1")
 
 # Over HTTP, as a user uploads it.
-YAOSHI_DATA_DIR=$WORK/http "$BIN" import orgs "$WORK/orgs.xlsx" >/dev/null 2>&1
+YAOSHI_DATA_DIR=$WORK/http "$BIN" import orgs "$WORK/orgs.xlsx" >/dev/null
 YAOSHI_DATA_DIR=$WORK/http YAOSHI_ADDR=127.0.0.1:$PORT "$BIN" serve >"$WORK/http.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done

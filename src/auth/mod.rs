@@ -85,19 +85,38 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// Appends `(col in (…) or …)` over the non-empty lists only, so each part can use
+    /// its index; with nothing granted it matches nothing.
+    fn any_of(sql: &mut Sql, parts: &[(&str, &[i64])]) {
+        let parts: Vec<_> = parts.iter().filter(|(_, ids)| !ids.is_empty()).collect();
+        if parts.is_empty() {
+            sql.push("1 = 0");
+            return;
+        }
+        sql.push("(");
+        for (i, (col, ids)) in parts.iter().enumerate() {
+            if i > 0 {
+                sql.push(" or ");
+            }
+            sql.push(col).push(" in ").bind_list(ids);
+        }
+        sql.push(")");
+    }
+
     /// Appends a condition on a member row aliased `m`.
     pub fn member_condition(&self, sql: &mut Sql) {
         if self.all {
             sql.push("1 = 1");
             return;
         }
-        sql.push("(m.unit_id in ")
-            .bind_list(&self.units)
-            .push(" or m.branch_id in ")
-            .bind_list(&self.branches)
-            .push(" or m.member_id in ")
-            .bind_list(&self.members)
-            .push(")");
+        Self::any_of(
+            sql,
+            &[
+                ("m.unit_id", &self.units),
+                ("m.branch_id", &self.branches),
+                ("m.member_id", &self.members),
+            ],
+        );
     }
 
     /// Appends a condition on an org row aliased `o`: a branch admin sees their branch and its groups.
@@ -106,13 +125,14 @@ impl Scope {
             sql.push("1 = 1");
             return;
         }
-        sql.push("(o.unit_id in ")
-            .bind_list(&self.units)
-            .push(" or o.org_id in ")
-            .bind_list(&self.branches)
-            .push(" or o.parent_id in ")
-            .bind_list(&self.branches)
-            .push(")");
+        Self::any_of(
+            sql,
+            &[
+                ("o.unit_id", &self.units),
+                ("o.org_id", &self.branches),
+                ("o.parent_id", &self.branches),
+            ],
+        );
     }
 
     pub fn unit_condition(&self, sql: &mut Sql) {
@@ -277,5 +297,40 @@ impl FromRequestParts<AppState> for MaybeUser {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_conditions_use_only_granted_parts() {
+        let unit = Scope {
+            units: vec![3],
+            ..Default::default()
+        };
+        let mut sql = Sql::new("");
+        unit.member_condition(&mut sql);
+        assert_eq!(sql.text, "(m.unit_id in ($1))");
+        let mixed = Scope {
+            branches: vec![7],
+            members: vec![9],
+            ..Default::default()
+        };
+        let mut sql = Sql::new("");
+        mixed.org_condition(&mut sql);
+        assert_eq!(sql.text, "(o.org_id in ($1) or o.parent_id in ($2))");
+        let none = Scope::default();
+        let mut sql = Sql::new("");
+        none.member_condition(&mut sql);
+        assert_eq!(sql.text, "1 = 0");
+        let all = Scope {
+            all: true,
+            ..Default::default()
+        };
+        let mut sql = Sql::new("");
+        all.member_condition(&mut sql);
+        assert_eq!(sql.text, "1 = 1");
     }
 }

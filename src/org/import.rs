@@ -445,8 +445,13 @@ async fn write_members(
     let unchanged = planned.len() - creates.len() - updates.len();
     let t = now();
     let mut tx = state.db.begin_write().await?;
-    // Multi-row inserts: 20 values a row, 400 rows a statement stays under SQLite's bind limit.
-    for chunk in creates.chunks(400) {
+    // Multi-row inserts. SQLite binds slow down sharply on long statements (measured:
+    // 50 rows a statement is several times faster than 400); PostgreSQL likes them long.
+    let rows_per_statement = match state.db.backend {
+        crate::db::Backend::Sqlite => 50,
+        crate::db::Backend::Postgres => 400,
+    };
+    for chunk in creates.chunks(rows_per_statement) {
         let mut sql = Sql::new(
             "insert into member (unit_id, branch_id, group_id, name, name_initials, gender, ethnicity, birth_date, id_number, id_suffix, \
              phone, education, joined_on, kind, converted_on, position, is_division_head, status, created_at, updated_at) values ",

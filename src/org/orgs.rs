@@ -26,6 +26,7 @@ pub struct Org {
     pub org_id: i64,
     pub unit_id: i64,
     pub unit_name: String,
+    pub category_name: String,
     pub parent_id: Option<i64>,
     pub kind: String,
     pub name: String,
@@ -59,8 +60,9 @@ pub struct TreeNode {
 }
 
 const ORG_SELECT: &str =
-    "select o.org_id, o.unit_id, u.name as unit_name, o.parent_id, o.kind, o.name, o.founded_on, \
-    o.term_start, o.term_end, o.sort_order from org o join unit u on u.unit_id = o.unit_id where ";
+    "select o.org_id, o.unit_id, u.name as unit_name, c.name as category_name, o.parent_id, o.kind, \
+    o.name, o.founded_on, o.term_start, o.term_end, o.sort_order from org o join unit u on u.unit_id = o.unit_id \
+    join category c on c.category_id = u.category_id where ";
 
 pub async fn get_org(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Org> {
     let mut sql = Sql::new(ORG_SELECT);
@@ -565,7 +567,7 @@ fn write_orgs(orgs: &[Org]) -> AppResult<Vec<u8>> {
         .map(|o| {
             vec![
                 o.unit_name.clone(),
-                String::new(),
+                o.category_name.clone(),
                 o.name.clone(),
                 o.kind_label().to_string(),
                 o.parent_id
@@ -1123,6 +1125,7 @@ mod tests {
             org_id: id,
             unit_id: 1,
             unit_name: "u".into(),
+            category_name: "c".into(),
             parent_id: parent,
             kind: kind.into(),
             name: format!("o{id}"),
