@@ -127,11 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin { action } => {
             let state = crate::app::state(config).await?;
             crate::bootstrap::seed_reference_data(&state).await?;
-            let actor = crate::audit::Actor {
-                user_id: None,
-                name: "cli".into(),
-                ip: String::new(),
-            };
+            let actor = crate::audit::Actor::cli();
             match action {
                 AdminAction::CreateUser { username, name } => {
                     let password = crate::auth::password::generate();
@@ -189,20 +185,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = crate::app::state(config).await?;
             crate::bootstrap::seed_reference_data(&state).await?;
             let bytes = std::fs::read(&file)?;
-            let actor = crate::audit::Actor {
-                user_id: None,
-                name: "cli".into(),
-                ip: String::new(),
-            };
+            let actor = crate::audit::Actor::cli();
             let outcome = match kind {
                 ImportKind::Members => {
                     crate::org::import::import_members(
                         &state,
                         &actor,
-                        &crate::auth::Scope {
-                            all: true,
-                            ..Default::default()
-                        },
+                        &crate::auth::Scope::everything(),
                         &bytes,
                     )
                     .await
@@ -211,10 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     crate::org::import::import_orgs(
                         &state,
                         &actor,
-                        &crate::auth::Scope {
-                            all: true,
-                            ..Default::default()
-                        },
+                        &crate::auth::Scope::everything(),
                         &bytes,
                     )
                     .await

@@ -21,6 +21,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Acts taken at the command line by whoever runs the binary.
+    pub fn cli() -> Actor {
+        Actor {
+            user_id: None,
+            name: "cli".into(),
+            ip: String::new(),
+        }
+    }
+
     pub fn system() -> Actor {
         Actor {
             user_id: None,

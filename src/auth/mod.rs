@@ -85,6 +85,14 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The whole city: the committee's scope, and the command line's.
+    pub fn everything() -> Scope {
+        Scope {
+            all: true,
+            ..Default::default()
+        }
+    }
+
     /// Appends `(col in (…) or …)` over the non-empty lists only, so each part can use
     /// its index; with nothing granted it matches nothing.
     fn any_of(sql: &mut Sql, parts: &[(&str, &[i64])]) {

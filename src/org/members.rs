@@ -870,26 +870,13 @@ pub async fn export_all(state: &AppState, unmasked: bool) -> AppResult<Vec<u8>> 
         status: Some("all".into()),
         ..Default::default()
     };
-    let (rows, total) = list_in(
-        state,
-        &Scope {
-            all: true,
-            ..Default::default()
-        },
-        &f,
-        true,
-    )
-    .await?;
+    let (rows, total) = list_in(state, &Scope::everything(), &f, true).await?;
     let rows = if unmasked {
         rows
     } else {
         rows.into_iter().map(Member::masked).collect()
     };
-    let actor = audit::Actor {
-        user_id: None,
-        name: "cli".into(),
-        ip: String::new(),
-    };
+    let actor = audit::Actor::cli();
     let summary = format!(
         "命令行导出全部党员 {total} 人{}",
         if unmasked {

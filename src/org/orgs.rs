@@ -110,15 +110,7 @@ async fn tree_in(
 
 /// A unit's whole tree, for callers already allowed to see the unit.
 pub async fn tree_for_unit(state: &AppState, unit_id: i64) -> AppResult<Vec<TreeNode>> {
-    tree_in(
-        state,
-        &crate::auth::Scope {
-            all: true,
-            ..Default::default()
-        },
-        Some(unit_id),
-    )
-    .await
+    tree_in(state, &crate::auth::Scope::everything(), Some(unit_id)).await
 }
 
 /// Pure: depth-first order with subtree member counts.
