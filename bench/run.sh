@@ -70,13 +70,14 @@ run_wrk() { # name path cookie
   echo "$1|$2|$rps|$p50|$p99|$non2xx"
 }
 # Check the pages answer 200 with rows before measuring them.
-MEMBERS_PATH='/org/members?q=%E5%BC%A0&kind=full&page=2'
-curl -sf -H "Cookie: yaoshi_session=$UNIT_COOKIE" "http://127.0.0.1:$PORT$MEMBERS_PATH" | grep -q 'members-table'
+MEMBERS_PATH='/org/members?q=%E7%8E%8B&kind=full&page=2'
+# (a page of rows, not an empty page past the end)
+curl -sf -H "Cookie: yaoshi_session=$UNIT_COOKIE" "http://127.0.0.1:$PORT$MEMBERS_PATH" | grep -c 'href="/org/members/[0-9]' | grep -qE '^(1[0-9]|20)$'
 HEALTH=$(run_wrk healthz /healthz "")
 UNIT=$(run_wrk members_unit "$MEMBERS_PATH" "$UNIT_COOKIE")
 COMMITTEE=$(run_wrk members_city '/org/members?page=50' "$COMMITTEE_COOKIE")
 SEARCH=$(run_wrk members_city_search '/org/members?q=wj' "$COMMITTEE_COOKIE")
-API=$(run_wrk api_members_unit '/api/v1/members?q=%E5%BC%A0&page=2' "$UNIT_COOKIE")
+API=$(run_wrk api_members_unit '/api/v1/members?q=%E7%8E%8B&kind=full&page=2' "$UNIT_COOKIE")
 HEALTH2=$(run_wrk healthz_after /healthz "")
 kill "$SAMPLER" 2>/dev/null || true
 PEAK_RSS=$(sort -n "$WORK/rss.txt" | tail -1)
@@ -120,7 +121,7 @@ $(row "$SEARCH")
 $(row "$API")
 $(row "$HEALTH2")
 
-- \`members_unit\`: the member list page as a unit admin (demo_unit): search by name + filter + page 2.
+- \`members_unit\`: the member list page as a unit admin (demo_unit): search by name (王) + filter (正式党员) + page 2, a full page of 20 rows.
 - \`members_city\`: the committee's member list over all 30,000 members, page 50.
 - \`members_city_search\`: the committee searching by pinyin initials over the city.
 - Peak resident memory of the server during these runs: **${PEAK_MB} MB**.

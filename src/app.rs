@@ -35,6 +35,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         db,
         config: Arc::new(config),
         metrics: crate::ops::prometheus(),
+        auth_cache: Arc::default(),
     })
 }
 

@@ -57,10 +57,15 @@ impl Db {
             ensure_sqlite_dir(url)?;
         }
         let opts = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            })
+            .max_connections(
+                std::env::var("YAOSHI_DB_MAX_CONNECTIONS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(match backend {
+                        Backend::Sqlite => 8,
+                        Backend::Postgres => 16,
+                    }),
+            )
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10));
         let opts = if backend == Backend::Sqlite {

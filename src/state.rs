@@ -8,4 +8,5 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub auth_cache: Arc<crate::auth::cache::AuthCache>,
 }

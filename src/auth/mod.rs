@@ -1,5 +1,6 @@
 //! Who is calling, what they hold, and the scope their queries run under.
 
+pub mod cache;
 pub mod password;
 pub mod routes;
 pub mod session;

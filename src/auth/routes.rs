@@ -244,6 +244,7 @@ async fn change_password(state: &AppState, user: &CurrentUser, f: PasswordChange
         .bind(user.session_hash.clone().unwrap_or_default())
         .execute(&state.db.pool)
         .await?;
+    state.auth_cache.clear();
     Ok(())
 }
 
@@ -358,6 +359,7 @@ async fn revoke_token(state: &AppState, user: &CurrentUser, id: i64) -> AppResul
     )
     .await?;
     tx.commit().await?;
+    state.auth_cache.clear();
     Ok(())
 }
 

@@ -65,6 +65,7 @@ pub async fn delete(state: &AppState, session_hash: &str) -> AppResult<()> {
         .bind(session_hash.to_string())
         .execute(&state.db.pool)
         .await?;
+    state.auth_cache.clear();
     Ok(())
 }
 
@@ -73,6 +74,7 @@ pub async fn delete_all_for_user(state: &AppState, user_id: i64) -> AppResult<()
         .bind(user_id)
         .execute(&state.db.pool)
         .await?;
+    state.auth_cache.clear();
     Ok(())
 }
 
@@ -82,6 +84,10 @@ pub async fn user_for_session(
     ip: String,
 ) -> AppResult<Option<CurrentUser>> {
     let hash = token_hash(token);
+    if let Some(mut u) = state.auth_cache.get(&hash) {
+        u.ip = ip;
+        return Ok(Some(u));
+    }
     let row: Option<(i64, i64, i64)> = sqlx::query_as(
         "select user_id, created_at, last_seen_at from session where session_hash = $1",
     )
@@ -106,7 +112,10 @@ pub async fn user_for_session(
             .execute(&state.db.pool)
             .await?;
     }
-    let user = super::store::load_current_user(state, user_id, Some(hash), ip).await?;
+    let user = super::store::load_current_user(state, user_id, Some(hash.clone()), ip).await?;
+    if let Some(u) = &user {
+        state.auth_cache.put(hash, u.clone());
+    }
     Ok(user)
 }
 
@@ -115,6 +124,11 @@ pub async fn user_for_token(
     token: &str,
     ip: String,
 ) -> AppResult<Option<CurrentUser>> {
+    let key = format!("token:{}", token_hash(token));
+    if let Some(mut u) = state.auth_cache.get(&key) {
+        u.ip = ip;
+        return Ok(Some(u));
+    }
     let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
         "select api_token_id, user_id, last_used_at from api_token where token_hash = $1 and revoked_at is null",
     )
@@ -133,6 +147,9 @@ pub async fn user_for_token(
             .await?;
     }
     let user = super::store::load_current_user(state, user_id, None, ip).await?;
+    if let Some(u) = &user {
+        state.auth_cache.put(key, u.clone());
+    }
     // A token never stands in for a password change: the API user must have finished it.
     Ok(user)
 }

@@ -385,6 +385,7 @@ pub async fn set_password(
     )
     .await?;
     tx.commit().await?;
+    state.auth_cache.clear();
     Ok(())
 }
 

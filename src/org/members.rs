@@ -62,10 +62,20 @@ impl Member {
     }
 }
 
-const MEMBER_SELECT: &str = "select m.member_id, m.unit_id, u.name as unit_name, m.branch_id, b.name as branch_name, m.group_id, \
-    g.name as group_name, m.name, m.gender, m.ethnicity, m.birth_date, m.id_number, m.phone, m.education, m.joined_on, m.kind, \
-    m.converted_on, m.position, m.is_division_head, m.status \
-    from member m join unit u on u.unit_id = m.unit_id join org b on b.org_id = m.branch_id left join org g on g.org_id = m.group_id where ";
+macro_rules! member_columns {
+    () => {
+        "select m.member_id, m.unit_id, u.name as unit_name, m.branch_id, b.name as branch_name, m.group_id, \
+         g.name as group_name, m.name, m.gender, m.ethnicity, m.birth_date, m.id_number, m.phone, m.education, m.joined_on, m.kind, \
+         m.converted_on, m.position, m.is_division_head, m.status"
+    };
+}
+macro_rules! member_from {
+    () => {
+        " from member m join unit u on u.unit_id = m.unit_id join org b on b.org_id = m.branch_id \
+         left join org g on g.org_id = m.group_id where "
+    };
+}
+const MEMBER_SELECT: &str = concat!(member_columns!(), member_from!());
 
 #[derive(Debug, Deserialize, Default, Clone, IntoParams)]
 pub struct MemberFilter {
@@ -204,32 +214,58 @@ pub async fn list_in(
     f: &MemberFilter,
     all: bool,
 ) -> AppResult<(Vec<Member>, i64)> {
-    let mut sql = Sql::new(MEMBER_SELECT);
-    scope.member_condition(&mut sql);
-    f.apply(&mut sql);
-    sql.push(match f.sort.as_deref() {
+    let order = match f.sort.as_deref() {
         Some("name") => " order by m.name_initials, m.member_id",
         Some("joined_on") => " order by m.joined_on desc, m.member_id",
         Some("birth_date") => " order by m.birth_date, m.member_id",
         _ => " order by m.unit_id, m.branch_id, m.member_id",
-    });
-    if !all {
-        let p = f.paging();
-        sql.push(" limit ")
-            .bind(p.per_page())
-            .push(" offset ")
-            .bind(p.offset());
-    }
-    let rows: Vec<Member> = sql.fetch_all(&state.db.pool).await?;
-    let total = if !all && (rows.len() as i64) < f.paging().per_page() && f.paging().page() == 1 {
-        rows.len() as i64
-    } else {
-        let mut count = Sql::new("select count(*) from member m where ");
-        scope.member_condition(&mut count);
-        f.apply(&mut count);
-        count.fetch_scalar(&state.db.pool).await?
     };
-    Ok((rows, total))
+    if all {
+        let mut sql = Sql::new(MEMBER_SELECT);
+        scope.member_condition(&mut sql);
+        f.apply(&mut sql);
+        sql.push(order);
+        let rows: Vec<Member> = sql.fetch_all(&state.db.pool).await?;
+        let total = rows.len() as i64;
+        return Ok((rows, total));
+    }
+    // The total rides along as an uncorrelated subquery (evaluated once): one round
+    // trip to the database instead of two.
+    let mut sql = Sql::new(concat!(
+        member_columns!(),
+        ", (select count(*) from member m where "
+    ));
+    scope.member_condition(&mut sql);
+    f.apply(&mut sql);
+    sql.push(") as total_count").push(member_from!());
+    scope.member_condition(&mut sql);
+    f.apply(&mut sql);
+    sql.push(order);
+    let p = f.paging();
+    sql.push(" limit ")
+        .bind(p.per_page())
+        .push(" offset ")
+        .bind(p.offset());
+    let rows: Vec<Counted> = sql.fetch_all(&state.db.pool).await?;
+    let total = match rows.first() {
+        Some(r) => r.total_count,
+        // Past the last page no row carries the total.
+        None if p.page() > 1 => {
+            let mut count = Sql::new("select count(*) from member m where ");
+            scope.member_condition(&mut count);
+            f.apply(&mut count);
+            count.fetch_scalar(&state.db.pool).await?
+        }
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|r| r.member).collect(), total))
+}
+
+#[derive(sqlx::FromRow)]
+struct Counted {
+    #[sqlx(flatten)]
+    member: Member,
+    total_count: i64,
 }
 
 /// One member in the caller's scope (members see themselves), masked.
@@ -965,6 +1001,15 @@ async fn unit_options(state: &AppState, user: &CurrentUser) -> AppResult<Vec<(i6
     if !user.is_registry_admin() {
         return Ok(Vec::new());
     }
+    if !user.is_committee() {
+        // A unit admin's units and their names come with the grants.
+        return Ok(user
+            .grants
+            .iter()
+            .filter(|g| g.role == Role::Unit)
+            .filter_map(|g| Some((g.unit_id?, g.scope_name.clone())))
+            .collect());
+    }
     let mut sql = Sql::new("select u.unit_id, u.name from unit u where ");
     user.scope().unit_condition(&mut sql);
     sql.push(" order by u.sort_order, u.unit_id");
@@ -987,8 +1032,17 @@ async fn list_page(
             .crumb("党员", "/org/members"),
         pager: Pager::new(&f.paging(), total, "/org/members", &qs),
         rows: rows.into_iter().map(Member::masked).collect(),
-        units: unit_options(&state, &user).await?,
-        branches: branch_options(&state, &user, num(&f.unit_id)).await?,
+        // The filter menus are outside the fragment htmx swaps in.
+        units: if fragment {
+            Vec::new()
+        } else {
+            unit_options(&state, &user).await?
+        },
+        branches: if fragment {
+            Vec::new()
+        } else {
+            branch_options(&state, &user, num(&f.unit_id)).await?
+        },
         can_edit: user.is_registry_admin(),
         can_unmask: user.may_unmask(),
         export_query: qs,

@@ -117,6 +117,7 @@ pub async fn set_disabled(
     )
     .await?;
     tx.commit().await?;
+    state.auth_cache.clear();
     Ok(())
 }
 
@@ -150,6 +151,7 @@ pub async fn add_grant(
     )
     .await?;
     tx.commit().await?;
+    state.auth_cache.clear();
     Ok(gid)
 }
 
@@ -188,6 +190,7 @@ pub async fn revoke_grant(
     )
     .await?;
     tx.commit().await?;
+    state.auth_cache.clear();
     Ok(())
 }
 

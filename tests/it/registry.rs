@@ -294,6 +294,15 @@ async fn members_validate_mask_unmask_and_transfer() {
         .await;
     assert_eq!(l["total"], 2);
     assert_eq!(l["items"].as_array().map(Vec::len), Some(1));
+    // Past the last page: no rows, the total still right.
+    let (_, l) = app
+        .get(
+            &c,
+            &format!("/api/v1/members?org_id={}&per_page=1&page=9", city.branch_a),
+        )
+        .await;
+    assert_eq!(l["total"], 2);
+    assert_eq!(l["items"].as_array().map(Vec::len), Some(0));
     // Transfer keeps history and moves the unit.
     let (s, v) = app
         .post(
