@@ -1175,6 +1175,14 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api_import_members))
         .routes(routes!(api_import_orgs))
+        .routes(routes!(api_template))
+}
+
+/// The import template (`members` or `orgs`) as .xlsx.
+#[utoipa::path(get, path = "/import/template/{kind}", tag = "org", params(("kind" = String, Path)),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 404, body = crate::error::ErrorBody)))]
+async fn api_template(user: CurrentUser, path: axum::extract::Path<String>) -> AppResult<Response> {
+    template_page(user, path).await
 }
 
 #[derive(ToSchema)]

@@ -1466,6 +1466,18 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_get, api_update))
         .routes(routes!(api_transfer))
         .routes(routes!(api_transfers))
+        .routes(routes!(api_export))
+}
+
+/// The filtered member list as .xlsx; `unmasked=1` (registry admins, audited) for full ID numbers.
+#[utoipa::path(get, path = "/members/export", tag = "org", params(MemberFilter, ("unmasked" = Option<String>, Query)),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 403, body = crate::error::ErrorBody)))]
+async fn api_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ExportQuery>,
+) -> AppResult<Response> {
+    export_page(State(state), user, Query(q)).await
 }
 
 #[derive(Serialize, ToSchema)]

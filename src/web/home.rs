@@ -86,6 +86,7 @@ struct HomePage {
     is_committee: bool,
     member_id: Option<i64>,
     has_role: bool,
+    communities: Vec<crate::org::communities::Community>,
 }
 
 async fn home(
@@ -131,5 +132,12 @@ async fn home(
         is_committee: user.is_committee(),
         member_id: user.member_ids().first().copied(),
         has_role: !user.grants.is_empty(),
+        communities: {
+            let mut sql = Sql::new(
+                "select community_id, name, address, contact from community where community_id in ",
+            );
+            sql.bind_list(&user.community_ids()).push(" order by name");
+            sql.fetch_all(&state.db.pool).await?
+        },
     })
 }

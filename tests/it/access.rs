@@ -227,6 +227,8 @@ async fn every_role_on_every_route() {
             CU,
         ),
         r("POST", "/api/v1/import/members", Body::Xlsx, CU),
+        r("GET", "/api/v1/members/export", Body::None, CUB),
+        r("GET", "/api/v1/import/template/members", Body::None, CU),
         r("POST", "/api/v1/import/orgs", Body::Xlsx, CU),
         r("GET", "/api/v1/communities", Body::None, C),
         r(

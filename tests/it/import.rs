@@ -121,6 +121,30 @@ async fn member_import_is_all_or_nothing_and_idempotent() {
         v,
         json!({"outcome": "imported", "created": 3, "updated": 0, "unchanged": 0})
     );
+    // The template and the export, from the API, are workbooks.
+    let tpl = c
+        .get(app.url("/api/v1/import/template/members"))
+        .send()
+        .await
+        .expect("template")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(
+        yaoshi::xlsx::read_first_sheet(&tpl).expect("xlsx")[0][0],
+        "姓名"
+    );
+    let exported = c
+        .get(app.url("/api/v1/members/export?q=钱二"))
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    let rows = yaoshi::xlsx::read_first_sheet(&exported).expect("xlsx");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][0], "钱二");
     let (_, l) = app.get(&c, "/api/v1/members?q=钱二").await;
     assert_eq!(l["items"][0]["joined_on"], "2021-03-05");
     assert_eq!(l["items"][0]["phone"], "138****8000");

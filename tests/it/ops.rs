@@ -66,8 +66,10 @@ async fn openapi_documents_every_route() {
         "/members/{id}",
         "/members/{id}/transfer",
         "/members/{id}/transfers",
+        "/members/export",
         "/import/members",
         "/import/orgs",
+        "/import/template/{kind}",
         "/communities",
         "/users",
         "/users/{id}/password-reset",
@@ -90,6 +92,7 @@ async fn openapi_documents_every_route() {
             }
             let concrete = path
                 .replace("{id}", "999999")
+                .replace("{kind}", "nothing")
                 .replace("{grant_id}", "999999");
             let url = format!("/api/v1{concrete}");
             let (s, v) = app.send(&c, &method.to_uppercase(), &url, json!({})).await;

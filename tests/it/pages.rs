@@ -202,6 +202,23 @@ async fn registry_pages_render_escape_and_export() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.expect("t");
     assert!(html.contains("身份证号应为18位") && html.contains("请填写姓名"));
+    // A community account's home shows its community.
+    let community = app
+        .user_with(
+            &c,
+            "shequ",
+            json!({"role": "community", "community_id": city.community}),
+        )
+        .await;
+    let home = community
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("t");
+    assert!(home.contains("我的社区：梅园社区"), "community home");
     let r = c
         .get(app.url("/org/members/999999"))
         .send()
