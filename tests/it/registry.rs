@@ -277,6 +277,18 @@ async fn members_validate_mask_unmask_and_transfer() {
     // Search by name, initials, ID suffix.
     let (_, l) = app.get(&c, "/api/v1/members?q=张").await;
     assert_eq!(l["total"], 1);
+    assert_eq!(l["items"][0]["name"], "张三");
+    assert_eq!(
+        l["items"][0]["branch_name"].as_str().map(str::is_empty),
+        Some(false)
+    );
+    // A part of a name in the middle; wildcards typed by a user are plain characters.
+    let (_, l) = app.get(&c, "/api/v1/members?q=三").await;
+    assert_eq!(l["total"], 1);
+    for wild in ["%25", "_", "张%25"] {
+        let (_, l) = app.get(&c, &format!("/api/v1/members?q={wild}")).await;
+        assert_eq!(l["total"], 0, "q={wild}");
+    }
     let (_, l) = app.get(&c, "/api/v1/members?q=zs").await;
     assert_eq!(l["items"][0]["name"], "张三");
     let suffix = &nth_id(2)[14..];
