@@ -284,6 +284,18 @@ impl Sql {
         self
     }
 
+    /// Appends a test that `column` contains `needle` as plain text (no wildcards).
+    pub fn contains(&mut self, backend: Backend, column: &str, needle: &str) -> &mut Self {
+        self.push(match backend {
+            Backend::Sqlite => "instr(",
+            Backend::Postgres => "strpos(",
+        })
+        .push(column)
+        .push(", ")
+        .bind(needle)
+        .push(") > 0")
+    }
+
     /// Appends `(…, …)` placeholders for a list; an empty list becomes `(NULL)`, matching nothing.
     pub fn bind_list(&mut self, vs: &[i64]) -> &mut Self {
         if vs.is_empty() {

@@ -202,12 +202,7 @@ impl MemberFilter {
                     .bind(format!("{}%", q.to_lowercase()));
             } else {
                 // A plain substring test: faster than LIKE and blind to `%` and `_`.
-                sql.push(match backend {
-                    Backend::Sqlite => " and instr(m.name, ",
-                    Backend::Postgres => " and strpos(m.name, ",
-                })
-                .bind(q)
-                .push(") > 0");
+                sql.push(" and ").contains(backend, "m.name", &q);
             }
         }
         if let Some(u) = num(&self.unit_id) {

@@ -13,7 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::audit::{self, Entry};
 use crate::auth::store::{self, NewGrant, NewUser, UserSummary};
 use crate::auth::{CurrentUser, Grant};
-use crate::db::now;
+use crate::db::{now, Sql};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
@@ -200,6 +200,7 @@ pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/system/users", get(list_page).post(create_page))
         .route("/system/users/export", get(export_page))
+        .route("/system/scope-options", get(scope_options_page))
         .route("/system/users/{id}", get(detail_page))
         .route("/system/users/{id}/reset", post(reset_page))
         .route("/system/users/{id}/disable", post(disable_page))
@@ -224,6 +225,90 @@ impl UsersPage {
     fn time(&self, t: &i64) -> String {
         web::fmt_time(*t)
     }
+}
+
+#[derive(Deserialize)]
+struct ScopeQuery {
+    #[serde(default)]
+    role: String,
+    /// What the admin has typed into the scope box so far: a name or a number.
+    #[serde(default)]
+    scope_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "system/scope_options.html")]
+struct ScopeOptions {
+    options: Vec<(i64, String)>,
+}
+
+/// The objects a grant of `role` can be scoped to, matching what was typed (a name part
+/// or an id): the options of the scope box's list, so nobody has to know an id.
+pub async fn scope_options(
+    state: &AppState,
+    role: &str,
+    typed: &str,
+) -> AppResult<Vec<(i64, String)>> {
+    let typed = typed.trim();
+    let backend = state.db.backend;
+    let (mut sql, name_col, id_col, order) = match role {
+        "unit" => (
+            Sql::new("select u.unit_id, u.name from unit u where "),
+            "u.name",
+            "u.unit_id",
+            " order by u.sort_order, u.unit_id",
+        ),
+        "branch" => (
+            Sql::new(
+                "select o.org_id, u.name || ' · ' || o.name from org o \
+                 join unit u on u.unit_id = o.unit_id where o.kind = 'branch' and ",
+            ),
+            "(u.name || o.name)",
+            "o.org_id",
+            " order by u.sort_order, o.sort_order, o.org_id",
+        ),
+        "member" => (
+            Sql::new(
+                "select m.member_id, m.name || ' · ' || u.name || ' ' || b.name from member m \
+                 join unit u on u.unit_id = m.unit_id join org b on b.org_id = m.branch_id \
+                 where m.status = 'active' and ",
+            ),
+            "m.name",
+            "m.member_id",
+            " order by m.name_initials, m.member_id",
+        ),
+        "community" => (
+            Sql::new("select c.community_id, c.name from community c where "),
+            "c.name",
+            "c.community_id",
+            " order by c.name, c.community_id",
+        ),
+        _ => return Ok(Vec::new()),
+    };
+    match typed.parse::<i64>() {
+        Ok(id) => {
+            sql.push(id_col).push(" = ").bind(id);
+        }
+        Err(_) if typed.is_empty() => {
+            sql.push("1 = 1");
+        }
+        Err(_) => {
+            sql.contains(backend, name_col, typed);
+        }
+    }
+    sql.push(order).push(" limit 30");
+    Ok(sql.fetch_all(&state.db.pool).await?)
+}
+
+async fn scope_options_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ScopeQuery>,
+) -> AppResult<Response> {
+    user.require(user.is_committee())?;
+    web::render(&ScopeOptions {
+        options: scope_options(&state, &q.role, &q.scope_id).await?,
+    })
 }
 
 async fn units(state: &AppState) -> AppResult<Vec<(i64, String)>> {

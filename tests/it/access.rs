@@ -334,6 +334,12 @@ async fn every_role_on_every_route() {
         r("GET", "/org/communities/export", Body::None, C),
         r("GET", "/system/users", Body::None, C),
         r("GET", "/system/users/export", Body::None, C),
+        r(
+            "GET",
+            "/system/scope-options?role=branch&scope_id=办公室",
+            Body::None,
+            C,
+        ),
         r("GET", format!("/system/users/{target}"), Body::None, C),
         r("GET", "/system/audit", Body::None, C),
         r("GET", "/system/audit/export", Body::None, C),

@@ -152,6 +152,52 @@ async fn registry_pages_render_escape_and_export() {
         .await
         .expect("t");
     assert!(html.contains("&#60;b&#62;社区&#60;/b&#62;"), "escaped");
+    // Granting a role: the scope box lists objects by name, with their ids as values.
+    for (query, want, not) in [
+        (
+            "role=branch&scope_id=办公室".to_string(),
+            format!(
+                "<option value=\"{}\">市测试局 · 办公室党支部</option>",
+                city.branch_a
+            ),
+            "机关党支部",
+        ),
+        (
+            "role=member&scope_id=张".to_string(),
+            format!(
+                "<option value=\"{}\">张三 · 市测试局 办公室党支部</option>",
+                city.member_a
+            ),
+            "李四",
+        ),
+        (
+            format!("role=unit&scope_id={}", city.unit_b),
+            format!("<option value=\"{}\">市对照局</option>", city.unit_b),
+            "市测试局",
+        ),
+        (
+            "role=community&scope_id=".to_string(),
+            format!("<option value=\"{}\">", city.community),
+            "<html",
+        ),
+        (
+            "role=committee&scope_id=x".to_string(),
+            String::new(),
+            "<option",
+        ),
+    ] {
+        let html = c
+            .get(app.url(&format!("/system/scope-options?{query}")))
+            .header("hx-request", "true")
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("t");
+        assert!(html.contains(&want), "{query}: {html}");
+        assert!(!html.contains(not), "{query}: {html}");
+    }
     // The member list masks ID numbers; an htmx request gets only the table.
     let html = c
         .get(app.url("/org/members?q=张"))
