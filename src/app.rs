@@ -24,7 +24,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Yaoshi 钥匙 API", description = "机关党建分类指导系统接口。登录：POST /api/v1/session，或 Authorization: Bearer <API令牌>。"),
     servers((url = "/api/v1")),
-    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "system", description = "系统"))
+    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "system", description = "系统"))
 )]
 struct ApiDoc;
 
@@ -44,6 +44,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::routes::api())
         .merge(crate::org::api())
+        .merge(crate::orglife::api())
         .merge(crate::system::api())
         .split_for_parts();
     (router, doc)
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::home::routes())
         .merge(crate::auth::routes::pages())
         .merge(crate::org::pages())
+        .merge(crate::orglife::pages())
         .merge(crate::system::pages())
         .fallback(crate::web::not_found)
         .layer(middleware::from_fn(crate::web::page_layer));

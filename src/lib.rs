@@ -13,6 +13,7 @@ pub mod error;
 pub mod messages;
 pub mod ops;
 pub mod org;
+pub mod orglife;
 pub mod state;
 pub mod system;
 pub mod web;

@@ -132,6 +132,22 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavGroup> {
             items: org,
         });
     }
+    let mut life = Vec::new();
+    if committee || unit || branch {
+        life.push(item("三会一课", "/orglife/meetings", "presentation"));
+        life.push(item("合规日历", "/orglife/calendar", "calendar-event"));
+        life.push(item("合规统计", "/orglife/compliance", "chart-bar"));
+        life.push(item("会议规则", "/orglife/rules", "settings"));
+    }
+    if member {
+        life.push(item("我的组织生活", "/orglife/mine", "user-check"));
+    }
+    if !life.is_empty() {
+        groups.push(NavGroup {
+            label: "组织生活",
+            items: life,
+        });
+    }
     let mut mine = Vec::new();
     if member {
         mine.push(item("我的档案", "/me", "user"));

@@ -78,6 +78,18 @@ async fn openapi_documents_every_route() {
         "/users/{id}/disabled",
         "/audit",
         "/audit/verify",
+        "/meetings",
+        "/meetings/export",
+        "/meetings/{id}",
+        "/meetings/{id}/submit",
+        "/meetings/{id}/accept",
+        "/meetings/{id}/return",
+        "/orglife/register",
+        "/orglife/calendar",
+        "/orglife/compliance",
+        "/orglife/compliance/export",
+        "/meeting-rules",
+        "/me/meetings",
     ];
     let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
     documented.sort_unstable();
