@@ -1537,8 +1537,8 @@ async fn shapes_and_tallies(
     year: i32,
 ) -> AppResult<(Vec<(ShapeRow, BranchShape)>, HashMap<i64, Tally>)> {
     let mut sql = Sql::new(
-        "select o.org_id, o.unit_id, u.name, c.category_id, c.name, o.name, o.founded_on, \
-         (select count(*) from org_officer f where f.org_id = o.org_id) \
+        "select o.org_id, o.unit_id, u.name as unit_name, c.category_id, c.name as category_name, \
+         o.name, o.founded_on, (select count(*) from org_officer f where f.org_id = o.org_id) as officers \
          from org o join unit u on u.unit_id = o.unit_id join category c on c.category_id = u.category_id \
          where o.kind = 'branch' and ",
     );
@@ -1567,7 +1567,7 @@ async fn shapes_and_tallies(
         }
     }
     let mut t = Sql::new(
-        "select mt.branch_id, mt.kind, mt.group_id, substr(mt.held_on, 6, 2) as month, mt.status, count(*) \
+        "select mt.branch_id, mt.kind, mt.group_id, substr(mt.held_on, 6, 2) as month, mt.status, count(*) as n \
          from meeting mt where mt.held_on between ",
     );
     t.bind(format!("{year:04}-01-01"))

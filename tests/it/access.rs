@@ -25,6 +25,8 @@ const CU: &[R] = &[Unit, Committee];
 const CUB: &[R] = &[Branch, Unit, Committee];
 const CUBM: &[R] = &[Member, Branch, Unit, Committee];
 const C: &[R] = &[Committee];
+const UB: &[R] = &[Branch, Unit];
+const M: &[R] = &[Member];
 
 enum Body {
     None,
@@ -129,6 +131,41 @@ async fn every_role_on_every_route() {
         (Committee, admin.clone()),
     ];
     let (a, ba, ba2, ma) = (city.unit_a, city.branch_a, city.branch_a2, city.member_a);
+    // Meeting records in branch_a: one draft to read and edit, one draft to submit, and
+    // three submitted ones to accept, return and (not) delete.
+    let meeting = json!({"branch_id": ba, "kind": "theme_day", "held_on": "2026-03-10", "topic": "主题党日", "attendance": [{"member_id": ma, "state": "present"}]});
+    let mut meetings = Vec::new();
+    for i in 0..5 {
+        let (s, m) = app
+            .post(&clients[3].1, "/api/v1/meetings", meeting.clone())
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        let id = m["meeting_id"].as_i64().expect("meeting");
+        if i >= 2 {
+            app.post(
+                &clients[3].1,
+                &format!("/api/v1/meetings/{id}/submit"),
+                json!({}),
+            )
+            .await;
+        }
+        meetings.push(id);
+    }
+    let (mt, sub, acc, ret, del) = (
+        meetings[0],
+        meetings[1],
+        meetings[2],
+        meetings[3],
+        meetings[4],
+    );
+    let meeting_form = || {
+        Body::Form(vec![
+            ("branch_id", ba.to_string()),
+            ("kind", "theme_day".into()),
+            ("held_on", "2026-03-12".into()),
+            ("topic", "页面登记@ROLE@".into()),
+        ])
+    };
     let member_body =
         json!({"name": "新党员@ROLE@", "id_number": "@ID@", "kind": "full", "branch_id": ba});
     let routes = vec![
@@ -278,6 +315,59 @@ async fn every_role_on_every_route() {
         ),
         r("GET", "/api/v1/audit", Body::None, C),
         r("GET", "/api/v1/audit/verify", Body::None, C),
+        r("GET", "/api/v1/meetings", Body::None, CUB),
+        r("POST", "/api/v1/meetings", Body::Json(meeting.clone()), UB),
+        r("GET", "/api/v1/meetings/export", Body::None, CUB),
+        r("GET", format!("/api/v1/meetings/{mt}"), Body::None, CUB),
+        r(
+            "PUT",
+            format!("/api/v1/meetings/{mt}"),
+            Body::Json(meeting.clone()),
+            UB,
+        ),
+        r("DELETE", format!("/api/v1/meetings/{del}"), Body::None, UB),
+        r(
+            "POST",
+            format!("/api/v1/meetings/{sub}/submit"),
+            Body::None,
+            UB,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/meetings/{acc}/accept"),
+            Body::Json(json!({})),
+            CU,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/meetings/{ret}/return"),
+            Body::Json(json!({"comment": "请补充"})),
+            CU,
+        ),
+        r(
+            "GET",
+            format!("/api/v1/orglife/register?branch_id={ba}&held_on=2026-03-10"),
+            Body::None,
+            CUB,
+        ),
+        r(
+            "GET",
+            format!("/api/v1/orglife/calendar?branch_id={ba}&year=2026"),
+            Body::None,
+            CUB,
+        ),
+        r("GET", "/api/v1/orglife/compliance", Body::None, CUB),
+        r("GET", "/api/v1/orglife/compliance/export", Body::None, CUB),
+        r("GET", "/api/v1/meeting-rules", Body::None, CUB),
+        r(
+            "PUT",
+            "/api/v1/meeting-rules",
+            Body::Json(
+                json!({"kind": "party_lecture", "from_year": 2030, "period": "quarter", "times": 1, "quorum": "none"}),
+            ),
+            C,
+        ),
+        r("GET", "/api/v1/me/meetings", Body::None, M),
         // Pages
         r("GET", "/", Body::None, ALL),
         r("GET", "/password", Body::None, ALL),
@@ -343,6 +433,81 @@ async fn every_role_on_every_route() {
         r("GET", format!("/system/users/{target}"), Body::None, C),
         r("GET", "/system/audit", Body::None, C),
         r("GET", "/system/audit/export", Body::None, C),
+        r("GET", "/orglife/meetings", Body::None, CUB),
+        r("POST", "/orglife/meetings", meeting_form(), UB),
+        r("GET", "/orglife/meetings/export", Body::None, CUB),
+        r(
+            "GET",
+            format!("/orglife/meetings/new?branch_id={ba}"),
+            Body::None,
+            UB,
+        ),
+        r(
+            "GET",
+            format!("/orglife/register?branch_id={ba}&held_on=2026-03-10&kind=theme_day"),
+            Body::None,
+            UB,
+        ),
+        r("GET", format!("/orglife/meetings/{mt}"), Body::None, CUB),
+        r(
+            "GET",
+            format!("/orglife/meetings/{mt}/edit"),
+            Body::None,
+            UB,
+        ),
+        r(
+            "POST",
+            format!("/orglife/meetings/{mt}"),
+            meeting_form(),
+            UB,
+        ),
+        r(
+            "POST",
+            format!("/orglife/meetings/{sub}/submit"),
+            Body::None,
+            UB,
+        ),
+        r(
+            "POST",
+            format!("/orglife/meetings/{acc}/accept"),
+            Body::Form(vec![]),
+            CU,
+        ),
+        r(
+            "POST",
+            format!("/orglife/meetings/{ret}/return"),
+            Body::Form(vec![("comment", "请补充".into())]),
+            CU,
+        ),
+        r(
+            "POST",
+            format!("/orglife/meetings/{del}/delete"),
+            Body::None,
+            UB,
+        ),
+        r("GET", "/orglife/calendar", Body::None, CUB),
+        r(
+            "GET",
+            format!("/orglife/calendar?branch_id={ba}&year=2026"),
+            Body::None,
+            CUB,
+        ),
+        r("GET", "/orglife/compliance", Body::None, CUB),
+        r("GET", "/orglife/compliance/export", Body::None, CUB),
+        r("GET", "/orglife/rules", Body::None, CUB),
+        r(
+            "POST",
+            "/orglife/rules",
+            Body::Form(vec![
+                ("kind", "party_lecture".into()),
+                ("from_year", "2030".into()),
+                ("period", "quarter".into()),
+                ("times", "1".into()),
+                ("quorum", "none".into()),
+            ]),
+            C,
+        ),
+        r("GET", "/orglife/mine", Body::None, M),
     ];
     let mut n = 0u32;
     let mut failures = Vec::new();

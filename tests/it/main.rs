@@ -6,5 +6,6 @@ mod auth;
 mod common;
 mod import;
 mod ops;
+mod orglife;
 mod pages;
 mod registry;

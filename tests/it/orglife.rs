@@ -1,0 +1,879 @@
+//! 组织生活: recording meetings against the register, the review flow, the year grid,
+//! compliance, rules as data, and every way a record can be refused.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+use crate::common::{city, nth_id, City, TestApp};
+
+struct Setup {
+    app: TestApp,
+    admin: Client,
+    city: City,
+    branch: Client,
+    unit: Client,
+    /// Full, in branch_a from 2012.
+    wang: i64,
+    /// Probationary, in branch_a from 2025.
+    zhao: i64,
+}
+
+async fn setup() -> Setup {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let city = city(&app, &admin).await;
+    let mk = |n: u32, name: &str, kind: &str, joined: &str| json!({"name": name, "id_number": nth_id(n), "kind": kind, "joined_on": joined, "branch_id": city.branch_a});
+    let (s, w) = app
+        .post(
+            &admin,
+            "/api/v1/members",
+            mk(11, "王五", "full", "2012-07-01"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{w}");
+    let (s, z) = app
+        .post(
+            &admin,
+            "/api/v1/members",
+            mk(12, "赵六", "probationary", "2025-07-01"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{z}");
+    let branch = app
+        .user_with(
+            &admin,
+            "ol_branch",
+            json!({"role": "branch", "org_id": city.branch_a}),
+        )
+        .await;
+    let unit = app
+        .user_with(
+            &admin,
+            "ol_unit",
+            json!({"role": "unit", "unit_id": city.unit_a}),
+        )
+        .await;
+    Setup {
+        wang: w.as_i64().expect("wang"),
+        zhao: z.as_i64().expect("zhao"),
+        app,
+        admin,
+        city,
+        branch,
+        unit,
+    }
+}
+
+fn assembly(s: &Setup, held_on: &str, attendance: Value) -> Value {
+    json!({
+        "branch_id": s.city.branch_a, "kind": "general_assembly", "held_on": held_on,
+        "start_time": "14:30", "duration_minutes": 90, "place": "三楼会议室",
+        "topic": "学习贯彻党的二十届三中全会精神", "presenter": "张三", "recorder": "王五",
+        "minutes": "一、传达学习……\n二、讨论……", "attendance": attendance
+    })
+}
+
+async fn status_of(s: &Setup, id: i64) -> String {
+    let (_, d) = s.app.get(&s.unit, &format!("/api/v1/meetings/{id}")).await;
+    d["meeting"]["status"].as_str().unwrap_or("").to_string()
+}
+
+#[tokio::test]
+async fn record_review_and_count_a_meeting() {
+    let s = setup().await;
+    let (app, ma) = (&s.app, s.city.member_a);
+    // The register on the date: 张三 and 王五 vote, 赵六 is probationary.
+    let (st, reg) = app
+        .get(
+            &s.branch,
+            &format!(
+                "/api/v1/orglife/register?branch_id={}&held_on=2026-03-10",
+                s.city.branch_a
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{reg}");
+    let names: Vec<(&str, bool)> = reg
+        .as_array()
+        .expect("register")
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap_or(""), m["full"] == true))
+        .collect();
+    assert_eq!(names.len(), 3, "{reg}");
+    assert!(names.contains(&("赵六", false)) && names.contains(&("王五", true)));
+
+    // Half of the two voting members present: quorate (半数以上 includes half).
+    let (st, created) = app
+        .post(
+            &s.branch,
+            "/api/v1/meetings",
+            assembly(
+                &s,
+                "2026-03-10",
+                json!([{"member_id": ma, "state": "present"}, {"member_id": s.zhao, "state": "present"},
+                       {"member_id": s.wang, "state": "leave", "reason": "出差"}]),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let id = created["meeting_id"].as_i64().expect("id");
+    let (_, d) = app.get(&s.branch, &format!("/api/v1/meetings/{id}")).await;
+    let m = &d["meeting"];
+    assert_eq!(
+        (
+            m["eligible_count"].as_i64(),
+            m["present_count"].as_i64(),
+            m["quorum_met"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{d}"
+    );
+    assert_eq!(m["status"], "draft");
+    assert_eq!(d["attendance"].as_array().map(Vec::len), Some(3));
+
+    // Nobody voting present: recorded, but flagged below quorum.
+    let (st, low) = app
+        .post(
+            &s.branch,
+            "/api/v1/meetings",
+            assembly(
+                &s,
+                "2026-04-10",
+                json!([{"member_id": s.zhao, "state": "present"}]),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{low}");
+    let (_, d) = app
+        .get(
+            &s.branch,
+            &format!("/api/v1/meetings/{}", low["meeting_id"]),
+        )
+        .await;
+    assert_eq!(d["meeting"]["quorum_met"], 0);
+    // Unlisted members of the register are recorded absent.
+    assert_eq!(
+        d["attendance"]
+            .as_array()
+            .map(|a| a.iter().filter(|x| x["state"] == "absent").count()),
+        Some(2)
+    );
+
+    // Submit; a second click is refused, not a second step.
+    let (st, _) = app
+        .post(
+            &s.branch,
+            &format!("/api/v1/meetings/{id}/submit"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, e) = app
+        .post(
+            &s.branch,
+            &format!("/api/v1/meetings/{id}/submit"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("待审核"),
+        "{e}"
+    );
+    // Under review it cannot be edited; a branch admin cannot review.
+    let (st, _) = app
+        .send(
+            &s.branch,
+            "PUT",
+            &format!("/api/v1/meetings/{id}"),
+            assembly(&s, "2026-03-10", json!([])),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, _) = app
+        .post(
+            &s.branch,
+            &format!("/api/v1/meetings/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // The unit returns it: a reason is required.
+    let (st, e) = app
+        .post(
+            &s.unit,
+            &format!("/api/v1/meetings/{id}/return"),
+            json!({"comment": "  "}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["error"]["fields"]["comment"]
+            .as_str()
+            .unwrap_or("")
+            .contains("退回理由"),
+        "{e}"
+    );
+    let (st, _) = app
+        .post(
+            &s.unit,
+            &format!("/api/v1/meetings/{id}/return"),
+            json!({"comment": "请补充签到表"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, d) = app.get(&s.branch, &format!("/api/v1/meetings/{id}")).await;
+    assert_eq!(
+        (
+            d["meeting"]["status"].as_str(),
+            d["meeting"]["review_comment"].as_str()
+        ),
+        (Some("returned"), Some("请补充签到表"))
+    );
+    // The calendar does not count it yet.
+    let grid_url = format!(
+        "/api/v1/orglife/calendar?branch_id={}&year=2026",
+        s.city.branch_a
+    );
+    let (_, grid) = app.get(&s.branch, &grid_url).await;
+    let q1 = |g: &Value| {
+        g.as_array()
+            .and_then(|rows| rows.iter().find(|r| r["kind"] == "general_assembly"))
+            .map(|r| r["cells"][0]["state"].clone())
+    };
+    assert_eq!(q1(&grid), Some(json!("missed")), "{grid}");
+
+    // The branch fixes it and resubmits; the unit accepts; the cell turns green.
+    let (st, e) = app
+        .send(
+            &s.branch,
+            "PUT",
+            &format!("/api/v1/meetings/{id}"),
+            assembly(&s, "2026-03-10", json!([{"member_id": ma, "state": "present"}, {"member_id": s.wang, "state": "present"}])),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
+    assert_eq!(status_of(&s, id).await, "returned");
+    app.post(
+        &s.branch,
+        &format!("/api/v1/meetings/{id}/submit"),
+        json!({}),
+    )
+    .await;
+    let (_, grid) = app.get(&s.branch, &grid_url).await;
+    assert_eq!(q1(&grid), Some(json!("awaiting_review")));
+    let (st, _) = app
+        .post(&s.unit, &format!("/api/v1/meetings/{id}/accept"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, grid) = app.get(&s.branch, &grid_url).await;
+    assert_eq!(q1(&grid), Some(json!("met")));
+    let (_, d) = app.get(&s.branch, &format!("/api/v1/meetings/{id}")).await;
+    assert_eq!(d["meeting"]["present_count"], 2);
+    let steps: Vec<&str> = d["trail"]
+        .as_array()
+        .expect("trail")
+        .iter()
+        .map(|t| t["action"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(steps, ["submit", "return", "submit", "accept"]);
+
+    // Compliance by branch for the unit: branch_a met Q1's assembly.
+    let (st, table) = app
+        .get(&s.unit, "/api/v1/orglife/compliance?year=2026&by=branch")
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let line = table["lines"]
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["id"] == s.city.branch_a))
+        .cloned()
+        .expect("line");
+    assert_eq!(line["by_kind"][0][0], 1, "{line}");
+    assert!(
+        line["by_kind"][0][1].as_i64().unwrap_or(0) >= 3,
+        "Q1–Q3 were due: {line}"
+    );
+    assert_eq!(table["total"]["branches"], 2);
+    // The committee sees categories and the city.
+    let (_, city_table) = app
+        .get(&s.admin, "/api/v1/orglife/compliance?year=2026")
+        .await;
+    assert_eq!(city_table["lines"][0]["level"], "category");
+    assert_eq!(city_table["total"]["name"], "全市");
+
+    // The member sees the accepted meeting and their attendance.
+    let member = app
+        .user_with(
+            &s.admin,
+            "ol_member",
+            json!({"role": "member", "member_id": ma}),
+        )
+        .await;
+    let (st, mine) = app.get(&member, "/api/v1/me/meetings?year=2026").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!(mine["items"][0]["state"], "present");
+    assert_eq!(mine["rate"], 100.0);
+
+    // Editing an accepted record sends it back to review, audited with before and after.
+    let (st, _) = app
+        .send(
+            &s.branch,
+            "PUT",
+            &format!("/api/v1/meetings/{id}"),
+            assembly(
+                &s,
+                "2026-03-11",
+                json!([{"member_id": ma, "state": "present"}]),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(status_of(&s, id).await, "submitted");
+    assert_eq!(
+        app.sql_scalar(&format!("select count(*) from audit_log where action = 'meeting.update_accepted' and object_id = '{id}' and before_json is not null")).await,
+        1
+    );
+    // Accepted or under review: no deleting.
+    let (st, _) = app
+        .send(
+            &s.branch,
+            "DELETE",
+            &format!("/api/v1/meetings/{id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    // A draft can be deleted, with its attendance.
+    let low_id = low["meeting_id"].as_i64().expect("low");
+    let (st, _) = app
+        .send(
+            &s.branch,
+            "DELETE",
+            &format!("/api/v1/meetings/{low_id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.sql_scalar(&format!(
+            "select count(*) from meeting_attendance where meeting_id = {low_id}"
+        ))
+        .await,
+        0
+    );
+    // Listing and export follow the filters.
+    let (_, list) = app
+        .get(&s.unit, "/api/v1/meetings?kind=general_assembly&year=2026")
+        .await;
+    assert_eq!(list["total"], 1);
+    let bytes = s
+        .unit
+        .get(app.url("/api/v1/meetings/export?year=2026"))
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    let rows = yaoshi::xlsx::read_first_sheet(&bytes).expect("xlsx");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][1], "支部党员大会");
+}
+
+#[tokio::test]
+async fn bad_records_are_refused_with_the_field_named_and_nothing_saved() {
+    let s = setup().await;
+    let app = &s.app;
+    let ma = s.city.member_a;
+    let ok = |v: &mut Value, k: &str, x: Value| {
+        v[k] = x;
+    };
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        ("held_on", json!("2099-01-01"), "held_on", "晚于今天"),
+        ("held_on", json!("2015-01-01"), "held_on", "成立日期"),
+        ("held_on", json!("上周五"), "held_on", "会议日期"),
+        ("held_on", json!(""), "held_on", "请填写"),
+        ("duration_minutes", json!(-30), "duration_minutes", "负数"),
+        ("start_time", json!("25:99"), "start_time", "时:分"),
+        ("topic", json!("  "), "topic", "会议主题"),
+        ("kind", json!("party_congress"), "kind", "会议类型"),
+        ("kind", json!("group_meeting"), "group_id", "党小组"),
+        (
+            "attendance",
+            json!([{"member_id": s.city.member_b, "state": "present"}]),
+            "attendance",
+            "不属于本支部",
+        ),
+        (
+            "attendance",
+            json!([{"member_id": ma, "state": "present"}, {"member_id": ma, "state": "leave"}]),
+            "attendance",
+            "两次",
+        ),
+        (
+            "attendance",
+            json!([{"member_id": ma, "state": "asleep"}]),
+            "attendance",
+            "出席",
+        ),
+    ];
+    for (key, value, field, words) in cases {
+        let mut body = assembly(&s, "2026-03-10", json!([]));
+        ok(&mut body, key, value.clone());
+        let (st, e) = app.post(&s.branch, "/api/v1/meetings", body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{key}={value}: {e}");
+        let msg = e["error"]["fields"][field].as_str().unwrap_or("");
+        assert!(msg.contains(words), "{key}={value}: {e}");
+    }
+    // A member who joined after the date is not on that day's register.
+    let mut body = assembly(
+        &s,
+        "2024-03-10",
+        json!([{"member_id": s.zhao, "state": "present"}]),
+    );
+    let (st, e) = app.post(&s.branch, "/api/v1/meetings", body.clone()).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(app.sql_scalar("select count(*) from meeting").await, 0);
+    assert_eq!(
+        app.sql_scalar("select count(*) from meeting_attendance")
+            .await,
+        0
+    );
+
+    // The same form twice (a double click): one record; the second is told so.
+    body["attendance"] = json!([{"member_id": ma, "state": "present"}]);
+    body["client_token"] = json!("form-abc-123");
+    let (st, first) = app.post(&s.branch, "/api/v1/meetings", body.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{first}");
+    let (st, again) = app.post(&s.branch, "/api/v1/meetings", body).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("未重复登记"),
+        "{again}"
+    );
+    assert_eq!(app.sql_scalar("select count(*) from meeting").await, 1);
+    // Malformed JSON is a Chinese 4xx, not a 500.
+    let r = s
+        .branch
+        .post(app.url("/api/v1/meetings"))
+        .header("content-type", "application/json")
+        .body("{\"branch_id\": \"x\"")
+        .send()
+        .await
+        .expect("send");
+    assert!(r.status().is_client_error());
+}
+
+#[tokio::test]
+async fn scope_rules_and_transfers() {
+    let s = setup().await;
+    let app = &s.app;
+    let (st, created) = app
+        .post(
+            &s.branch,
+            "/api/v1/meetings",
+            assembly(
+                &s,
+                "2026-03-10",
+                json!([{"member_id": s.city.member_a, "state": "present"}]),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let id = created["meeting_id"].as_i64().expect("id");
+    // Another branch's admin and another unit's admin do not know it exists.
+    let other_branch = app
+        .user_with(
+            &s.admin,
+            "ol_b2",
+            json!({"role": "branch", "org_id": s.city.branch_b}),
+        )
+        .await;
+    let other_unit = app
+        .user_with(
+            &s.admin,
+            "ol_u2",
+            json!({"role": "unit", "unit_id": s.city.unit_b}),
+        )
+        .await;
+    for c in [&other_branch, &other_unit] {
+        let (st, _) = app.get(c, &format!("/api/v1/meetings/{id}")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (_, l) = app.get(c, "/api/v1/meetings").await;
+        assert_eq!(l["total"], 0);
+        let (st, _) = app
+            .post(c, &format!("/api/v1/meetings/{id}/submit"), json!({}))
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+    // Nor can they record for it.
+    let (st, _) = app
+        .post(
+            &other_branch,
+            "/api/v1/meetings",
+            assembly(&s, "2026-03-10", json!([])),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // The committee reviews but does not record for branches.
+    let (st, _) = app
+        .post(
+            &s.admin,
+            "/api/v1/meetings",
+            assembly(&s, "2026-03-10", json!([])),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, l) = app.get(&s.admin, "/api/v1/meetings").await;
+    assert_eq!(l["total"], 1);
+
+    // A transfer mid-year: before it 王五 is on branch_a's register, after it on branch_a2's.
+    let (st, e) = app
+        .post(
+            &s.admin,
+            &format!("/api/v1/members/{}/transfer", s.wang),
+            json!({"to_branch_id": s.city.branch_a2, "transferred_on": "2026-05-15"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| m["name"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let reg = |b: i64, d: &str| format!("/api/v1/orglife/register?branch_id={b}&held_on={d}");
+    let (_, before) = app.get(&s.unit, &reg(s.city.branch_a, "2026-05-14")).await;
+    assert!(names(&before).contains(&"王五".to_string()), "{before}");
+    let (_, after) = app.get(&s.unit, &reg(s.city.branch_a, "2026-05-15")).await;
+    assert!(!names(&after).contains(&"王五".to_string()), "{after}");
+    let (_, new_branch) = app.get(&s.unit, &reg(s.city.branch_a2, "2026-06-01")).await;
+    assert_eq!(names(&new_branch), ["王五"]);
+    // So 王五 may attend branch_a's April meeting but not its June one.
+    let (st, _) = app
+        .post(
+            &s.branch,
+            "/api/v1/meetings",
+            assembly(
+                &s,
+                "2026-04-20",
+                json!([{"member_id": s.wang, "state": "present"}]),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, e) = app
+        .post(
+            &s.branch,
+            "/api/v1/meetings",
+            assembly(
+                &s,
+                "2026-06-20",
+                json!([{"member_id": s.wang, "state": "present"}]),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+
+    // Rules are data: from 2026 党课 monthly; 2025 keeps quarterly.
+    let rule = json!({"kind": "party_lecture", "from_year": 2026, "period": "month", "times": 1, "quorum": "none"});
+    let (st, _) = app
+        .send(&s.unit, "PUT", "/api/v1/meeting-rules", rule.clone())
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let mut bad = rule.clone();
+    bad["period"] = json!("fortnight");
+    let (st, e) = app
+        .send(&s.admin, "PUT", "/api/v1/meeting-rules", bad)
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["error"]["fields"]["period"]
+            .as_str()
+            .unwrap_or("")
+            .contains("每月"),
+        "{e}"
+    );
+    let (st, _) = app
+        .send(&s.admin, "PUT", "/api/v1/meeting-rules", rule)
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let cells = |g: &Value| {
+        g.as_array()
+            .and_then(|rows| rows.iter().find(|r| r["kind"] == "party_lecture"))
+            .and_then(|r| r["cells"].as_array().map(Vec::len))
+    };
+    let (_, g26) = app
+        .get(
+            &s.branch,
+            &format!(
+                "/api/v1/orglife/calendar?branch_id={}&year=2026",
+                s.city.branch_a
+            ),
+        )
+        .await;
+    let (_, g25) = app
+        .get(
+            &s.branch,
+            &format!(
+                "/api/v1/orglife/calendar?branch_id={}&year=2025",
+                s.city.branch_a
+            ),
+        )
+        .await;
+    assert_eq!((cells(&g26), cells(&g25)), (Some(12), Some(4)));
+    let (_, rules) = app.get(&s.unit, "/api/v1/meeting-rules").await;
+    assert_eq!(rules.as_array().map(Vec::len), Some(8));
+    // Members have no meeting list of their branch; their own page only.
+    let member = app
+        .user_with(
+            &s.admin,
+            "ol_m",
+            json!({"role": "member", "member_id": s.city.member_a}),
+        )
+        .await;
+    let (st, _) = app.get(&member, "/api/v1/meetings").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = app.get(&s.branch, "/api/v1/me/meetings").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_pages_walk_a_record_through_review() {
+    let s = setup().await;
+    let app = &s.app;
+    let ba = s.city.branch_a;
+    // Three posts make a branch committee, so its monthly 支委会 is due.
+    let (st, e) = app
+        .send(
+            &s.admin,
+            "PUT",
+            &format!("/api/v1/orgs/{ba}/officers"),
+            json!([{"member_id": s.city.member_a, "post": "书记"}, {"member_id": s.wang, "post": "组织委员"}, {"member_id": s.zhao, "post": "宣传委员"}]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
+    // The form lists the register; a bad date re-renders it with the message.
+    let html = s
+        .branch
+        .get(app.url("/orglife/meetings/new"))
+        .send()
+        .await
+        .expect("new")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        html.contains("name=\"att_") && html.contains("王五"),
+        "branch admin's form lists the register"
+    );
+    let form = |date: &str, token: &str| {
+        vec![
+            ("branch_id", ba.to_string()),
+            ("kind", "committee_meeting".to_string()),
+            ("held_on", date.to_string()),
+            ("topic", "<script>x</script>研究发展党员".to_string()),
+            ("duration_minutes", "60".to_string()),
+            ("client_token", token.to_string()),
+            (
+                Box::leak(format!("att_{}", s.city.member_a).into_boxed_str()) as &str,
+                "present".to_string(),
+            ),
+            (
+                Box::leak(format!("att_{}", s.wang).into_boxed_str()) as &str,
+                "leave".to_string(),
+            ),
+            (
+                Box::leak(format!("reason_{}", s.wang).into_boxed_str()) as &str,
+                "病假".to_string(),
+            ),
+        ]
+    };
+    let r = s
+        .branch
+        .post(app.url("/orglife/meetings"))
+        .form(&form("2099-01-01", "t1"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.expect("t");
+    assert!(
+        body.contains("会议日期不能晚于今天") && body.contains("病假"),
+        "values kept"
+    );
+    let r = s
+        .branch
+        .post(app.url("/orglife/meetings"))
+        .form(&form("2026-02-10", "t2"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(at.starts_with("/orglife/meetings/"), "{at}");
+    let id: i64 = at
+        .rsplit('/')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .expect("id");
+    // Posting the same form again lands on the same record.
+    let r = s
+        .branch
+        .post(app.url("/orglife/meetings"))
+        .form(&form("2026-02-10", "t2"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some(at.as_str())
+    );
+    assert_eq!(app.sql_scalar("select count(*) from meeting").await, 1);
+    let page = s
+        .branch
+        .get(app.url(&at))
+        .send()
+        .await
+        .expect("detail")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        page.contains("&#60;script&#62;") && !page.contains("<script>x</script>"),
+        "escaped"
+    );
+    assert!(page.contains("病假") && page.contains("提交审核"));
+    // Submit, return with a reason, see it, resubmit, accept.
+    let r = s
+        .branch
+        .post(app.url(&format!("{at}/submit")))
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = s
+        .unit
+        .post(app.url(&format!("{at}/return")))
+        .form(&[("comment", "")])
+        .send()
+        .await
+        .expect("ret");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("t").contains("请填写退回理由"));
+    s.unit
+        .post(app.url(&format!("{at}/return")))
+        .form(&[("comment", "请补充会议记录")])
+        .send()
+        .await
+        .expect("ret");
+    let page = s
+        .branch
+        .get(app.url(&at))
+        .send()
+        .await
+        .expect("d")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("请补充会议记录") && page.contains("已退回"));
+    let edit = s
+        .branch
+        .get(app.url(&format!("{at}/edit")))
+        .send()
+        .await
+        .expect("edit")
+        .text()
+        .await
+        .expect("t");
+    assert!(edit.contains("研究发展党员"));
+    s.branch
+        .post(app.url(&format!("{at}/submit")))
+        .send()
+        .await
+        .expect("submit");
+    let r = s
+        .unit
+        .post(app.url(&format!("{at}/accept")))
+        .form(&[("comment", "")])
+        .send()
+        .await
+        .expect("acc");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&s, id).await, "accepted");
+    // Every page of the feature renders for the roles that use it.
+    for (c, path) in [
+        (&s.branch, "/orglife/meetings".to_string()),
+        (&s.branch, format!("/orglife/calendar?year=2026")),
+        (
+            &s.unit,
+            format!("/orglife/calendar?branch_id={ba}&year=2026"),
+        ),
+        (&s.unit, "/orglife/compliance".to_string()),
+        (&s.admin, "/orglife/compliance".to_string()),
+        (&s.admin, "/orglife/compliance?by=unit".to_string()),
+        (&s.admin, "/orglife/rules".to_string()),
+        (
+            &s.unit,
+            "/orglife/meetings?kind=committee_meeting&year=2026&q=发展".to_string(),
+        ),
+        (
+            &s.branch,
+            format!("/orglife/register?branch_id={ba}&held_on=2026-02-10&kind=group_meeting"),
+        ),
+    ] {
+        let r = c.get(app.url(&path)).send().await.expect("get");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    let grid = s
+        .unit
+        .get(app.url(&format!("/orglife/calendar?branch_id={ba}&year=2026")))
+        .send()
+        .await
+        .expect("g")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        grid.contains("data-testid=\"year-grid\"") && grid.contains("cell-met"),
+        "February's committee meeting is green"
+    );
+    let list = s
+        .unit
+        .get(app.url("/orglife/meetings?q=发展"))
+        .send()
+        .await
+        .expect("l")
+        .text()
+        .await
+        .expect("t");
+    assert!(list.contains("研究发展党员"));
+    let bytes = s
+        .admin
+        .get(app.url("/orglife/compliance/export?by=unit"))
+        .send()
+        .await
+        .expect("x")
+        .bytes()
+        .await
+        .expect("b");
+    let rows = yaoshi::xlsx::read_first_sheet(&bytes).expect("xlsx");
+    assert_eq!(rows[0][0], "机关党组织");
+    assert_eq!(rows.last().map(|r| r[0].clone()), Some("全市".to_string()));
+}
