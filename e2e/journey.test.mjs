@@ -438,6 +438,112 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
     assert.ok(scrollWidth <= innerWidth + 1, `page overflows horizontally: scrollWidth ${scrollWidth} > ${innerWidth}`);
   });
 
+  // 9 -----------------------------------------------------------------------
+  // 组织生活: a branch admin records a 支委会 with attendance, the unit admin returns it,
+  // the branch fixes and resubmits, the unit accepts, the month's cell turns green.
+  let branchPage;
+  let unitPage;
+  let meetingUrl;
+  let branchId;
+  const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10); // Beijing date
+  const month = Number(today.slice(5, 7));
+
+  async function accountPage(username, grant) {
+    const res = await page.request.post(url('/api/v1/users'), { data: { username, display_name: username, grant } });
+    assert.equal(res.status(), 201, await res.text());
+    const otp = (await res.json()).password;
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    let r = await ctx.request.post(url('/api/v1/session'), { data: { username, password: otp } });
+    assert.equal(r.status(), 200, await r.text());
+    r = await ctx.request.post(url('/api/v1/me/password'), { data: { current: otp, new_password: NEW_PASSWORD } });
+    assert.equal(r.status(), 204, await r.text());
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(15_000);
+    p.on('pageerror', (e) => pageErrors.push(`pageerror on ${p.url()}: ${e.message}`));
+    return p;
+  }
+
+  step('org life: accounts for a branch and its unit; the branch has a committee', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const orgs = await (await page.request.get(url('/api/v1/orgs'))).json();
+    const branch = orgs.find((o) => o.name === BRANCH);
+    assert.ok(branch, JSON.stringify(orgs));
+    branchId = branch.org_id;
+    const members = (await (await page.request.get(url(`/api/v1/members?org_id=${branchId}`))).json()).items;
+    assert.equal(members.length, 3);
+    const posts = ['书记', '组织委员', '宣传委员'];
+    const r = await page.request.put(url(`/api/v1/orgs/${branchId}/officers`), {
+      data: members.map((m, i) => ({ member_id: m.member_id, post: posts[i] })),
+    });
+    assert.equal(r.status(), 204, await r.text());
+    branchPage = await accountPage('e2e_branch', { role: 'branch', org_id: branchId });
+    unitPage = await accountPage('e2e_unit', { role: 'unit', unit_id: branch.unit_id });
+  });
+
+  step('org life: the branch records a 支委会 with attendance and submits it', async () => {
+    const p = branchPage;
+    await p.goto(url('/orglife/meetings/new'));
+    await p.getByLabel('会议类型').selectOption('committee_meeting');
+    // htmx reloads the sign-in list: the committee's three members.
+    await p.getByTestId('attendance').locator('tbody tr').nth(2).waitFor();
+    assert.equal(await p.getByTestId('attendance').locator('tbody tr').count(), 3);
+    await p.getByLabel('会议日期').fill(today);
+    await p.getByLabel('会议主题').fill('研究本月发展党员和组织生活安排');
+    await p.getByLabel('地点').fill('三楼会议室');
+    const third = p.getByTestId('attendance').locator('tbody tr').nth(2);
+    await third.getByLabel('请假').check();
+    await third.getByRole('textbox').fill('出差');
+    await p.getByTestId('save-meeting').click();
+    await p.waitForURL(/\/orglife\/meetings\/\d+$/);
+    meetingUrl = new URL(p.url()).pathname;
+    await p.getByText('应到 3 人，实到 2 人').waitFor();
+    await p.getByText('达到法定人数').waitFor();
+    await p.screenshot({ path: path.join(SHOTS, '10-meeting-draft.png'), fullPage: true });
+    await p.getByTestId('submit-meeting').click();
+    await p.getByText('已提交，等待机关党组织审核').waitFor();
+    assert.equal(await p.getByTestId('meeting-status').innerText(), '待审核');
+  });
+
+  step('org life: the unit returns it with a reason; the branch sees why', async () => {
+    const u = unitPage;
+    await u.goto(url(meetingUrl));
+    await u.getByTestId('return-meeting').click();
+    await u.getByText('请填写退回理由').waitFor(); // a reason is required
+    await u.getByLabel('意见（退回时必填）').fill('请补充会议记录');
+    await u.getByTestId('return-meeting').click();
+    await u.getByText('已退回支部修改').waitFor();
+    const p = branchPage;
+    await p.goto(url(meetingUrl));
+    assert.match(await p.getByTestId('return-reason').innerText(), /请补充会议记录/);
+    await p.screenshot({ path: path.join(SHOTS, '11-meeting-returned.png'), fullPage: true });
+  });
+
+  step('org life: the branch fixes and resubmits; the unit accepts; the grid turns green', async () => {
+    const p = branchPage;
+    await p.goto(url(`/orglife/calendar?year=${today.slice(0, 4)}`));
+    const cell = () => p.getByTestId('year-grid').locator('tr[data-kind="committee_meeting"] td').nth(month - 1);
+    assert.doesNotMatch(await cell().getAttribute('class'), /cell-met/);
+    await p.goto(url(`${meetingUrl}/edit`));
+    await p.getByLabel('会议记录').fill('一、研究发展党员工作。\n二、安排下月主题党日。');
+    await p.getByTestId('save-meeting').click();
+    await p.getByText('已保存修改').waitFor();
+    await p.getByTestId('submit-meeting').click();
+    await p.getByText('已提交，等待机关党组织审核').waitFor();
+
+    const u = unitPage;
+    await u.goto(url(meetingUrl));
+    await u.getByTestId('accept-meeting').click();
+    await u.getByText('已审核通过，计入合规统计').waitFor();
+    assert.equal(await u.getByTestId('meeting-status').innerText(), '已通过');
+
+    await p.goto(url(`/orglife/calendar?year=${today.slice(0, 4)}`));
+    assert.match(await cell().getAttribute('class'), /cell-met/);
+    await p.screenshot({ path: path.join(SHOTS, '12-year-grid.png'), fullPage: true });
+    await u.goto(url('/orglife/compliance'));
+    await u.getByTestId('compliance-table').waitFor();
+    await u.screenshot({ path: path.join(SHOTS, '13-compliance.png'), fullPage: true });
+  });
+
   step('no JavaScript errors, CSP violations or failed requests along the way', async () => {
     assert.deepEqual(pageErrors, []);
   });
