@@ -3,6 +3,7 @@
 
 pub mod categories;
 pub mod communities;
+pub mod establishment;
 pub mod idnumber;
 pub mod import;
 pub mod members;
@@ -23,6 +24,7 @@ pub fn pages() -> Router<AppState> {
         .merge(members::pages())
         .merge(import::pages())
         .merge(communities::pages())
+        .merge(establishment::pages())
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -33,6 +35,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(members::api())
         .merge(import::api())
         .merge(communities::api())
+        .merge(establishment::api())
 }
 
 /// Trims a form field; empty becomes None.

@@ -123,6 +123,9 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavGroup> {
         org.push(item("党组织树", "/org/tree", "sitemap"));
         org.push(item("党员", "/org/members", "users"));
     }
+    if committee || unit {
+        org.push(item("三个百分百", "/org/establishment", "checkbox"));
+    }
     if committee {
         org.push(item("社区", "/org/communities", "building-community"));
     }

@@ -368,6 +368,20 @@ async fn every_role_on_every_route() {
             C,
         ),
         r("GET", "/api/v1/me/meetings", Body::None, M),
+        r("GET", "/api/v1/establishment", Body::None, CU),
+        r("GET", format!("/api/v1/orgs/{ba}/terms"), Body::None, CUB),
+        r(
+            "POST",
+            format!("/api/v1/orgs/{ba2}/extension"),
+            Body::Json(json!({"until": "2026-06-01", "document": "工委〔2026〕1号"})),
+            CU,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/orgs/{ba2}/elections"),
+            Body::Json(json!({"elected_on": "2026-01-05", "officers": []})),
+            CU,
+        ),
         // Pages
         r("GET", "/", Body::None, ALL),
         r("GET", "/password", Body::None, ALL),
@@ -508,6 +522,24 @@ async fn every_role_on_every_route() {
             C,
         ),
         r("GET", "/orglife/mine", Body::None, M),
+        r("GET", "/org/establishment", Body::None, CU),
+        r("GET", "/org/establishment/export", Body::None, CU),
+        r("GET", format!("/org/orgs/{ba2}/election"), Body::None, CU),
+        r(
+            "POST",
+            format!("/org/orgs/{ba2}/election"),
+            Body::Form(vec![("elected_on", "2026-01-06".into())]),
+            CU,
+        ),
+        r(
+            "POST",
+            format!("/org/orgs/{ba2}/extension"),
+            Body::Form(vec![
+                ("until", "2026-06-01".into()),
+                ("document", "工委〔2026〕2号".into()),
+            ]),
+            CU,
+        ),
     ];
     let mut n = 0u32;
     let mut failures = Vec::new();

@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod common;
+mod establishment;
 mod import;
 mod ops;
 mod orglife;

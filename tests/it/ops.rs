@@ -90,6 +90,10 @@ async fn openapi_documents_every_route() {
         "/orglife/compliance/export",
         "/meeting-rules",
         "/me/meetings",
+        "/establishment",
+        "/orgs/{id}/elections",
+        "/orgs/{id}/extension",
+        "/orgs/{id}/terms",
     ];
     let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
     documented.sort_unstable();
