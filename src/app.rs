@@ -45,6 +45,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::auth::routes::api())
         .merge(crate::org::api())
         .merge(crate::orglife::api())
+        .merge(crate::notify::routes::api())
         .merge(crate::system::api())
         .split_for_parts();
     (router, doc)
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::routes::pages())
         .merge(crate::org::pages())
         .merge(crate::orglife::pages())
+        .merge(crate::notify::routes::pages())
         .merge(crate::system::pages())
         .fallback(crate::web::not_found)
         .layer(middleware::from_fn(crate::web::page_layer));
@@ -168,6 +170,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr.clone();
     let state = state(config).await?;
     crate::bootstrap::ensure_initial_data(&state).await?;
+    crate::notify::spawn_scheduler(state.clone());
     let app = router(state.clone());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

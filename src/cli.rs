@@ -47,6 +47,12 @@ enum Command {
     },
     /// Write a consistent backup: SQLite online copy; for PostgreSQL, the pg_dump command.
     Backup { file: PathBuf },
+    /// Run the daily reminder pass now (the server runs it daily by itself).
+    Remind {
+        /// The day to run it for, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        date: Option<String>,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
@@ -239,6 +245,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             std::fs::write(&file, bytes)?;
             println!("已导出到 {}", file.display());
+        }
+        Command::Remind { date } => {
+            let state = crate::app::state(config).await?;
+            let today = match date {
+                Some(d) => crate::org::normalize::parse_date(&d)
+                    .map_err(|e| anyhow::anyhow!("日期无效：{e}"))?,
+                None => crate::web::today(),
+            };
+            let started = std::time::Instant::now();
+            let n = crate::orglife::reminders::run(&state, today)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "提醒已生成：新增 {n} 条（用时 {:.2} 秒）",
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Backup { file } => {
             let state = crate::app::state(config.clone()).await?;

@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod messages;
+pub mod notify;
 pub mod ops;
 pub mod org;
 pub mod orglife;

@@ -59,6 +59,7 @@ mod tests {
             grants: Vec::new(),
             session_hash: None,
             ip: String::new(),
+            unread: 0,
         }
     }
 

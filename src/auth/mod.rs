@@ -74,6 +74,8 @@ pub struct CurrentUser {
     pub grants: Vec<Grant>,
     pub session_hash: Option<String>,
     pub ip: String,
+    /// Unread notifications, as of loading (cached with the user for a few seconds).
+    pub unread: i64,
 }
 
 /// The rows a caller may see, applied inside queries.

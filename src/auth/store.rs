@@ -95,6 +95,7 @@ pub async fn load_current_user(
         grants: grants(state, user_id).await?,
         session_hash,
         ip,
+        unread: crate::notify::unread_count(state, user_id).await?,
     }))
 }
 

@@ -359,7 +359,20 @@ pub async fn term_years(state: &AppState) -> AppResult<HashMap<String, i64>> {
 /// Findings and rates for everything in the caller's scope (committee and unit admins).
 pub async fn overview(state: &AppState, user: &CurrentUser) -> AppResult<Overview> {
     user.require(user.is_registry_admin())?;
-    let scope = user.scope();
+    let name = if user.is_committee() {
+        "全市"
+    } else {
+        "合计"
+    };
+    overview_in(state, &user.scope(), name).await
+}
+
+/// Findings and rates within a scope (the reminder pass uses the whole city).
+pub async fn overview_in(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    total_name: &str,
+) -> AppResult<Overview> {
     let mut us = Sql::new(
         "select u.unit_id, u.name, c.category_id, c.name as category_name from unit u \
          join category c on c.category_id = u.category_id where ",
@@ -367,7 +380,7 @@ pub async fn overview(state: &AppState, user: &CurrentUser) -> AppResult<Overvie
     scope.unit_condition(&mut us);
     us.push(" order by c.sort_order, c.category_id, u.sort_order, u.unit_id");
     let units: Vec<UnitRow> = us.fetch_all(&state.db.pool).await?;
-    let tree = orgs::tree(state, user, None).await?;
+    let tree = orgs::tree_in(state, scope, None).await?;
     let mut es = Sql::new(
         "select o.org_id, o.term_start, o.term_extended_to, \
          (select count(*) from org_officer f where f.org_id = o.org_id) as officers from org o where o.kind <> 'group' and ",
@@ -402,11 +415,7 @@ pub async fn overview(state: &AppState, user: &CurrentUser) -> AppResult<Overvie
         });
     }
     let mut total = RateLine {
-        name: if user.is_committee() {
-            "全市".into()
-        } else {
-            "合计".into()
-        },
+        name: total_name.into(),
         ..Default::default()
     };
     let mut findings = Vec::new();

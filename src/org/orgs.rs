@@ -84,7 +84,7 @@ pub async fn tree(
     tree_in(state, &user.scope(), unit_id).await
 }
 
-async fn tree_in(
+pub async fn tree_in(
     state: &AppState,
     scope: &crate::auth::Scope,
     unit_id: Option<i64>,

@@ -1501,15 +1501,15 @@ impl crate::db::FromSqlite for TallyRow {
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
-struct ShapeRow {
-    org_id: i64,
-    unit_id: i64,
-    unit_name: String,
-    category_id: i64,
-    category_name: String,
-    name: String,
-    founded_on: Option<String>,
-    officers: i64,
+pub(crate) struct ShapeRow {
+    pub org_id: i64,
+    pub unit_id: i64,
+    pub unit_name: String,
+    pub category_id: i64,
+    pub category_name: String,
+    pub name: String,
+    pub founded_on: Option<String>,
+    pub officers: i64,
 }
 
 impl crate::db::FromSqlite for ShapeRow {
@@ -1529,7 +1529,7 @@ impl crate::db::FromSqlite for ShapeRow {
 
 /// Branches in scope (optionally one unit or one branch) with what decides which meetings apply,
 /// and their meetings of `year` (submitted or accepted) by kind, group and month.
-async fn shapes_and_tallies(
+pub(crate) async fn shapes_and_tallies(
     state: &AppState,
     scope: &Scope,
     unit_id: Option<i64>,

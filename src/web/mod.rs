@@ -64,6 +64,7 @@ pub struct PageCtx {
     pub nav: Vec<NavGroup>,
     pub crumbs: Vec<(String, String)>,
     pub flash: Option<Flash>,
+    pub unread: i64,
 }
 
 impl PageCtx {
@@ -83,6 +84,7 @@ impl PageCtx {
             nav: nav_for(user, path),
             crumbs: Vec::new(),
             flash: flash.0,
+            unread: user.unread,
         }
     }
 

@@ -6,6 +6,7 @@ mod auth;
 mod common;
 mod establishment;
 mod import;
+mod notify;
 mod ops;
 mod orglife;
 mod pages;

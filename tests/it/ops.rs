@@ -94,6 +94,9 @@ async fn openapi_documents_every_route() {
         "/orgs/{id}/elections",
         "/orgs/{id}/extension",
         "/orgs/{id}/terms",
+        "/notifications",
+        "/notifications/{id}/read",
+        "/notifications/read-all",
     ];
     let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
     documented.sort_unstable();

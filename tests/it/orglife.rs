@@ -820,7 +820,7 @@ async fn the_pages_walk_a_record_through_review() {
     // Every page of the feature renders for the roles that use it.
     for (c, path) in [
         (&s.branch, "/orglife/meetings".to_string()),
-        (&s.branch, format!("/orglife/calendar?year=2026")),
+        (&s.branch, "/orglife/calendar?year=2026".to_string()),
         (
             &s.unit,
             format!("/orglife/calendar?branch_id={ba}&year=2026"),

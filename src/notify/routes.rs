@@ -1,0 +1,157 @@
+//! 消息提醒: the notification centre's page and API.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::Notification;
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/notifications", get(page))
+        .route("/notifications/read-all", post(read_all_page))
+        .route("/notifications/{id}/open", post(open_page))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct InboxQuery {
+    /// 1: unread only
+    pub unread: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "notify/list.html")]
+struct InboxPage {
+    ctx: PageCtx,
+    rows: Vec<Notification>,
+    pager: Pager,
+    unread_only: bool,
+}
+
+impl InboxPage {
+    fn time(&self, t: &i64) -> String {
+        web::fmt_time(*t)
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(q): Query<InboxQuery>,
+) -> AppResult<Response> {
+    let p = Paging {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    let unread_only = q.unread.as_deref() == Some("1");
+    let (rows, total) = super::list(&state, &user, unread_only, p.per_page(), p.offset()).await?;
+    let qs = if unread_only { "unread=1" } else { "" };
+    web::render(&InboxPage {
+        ctx: PageCtx::new(&user, "消息提醒", "/notifications", flash)
+            .crumb("消息提醒", "/notifications"),
+        pager: Pager::new(&p, total, "/notifications", qs),
+        rows,
+        unread_only,
+    })
+}
+
+async fn read_all_page(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
+    let n = super::mark_all_read(&state, &user).await?;
+    Ok(web::redirect_with_flash(
+        "/notifications",
+        &format!("已将 {n} 条消息标为已读"),
+    ))
+}
+
+/// Marks the notification read and goes where it points.
+async fn open_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let href = super::mark_read(&state, &user, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Only paths inside this site.
+    let to = if href.starts_with('/') && !href.starts_with("//") {
+        href
+    } else {
+        "/notifications".into()
+    };
+    Ok(axum::response::IntoResponse::into_response(
+        axum::response::Redirect::to(&to),
+    ))
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_list))
+        .routes(routes!(api_read))
+        .routes(routes!(api_read_all))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Inbox {
+    pub items: Vec<Notification>,
+    pub total: i64,
+    pub unread: i64,
+}
+
+/// The caller's notifications, unread first.
+#[utoipa::path(get, path = "/notifications", tag = "auth", params(InboxQuery), responses((status = 200, body = Inbox)))]
+async fn api_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<InboxQuery>,
+) -> AppResult<Json<Inbox>> {
+    let p = Paging {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    let (items, total) = super::list(
+        &state,
+        &user,
+        q.unread.as_deref() == Some("1"),
+        p.per_page(),
+        p.offset(),
+    )
+    .await?;
+    Ok(Json(Inbox {
+        items,
+        total,
+        unread: super::unread_count(&state, user.user_id).await?,
+    }))
+}
+
+/// Mark one notification read.
+#[utoipa::path(post, path = "/notifications/{id}/read", tag = "auth", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+async fn api_read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    super::mark_read(&state, &user, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mark all of the caller's notifications read.
+#[utoipa::path(post, path = "/notifications/read-all", tag = "auth", responses((status = 204)))]
+async fn api_read_all(State(state): State<AppState>, user: CurrentUser) -> AppResult<StatusCode> {
+    super::mark_all_read(&state, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

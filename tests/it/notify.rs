@@ -1,0 +1,210 @@
+//! Reminders: the daily pass finds what each admin should hear of, once per cause and stage;
+//! the notification centre shows, opens and clears them.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use time::macros::date;
+
+use crate::common::{city, TestApp};
+
+fn titles(inbox: &Value) -> Vec<String> {
+    inbox["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|n| n["title"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_daily_pass_reminds_once_per_cause_and_stage() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let city = city(&app, &admin).await;
+    let branch = app
+        .user_with(
+            &admin,
+            "n_branch",
+            json!({"role": "branch", "org_id": city.branch_a}),
+        )
+        .await;
+    let unit = app
+        .user_with(
+            &admin,
+            "n_unit",
+            json!({"role": "unit", "unit_id": city.unit_a}),
+        )
+        .await;
+    let (s, m) = app
+        .post(
+            &branch,
+            "/api/v1/meetings",
+            json!({"branch_id": city.branch_a, "kind": "general_assembly", "held_on": "2026-10-20", "topic": "季度党员大会",
+                   "attendance": [{"member_id": city.member_a, "state": "present"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let id = m["meeting_id"].as_i64().expect("id");
+    app.post(&branch, &format!("/api/v1/meetings/{id}/submit"), json!({}))
+        .await;
+
+    // 26 November: five days of the month left.
+    let first = yaoshi::orglife::reminders::run(&app.state, date!(2026 - 11 - 26))
+        .await
+        .expect("run");
+    assert!(first > 0);
+    let again = yaoshi::orglife::reminders::run(&app.state, date!(2026 - 11 - 26))
+        .await
+        .expect("run");
+    assert_eq!(again, 0, "the same day again sends nothing new");
+
+    let (_, inbox) = app.get(&unit, "/api/v1/notifications").await;
+    let t = titles(&inbox);
+    assert!(
+        t.iter()
+            .any(|x| x.starts_with("待审核：办公室党支部支部党员大会")),
+        "{t:?}"
+    );
+    assert!(
+        t.iter().any(|x| x == "应换尽换：办公室党支部"),
+        "term ended 2026-01-01: {t:?}"
+    );
+    assert!(
+        t.iter().any(|x| x == "应调尽调：办公室党支部"),
+        "one full member: {t:?}"
+    );
+    assert!(
+        !t.iter().any(|x| x.contains("机关党支部")),
+        "another unit's branch: {t:?}"
+    );
+    assert_eq!(inbox["unread"], inbox["total"]);
+    let (_, binbox) = app.get(&branch, "/api/v1/notifications").await;
+    let bt = titles(&binbox);
+    assert!(
+        bt.iter().any(|x| x == "办公室党支部：本期主题党日尚未召开"),
+        "{bt:?}"
+    );
+    assert!(bt.iter().any(|x| x == "应换尽换：办公室党支部"), "{bt:?}");
+    assert!(
+        !bt.iter().any(|x| x.starts_with("待审核")),
+        "reviews go to the unit: {bt:?}"
+    );
+
+    // Early in a month nothing is near its end yet; the overdue term is news again next month.
+    let quiet = yaoshi::orglife::reminders::run(&app.state, date!(2026 - 11 - 10))
+        .await
+        .expect("run");
+    assert_eq!(quiet, 0);
+    let december = yaoshi::orglife::reminders::run(&app.state, date!(2026 - 12 - 05))
+        .await
+        .expect("run");
+    assert!(december > 0);
+    assert_eq!(
+        app.sql_scalar("select count(*) from notification where cause like 'term:%' and stage = 'overdue:2026-12'").await,
+        app.sql_scalar("select count(*) from notification where cause like 'term:%' and stage = 'overdue:2026-11'").await,
+    );
+    // A resubmission after a return is a new stage of the same cause.
+    app.post(
+        &unit,
+        &format!("/api/v1/meetings/{id}/return"),
+        json!({"comment": "请补充"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.post(&branch, &format!("/api/v1/meetings/{id}/submit"), json!({}))
+        .await;
+    yaoshi::orglife::reminders::run(&app.state, date!(2026 - 12 - 05))
+        .await
+        .expect("run");
+    assert_eq!(
+        app.sql_scalar(&format!(
+            "select count(*) from notification where cause = 'review:{id}'"
+        ))
+        .await,
+        2
+    );
+
+    // The day's pass is claimed once, however many instances try.
+    assert!(yaoshi::notify::daily(&app.state, date!(2027 - 01 - 04))
+        .await
+        .expect("daily")
+        .is_some());
+    assert!(yaoshi::notify::daily(&app.state, date!(2027 - 01 - 04))
+        .await
+        .expect("daily")
+        .is_none());
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from job_run where day = '2027-01-04' and finished_at is not null"
+        )
+        .await,
+        1
+    );
+
+    // Reading: one, someone else's, all.
+    let (_, inbox) = app.get(&unit, "/api/v1/notifications").await;
+    let total = inbox["unread"].as_i64().expect("unread");
+    let first_id = inbox["items"][0]["notification_id"].as_i64().expect("id");
+    let (s, _) = app
+        .post(
+            &unit,
+            &format!("/api/v1/notifications/{first_id}/read"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, inbox) = app.get(&unit, "/api/v1/notifications?unread=1").await;
+    assert_eq!(inbox["unread"].as_i64(), Some(total - 1));
+    assert_eq!(inbox["total"].as_i64(), Some(total - 1));
+    let (s, _) = app
+        .post(
+            &branch,
+            &format!("/api/v1/notifications/{first_id}/read"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The bell shows the count; opening a notification goes where it points.
+    let html = branch
+        .get(app.url("/orglife/meetings"))
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(html.contains("data-testid=\"unread\""), "bell with a count");
+    let page = branch
+        .get(app.url("/notifications"))
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("本期主题党日尚未召开"));
+    let (_, b) = app.get(&branch, "/api/v1/notifications").await;
+    let nid = b["items"][0]["notification_id"].as_i64().expect("id");
+    let href = b["items"][0]["href"].as_str().unwrap_or("").to_string();
+    let r = branch
+        .post(app.url(&format!("/notifications/{nid}/open")))
+        .send()
+        .await
+        .expect("open");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some(href.as_str())
+    );
+    let r = branch
+        .post(app.url("/notifications/read-all"))
+        .send()
+        .await
+        .expect("all");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, b) = app.get(&branch, "/api/v1/notifications").await;
+    assert_eq!(b["unread"], 0);
+}
