@@ -21,6 +21,11 @@ pub struct Config {
     pub lock_window_minutes: i64,
     pub lock_minutes: i64,
     pub max_upload_bytes: usize,
+    /// Where the daily digest is sent from, e.g. `smtp://127.0.0.1:25` or
+    /// `smtps://user:pass@mail.example:465`; no digests without it.
+    pub smtp_url: Option<String>,
+    /// The From of digest emails.
+    pub smtp_from: String,
 }
 
 impl fmt::Debug for Config {
@@ -35,6 +40,7 @@ impl fmt::Debug for Config {
             )
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_hours", &self.session_absolute_hours)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +67,8 @@ struct FileConfig {
     lock_threshold: Option<i64>,
     lock_window_minutes: Option<i64>,
     lock_minutes: Option<i64>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
 }
 
 impl Config {
@@ -112,6 +120,10 @@ impl Config {
             lock_window_minutes: num("YAOSHI_LOCK_WINDOW_MINUTES", file.lock_window_minutes, 15)?,
             lock_minutes: num("YAOSHI_LOCK_MINUTES", file.lock_minutes, 30)?,
             max_upload_bytes: 20 * 1024 * 1024,
+            smtp_url: env("YAOSHI_SMTP_URL").or(file.smtp_url),
+            smtp_from: env("YAOSHI_SMTP_FROM")
+                .or(file.smtp_from)
+                .unwrap_or_else(|| "钥匙 Yaoshi <noreply@localhost>".into()),
         })
     }
 
@@ -128,6 +140,8 @@ impl Config {
             lock_window_minutes: 15,
             lock_minutes: 30,
             max_upload_bytes: 20 * 1024 * 1024,
+            smtp_url: None,
+            smtp_from: "钥匙 Yaoshi <noreply@localhost>".into(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! times and each user still hears of a cause at a stage once. The daily pass claims its
 //! day in `job_run`, so several instances sharing PostgreSQL run it once between them.
 
+pub mod mail;
 pub mod routes;
 
 use serde::Serialize;
@@ -165,6 +166,53 @@ pub async fn mark_all_read(state: &AppState, user: &CurrentUser) -> AppResult<u6
     Ok(n)
 }
 
+/// The caller's digest address ('' for none).
+pub async fn email_of(state: &AppState, user_id: i64) -> AppResult<String> {
+    Ok(
+        sqlx::query_scalar("select email from app_user where user_id = $1")
+            .bind(user_id)
+            .fetch_one(&state.db.pool)
+            .await?,
+    )
+}
+
+/// Sets (or with an empty string clears) where the caller's daily digest goes.
+pub async fn set_email(state: &AppState, user: &CurrentUser, email: &str) -> AppResult<()> {
+    let email = email.trim();
+    if !email.is_empty() && (email.len() > 100 || !mail::valid_address(email)) {
+        return Err(crate::error::AppError::field(
+            "email",
+            "邮箱地址格式不正确，例如 zhangsan@example.gov.cn",
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("update app_user set email = $1, updated_at = $2 where user_id = $3")
+        .bind(email)
+        .bind(now())
+        .bind(user.user_id)
+        .execute(tx.conn())
+        .await
+        .map_err(anyhow::Error::from)?;
+    crate::audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        crate::audit::Entry::new(
+            "user.email",
+            "app_user",
+            user.user_id,
+            if email.is_empty() {
+                "取消邮件提醒".to_string()
+            } else {
+                "设置邮件提醒地址".to_string()
+            },
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Claims `job` for `day`: true for exactly one caller, however many instances try.
 pub async fn claim(state: &AppState, job: &str, day: &str) -> AppResult<bool> {
     let mut tx = state.db.begin_write().await?;
@@ -204,6 +252,11 @@ pub async fn daily(state: &AppState, today: time::Date) -> AppResult<Option<u64>
     }
     let created = crate::orglife::reminders::run(state, today).await?;
     finish(state, "reminders", &day, created).await?;
+    match mail::send_digests(state).await {
+        Ok(n) if n > 0 => tracing::info!(emails = n, "daily digests sent"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "daily digests failed"),
+    }
     Ok(Some(created))
 }
 

@@ -21,6 +21,7 @@ pub fn pages() -> Router<AppState> {
         .route("/notifications", get(page))
         .route("/notifications/read-all", post(read_all_page))
         .route("/notifications/{id}/open", post(open_page))
+        .route("/notifications/email", post(email_page))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -38,6 +39,9 @@ struct InboxPage {
     rows: Vec<Notification>,
     pager: Pager,
     unread_only: bool,
+    email: String,
+    mail_on: bool,
+    error: Option<String>,
 }
 
 impl InboxPage {
@@ -52,6 +56,17 @@ async fn page(
     flash: FlashIn,
     Query(q): Query<InboxQuery>,
 ) -> AppResult<Response> {
+    render(&state, &user, flash, q, None).await
+}
+
+async fn render(
+    state: &AppState,
+    user: &CurrentUser,
+    flash: FlashIn,
+    q: InboxQuery,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let (state, user) = (state.clone(), user.clone());
     let p = Paging {
         page: q.page,
         per_page: q.per_page,
@@ -65,7 +80,46 @@ async fn page(
         pager: Pager::new(&p, total, "/notifications", qs),
         rows,
         unread_only,
+        email: super::email_of(&state, user.user_id).await?,
+        mail_on: state.config.smtp_url.is_some(),
+        error,
     })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EmailForm {
+    /// Where the daily digest goes; empty to stop it.
+    #[serde(default)]
+    pub email: String,
+}
+
+async fn email_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    axum::Form(f): axum::Form<EmailForm>,
+) -> AppResult<Response> {
+    match super::set_email(&state, &user, &f.email).await {
+        Ok(()) => Ok(web::redirect_with_flash(
+            "/notifications",
+            if f.email.trim().is_empty() {
+                "已取消邮件提醒"
+            } else {
+                "已保存：每日提醒将汇总发送到该邮箱"
+            },
+        )),
+        Err(AppError::Invalid { message, fields }) => {
+            let msg = fields.into_values().next().unwrap_or(message);
+            let q = InboxQuery {
+                unread: None,
+                page: None,
+                per_page: None,
+            };
+            let mut r = render(&state, &user, FlashIn(None), q, Some(msg)).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn read_all_page(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
@@ -101,6 +155,18 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_list))
         .routes(routes!(api_read))
         .routes(routes!(api_read_all))
+        .routes(routes!(api_email))
+}
+
+/// Set where the caller's daily digest goes (empty to stop it).
+#[utoipa::path(put, path = "/me/email", tag = "auth", request_body = EmailForm, responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
+async fn api_email(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(f): Json<EmailForm>,
+) -> AppResult<StatusCode> {
+    super::set_email(&state, &user, &f.email).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

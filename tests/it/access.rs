@@ -371,6 +371,12 @@ async fn every_role_on_every_route() {
         r("GET", "/api/v1/establishment", Body::None, CU),
         r("GET", "/api/v1/notifications", Body::None, ALL),
         r("POST", "/api/v1/notifications/read-all", Body::None, ALL),
+        r(
+            "PUT",
+            "/api/v1/me/email",
+            Body::Json(json!({"email": ""})),
+            ALL,
+        ),
         r("GET", format!("/api/v1/orgs/{ba}/terms"), Body::None, CUB),
         r(
             "POST",
@@ -527,6 +533,12 @@ async fn every_role_on_every_route() {
         r("GET", "/org/establishment", Body::None, CU),
         r("GET", "/notifications", Body::None, ALL),
         r("POST", "/notifications/read-all", Body::None, ALL),
+        r(
+            "POST",
+            "/notifications/email",
+            Body::Form(vec![("email", "".into())]),
+            ALL,
+        ),
         r("GET", "/org/establishment/export", Body::None, CU),
         r("GET", format!("/org/orgs/{ba2}/election"), Body::None, CU),
         r(

@@ -208,3 +208,175 @@ async fn the_daily_pass_reminds_once_per_cause_and_stage() {
     let (_, b) = app.get(&branch, "/api/v1/notifications").await;
     assert_eq!(b["unread"], 0);
 }
+
+/// An SMTP server on loopback (Python's aiosmtpd) storing what it receives in a Maildir.
+struct Smtp {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl Smtp {
+    /// None when aiosmtpd is not installed outside CI (CI installs it: the test must run there).
+    fn start() -> Option<Smtp> {
+        let have = std::process::Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !have {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must install aiosmtpd (python3 -m pip install aiosmtpd)"
+            );
+            eprintln!("skipping the SMTP test: python3 -m pip install aiosmtpd to run it");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let dir = std::env::temp_dir().join(format!("yaoshi-mail-{port}-{}", std::process::id()));
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        // Dropping the server kills and reaps it, on every path.
+        let smtp = Smtp { child, dir, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(smtp);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        drop(smtp);
+        panic!("aiosmtpd did not start");
+    }
+
+    /// Each message: (headers, decoded body).
+    fn messages(&self) -> Vec<(String, String)> {
+        use base64::Engine;
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let raw = std::fs::read_to_string(e.path())
+                .expect("message")
+                .replace("\r\n", "\n");
+            let (head, body) = raw.split_once("\n\n").unwrap_or((raw.as_str(), ""));
+            let b64: String = body.lines().map(str::trim).collect();
+            let text = base64::engine::general_purpose::STANDARD
+                .decode(b64.as_bytes())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default();
+            out.push((head.to_string(), text));
+        }
+        out
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn a_daily_digest_by_email_not_a_flood() {
+    let Some(smtp) = Smtp::start() else { return };
+    let port = smtp.port;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let admin = app.admin().await;
+    let city = city(&app, &admin).await;
+    let unit = app
+        .user_with(
+            &admin,
+            "mail_unit",
+            json!({"role": "unit", "unit_id": city.unit_a}),
+        )
+        .await;
+    let (s, e) = app
+        .send(
+            &unit,
+            "PUT",
+            "/api/v1/me/email",
+            json!({"email": "not an address"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["error"]["fields"]["email"]
+            .as_str()
+            .unwrap_or("")
+            .contains("邮箱"),
+        "{e}"
+    );
+    let (s, _) = app
+        .send(
+            &unit,
+            "PUT",
+            "/api/v1/me/email",
+            json!({"email": "unit.admin@example.gov.cn"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    let sent = yaoshi::notify::daily(&app.state, date!(2026 - 11 - 26))
+        .await
+        .expect("daily");
+    assert!(
+        sent.is_some_and(|n| n >= 2),
+        "several notifications: {sent:?}"
+    );
+    let msgs = smtp.messages();
+    assert_eq!(msgs.len(), 1, "one digest, not one email per notification");
+    let (head, body) = &msgs[0];
+    assert!(head.contains("unit.admin@example.gov.cn"), "{head}");
+    assert!(
+        body.contains("应换尽换：办公室党支部") && body.contains("条提醒"),
+        "{body}"
+    );
+    let pending = app.sql_scalar("select count(*) from notification n join app_user u on u.user_id = n.user_id where u.username = 'mail_unit' and n.emailed_at is null").await;
+    assert_eq!(pending, 0);
+    // Nothing new, nothing sent; the next month's overdue reminder is a new digest.
+    yaoshi::notify::mail::send_digests(&app.state)
+        .await
+        .expect("again");
+    assert_eq!(smtp.messages().len(), 1);
+    yaoshi::notify::daily(&app.state, date!(2026 - 12 - 05))
+        .await
+        .expect("daily");
+    assert_eq!(smtp.messages().len(), 2);
+    // The page shows the address; clearing it stops the digest.
+    let html = unit
+        .get(app.url("/notifications"))
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(html.contains("unit.admin@example.gov.cn"));
+    let r = unit
+        .post(app.url("/notifications/email"))
+        .form(&[("email", "")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}

@@ -97,6 +97,7 @@ async fn openapi_documents_every_route() {
         "/notifications",
         "/notifications/{id}/read",
         "/notifications/read-all",
+        "/me/email",
     ];
     let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
     documented.sort_unstable();
