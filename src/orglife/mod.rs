@@ -1,6 +1,7 @@
 //! 组织生活: 三会一课, 主题党日, 组织生活会 and 民主评议 — the records a branch keeps, their
 //! review by the unit, and the compliance computed from them.
 
+pub mod attachments;
 pub mod reminders;
 pub mod routes;
 pub mod rules;

@@ -34,6 +34,15 @@ pub fn pages() -> Router<AppState> {
         .route("/orglife/meetings/{id}/accept", post(accept_page))
         .route("/orglife/meetings/{id}/return", post(return_page))
         .route("/orglife/meetings/{id}/delete", post(delete_page))
+        .route("/orglife/meetings/{id}/attachments", post(attach_page))
+        .route(
+            "/orglife/meetings/{id}/attachments/{aid}",
+            get(attachment_file),
+        )
+        .route(
+            "/orglife/meetings/{id}/attachments/{aid}/delete",
+            post(detach_page),
+        )
         .route("/orglife/calendar", get(calendar_page))
         .route("/orglife/compliance", get(compliance_page))
         .route("/orglife/compliance/export", get(compliance_export))
@@ -550,6 +559,8 @@ struct DetailPage {
     m: Meeting,
     attendance: Vec<Attendance>,
     trail: Vec<ReviewStep>,
+    attachments: Vec<super::attachments::Attachment>,
+    can_attach: bool,
     can_edit: bool,
     can_submit: bool,
     can_review: bool,
@@ -590,6 +601,8 @@ async fn detail(
             .crumb("组织生活", "/orglife/meetings")
             .crumb("三会一课", "/orglife/meetings")
             .crumb(title.clone(), ""),
+        attachments: super::attachments::list(state, id).await?,
+        can_attach: writer && matches!(m.status.as_str(), "draft" | "returned"),
         can_edit: writer && m.status != "submitted",
         can_submit: writer && matches!(m.status.as_str(), "draft" | "returned"),
         can_review: store::may_review(user) && m.status == "submitted",
@@ -792,6 +805,62 @@ async fn delete_page(
         Ok(()) => Ok(web::redirect_with_flash(
             "/orglife/meetings",
             "已删除该记录",
+        )),
+        Err(AppError::Conflict(msg)) => {
+            let mut r = detail(&state, &user, id, FlashIn(None), Some(msg)).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn attach_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    mp: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let added = match super::attachments::read_file(mp).await {
+        Ok((name, bytes)) => super::attachments::add(&state, &user, id, &name, &bytes).await,
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok(_) => Ok(web::redirect_with_flash(
+            &format!("/orglife/meetings/{id}"),
+            "附件已上传",
+        )),
+        Err(AppError::Invalid { message, fields }) => {
+            let msg = fields.into_values().next().unwrap_or(message);
+            detail(&state, &user, id, FlashIn(None), Some(msg)).await
+        }
+        Err(e @ (AppError::Conflict(_) | AppError::TooLarge(_))) => {
+            let status = e.status();
+            let mut r = detail(&state, &user, id, FlashIn(None), Some(e.to_string())).await?;
+            *r.status_mut() = status;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn attachment_file(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    super::attachments::download(&state, &user, id, aid).await
+}
+
+async fn detach_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    match super::attachments::remove(&state, &user, id, aid).await {
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/orglife/meetings/{id}"),
+            "已删除附件",
         )),
         Err(AppError::Conflict(msg)) => {
             let mut r = detail(&state, &user, id, FlashIn(None), Some(msg)).await?;
@@ -1221,6 +1290,61 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_compliance_export))
         .routes(routes!(api_rules, api_set_rule))
         .routes(routes!(api_mine))
+        .routes(routes!(api_attachments, api_attach))
+        .routes(routes!(api_attachment, api_detach))
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct AttachmentUpload {
+    /// A photo (JPG, PNG, WebP) or a PDF scan, at most 10 MB; the type is read from the content.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
+/// A record's attachments.
+#[utoipa::path(get, path = "/meetings/{id}/attachments", tag = "orglife", params(("id" = i64, Path)), responses((status = 200, body = Vec<super::attachments::Attachment>), (status = 404, body = crate::error::ErrorBody)))]
+async fn api_attachments(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<super::attachments::Attachment>>> {
+    store::get(&state, &user, id).await?;
+    Ok(Json(super::attachments::list(&state, id).await?))
+}
+
+/// Attach a photo or scan to a draft or returned record (multipart field `file`).
+#[utoipa::path(post, path = "/meetings/{id}/attachments", tag = "orglife", params(("id" = i64, Path)), request_body(content = AttachmentUpload, content_type = "multipart/form-data"), responses((status = 201, body = i64), (status = 409, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn api_attach(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    mp: axum::extract::Multipart,
+) -> AppResult<(StatusCode, Json<i64>)> {
+    let (name, bytes) = super::attachments::read_file(mp).await?;
+    let aid = super::attachments::add(&state, &user, id, &name, &bytes).await?;
+    Ok((StatusCode::CREATED, Json(aid)))
+}
+
+/// The attached file.
+#[utoipa::path(get, path = "/meetings/{id}/attachments/{aid}", tag = "orglife", params(("id" = i64, Path), ("aid" = i64, Path)), responses((status = 200, description = "the file"), (status = 404, body = crate::error::ErrorBody)))]
+async fn api_attachment(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    super::attachments::download(&state, &user, id, aid).await
+}
+
+/// Remove an attachment from a draft or returned record.
+#[utoipa::path(delete, path = "/meetings/{id}/attachments/{aid}", tag = "orglife", params(("id" = i64, Path), ("aid" = i64, Path)), responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
+async fn api_detach(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> AppResult<StatusCode> {
+    super::attachments::remove(&state, &user, id, aid).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -98,6 +98,8 @@ async fn openapi_documents_every_route() {
         "/notifications/{id}/read",
         "/notifications/read-all",
         "/me/email",
+        "/meetings/{id}/attachments",
+        "/meetings/{id}/attachments/{aid}",
     ];
     let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
     documented.sort_unstable();

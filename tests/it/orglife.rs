@@ -877,3 +877,151 @@ async fn the_pages_walk_a_record_through_review() {
     assert_eq!(rows[0][0], "机关党组织");
     assert_eq!(rows.last().map(|r| r[0].clone()), Some("全市".to_string()));
 }
+
+#[tokio::test]
+async fn attachments_are_sniffed_limited_and_scoped() {
+    use reqwest::multipart::{Form, Part};
+    let s = setup().await;
+    let app = &s.app;
+    let (_, created) = app
+        .post(
+            &s.branch,
+            "/api/v1/meetings",
+            assembly(
+                &s,
+                "2026-03-10",
+                json!([{"member_id": s.city.member_a, "state": "present"}]),
+            ),
+        )
+        .await;
+    let id = created["meeting_id"].as_i64().expect("id");
+    let url = app.url(&format!("/api/v1/meetings/{id}/attachments"));
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        s.branch
+            .post(url.clone())
+            .multipart(Form::new().part("file", Part::bytes(bytes).file_name(name)))
+            .send()
+    };
+    let jpeg = [vec![0xFF, 0xD8, 0xFF, 0xE0], vec![7u8; 2000]].concat();
+    let r = upload("签到表.jpg", jpeg.clone()).await.expect("up");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let aid: i64 = r.json().await.expect("id");
+    // Named like a photo, but an executable: refused by content.
+    let r = upload("photo.jpg", b"MZ\x90\x00this is not a picture".to_vec())
+        .await
+        .expect("up");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.expect("json");
+    assert!(
+        e["error"]["fields"]["file"]
+            .as_str()
+            .unwrap_or("")
+            .contains("PDF"),
+        "{e}"
+    );
+    // Over 10 MB.
+    let big = [b"%PDF-1.7\n".to_vec(), vec![b'x'; 10 * 1024 * 1024 + 1]].concat();
+    let r = upload("big.pdf", big).await.expect("up");
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let (_, list) = app
+        .get(&s.unit, &format!("/api/v1/meetings/{id}/attachments"))
+        .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["filename"], "签到表.jpg");
+    // The unit downloads it; another unit does not know it exists.
+    let r = s
+        .unit
+        .get(app.url(&format!("/api/v1/meetings/{id}/attachments/{aid}")))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/jpeg")
+    );
+    assert_eq!(r.bytes().await.expect("bytes").to_vec(), jpeg);
+    let other = app
+        .user_with(
+            &s.admin,
+            "att_u2",
+            json!({"role": "unit", "unit_id": s.city.unit_b}),
+        )
+        .await;
+    let r = other
+        .get(app.url(&format!("/api/v1/meetings/{id}/attachments/{aid}")))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Under review nothing changes; returned, the branch may fix its attachments.
+    app.post(
+        &s.branch,
+        &format!("/api/v1/meetings/{id}/submit"),
+        json!({}),
+    )
+    .await;
+    let r = upload("more.png", b"\x89PNG\r\n\x1a\nrest".to_vec())
+        .await
+        .expect("up");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let (st, _) = app
+        .send(
+            &s.branch,
+            "DELETE",
+            &format!("/api/v1/meetings/{id}/attachments/{aid}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    app.post(
+        &s.unit,
+        &format!("/api/v1/meetings/{id}/return"),
+        json!({"comment": "照片不清楚"}),
+    )
+    .await;
+    let (st, _) = app
+        .send(
+            &s.branch,
+            "DELETE",
+            &format!("/api/v1/meetings/{id}/attachments/{aid}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    // Through the page: upload, see it listed.
+    let r = s
+        .branch
+        .post(app.url(&format!("/orglife/meetings/{id}/attachments")))
+        .multipart(Form::new().part(
+            "file",
+            Part::bytes(b"%PDF-1.4 scan".to_vec()).file_name("签到表扫描.pdf"),
+        ))
+        .send()
+        .await
+        .expect("page upload");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = s
+        .branch
+        .get(app.url(&format!("/orglife/meetings/{id}")))
+        .send()
+        .await
+        .expect("d")
+        .text()
+        .await
+        .expect("t");
+    assert!(html.contains("签到表扫描.pdf"));
+    let r = s
+        .branch
+        .post(app.url(&format!("/orglife/meetings/{id}/attachments")))
+        .multipart(Form::new().part(
+            "file",
+            Part::bytes(b"<svg onload=alert(1)>".to_vec()).file_name("x.svg"),
+        ))
+        .send()
+        .await
+        .expect("page upload");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("t").contains("只能上传照片"));
+}

@@ -1,0 +1,99 @@
+//! The file store behind evidence and photos: content-addressed files under the data dir
+//! (`files/ab/abcdef…`), written atomically. One interface, so another store (an
+//! S3-compatible one) can replace it without touching the features.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+
+/// What the first bytes say a file is, among the kinds accepted as evidence.
+pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("image/jpeg", "jpg"))
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(("image/png", "png"))
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(("image/webp", "webp"))
+    } else if bytes.starts_with(b"%PDF-") {
+        Some(("application/pdf", "pdf"))
+    } else {
+        None
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn path_for(root: &Path, hash: &str) -> PathBuf {
+    let prefix = hash.get(0..2).unwrap_or("00");
+    root.join("files").join(prefix).join(hash)
+}
+
+/// Stores the bytes under their hash (a no-op if already there); returns the hash.
+pub async fn put(root: &Path, bytes: &[u8]) -> anyhow::Result<String> {
+    let hash = sha256_hex(bytes);
+    let path = path_for(root, &hash);
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(hash);
+    }
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .with_context(|| format!("创建文件目录 {} 失败", dir.display()))?;
+    }
+    // Write aside, then rename: a crash never leaves half a file under the real name.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    tokio::fs::write(&tmp, bytes)
+        .await
+        .context("写入文件失败")?;
+    tokio::fs::rename(&tmp, &path)
+        .await
+        .context("保存文件失败")?;
+    Ok(hash)
+}
+
+pub async fn get(root: &Path, hash: &str) -> anyhow::Result<Vec<u8>> {
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        anyhow::bail!("无效的文件标识");
+    }
+    tokio::fs::read(path_for(root, hash))
+        .await
+        .context("读取文件失败")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content_not_name() {
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]).map(|s| s.0),
+            Some("image/jpeg")
+        );
+        assert_eq!(
+            sniff(b"\x89PNG\r\n\x1a\n....").map(|s| s.0),
+            Some("image/png")
+        );
+        assert_eq!(
+            sniff(b"RIFF\0\0\0\0WEBPVP8 ").map(|s| s.0),
+            Some("image/webp")
+        );
+        assert_eq!(sniff(b"%PDF-1.7\n").map(|s| s.0), Some("application/pdf"));
+        assert_eq!(sniff(b"MZ\x90\0 an exe named photo.jpg"), None);
+        assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[tokio::test]
+    async fn stores_by_hash_once() {
+        let dir = std::env::temp_dir().join(format!("yaoshi-files-{}", std::process::id()));
+        let h = put(&dir, b"%PDF-1.4 test").await.expect("put");
+        assert_eq!(put(&dir, b"%PDF-1.4 test").await.expect("again"), h);
+        assert_eq!(get(&dir, &h).await.expect("get"), b"%PDF-1.4 test");
+        assert!(get(&dir, "../../etc/passwd").await.is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
