@@ -895,12 +895,18 @@ struct CalendarPage {
     months: Vec<String>,
     met: i64,
     judged: i64,
+    /// Present and expected over the accepted meetings of the year.
+    attendance: (i64, i64),
     can_write: bool,
 }
 
 impl CalendarPage {
     fn rate(&self) -> String {
         rules::rate(self.met, self.judged).map_or("—".into(), |r| format!("{r:.1}%"))
+    }
+    fn attendance_rate(&self) -> String {
+        rules::rate(self.attendance.0, self.attendance.1)
+            .map_or("—".into(), |r| format!("{r:.1}%"))
     }
     fn unit_is(&self, id: &i64) -> bool {
         self.unit_id == Some(*id)
@@ -935,6 +941,14 @@ async fn calendar_page(
     let (met, judged) = grid
         .iter()
         .fold((0, 0), |a, r| (a.0 + r.met, a.1 + r.judged));
+    let attendance = match branch_id {
+        Some(b) => store::attendance_sums(&state, &user.scope(), None, Some(b), year)
+            .await?
+            .get(&b)
+            .copied()
+            .unwrap_or((0, 0)),
+        None => (0, 0),
+    };
     web::render(&CalendarPage {
         ctx: PageCtx::new(&user, "合规日历", "/orglife/calendar", flash)
             .crumb("组织生活", "/orglife/meetings")
@@ -954,6 +968,7 @@ async fn calendar_page(
         months: store::month_labels(),
         met,
         judged,
+        attendance,
         can_write: store::may_write(&user),
     })
 }
@@ -1069,11 +1084,16 @@ pub async fn compliance_xlsx(
         "支部数",
     ];
     headers.extend(MeetingKind::ALL.iter().map(|k| k.label()));
-    headers.extend(["完成期数", "应完成期数", "合规率"]);
+    headers.extend(["完成期数", "应完成期数", "合规率", "参学率"]);
     let line = |l: &ComplianceLine| {
         let mut row = vec![l.name.clone(), l.parent.clone(), l.branches.to_string()];
         row.extend((0..MeetingKind::ALL.len()).map(|i| l.kind_text(&i)));
-        row.extend([l.met.to_string(), l.judged.to_string(), l.rate_text()]);
+        row.extend([
+            l.met.to_string(),
+            l.judged.to_string(),
+            l.rate_text(),
+            l.attendance_text(),
+        ]);
         row
     };
     let mut rows: Vec<Vec<String>> = lines.iter().map(line).collect();

@@ -1657,11 +1657,19 @@ pub struct ComplianceLine {
     /// [met, judged] per kind, in the order of `MeetingKind::ALL`.
     #[schema(value_type = Vec<Vec<i64>>)]
     pub by_kind: Vec<(i64, i64)>,
+    /// 参学率: present over expected, summed over the accepted meetings of the year.
+    pub present: i64,
+    pub expected: i64,
+    pub attendance: Option<f64>,
 }
 
 impl ComplianceLine {
     pub fn rate_text(&self) -> String {
         self.rate.map_or("—".into(), |r| format!("{r:.1}%"))
+    }
+
+    pub fn attendance_text(&self) -> String {
+        self.attendance.map_or("—".into(), |r| format!("{r:.1}%"))
     }
 
     pub fn kind_text(&self, i: &usize) -> String {
@@ -1697,7 +1705,11 @@ pub async fn compliance(
         judged: 0,
         rate: None,
         by_kind: vec![(0, 0); n_kinds],
+        present: 0,
+        expected: 0,
+        attendance: None,
     };
+    let sums = attendance_sums(state, &user.scope(), unit_id, None, year).await?;
     let mut lines: Vec<ComplianceLine> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let mut total = new_line(
@@ -1731,8 +1743,11 @@ pub async fn compliance(
             lines.push(new_line(level, key, name, parent));
             lines.len() - 1
         });
+        let (p, e) = sums.get(&s.org_id).copied().unwrap_or((0, 0));
         for line in [&mut lines[i], &mut total] {
             line.branches += 1;
+            line.present += p;
+            line.expected += e;
             for (k, row) in grid.iter().enumerate() {
                 let slot = MeetingKind::ALL
                     .iter()
@@ -1749,8 +1764,37 @@ pub async fn compliance(
     }
     for l in lines.iter_mut().chain(std::iter::once(&mut total)) {
         l.rate = rules::rate(l.met, l.judged);
+        l.attendance = rules::rate(l.present, l.expected);
     }
     Ok((lines, total))
+}
+
+/// Present and expected attendees summed over each branch's accepted meetings of `year`.
+pub async fn attendance_sums(
+    state: &AppState,
+    scope: &Scope,
+    unit_id: Option<i64>,
+    branch_id: Option<i64>,
+    year: i32,
+) -> AppResult<HashMap<i64, (i64, i64)>> {
+    let mut sql = Sql::new(
+        "select mt.branch_id, cast(sum(mt.present_count) as bigint), cast(sum(mt.eligible_count) as bigint) \
+         from meeting mt where mt.status = 'accepted' and mt.held_on between ",
+    );
+    sql.bind(format!("{year:04}-01-01"))
+        .push(" and ")
+        .bind(format!("{year:04}-12-31"))
+        .push(" and ");
+    meeting_condition(scope, &mut sql);
+    if let Some(u) = unit_id {
+        sql.push(" and mt.unit_id = ").bind(u);
+    }
+    if let Some(b) = branch_id {
+        sql.push(" and mt.branch_id = ").bind(b);
+    }
+    sql.push(" group by mt.branch_id");
+    let rows: Vec<(i64, i64, i64)> = sql.fetch_all(&state.db.pool).await?;
+    Ok(rows.into_iter().map(|(b, p, e)| (b, (p, e))).collect())
 }
 
 // ---- a member's own meetings ----

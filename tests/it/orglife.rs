@@ -298,6 +298,12 @@ async fn record_review_and_count_a_meeting() {
         "Q1–Q3 were due: {line}"
     );
     assert_eq!(table["total"]["branches"], 2);
+    assert_eq!(
+        (line["present"].as_i64(), line["expected"].as_i64()),
+        (Some(2), Some(2)),
+        "{line}"
+    );
+    assert_eq!(line["attendance"], 100.0);
     // The committee sees categories and the city.
     let (_, city_table) = app
         .get(&s.admin, "/api/v1/orglife/compliance?year=2026")
