@@ -251,6 +251,7 @@ pub async fn daily(state: &AppState, today: time::Date) -> AppResult<Option<u64>
         return Ok(None);
     }
     let created = crate::orglife::reminders::run(state, today).await?;
+    crate::org::establishment::snapshot(state, today).await?;
     finish(state, "reminders", &day, created).await?;
     match mail::send_digests(state).await {
         Ok(n) if n > 0 => tracing::info!(emails = n, "daily digests sent"),

@@ -469,6 +469,72 @@ pub async fn overview_in(
     })
 }
 
+/// Records today's rates (per category and for the city) for the trend; once a day.
+pub async fn snapshot(state: &AppState, today: Date) -> AppResult<()> {
+    let o = overview_in(state, &crate::auth::Scope::everything(), "全市").await?;
+    let day = format_date(today);
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("delete from establishment_snapshot where day = $1")
+        .bind(day.clone())
+        .execute(tx.conn())
+        .await
+        .map_err(anyhow::Error::from)?;
+    let mut city = o.total.clone();
+    city.category_id = 0;
+    for l in o.categories.iter().chain(std::iter::once(&city)) {
+        sqlx::query(
+            "insert into establishment_snapshot (day, category_id, name, units, units_ok, orgs_adjust, \
+             orgs_adjust_ok, orgs_renew, orgs_renew_ok) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(day.clone())
+        .bind(l.category_id)
+        .bind(l.name.clone())
+        .bind(l.units)
+        .bind(l.units_ok)
+        .bind(l.orgs_adjust)
+        .bind(l.orgs_adjust_ok)
+        .bind(l.orgs_renew)
+        .bind(l.orgs_renew_ok)
+        .execute(tx.conn())
+        .await
+        .map_err(anyhow::Error::from)?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The city's rates at the last snapshot of each of the latest 12 months, oldest first.
+pub async fn trend(state: &AppState) -> AppResult<Vec<(String, RateLine)>> {
+    let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "select s.day, s.units, s.units_ok, s.orgs_adjust, s.orgs_adjust_ok, s.orgs_renew, s.orgs_renew_ok \
+         from establishment_snapshot s where s.category_id = 0 and s.day in \
+         (select max(day) from establishment_snapshot where category_id = 0 group by substr(day, 1, 7)) \
+         order by s.day desc limit 12",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out: Vec<(String, RateLine)> = rows
+        .into_iter()
+        .map(|(day, u, uo, a, ao, r, ro)| {
+            (
+                day,
+                RateLine {
+                    category_id: 0,
+                    name: "全市".into(),
+                    units: u,
+                    units_ok: uo,
+                    orgs_adjust: a,
+                    orgs_adjust_ok: ao,
+                    orgs_renew: r,
+                    orgs_renew_ok: ro,
+                },
+            )
+        })
+        .collect();
+    out.reverse();
+    Ok(out)
+}
+
 // ---- elections and extensions ----
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -802,6 +868,7 @@ fn filter(findings: Vec<Finding>, area: Option<&str>) -> Vec<Finding> {
 struct EstablishmentPage {
     ctx: PageCtx,
     o: Overview,
+    trend: Vec<(String, RateLine)>,
     area: String,
     counts: [(&'static str, &'static str, usize); 3],
 }
@@ -825,7 +892,13 @@ async fn page(
         ("renew", "应换尽换", count(Area::Renew)),
     ];
     o.findings = filter(std::mem::take(&mut o.findings), f.area.as_deref());
+    let trend = if user.is_committee() {
+        trend(&state).await?
+    } else {
+        Vec::new()
+    };
     web::render(&EstablishmentPage {
+        trend,
         ctx: PageCtx::new(&user, "三个百分百", "/org/establishment", flash)
             .crumb("组织体系", "/org/units")
             .crumb("三个百分百", "/org/establishment"),

@@ -261,4 +261,34 @@ async fn findings_rates_elections_and_extensions() {
         .expect("post");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.expect("t").contains("选举日期不能晚于今天"));
+
+    // The daily snapshots make the committee's trend: one line per month, its last day.
+    use time::macros::date;
+    for d in [
+        date!(2026 - 10 - 30),
+        date!(2026 - 10 - 31),
+        date!(2026 - 11 - 26),
+    ] {
+        yaoshi::org::establishment::snapshot(&app.state, d)
+            .await
+            .expect("snapshot");
+    }
+    yaoshi::org::establishment::snapshot(&app.state, date!(2026 - 11 - 26))
+        .await
+        .expect("same day again");
+    let trend = yaoshi::org::establishment::trend(&app.state)
+        .await
+        .expect("trend");
+    let days: Vec<&str> = trend.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(days, ["2026-10-31", "2026-11-26"]);
+    assert_eq!(trend[1].1.units, 3);
+    let html = admin
+        .get(app.url("/org/establishment"))
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(html.contains("data-testid=\"trend\"") && html.contains("2026-10-31"));
 }
