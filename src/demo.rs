@@ -1,10 +1,12 @@
 //! `yaoshi demo --scale small|city|province`: a deterministic city (or province) of
-//! units, party organizations, members, officers and communities, plus one sample
-//! account per role, for demos and benchmarks (DESIGN.md, "Scale the design must hold").
+//! units, party organizations, members, officers and communities, five years of their
+//! branches' organizational-life meetings (三会一课), plus one sample account per role,
+//! for demos and benchmarks (DESIGN.md, "Scale the design must hold").
 //!
-//! Everything is drawn from one seeded generator in a fixed order, so the same scale
-//! gives the same data. Only dates measured from today (terms of office, recently
-//! admitted probationary members) move with the clock, so that "expired" and "due
+//! Everything is drawn from one seeded generator in a fixed order (the meetings from a
+//! second one, so they leave the rest as it was), so the same scale gives the same data.
+//! Only dates measured from today (terms of office, recently admitted probationary
+//! members, the meetings' five years) move with the clock, so that "expired" and "due
 //! soon" stay true whenever the demo is generated.
 
 use std::cmp::Reverse;
@@ -16,7 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sqlx::AnyConnection;
+use sqlx::any::AnyArguments;
+use sqlx::{AnyConnection, Arguments};
 use time::macros::date;
 use time::{Date, Duration};
 
@@ -33,6 +36,9 @@ const DEFAULT_PASSWORD: &str = "Demo@2026pass";
 const MEMBER_COLUMNS: usize = 20;
 const OFFICER_COLUMNS: usize = 4;
 const COMMUNITY_COLUMNS: usize = 5;
+const MEETING_COLUMNS: usize = 22;
+const ATTENDANCE_COLUMNS: usize = 4;
+const REVIEW_COLUMNS: usize = 5;
 /// A branch this small (or smaller) is one of the few with fewer than 3 full members.
 const WEAK_MAX: u32 = 4;
 /// The date the units were classed into their categories.
@@ -61,6 +67,8 @@ pub struct DemoSummary {
     pub orgs: i64,
     pub branches: i64,
     pub members: i64,
+    /// Organizational-life meeting records (三会一课 and the rest).
+    pub meetings: i64,
     /// (role label, username, password)
     pub accounts: Vec<(String, String, String)>,
 }
@@ -1427,6 +1435,939 @@ fn plan_unit(
 }
 
 // ---------------------------------------------------------------------------
+// Organizational life (三会一课): five years of meeting records (pure: no I/O)
+// ---------------------------------------------------------------------------
+
+/// Meeting kinds, as the `meeting.kind` column spells them.
+const K_ASSEMBLY: &str = "general_assembly";
+const K_COMMITTEE: &str = "committee_meeting";
+const K_GROUP: &str = "group_meeting";
+const K_LECTURE: &str = "party_lecture";
+const K_THEME_DAY: &str = "theme_day";
+const K_LIFE: &str = "life_meeting";
+const K_REVIEW: &str = "democratic_review";
+
+/// Record statuses (`meeting.status`).
+const S_DRAFT: &str = "draft";
+const S_SUBMITTED: &str = "submitted";
+const S_ACCEPTED: &str = "accepted";
+const S_RETURNED: &str = "returned";
+
+/// Months of records, ending with the current one.
+const MEETING_MONTHS: i32 = 60;
+/// Meeting records are drawn from their own generator, so adding them leaves the
+/// city (units, orgs, members) exactly as it was.
+const MEETING_SEED: u64 = SEED + 1;
+const OPEN_FROM: Date = date!(2000 - 01 - 01);
+const OPEN_UNTIL: Date = date!(2099 - 12 - 31);
+/// 1970-01-01 as a Julian day number.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// A topic, the dates it fits (inclusive) and the place it happens at ("" for the
+/// branch's meeting room).
+#[derive(Clone, Copy, Debug)]
+struct Topic {
+    text: &'static str,
+    from: Date,
+    until: Date,
+    place: &'static str,
+}
+
+const fn topic(text: &'static str) -> Topic {
+    Topic {
+        text,
+        from: OPEN_FROM,
+        until: OPEN_UNTIL,
+        place: "",
+    }
+}
+
+const fn topic_during(text: &'static str, from: Date, until: Date) -> Topic {
+    Topic {
+        text,
+        from,
+        until,
+        place: "",
+    }
+}
+
+const fn topic_at(text: &'static str, place: &'static str) -> Topic {
+    Topic {
+        text,
+        from: OPEN_FROM,
+        until: OPEN_UNTIL,
+        place,
+    }
+}
+
+const THEME_DAY_TOPICS: &[Topic] = &[
+    topic("重温入党誓词，开展党性教育"),
+    topic("学习习近平总书记重要讲话精神"),
+    topic("过“政治生日”，重温入党初心"),
+    topic("观看警示教育片，筑牢廉洁防线"),
+    topic("开展安全生产宣传进社区活动"),
+    topic("开展垃圾分类志愿宣传活动"),
+    topic_at("参观雨花台烈士陵园，接受革命传统教育", "雨花台烈士陵园"),
+    topic_at("参观梅园新村纪念馆，传承红色基因", "梅园新村纪念馆"),
+    topic_at("参观渡江胜利纪念馆，赓续红色血脉", "渡江胜利纪念馆"),
+    topic_at(
+        "参观侵华日军南京大屠杀遇难同胞纪念馆，铭记历史",
+        "侵华日军南京大屠杀遇难同胞纪念馆",
+    ),
+    topic_at("走进社区开展“双报到”志愿服务", "社区党群服务中心"),
+    topic_at("开展文明城市创建志愿服务", "社区党群服务中心"),
+    topic_during(
+        "党史学习教育主题党日",
+        date!(2021 - 02 - 20),
+        date!(2021 - 12 - 31),
+    ),
+    topic_during(
+        "开展“我为群众办实事”实践活动",
+        date!(2021 - 03 - 01),
+        date!(2022 - 06 - 30),
+    ),
+    topic_during(
+        "集中学习《习近平谈治国理政》第四卷",
+        date!(2022 - 07 - 01),
+        OPEN_UNTIL,
+    ),
+    topic_during("学习贯彻党的二十大精神", date!(2022 - 10 - 23), OPEN_UNTIL),
+    topic_during(
+        "学习贯彻习近平新时代中国特色社会主义思想主题教育",
+        date!(2023 - 04 - 01),
+        date!(2023 - 12 - 31),
+    ),
+    topic_during(
+        "专题学习《中国共产党纪律处分条例》",
+        date!(2024 - 01 - 01),
+        OPEN_UNTIL,
+    ),
+    topic_during(
+        "党纪学习教育：读原文、悟原理",
+        date!(2024 - 04 - 01),
+        date!(2024 - 07 - 31),
+    ),
+    topic_during(
+        "学习贯彻党的二十届三中全会精神",
+        date!(2024 - 07 - 19),
+        OPEN_UNTIL,
+    ),
+    topic_during(
+        "深入贯彻中央八项规定精神学习教育",
+        date!(2025 - 03 - 01),
+        date!(2025 - 07 - 31),
+    ),
+    topic_during(
+        "学习贯彻党的二十届四中全会精神",
+        date!(2025 - 10 - 24),
+        OPEN_UNTIL,
+    ),
+];
+
+const COMMITTEE_TOPICS: &[Topic] = &[
+    topic("研究本月党建工作安排"),
+    topic("研究发展党员工作"),
+    topic("研究预备党员转正事宜"),
+    topic("研究推荐入党积极分子"),
+    topic("研究党员教育管理工作"),
+    topic("研究主题党日活动方案"),
+    topic("研究党费收缴和使用情况"),
+    topic("分析党员思想状况，安排谈心谈话"),
+    topic("研究落实全面从严治党主体责任工作"),
+    topic("研究意识形态工作"),
+    topic("研究民主评议党员工作方案"),
+    topic_during(
+        "研究党纪学习教育实施方案",
+        date!(2024 - 04 - 01),
+        date!(2024 - 05 - 31),
+    ),
+];
+
+const GROUP_TOPICS: &[Topic] = &[
+    topic("学习《中国共产党章程》"),
+    topic("学习《中国共产党支部工作条例（试行）》"),
+    topic("交流学习心得体会"),
+    topic("传达学习上级会议精神"),
+    topic("学习习近平总书记重要讲话精神"),
+    topic("开展批评和自我批评"),
+    topic("讨论党小组工作安排"),
+    topic("结合业务工作开展岗位建功讨论"),
+    topic_during(
+        "党史学习教育专题研讨",
+        date!(2021 - 02 - 20),
+        date!(2021 - 12 - 31),
+    ),
+    topic_during(
+        "学习《习近平谈治国理政》第四卷",
+        date!(2022 - 07 - 01),
+        OPEN_UNTIL,
+    ),
+    topic_during("学习党的二十大报告", date!(2022 - 10 - 23), OPEN_UNTIL),
+    topic_during(
+        "主题教育专题学习研讨",
+        date!(2023 - 04 - 01),
+        date!(2023 - 12 - 31),
+    ),
+    topic_during(
+        "学习《中国共产党纪律处分条例》",
+        date!(2024 - 01 - 01),
+        OPEN_UNTIL,
+    ),
+];
+
+const ASSEMBLY_TOPICS: &[Topic] = &[
+    topic("传达学习上级党组织会议精神"),
+    topic("讨论接收预备党员"),
+    topic("讨论预备党员转正"),
+    topic("通报党费收缴情况"),
+    topic("通报支部工作情况，征求党员意见建议"),
+    topic("学习《中国共产党支部工作条例（试行）》"),
+    topic_during("学习贯彻党的二十大精神", date!(2022 - 10 - 23), OPEN_UNTIL),
+    topic_during(
+        "学习《中国共产党纪律处分条例》",
+        date!(2024 - 01 - 01),
+        OPEN_UNTIL,
+    ),
+    topic_during(
+        "党纪学习教育专题学习",
+        date!(2024 - 04 - 01),
+        date!(2024 - 07 - 31),
+    ),
+    topic_during(
+        "学习贯彻党的二十届三中全会精神",
+        date!(2024 - 07 - 19),
+        OPEN_UNTIL,
+    ),
+];
+
+const LECTURE_TOPICS: &[Topic] = &[
+    topic("书记讲党课：坚定理想信念，筑牢信仰之基"),
+    topic("专题党课：严守政治纪律和政治规矩"),
+    topic("专题党课：以高质量党建引领高质量发展"),
+    topic("专题党课：践行全心全意为人民服务的根本宗旨"),
+    topic("专题党课：加强作风建设，勇于担当作为"),
+    topic("警示教育党课：以案为鉴，警钟长鸣"),
+    topic_during(
+        "专题党课：学党史、悟思想、办实事、开新局",
+        date!(2021 - 02 - 20),
+        date!(2021 - 12 - 31),
+    ),
+    topic_during(
+        "专题党课：弘扬伟大建党精神",
+        date!(2021 - 07 - 01),
+        OPEN_UNTIL,
+    ),
+    topic_during(
+        "专题党课：深刻领会党的二十大精神",
+        date!(2022 - 10 - 23),
+        OPEN_UNTIL,
+    ),
+    topic_during(
+        "专题党课：学思践悟新时代党的创新理论",
+        date!(2023 - 04 - 01),
+        OPEN_UNTIL,
+    ),
+    topic_during(
+        "专题党课：学纪知纪明纪守纪",
+        date!(2024 - 04 - 01),
+        date!(2024 - 12 - 31),
+    ),
+    topic_during(
+        "专题党课：进一步全面深化改革，推进中国式现代化",
+        date!(2024 - 07 - 19),
+        OPEN_UNTIL,
+    ),
+    topic_during(
+        "专题党课：锲而不舍落实中央八项规定精神",
+        date!(2025 - 03 - 01),
+        OPEN_UNTIL,
+    ),
+];
+
+const MEETING_ROOMS: [&str; 10] = [
+    "三楼会议室",
+    "党员活动室",
+    "二楼小会议室",
+    "五楼第一会议室",
+    "党建活动中心",
+    "一楼多功能厅",
+    "四楼会议室",
+    "六楼第二会议室",
+    "视频会议室",
+    "党员之家",
+];
+
+/// (text, minutes from midnight)
+const START_TIMES: [(&str, i64); 9] = [
+    ("08:30", 510),
+    ("09:00", 540),
+    ("09:30", 570),
+    ("10:00", 600),
+    ("14:00", 840),
+    ("14:30", 870),
+    ("15:00", 900),
+    ("15:30", 930),
+    ("16:00", 960),
+];
+
+const LEAVE_REASONS: [&str; 10] = [
+    "出差",
+    "病假",
+    "外出培训",
+    "公务外出",
+    "事假",
+    "年休假",
+    "参加上级会议",
+    "下基层调研",
+    "陪护家人",
+    "值班",
+];
+
+const RETURN_COMMENTS: [&str; 5] = [
+    "请补充会议记录和签到表",
+    "会议记录过于简单，请补充讨论情况",
+    "请上传会议签到表",
+    "参会人数与签到记录不一致，请核对",
+    "请补充会议照片等佐证材料",
+];
+
+const MINUTES_CLOSINGS: [&str; 6] = [
+    "与会党员结合工作实际交流了心得体会",
+    "会议对下一阶段工作作了安排",
+    "与会党员逐一发言，表示将以学促干",
+    "会议要求全体党员把学习成果转化为推动工作的实际成效",
+    "会议还通报了近期支部工作情况",
+    "与会党员围绕主题进行了认真讨论",
+];
+
+/// An active member of a branch as the meeting records need them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RosterMember {
+    id_number: String,
+    name: String,
+    joined: Date,
+    /// When they became a full (voting) member; `None` while probationary.
+    full_since: Option<Date>,
+}
+
+/// One branch with what its meeting records refer to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct BranchRoster {
+    unit_id: i64,
+    branch_id: i64,
+    founded: Option<Date>,
+    /// Active members only.
+    members: Vec<RosterMember>,
+    /// Indexes into `members`, the secretary first (as `org_officer` lists them).
+    officers: Vec<usize>,
+    /// (group org id, indexes into `members`)
+    groups: Vec<(i64, Vec<usize>)>,
+    /// Who reviews the branch's records: the unit's party secretary.
+    reviewer: String,
+}
+
+/// The branches of a planned unit, with `org_ids` the written ids of `plan.orgs`.
+fn branch_rosters(
+    plan: &UnitPlan,
+    unit_id: i64,
+    org_ids: &[i64],
+) -> anyhow::Result<Vec<BranchRoster>> {
+    let reviewer = plan
+        .officers
+        .iter()
+        .find(|(org, _, post)| *org == 0 && *post == POST_SECRETARY)
+        .and_then(|(_, m, _)| plan.members.get(*m))
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let mut rosters = Vec::new();
+    for (b, org) in plan.orgs.iter().enumerate() {
+        if org.kind != "branch" {
+            continue;
+        }
+        // Plan member index -> roster index.
+        let mut at: HashMap<usize, usize> = HashMap::new();
+        let mut members = Vec::new();
+        for (i, m) in plan.members.iter().enumerate() {
+            if m.branch != b || m.status != "active" {
+                continue;
+            }
+            at.insert(i, members.len());
+            members.push(RosterMember {
+                id_number: m.id_number.clone(),
+                name: m.name.clone(),
+                joined: m.joined,
+                // As the register reads it: a full member without a conversion date
+                // counts as full from joining.
+                full_since: (m.kind == "full").then(|| m.converted.unwrap_or(m.joined)),
+            });
+        }
+        let officers = plan
+            .officers
+            .iter()
+            .filter(|(org, _, _)| *org == b)
+            .filter_map(|(_, m, _)| at.get(m).copied())
+            .collect();
+        let mut groups = Vec::new();
+        for (g, o) in plan.orgs.iter().enumerate() {
+            if o.kind == "group" && o.parent == Some(b) {
+                let own = plan
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.group == Some(g))
+                    .filter_map(|(i, _)| at.get(&i).copied())
+                    .collect();
+                groups.push((id_at(org_ids, g)?, own));
+            }
+        }
+        rosters.push(BranchRoster {
+            unit_id,
+            branch_id: id_at(org_ids, b)?,
+            founded: org.founded,
+            members,
+            officers,
+            groups,
+            reviewer: reviewer.clone(),
+        });
+    }
+    Ok(rosters)
+}
+
+/// One meeting record with its attendance (kept for the last twelve months only) and,
+/// for the most recent records, its review trail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MeetingPlan {
+    kind: &'static str,
+    /// Group org id, for a group meeting.
+    group: Option<i64>,
+    held_on: Date,
+    start: &'static str,
+    duration: i64,
+    place: &'static str,
+    topic: String,
+    /// Indexes into the roster's members.
+    presenter: usize,
+    recorder: usize,
+    minutes: String,
+    status: &'static str,
+    eligible: i64,
+    present: i64,
+    quorum_met: bool,
+    review_comment: &'static str,
+    submitted_at: Option<i64>,
+    reviewed_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    /// (member index, state, reason)
+    attendance: Vec<(usize, &'static str, &'static str)>,
+    /// (action, comment, by the reviewer (else by the recorder), at)
+    trail: Vec<(&'static str, &'static str, bool, i64)>,
+}
+
+/// `year * 12 + month - 1`, so consecutive months are consecutive numbers.
+fn month_index(d: Date) -> i32 {
+    d.year() * 12 + i32::from(u8::from(d.month())) - 1
+}
+
+fn month_start(k: i32) -> Date {
+    let month = time::Month::try_from(k.rem_euclid(12) as u8 + 1).unwrap_or(time::Month::January);
+    Date::from_calendar_date(k.div_euclid(12), month, 1).unwrap_or(OPEN_FROM)
+}
+
+/// The last day of month `k`.
+fn month_end(k: i32) -> Date {
+    add_days(month_start(k + 1), -1)
+}
+
+/// Unix seconds of `minute` (from midnight) on `d` in Beijing time.
+fn beijing_ts(d: Date, minute: i64) -> i64 {
+    (i64::from(d.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY) * 86_400 + minute * 60 - 8 * 3_600
+}
+
+/// A random working day in `lo..=hi` (a weekend day when the range has no other).
+fn working_day(rng: &mut StdRng, lo: Date, hi: Date) -> Date {
+    on_working_day(random_date(rng, lo, hi), lo, hi)
+}
+
+/// `d`, or for a weekend day the nearest Friday or Monday in `lo..=hi` (the weekend day
+/// itself when neither is).
+fn on_working_day(d: Date, lo: Date, hi: Date) -> Date {
+    let shifts: [i64; 2] = match d.weekday() {
+        time::Weekday::Saturday => [-1, 2],
+        time::Weekday::Sunday => [1, -2],
+        _ => return d,
+    };
+    shifts
+        .into_iter()
+        .map(|k| add_days(d, k))
+        .find(|moved| (lo..=hi).contains(moved))
+        .unwrap_or(d)
+}
+
+/// A topic fitting `day` from `list` (the undated ones always fit).
+fn topic_for(rng: &mut StdRng, list: &[Topic], day: Date) -> Topic {
+    let fitting: Vec<&Topic> = list
+        .iter()
+        .filter(|t| t.from <= day && day <= t.until)
+        .collect();
+    match fitting.get(rng.gen_range(0..fitting.len().max(1))) {
+        Some(t) => **t,
+        None => topic("学习习近平总书记重要讲话精神"),
+    }
+}
+
+/// How reliably a branch holds its meetings: most hold nearly all; some have a bad
+/// stretch of several months; a few miss many.
+struct Diligence {
+    held: f64,
+    /// Months (by `month_index`) in which the branch held few meetings.
+    slump: Option<(i32, i32)>,
+}
+
+impl Diligence {
+    fn draw(rng: &mut StdRng, first: i32, last: i32) -> Diligence {
+        let r: f64 = rng.gen();
+        if r < 0.87 {
+            Diligence {
+                held: 0.99,
+                slump: None,
+            }
+        } else if r < 0.97 {
+            let from = rng.gen_range(first..=last);
+            let months = rng.gen_range(3..=8);
+            Diligence {
+                held: 0.9,
+                slump: Some((from, from + months)),
+            }
+        } else {
+            Diligence {
+                held: rng.gen_range(0.35..0.6),
+                slump: None,
+            }
+        }
+    }
+
+    fn holds(&self, rng: &mut StdRng, day: Date) -> bool {
+        let k = month_index(day);
+        let p = match self.slump {
+            Some((a, b)) if (a..b).contains(&k) => 0.25,
+            _ => self.held,
+        };
+        rng.gen_bool(p)
+    }
+}
+
+/// A meeting due (and held) on a day; `group` indexes the roster's groups.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    kind: &'static str,
+    group: Option<usize>,
+    day: Date,
+}
+
+/// Order of kinds held on the same day: the committee prepares what the others do.
+fn kind_rank(kind: &str) -> u8 {
+    match kind {
+        K_COMMITTEE => 0,
+        K_ASSEMBLY => 1,
+        K_LIFE => 2,
+        K_REVIEW => 3,
+        K_LECTURE => 4,
+        K_THEME_DAY => 5,
+        _ => 6,
+    }
+}
+
+/// The meetings a branch held, collected period by period.
+struct Held {
+    diligence: Diligence,
+    today: Date,
+    slots: Vec<Slot>,
+}
+
+impl Held {
+    /// The meetings of `kind` in the period `lo..=hi` that the branch held by today: the
+    /// one due and, with probability `extra`, a second one. A missed one takes its
+    /// extra along.
+    fn period(
+        &mut self,
+        rng: &mut StdRng,
+        kind: &'static str,
+        group: Option<usize>,
+        (lo, hi): (Date, Date),
+        extra: f64,
+    ) {
+        if lo > hi {
+            return;
+        }
+        for n in 0..2 {
+            if n == 1 && !rng.gen_bool(extra) {
+                break;
+            }
+            let day = working_day(rng, lo, hi);
+            if day > self.today {
+                // Not held yet this period.
+                continue;
+            }
+            if n == 0 && !self.diligence.holds(rng, day) {
+                break;
+            }
+            self.slots.push(Slot { kind, group, day });
+        }
+    }
+
+    /// The yearly life meeting in `lo..=hi`, usually early in the year (about the year
+    /// before) or at its end, and the democratic review that follows it within days.
+    fn year(&mut self, rng: &mut StdRng, (lo, hi): (Date, Date)) {
+        if lo > hi {
+            return;
+        }
+        let (y, _, _) = hi.to_calendar_date();
+        let jan = month_start(y * 12);
+        let preferred = match rng.gen_range(0..100) {
+            0..=59 => random_date(rng, jan, add_days(month_start(y * 12 + 2), 30)),
+            60..=94 => random_date(rng, add_days(month_start(y * 12 + 10), 14), hi),
+            _ => random_date(rng, lo, hi),
+        };
+        let day = if (lo..=hi).contains(&preferred) {
+            preferred
+        } else {
+            random_date(rng, lo, hi)
+        };
+        let day = on_working_day(day, lo, hi);
+        let life = (day <= self.today && self.diligence.holds(rng, day)).then_some(day);
+        if let Some(day) = life {
+            self.slots.push(Slot {
+                kind: K_LIFE,
+                group: None,
+                day,
+            });
+        }
+        let review = match life {
+            Some(d) => on_working_day(add_days(d, rng.gen_range(0..=3)).min(hi), d, hi),
+            None => working_day(rng, lo, hi),
+        };
+        if review <= self.today && self.diligence.holds(rng, review) {
+            self.slots.push(Slot {
+                kind: K_REVIEW,
+                group: None,
+                day: review,
+            });
+        }
+    }
+}
+
+/// The days of a branch's meetings over the `MEETING_MONTHS` ending with today's month,
+/// from its founding on, in order. Besides the one due, some periods have a second
+/// theme day, committee meeting, assembly or lecture.
+fn meeting_slots(rng: &mut StdRng, today: Date, roster: &BranchRoster) -> Vec<Slot> {
+    let last = month_index(today);
+    let first = last - (MEETING_MONTHS - 1);
+    let from = roster
+        .founded
+        .map_or(month_start(first), |f| f.max(month_start(first)));
+    let mut held = Held {
+        diligence: Diligence::draw(rng, first, last),
+        today,
+        slots: Vec::with_capacity(64 * MEETING_MONTHS as usize / 12),
+    };
+    let committee = roster.officers.len() >= 3;
+    let span = |a: i32, b: i32| (month_start(a).max(from), month_end(b));
+    for k in first..=last {
+        held.period(rng, K_THEME_DAY, None, span(k, k), 0.2);
+        if committee {
+            held.period(rng, K_COMMITTEE, None, span(k, k), 0.25);
+        }
+        for g in 0..roster.groups.len() {
+            held.period(rng, K_GROUP, Some(g), span(k, k), 0.03);
+        }
+    }
+    for q in first.div_euclid(3)..=last.div_euclid(3) {
+        held.period(rng, K_ASSEMBLY, None, span(q * 3, q * 3 + 2), 0.25);
+        held.period(rng, K_LECTURE, None, span(q * 3, q * 3 + 2), 0.5);
+    }
+    for y in first.div_euclid(12)..=last.div_euclid(12) {
+        held.year(rng, span(y * 12, y * 12 + 11));
+    }
+    let mut slots = held.slots;
+    slots.sort_by_key(|s| (s.day, kind_rank(s.kind), s.group));
+    slots
+}
+
+/// Who is expected at a meeting (indexes into the roster's members): the committee for
+/// its meeting, the full members who had become so by then for the assembly, the group's
+/// members for its meeting, else every member who had joined by then.
+fn eligible_for(roster: &BranchRoster, slot: Slot) -> Vec<usize> {
+    let members = &roster.members;
+    let joined = |i: &usize| members[*i].joined <= slot.day;
+    match (slot.kind, slot.group) {
+        (K_COMMITTEE, _) => roster.officers.clone(),
+        (K_ASSEMBLY, _) => (0..members.len())
+            .filter(|&i| members[i].full_since.is_some_and(|f| f <= slot.day))
+            .collect(),
+        (K_GROUP, Some(g)) => roster
+            .groups
+            .get(g)
+            .map(|(_, own)| own.iter().copied().filter(joined).collect())
+            .unwrap_or_default(),
+        _ => (0..members.len()).filter(joined).collect(),
+    }
+}
+
+/// A meeting's topic and place; `room` is where the branch usually meets.
+fn topic_and_place(
+    rng: &mut StdRng,
+    kind: &'static str,
+    day: Date,
+    room: &'static str,
+) -> (String, &'static str) {
+    // A life meeting or review early in the year is about the year before.
+    let year = if u8::from(day.month()) <= 6 {
+        day.year() - 1
+    } else {
+        day.year()
+    };
+    let list = match kind {
+        K_LIFE => return (format!("{year}年度组织生活会"), room),
+        K_REVIEW => return (format!("{year}年度民主评议党员"), room),
+        K_THEME_DAY if day.month() == time::Month::July => {
+            let years = day.year() - 1921;
+            return (format!("庆祝中国共产党成立{years}周年主题党日活动"), room);
+        }
+        K_THEME_DAY if day.month() == time::Month::March && rng.gen_bool(0.4) => {
+            return ("开展“学雷锋”志愿服务活动".to_string(), "社区党群服务中心");
+        }
+        K_ASSEMBLY => ASSEMBLY_TOPICS,
+        K_COMMITTEE => COMMITTEE_TOPICS,
+        K_GROUP => GROUP_TOPICS,
+        K_LECTURE => LECTURE_TOPICS,
+        _ => THEME_DAY_TOPICS,
+    };
+    let chosen = topic_for(rng, list, day);
+    let place = if !chosen.place.is_empty() {
+        chosen.place
+    } else if rng.gen_bool(0.85) {
+        room
+    } else {
+        *pick(rng, &MEETING_ROOMS)
+    };
+    (chosen.text.to_string(), place)
+}
+
+/// Records of the current month are often still drafts or awaiting review, a few of
+/// last month too; older ones were all accepted.
+fn record_status(rng: &mut StdRng, day: Date, this_month: Date, last_month: Date) -> &'static str {
+    if day >= this_month {
+        weighted(
+            rng,
+            &[
+                (S_ACCEPTED, 35),
+                (S_SUBMITTED, 30),
+                (S_RETURNED, 7),
+                (S_DRAFT, 28),
+            ],
+        )
+    } else if day >= last_month {
+        weighted(
+            rng,
+            &[
+                (S_ACCEPTED, 82),
+                (S_SUBMITTED, 10),
+                (S_RETURNED, 4),
+                (S_DRAFT, 4),
+            ],
+        )
+    } else {
+        S_ACCEPTED
+    }
+}
+
+/// A branch's meeting records, oldest first. `t` is now (unix seconds): nothing ends
+/// after it, and no timestamp is later.
+fn plan_branch_meetings(
+    rng: &mut StdRng,
+    today: Date,
+    t: i64,
+    roster: &BranchRoster,
+) -> Vec<MeetingPlan> {
+    let slots = meeting_slots(rng, today, roster);
+    let members = &roster.members;
+    let this_month = month_start(month_index(today));
+    let last_month = month_start(month_index(today) - 1);
+    let recent = add_years(today, -1);
+    // Habits of the branch: its room, its usual starting time, who keeps the minutes.
+    let room = *pick(rng, &MEETING_ROOMS);
+    let usual_start = *pick(rng, &START_TIMES);
+    let secretary = roster.officers.first().copied();
+    let clerk = roster.officers.get(1).copied().or_else(|| {
+        (0..members.len()).find(|&i| Some(i) != secretary && members[i].full_since.is_some())
+    });
+    let mut out: Vec<MeetingPlan> = Vec::with_capacity(slots.len());
+    // (day, end minute) of the previous meeting, so meetings on one day do not overlap.
+    let mut previous: Option<(Date, i64)> = None;
+    for slot in slots {
+        let day = slot.day;
+        let eligible = eligible_for(roster, slot);
+        let Some(&first) = eligible.first() else {
+            continue;
+        };
+
+        let (mut start_text, mut start) = if rng.gen_bool(0.7) {
+            usual_start
+        } else {
+            *pick(rng, &START_TIMES)
+        };
+        let duration = match slot.kind {
+            K_COMMITTEE | K_GROUP => rng.gen_range(6..=9) * 10,
+            K_THEME_DAY | K_LIFE => rng.gen_range(9..=18) * 10,
+            _ => rng.gen_range(6..=15) * 10,
+        };
+        if let Some((d, end)) = previous {
+            if d == day && start < end {
+                // Right after the previous one, at the next half hour.
+                let next = (end + 10 + 29) / 30 * 30;
+                if let Some((text, minute)) = START_TIMES.iter().find(|(_, m)| *m >= next) {
+                    start_text = text;
+                    start = *minute;
+                }
+            }
+        }
+        let start_ts = beijing_ts(day, start);
+        let end_ts = start_ts + duration * 60;
+        if end_ts > t {
+            continue;
+        }
+        previous = Some((day, start + duration));
+
+        let (topic_text, place) = topic_and_place(rng, slot.kind, day, room);
+
+        let presenter = match slot.kind {
+            // The group's leader: its first full member.
+            K_GROUP => eligible
+                .iter()
+                .copied()
+                .find(|&i| members[i].full_since.is_some())
+                .unwrap_or(first),
+            K_LECTURE if rng.gen_bool(0.35) => *pick(rng, &eligible),
+            _ => secretary.filter(|s| eligible.contains(s)).unwrap_or(first),
+        };
+        let recorder = clerk
+            .filter(|c| slot.kind != K_GROUP && *c != presenter && eligible.contains(c))
+            .or_else(|| eligible.iter().copied().find(|&i| i != presenter))
+            .unwrap_or(presenter);
+
+        let keep = day >= recent;
+        let rate = rng.gen_range(0.86..0.97);
+        let mut present = 0i64;
+        let mut attendance = Vec::with_capacity(if keep { eligible.len() } else { 0 });
+        for &i in &eligible {
+            let (state, reason) = if i == presenter || i == recorder || rng.gen_bool(rate) {
+                ("present", "")
+            } else if rng.gen_bool(0.85) {
+                ("leave", *pick(rng, &LEAVE_REASONS))
+            } else {
+                ("absent", "")
+            };
+            if state == "present" {
+                present += 1;
+            }
+            if keep {
+                attendance.push((i, state, reason));
+            }
+        }
+        let eligible_count = eligible.len() as i64;
+        let quorum_met = match slot.kind {
+            K_ASSEMBLY | K_COMMITTEE => present * 2 >= eligible_count,
+            _ => true,
+        };
+
+        let status = record_status(rng, day, this_month, last_month);
+        let created_at = (end_ts + rng.gen_range(600..3 * 86_400)).min(t);
+        let submitted_at =
+            (status != S_DRAFT).then(|| (created_at + rng.gen_range(0..2 * 86_400)).min(t));
+        let reviewed_at = match (status, submitted_at) {
+            (S_ACCEPTED | S_RETURNED, Some(s)) => {
+                Some((s + rng.gen_range(3_600..5 * 86_400)).min(t))
+            }
+            _ => None,
+        };
+        let updated_at = reviewed_at.or(submitted_at).unwrap_or(created_at);
+        let review_comment = if status == S_RETURNED {
+            *pick(rng, &RETURN_COMMENTS)
+        } else {
+            ""
+        };
+
+        let mut trail = Vec::new();
+        if day >= last_month {
+            if let Some(s) = submitted_at {
+                if status != S_RETURNED && rng.gen_bool(0.12) {
+                    // Sent back once before, then corrected and submitted again.
+                    let step = (s - created_at) / 3;
+                    trail.push(("submit", "", false, created_at + step));
+                    trail.push((
+                        "return",
+                        *pick(rng, &RETURN_COMMENTS),
+                        true,
+                        created_at + 2 * step,
+                    ));
+                }
+                trail.push(("submit", "", false, s));
+                if let Some(r) = reviewed_at {
+                    let action = if status == S_RETURNED {
+                        "return"
+                    } else {
+                        "accept"
+                    };
+                    trail.push((action, review_comment, true, r));
+                }
+            }
+        }
+
+        let minutes = if keep && (status == S_ACCEPTED || status == S_SUBMITTED) {
+            format!(
+                "会议由{}主持，应到{}人，实到{}人。会议围绕“{}”进行了学习讨论，{}。",
+                members[presenter].name,
+                eligible_count,
+                present,
+                topic_text,
+                pick(rng, &MINUTES_CLOSINGS)
+            )
+        } else {
+            String::new()
+        };
+
+        out.push(MeetingPlan {
+            kind: slot.kind,
+            group: slot
+                .group
+                .and_then(|g| roster.groups.get(g))
+                .map(|(id, _)| *id),
+            held_on: day,
+            start: start_text,
+            duration,
+            place,
+            topic: topic_text,
+            presenter,
+            recorder,
+            minutes,
+            status,
+            eligible: eligible_count,
+            present,
+            quorum_met,
+            review_comment,
+            submitted_at,
+            reviewed_at,
+            created_at,
+            updated_at,
+            attendance,
+            trail,
+        });
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------
 
@@ -1538,6 +2479,7 @@ struct Written {
     branches: i64,
     members: i64,
     communities: i64,
+    meetings: MeetingCounts,
     targets: Option<DemoTargets>,
 }
 
@@ -1576,11 +2518,13 @@ async fn write_all(state: &AppState, scale: Scale, today: Date) -> anyhow::Resul
         branches: 0,
         members: 0,
         communities: 0,
+        meetings: MeetingCounts::default(),
         targets: None,
     };
     let member_batch = batch_rows(state.db.backend, MEMBER_COLUMNS);
     let mut pending: Vec<PendingMember> = Vec::with_capacity(member_batch);
     let mut officers: Vec<(i64, String, &'static str)> = Vec::new();
+    let mut rosters: Vec<BranchRoster> = Vec::with_capacity(scale.sizes().branches);
     let specs = planner.units.clone();
     for (u, spec) in specs.iter().enumerate() {
         let plan = planner.plan_unit(spec)?;
@@ -1644,6 +2588,7 @@ async fn write_all(state: &AppState, scale: Scale, today: Date) -> anyhow::Resul
             }
         }
 
+        rosters.extend(branch_rosters(&plan, unit_id, &org_ids)?);
         for (org, member, post) in &plan.officers {
             let id_number = plan
                 .members
@@ -1754,6 +2699,9 @@ async fn write_all(state: &AppState, scale: Scale, today: Date) -> anyhow::Resul
         targets.member_id = ids.get(&targets.member_id_number).copied();
     }
 
+    written.meetings =
+        write_meetings(tx.conn(), state.db.backend, today, t, &rosters, &ids).await?;
+
     audit::record(
         tx.conn(),
         state.db.backend,
@@ -1763,13 +2711,14 @@ async fn write_all(state: &AppState, scale: Scale, today: Date) -> anyhow::Resul
             "demo",
             "",
             format!(
-                "生成演示数据（{}）：{} 个单位、{} 个党组织（其中党支部 {} 个）、{} 名党员、{} 个社区",
+                "生成演示数据（{}）：{} 个单位、{} 个党组织（其中党支部 {} 个）、{} 名党员、{} 个社区、{} 条组织生活记录",
                 scale.label(),
                 written.units,
                 written.orgs,
                 written.branches,
                 written.members,
-                written.communities
+                written.communities,
+                written.meetings.meetings
             ),
         ),
     )
@@ -1777,6 +2726,258 @@ async fn write_all(state: &AppState, scale: Scale, today: Date) -> anyhow::Resul
     .context("写入审计日志失败")?;
     tx.commit().await?;
     Ok(written)
+}
+
+const MEETING_INSERT: &str = "insert into meeting (meeting_id, unit_id, branch_id, group_id, kind, held_on, \
+     start_time, duration_minutes, place, topic, presenter, recorder, minutes, status, eligible_count, present_count, \
+     quorum_met, review_comment, submitted_at, reviewed_at, created_at, updated_at) values ";
+const ATTENDANCE_INSERT: &str =
+    "insert into meeting_attendance (meeting_id, member_id, state, reason) values ";
+const REVIEW_INSERT: &str =
+    "insert into meeting_review (meeting_id, action, comment, actor_name, at) values ";
+
+/// A value of a buffered row. Text that outlives the buffer (constants, names in the
+/// rosters) stays borrowed until sqlx takes the row.
+enum Val<'a> {
+    Int(i64),
+    NullInt,
+    Str(&'a str),
+    Text(String),
+}
+
+impl From<i64> for Val<'_> {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<Option<i64>> for Val<'_> {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Val::NullInt, Val::Int)
+    }
+}
+impl<'a> From<&'a str> for Val<'a> {
+    fn from(v: &'a str) -> Self {
+        Val::Str(v)
+    }
+}
+impl From<String> for Val<'_> {
+    fn from(v: String) -> Self {
+        Val::Text(v)
+    }
+}
+
+/// Rows per multi-row INSERT of the meeting tables. On SQLite these use anonymous `?`
+/// placeholders: binding a numbered `$n` makes SQLite search the statement's parameter
+/// names (see `batch_rows`), an anonymous one is bound by position, so a statement
+/// can be larger and the 1.2 million rows of a city take a few seconds rather than
+/// twenty. PostgreSQL keeps `$n`, as everywhere else.
+fn meeting_batch_rows(backend: Backend, columns: usize) -> usize {
+    let params = match backend {
+        Backend::Sqlite => 4_000,
+        Backend::Postgres => 10_000,
+    };
+    (params / columns.max(1)).max(1)
+}
+
+/// Rows of one multi-row INSERT waiting to be written.
+struct RowBuffer<'a> {
+    head: &'static str,
+    columns: usize,
+    max_rows: usize,
+    values: Vec<Val<'a>>,
+    what: &'static str,
+}
+
+impl<'a> RowBuffer<'a> {
+    fn new(backend: Backend, head: &'static str, columns: usize, what: &'static str) -> Self {
+        let max_rows = meeting_batch_rows(backend, columns);
+        RowBuffer {
+            head,
+            columns,
+            max_rows,
+            values: Vec::with_capacity(max_rows * columns),
+            what,
+        }
+    }
+
+    fn push(&mut self, v: impl Into<Val<'a>>) {
+        self.values.push(v.into());
+    }
+
+    fn full(&self) -> bool {
+        self.values.len() >= self.max_rows * self.columns
+    }
+
+    /// Writes the buffered rows; returns how many.
+    async fn flush(&mut self, conn: &mut AnyConnection, backend: Backend) -> anyhow::Result<i64> {
+        use std::fmt::Write;
+        let rows = self.values.len() / self.columns.max(1);
+        if rows == 0 {
+            return Ok(0);
+        }
+        let mut text = String::with_capacity(self.head.len() + rows * self.columns * 8);
+        text.push_str(self.head);
+        let mut n = 0usize;
+        for r in 0..rows {
+            text.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..self.columns {
+                if c > 0 {
+                    text.push_str(", ");
+                }
+                n += 1;
+                match backend {
+                    Backend::Sqlite => text.push('?'),
+                    Backend::Postgres => {
+                        let _ = write!(text, "${n}");
+                    }
+                }
+            }
+            text.push(')');
+        }
+        let mut args = AnyArguments::default();
+        for v in &self.values {
+            match v {
+                Val::Int(i) => args.add(*i),
+                Val::NullInt => args.add(None::<i64>),
+                Val::Str(s) => args.add(*s),
+                Val::Text(s) => args.add(s.as_str()),
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context(self.what)?;
+        }
+        sqlx::query_with(&text, args)
+            .execute(&mut *conn)
+            .await
+            .context(self.what)?;
+        self.values.clear();
+        Ok(rows as i64)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct MeetingCounts {
+    meetings: i64,
+    attendance: i64,
+    reviews: i64,
+}
+
+/// Writes every branch's meeting records, their attendance and review trail.
+async fn write_meetings(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    today: Date,
+    t: i64,
+    rosters: &[BranchRoster],
+    ids: &HashMap<String, i64>,
+) -> anyhow::Result<MeetingCounts> {
+    let bar = ProgressBar::new(rosters.len() as u64);
+    if let Ok(style) = ProgressStyle::with_template(
+        "生成组织生活记录 [{bar:40}] {pos}/{len} 个党支部 预计剩余 {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    // Ids are given here so attendance can refer to its meeting without a round trip.
+    let mut next_id: i64 = sqlx::query_scalar("select coalesce(max(meeting_id), 0) from meeting")
+        .fetch_one(&mut *conn)
+        .await
+        .context("读取组织生活记录编号失败")?;
+    let mut meetings = RowBuffer::new(
+        backend,
+        MEETING_INSERT,
+        MEETING_COLUMNS,
+        "写入演示组织生活记录失败",
+    );
+    let mut attendance = RowBuffer::new(
+        backend,
+        ATTENDANCE_INSERT,
+        ATTENDANCE_COLUMNS,
+        "写入演示签到记录失败",
+    );
+    let mut reviews = RowBuffer::new(
+        backend,
+        REVIEW_INSERT,
+        REVIEW_COLUMNS,
+        "写入演示审核记录失败",
+    );
+    let mut counts = MeetingCounts::default();
+    let mut rng = StdRng::seed_from_u64(MEETING_SEED);
+    for roster in rosters {
+        for m in plan_branch_meetings(&mut rng, today, t, roster) {
+            next_id += 1;
+            let name = |i: usize| roster.members.get(i).map_or("", |p| p.name.as_str());
+            meetings.push(next_id);
+            meetings.push(roster.unit_id);
+            meetings.push(roster.branch_id);
+            meetings.push(m.group);
+            meetings.push(m.kind);
+            meetings.push(format_date(m.held_on));
+            meetings.push(m.start);
+            meetings.push(m.duration);
+            meetings.push(m.place);
+            meetings.push(m.topic);
+            meetings.push(name(m.presenter));
+            meetings.push(name(m.recorder));
+            meetings.push(m.minutes);
+            meetings.push(m.status);
+            meetings.push(m.eligible);
+            meetings.push(m.present);
+            meetings.push(i64::from(m.quorum_met));
+            meetings.push(m.review_comment);
+            meetings.push(m.submitted_at);
+            meetings.push(m.reviewed_at);
+            meetings.push(m.created_at);
+            meetings.push(m.updated_at);
+            for (i, state, reason) in m.attendance {
+                let member_id = roster
+                    .members
+                    .get(i)
+                    .and_then(|p| ids.get(&p.id_number))
+                    .copied()
+                    .context("演示数据内部错误：找不到参会党员")?;
+                attendance.push(next_id);
+                attendance.push(member_id);
+                attendance.push(state);
+                attendance.push(reason);
+            }
+            for (action, comment, by_reviewer, at) in m.trail {
+                reviews.push(next_id);
+                reviews.push(action);
+                reviews.push(comment);
+                reviews.push(if by_reviewer {
+                    roster.reviewer.as_str()
+                } else {
+                    name(m.recorder)
+                });
+                reviews.push(at);
+            }
+            // Attendance and reviews refer to meetings: those go first.
+            if meetings.full() || attendance.full() || reviews.full() {
+                counts.meetings += meetings.flush(conn, backend).await?;
+            }
+            if attendance.full() {
+                counts.attendance += attendance.flush(conn, backend).await?;
+            }
+            if reviews.full() {
+                counts.reviews += reviews.flush(conn, backend).await?;
+            }
+        }
+        bar.inc(1);
+    }
+    counts.meetings += meetings.flush(conn, backend).await?;
+    counts.attendance += attendance.flush(conn, backend).await?;
+    counts.reviews += reviews.flush(conn, backend).await?;
+    if backend == Backend::Postgres {
+        // The ids were given explicitly: move the identity past them.
+        sqlx::query(
+            "select setval(pg_get_serial_sequence('meeting', 'meeting_id'), \
+             (select coalesce(max(meeting_id), 0) + 1 from meeting), false)",
+        )
+        .execute(&mut *conn)
+        .await
+        .context("更新组织生活记录编号失败")?;
+    }
+    bar.finish_and_clear();
+    Ok(counts)
 }
 
 // ---------------------------------------------------------------------------
@@ -1943,6 +3144,10 @@ fn print_summary(
     );
     println!("  党员               {:>8}", written.members);
     println!("  社区               {:>8}", written.communities);
+    println!(
+        "  组织生活记录       {:>8}（近一年签到 {} 条，审核记录 {} 条）",
+        written.meetings.meetings, written.meetings.attendance, written.meetings.reviews
+    );
     println!();
     println!("示例账号：");
     println!("  {}{}密码", pad_to("角色", 20), pad_to("用户名", 18));
@@ -1974,6 +3179,7 @@ pub async fn run(state: &AppState, scale: Scale) -> anyhow::Result<DemoSummary> 
         orgs: written.orgs,
         branches: written.branches,
         members: written.members,
+        meetings: written.meetings.meetings,
         accounts,
     })
 }
@@ -2087,6 +3293,192 @@ mod tests {
                 let rows = batch_rows(backend, columns);
                 assert!(rows >= 1 && rows * columns <= 30_000);
             }
+            for columns in [MEETING_COLUMNS, ATTENDANCE_COLUMNS, REVIEW_COLUMNS] {
+                let rows = meeting_batch_rows(backend, columns);
+                assert!(rows >= 1 && rows * columns <= 30_000);
+            }
+        }
+    }
+
+    /// Every branch of a small city, org ids standing in as 1, 2, 3 …
+    fn small_rosters() -> Vec<BranchRoster> {
+        let (_, plans) = plan_all(Scale::Small);
+        let mut next = 0i64;
+        let mut rosters = Vec::new();
+        for (u, plan) in plans.iter().enumerate() {
+            let ids: Vec<i64> = plan
+                .orgs
+                .iter()
+                .map(|_| {
+                    next += 1;
+                    next
+                })
+                .collect();
+            rosters.extend(branch_rosters(plan, u as i64 + 1, &ids).expect("rosters"));
+        }
+        rosters
+    }
+
+    /// Now as the meeting tests see it: 20:00 on `TODAY`.
+    fn now_on_today() -> i64 {
+        beijing_ts(TODAY, 20 * 60)
+    }
+
+    fn plan_meetings(rosters: &[BranchRoster]) -> Vec<Vec<MeetingPlan>> {
+        let mut r = StdRng::seed_from_u64(MEETING_SEED);
+        rosters
+            .iter()
+            .map(|b| plan_branch_meetings(&mut r, TODAY, now_on_today(), b))
+            .collect()
+    }
+
+    #[test]
+    fn calendar_helpers() {
+        assert_eq!(beijing_ts(date!(2024 - 01 - 01), 0), 1_704_038_400);
+        assert_eq!(
+            beijing_ts(date!(2024 - 01 - 01), 14 * 60 + 30),
+            1_704_090_600
+        );
+        let feb = month_index(date!(2024 - 02 - 17));
+        assert_eq!(month_start(feb), date!(2024 - 02 - 01));
+        assert_eq!(month_end(feb), date!(2024 - 02 - 29));
+        assert_eq!(
+            month_start(month_index(date!(2024 - 12 - 31)) + 1),
+            date!(2025 - 01 - 01)
+        );
+        let mut r = rng();
+        for _ in 0..1000 {
+            let (lo, hi) = (date!(2024 - 06 - 01), date!(2024 - 06 - 30));
+            let d = working_day(&mut r, lo, hi);
+            assert!((lo..=hi).contains(&d));
+            assert!(!matches!(
+                d.weekday(),
+                time::Weekday::Saturday | time::Weekday::Sunday
+            ));
+        }
+    }
+
+    #[test]
+    fn topics_fit_their_dates() {
+        let mut r = rng();
+        let lists = [
+            THEME_DAY_TOPICS,
+            COMMITTEE_TOPICS,
+            GROUP_TOPICS,
+            ASSEMBLY_TOPICS,
+            LECTURE_TOPICS,
+        ];
+        for list in lists {
+            for k in 0..70 {
+                let day = add_days(date!(2021 - 01 - 15), k * 30);
+                for _ in 0..20 {
+                    let t = topic_for(&mut r, list, day);
+                    assert!(t.from <= day && day <= t.until, "{} on {day}", t.text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn meetings_follow_the_rules() {
+        let rosters = small_rosters();
+        assert_eq!(rosters.len(), 150);
+        let all = plan_meetings(&rosters);
+        assert_eq!(all, plan_meetings(&rosters), "same seed, same records");
+        let t = now_on_today();
+        let window = month_start(month_index(TODAY) - (MEETING_MONTHS - 1));
+        let recent = add_years(TODAY, -1);
+        let last_month = month_start(month_index(TODAY) - 1);
+        let mut kinds: HashMap<&str, usize> = HashMap::new();
+        let mut statuses: HashMap<&str, usize> = HashMap::new();
+        let mut total = 0usize;
+        for (b, meetings) in rosters.iter().zip(&all) {
+            assert!(meetings.windows(2).all(|w| w[0].held_on <= w[1].held_on));
+            for m in meetings {
+                total += 1;
+                *kinds.entry(m.kind).or_default() += 1;
+                *statuses.entry(m.status).or_default() += 1;
+                assert!(window <= m.held_on && m.held_on <= TODAY, "{}", m.held_on);
+                assert!(b.founded.is_none_or(|f| f <= m.held_on));
+                assert!((60..=180).contains(&m.duration));
+                assert!(START_TIMES.iter().any(|(s, _)| *s == m.start));
+                assert!(!m.topic.is_empty() && !m.place.is_empty());
+                assert!(m.presenter < b.members.len() && m.recorder < b.members.len());
+                assert_eq!(m.group.is_some(), m.kind == K_GROUP);
+                if let Some(g) = m.group {
+                    assert!(b.groups.iter().any(|(id, _)| *id == g));
+                }
+                if m.kind == K_COMMITTEE {
+                    assert!(b.officers.len() >= 3);
+                    assert_eq!(m.eligible, b.officers.len() as i64);
+                }
+                if m.kind == K_ASSEMBLY {
+                    let full = b
+                        .members
+                        .iter()
+                        .filter(|p| p.full_since.is_some_and(|f| f <= m.held_on))
+                        .count();
+                    assert_eq!(m.eligible, full as i64);
+                }
+                assert!(0 < m.eligible && m.present <= m.eligible);
+                match m.kind {
+                    K_ASSEMBLY | K_COMMITTEE => {
+                        assert_eq!(m.quorum_met, m.present * 2 >= m.eligible)
+                    }
+                    _ => assert!(m.quorum_met),
+                }
+                if m.held_on >= recent {
+                    assert_eq!(m.attendance.len() as i64, m.eligible);
+                    let present = m
+                        .attendance
+                        .iter()
+                        .filter(|(_, s, _)| *s == "present")
+                        .count();
+                    assert_eq!(present as i64, m.present);
+                    for (i, state, reason) in &m.attendance {
+                        assert!(*i < b.members.len());
+                        assert!(["present", "absent", "leave"].contains(state));
+                        assert_eq!(*state == "leave", !reason.is_empty());
+                    }
+                    assert!(m
+                        .attendance
+                        .iter()
+                        .any(|(i, s, _)| *i == m.presenter && *s == "present"));
+                } else {
+                    assert!(m.attendance.is_empty());
+                }
+                if m.held_on < last_month {
+                    assert_eq!(m.status, S_ACCEPTED);
+                    assert!(m.trail.is_empty());
+                }
+                assert_eq!(m.review_comment.is_empty(), m.status != S_RETURNED);
+                assert!(beijing_ts(m.held_on, 0) <= m.created_at);
+                assert!(m.created_at <= m.updated_at && m.updated_at <= t);
+                match m.status {
+                    S_DRAFT => assert!(m.submitted_at.is_none() && m.reviewed_at.is_none()),
+                    S_SUBMITTED => assert!(m.submitted_at.is_some() && m.reviewed_at.is_none()),
+                    _ => assert!(m.submitted_at <= m.reviewed_at && m.submitted_at.is_some()),
+                }
+                assert!(m.trail.windows(2).all(|w| w[0].3 <= w[1].3));
+            }
+        }
+        // About 48 a year per branch, every kind present, some records still under review.
+        let per_year = total as f64 / rosters.len() as f64 / 5.0;
+        assert!((38.0..60.0).contains(&per_year), "{per_year} a year");
+        for kind in [
+            K_ASSEMBLY,
+            K_COMMITTEE,
+            K_GROUP,
+            K_LECTURE,
+            K_THEME_DAY,
+            K_LIFE,
+            K_REVIEW,
+        ] {
+            assert!(kinds.get(kind).copied().unwrap_or(0) > 0, "{kind}");
+        }
+        for status in [S_DRAFT, S_SUBMITTED, S_RETURNED] {
+            let n = statuses.get(status).copied().unwrap_or(0);
+            assert!(n > 0 && n * 100 < total, "{status} {n}");
         }
     }
 
