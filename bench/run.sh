@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 cargo build --release --quiet
 BIN=$PWD/target/release/yaoshi
 WORK=$(mktemp -d)
@@ -18,6 +19,29 @@ secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 echo "== demo --scale city"
 t0=$(now); YAOSHI_DATA_DIR=$WORK/city "$BIN" demo --scale city >/dev/null 2>&1; t1=$(now)
 DEMO_S=$(secs "$t0" "$t1")
+
+MEETINGS=$(sqlite3 "$WORK/city/yaoshi.db" "select count(*) from meeting")
+# Every branch and unit has its admin, as in production (the demo makes one of each; these
+# share the demo password's hash), so the reminder pass has its real audience.
+sqlite3 "$WORK/city/yaoshi.db" <<'SQL'
+insert into app_user (username, display_name, password_hash, must_change_password, disabled, password_changed_at, created_at, updated_at)
+  select 'bench_b' || o.org_id, o.name || '管理员', (select password_hash from app_user where username = 'demo_branch'), 0, 0, 0, 0, 0
+  from org o where o.kind = 'branch';
+insert into role_grant (user_id, role, org_id, created_at)
+  select u.user_id, 'branch', cast(substr(u.username, 8) as integer), 0 from app_user u where u.username like 'bench_b%';
+insert into app_user (username, display_name, password_hash, must_change_password, disabled, password_changed_at, created_at, updated_at)
+  select 'bench_u' || x.unit_id, x.name || '管理员', (select password_hash from app_user where username = 'demo_unit'), 0, 0, 0, 0, 0
+  from unit x;
+insert into role_grant (user_id, role, unit_id, created_at)
+  select u.user_id, 'unit', cast(substr(u.username, 8) as integer), 0 from app_user u where u.username like 'bench_u%';
+SQL
+ADMINS=$(sqlite3 "$WORK/city/yaoshi.db" "select count(*) from role_grant where role in ('unit', 'branch')")
+TODAY=$(TZ=Asia/Shanghai date +%Y-%m-%d)
+echo "== daily reminder pass"
+t0=$(now); REMIND_OUT=$(YAOSHI_DATA_DIR=$WORK/city "$BIN" remind --date "$TODAY"); t1=$(now)
+REMIND_S=$(secs "$t0" "$t1"); REMIND_N=$(echo "$REMIND_OUT" | grep -o '新增 [0-9]*' | grep -o '[0-9]*')
+t0=$(now); YAOSHI_DATA_DIR=$WORK/city "$BIN" remind --date "$TODAY" >/dev/null; t1=$(now)
+REMIND2_S=$(secs "$t0" "$t1")
 
 echo "== import of 30,000 members (fresh database holding the same orgs)"
 YAOSHI_DATA_DIR=$WORK/city "$BIN" export members "$WORK/members.xlsx" --unmasked >/dev/null
@@ -54,6 +78,23 @@ login() {
 }
 UNIT_COOKIE=$(login demo_unit)
 COMMITTEE_COOKIE=$(login demo_committee)
+BRANCH_COOKIE=$(login demo_branch)
+BRANCH_ID=$(sqlite3 "$WORK/city/yaoshi.db" "select g.org_id from role_grant g join app_user u on u.user_id = g.user_id where u.username = 'demo_branch'")
+YEAR=${TODAY:0:4}
+COMPLIANCE_PATH="/orglife/compliance?year=$YEAR"
+CALENDAR_PATH="/orglife/calendar?branch_id=$BRANCH_ID&year=$YEAR"
+# The city's compliance table right after a write (the cached figures are invalid): bump
+# the data version as any write does, then time one request; 30 times.
+for _ in $(seq 1 30); do
+  sqlite3 "$WORK/city/yaoshi.db" "update data_version set version = version + 1 where name = 'orglife'"
+  curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: yaoshi_session=$COMMITTEE_COOKIE" "http://127.0.0.1:$PORT$COMPLIANCE_PATH"
+done >"$WORK/cold.txt"
+COLD=$(python3 - "$WORK/cold.txt" <<'PY'
+import sys
+v = sorted(float(x) * 1000 for x in open(sys.argv[1]) if x.strip())
+print(f"median {v[len(v)//2]:.1f} ms, max {v[-1]:.1f} ms")
+PY
+)
 PEAK_RSS=0
 sample_rss() { while kill -0 "$SERVER" 2>/dev/null; do r=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status 2>/dev/null || echo 0); echo "$r"; sleep 0.2; done >"$WORK/rss.txt"; }
 sample_rss & SAMPLER=$!
@@ -78,6 +119,8 @@ UNIT=$(run_wrk members_unit "$MEMBERS_PATH" "$UNIT_COOKIE")
 COMMITTEE=$(run_wrk members_city '/org/members?page=50' "$COMMITTEE_COOKIE")
 SEARCH=$(run_wrk members_city_search '/org/members?q=wj' "$COMMITTEE_COOKIE")
 API=$(run_wrk api_members_unit '/api/v1/members?q=%E7%8E%8B&kind=full&page=2' "$UNIT_COOKIE")
+COMPLIANCE=$(run_wrk orglife_compliance_city "$COMPLIANCE_PATH" "$COMMITTEE_COOKIE")
+CALENDAR=$(run_wrk orglife_branch_grid "$CALENDAR_PATH" "$BRANCH_COOKIE")
 HEALTH2=$(run_wrk healthz_after /healthz "")
 kill "$SAMPLER" 2>/dev/null || true
 PEAK_RSS=$(sort -n "$WORK/rss.txt" | tail -1)
@@ -102,7 +145,7 @@ $DURATION per line, sharing the 2 cores with the server. Run on $(date -u +%Y-%m
 
 | what | figure |
 |---|---|
-| \`yaoshi demo --scale city\` (120 units, 1,500 branches, 30,000 members) | ${DEMO_S} s |
+| \`yaoshi demo --scale city\` (120 units, 1,500 branches, 30,000 members, ${MEETINGS} meeting records) | ${DEMO_S} s |
 | import of a ${ROWS}-member xlsx, CLI end to end (process start, parse, validate every row, write) | ${IMPORT_CLI_S} s |
 | the same file again (every row unchanged, nothing written) | ${REIMPORT_CLI_S} s |
 | import of the same file over HTTP (\`POST /api/v1/import/members\`, curl upload to response) | ${IMPORT_HTTP_S} s |
@@ -119,12 +162,26 @@ $(row "$UNIT")
 $(row "$COMMITTEE")
 $(row "$SEARCH")
 $(row "$API")
+$(row "$COMPLIANCE")
+$(row "$CALENDAR")
 $(row "$HEALTH2")
 
 - \`members_unit\`: the member list page as a unit admin (demo_unit): search by name (王) + filter (正式党员) + page 2, a full page of 20 rows.
 - \`members_city\`: the committee's member list over all 30,000 members, page 50.
 - \`members_city_search\`: the committee searching by pinyin initials over the city.
+- \`orglife_compliance_city\`: the committee's 组织生活 compliance table for the city for $YEAR (1,500 branches, seven kinds, by category), served from the figures cached against the data version.
+- The same table right after a write (cache invalid, computed from the ${MEETINGS} records), one request at a time, 30 times: **${COLD}**.
+- \`orglife_branch_grid\`: a branch admin's year grid (month by kind) for their branch.
 - Peak resident memory of the server during these runs: **${PEAK_MB} MB**.
+
+## Daily reminder pass
+
+| what | figure |
+|---|---|
+| \`yaoshi remind\` for $TODAY with ${ADMINS} unit and branch admins: ${REMIND_N} notifications created | ${REMIND_S} s |
+| the same day again (nothing new to send) | ${REMIND2_S} s |
+
+Both include process start and migrations check; the server runs the same pass once a day.
 
 ## Rerun
 

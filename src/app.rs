@@ -36,6 +36,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         metrics: crate::ops::prometheus(),
         auth_cache: Arc::default(),
+        orglife_stats: Arc::default(),
     })
 }
 

@@ -9,4 +9,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub auth_cache: Arc<crate::auth::cache::AuthCache>,
+    /// Organizational-life figures per year, valid while the data version holds.
+    pub orglife_stats: Arc<crate::orglife::store::StatsCache>,
 }

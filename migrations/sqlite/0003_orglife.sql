@@ -52,7 +52,7 @@ create table meeting (
 );
 create index meeting_branch on meeting(branch_id, held_on, kind, status);
 create index meeting_unit on meeting(unit_id, status, held_on);
-create index meeting_held on meeting(held_on, branch_id, kind, status, group_id);
+create index meeting_held on meeting(held_on, status, branch_id, kind, group_id, present_count, eligible_count);
 
 -- state: present | absent | leave
 create table meeting_attendance (

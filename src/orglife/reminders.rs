@@ -79,7 +79,7 @@ pub async fn run(state: &AppState, today: Date) -> AppResult<u64> {
     // 1. Meetings missing as their period nears its end.
     let year = today.year();
     let all_rules = store::load_rules(state).await?;
-    let (shapes, tallies) =
+    let (shapes, tallies, _) =
         store::shapes_and_tallies(state, &Scope::everything(), None, None, year).await?;
     let empty = Tally::new();
     for (s, shape) in &shapes {

@@ -1478,30 +1478,35 @@ fn severity(s: CellState) -> u8 {
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
-struct TallyRow {
+struct MeetingRow {
     branch_id: i64,
     kind: String,
     group_id: Option<i64>,
-    month: String,
+    held_on: String,
     status: String,
-    n: i64,
+    present_count: i64,
+    eligible_count: i64,
 }
 
-impl crate::db::FromSqlite for TallyRow {
+impl crate::db::FromSqlite for MeetingRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok(TallyRow {
+        Ok(MeetingRow {
             branch_id: r.get(0)?,
             kind: r.get(1)?,
             group_id: r.get(2)?,
-            month: r.get(3)?,
+            held_on: r.get(3)?,
             status: r.get(4)?,
-            n: r.get(5)?,
+            present_count: r.get(5)?,
+            eligible_count: r.get(6)?,
         })
     }
 }
 
+/// Attendance summed per branch: (present, expected) over accepted meetings.
+pub type Sums = HashMap<i64, (i64, i64)>;
+
 #[derive(Clone, Debug, sqlx::FromRow)]
-pub(crate) struct ShapeRow {
+pub struct ShapeRow {
     pub org_id: i64,
     pub unit_id: i64,
     pub unit_name: String,
@@ -1529,13 +1534,13 @@ impl crate::db::FromSqlite for ShapeRow {
 
 /// Branches in scope (optionally one unit or one branch) with what decides which meetings apply,
 /// and their meetings of `year` (submitted or accepted) by kind, group and month.
-pub(crate) async fn shapes_and_tallies(
+pub async fn shapes_and_tallies(
     state: &AppState,
     scope: &Scope,
     unit_id: Option<i64>,
     branch_id: Option<i64>,
     year: i32,
-) -> AppResult<(Vec<(ShapeRow, BranchShape)>, HashMap<i64, Tally>)> {
+) -> AppResult<(Vec<(ShapeRow, BranchShape)>, HashMap<i64, Tally>, Sums)> {
     let mut sql = Sql::new(
         "select o.org_id, o.unit_id, u.name as unit_name, c.category_id, c.name as category_name, \
          o.name, o.founded_on, (select count(*) from org_officer f where f.org_id = o.org_id) as officers \
@@ -1566,8 +1571,9 @@ pub(crate) async fn shapes_and_tallies(
             groups_of.entry(p).or_default().push(g);
         }
     }
+    // Plain rows from a covering index, counted here: cheaper than SQL's GROUP BY sort.
     let mut t = Sql::new(
-        "select mt.branch_id, mt.kind, mt.group_id, substr(mt.held_on, 6, 2) as month, mt.status, count(*) as n \
+        "select mt.branch_id, mt.kind, mt.group_id, mt.held_on, mt.status, mt.present_count, mt.eligible_count \
          from meeting mt where mt.held_on between ",
     );
     t.bind(format!("{year:04}-01-01"))
@@ -1581,11 +1587,12 @@ pub(crate) async fn shapes_and_tallies(
     if let Some(b) = branch_id {
         t.push(" and mt.branch_id = ").bind(b);
     }
-    t.push(" group by mt.branch_id, mt.kind, mt.group_id, substr(mt.held_on, 6, 2), mt.status");
-    let rows: Vec<TallyRow> = t.fetch_page(&state.db).await?;
+    let rows: Vec<MeetingRow> = t.fetch_page(&state.db).await?;
     let mut tallies: HashMap<i64, Tally> = HashMap::new();
+    let mut sums = Sums::new();
     for r in rows {
-        let (Some(kind), Ok(month)) = (MeetingKind::parse(&r.kind), r.month.parse::<u8>()) else {
+        let month = r.held_on.get(5..7).and_then(|m| m.parse::<u8>().ok());
+        let (Some(kind), Some(month)) = (MeetingKind::parse(&r.kind), month) else {
             continue;
         };
         let e = tallies
@@ -1594,9 +1601,12 @@ pub(crate) async fn shapes_and_tallies(
             .entry((kind, r.group_id, month))
             .or_default();
         if r.status == "accepted" {
-            e.accepted += r.n;
+            e.accepted += 1;
+            let a = sums.entry(r.branch_id).or_default();
+            a.0 += r.present_count;
+            a.1 += r.eligible_count;
         } else {
-            e.submitted += r.n;
+            e.submitted += 1;
         }
     }
     let out = shapes
@@ -1610,7 +1620,7 @@ pub(crate) async fn shapes_and_tallies(
             (s, shape)
         })
         .collect();
-    Ok((out, tallies))
+    Ok((out, tallies, sums))
 }
 
 /// One branch's year grid (the branch must be in scope).
@@ -1623,7 +1633,7 @@ pub async fn branch_grid(
     user.require(may_read(user))?;
     branch_in_scope(state, user, branch_id).await?;
     let rules_all = load_rules(state).await?;
-    let (shapes, tallies) =
+    let (shapes, tallies, _) =
         shapes_and_tallies(state, &user.scope(), None, Some(branch_id), year).await?;
     let empty = Tally::new();
     Ok(shapes
@@ -1680,6 +1690,101 @@ impl ComplianceLine {
     }
 }
 
+/// One branch's year, summed: what the compliance tables aggregate.
+#[derive(Clone, Debug)]
+pub struct BranchYear {
+    pub shape: ShapeRow,
+    /// [met, judged] per kind, in the order of `MeetingKind::ALL`.
+    pub by_kind: Vec<(i64, i64)>,
+    pub present: i64,
+    pub expected: i64,
+}
+
+/// Every branch's year as of a data version and a day.
+pub struct YearStats {
+    version: i64,
+    today: Date,
+    pub branches: Vec<BranchYear>,
+}
+
+/// Computed years, valid while `data_version` ('orglife') and the day stay the same: any
+/// write to meetings, rules, orgs or officers bumps the version (database triggers), so a
+/// cached year is never stale, whichever instance made the write.
+#[derive(Default)]
+pub struct StatsCache {
+    years: std::sync::Mutex<HashMap<i32, std::sync::Arc<YearStats>>>,
+}
+
+async fn data_version(state: &AppState) -> AppResult<i64> {
+    let v: Vec<(i64,)> = Sql::new("select version from data_version where name = 'orglife'")
+        .fetch_page(&state.db)
+        .await?;
+    Ok(v.first().map_or(0, |x| x.0))
+}
+
+async fn compute_year(
+    state: &AppState,
+    year: i32,
+    today: Date,
+    version: i64,
+) -> AppResult<YearStats> {
+    let rules_all = load_rules(state).await?;
+    let everything = Scope::everything();
+    let (shapes, tallies, sums) = shapes_and_tallies(state, &everything, None, None, year).await?;
+    let empty = Tally::new();
+    let branches = shapes
+        .into_iter()
+        .map(|(s, shape)| {
+            let grid = year_grid(
+                &rules_all,
+                year,
+                &shape,
+                tallies.get(&s.org_id).unwrap_or(&empty),
+                today,
+            );
+            let mut by_kind = vec![(0, 0); MeetingKind::ALL.len()];
+            for row in &grid {
+                if let Some(i) = MeetingKind::ALL.iter().position(|k| k.as_str() == row.kind) {
+                    by_kind[i] = (row.met, row.judged);
+                }
+            }
+            let (present, expected) = sums.get(&s.org_id).copied().unwrap_or((0, 0));
+            BranchYear {
+                shape: s,
+                by_kind,
+                present,
+                expected,
+            }
+        })
+        .collect();
+    Ok(YearStats {
+        version,
+        today,
+        branches,
+    })
+}
+
+/// Every branch's year, from the cache when nothing changed since it was computed.
+pub async fn year_stats(state: &AppState, year: i32) -> AppResult<std::sync::Arc<YearStats>> {
+    let today = crate::web::today();
+    let version = data_version(state).await?;
+    let cached = state
+        .orglife_stats
+        .years
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&year).cloned())
+        .filter(|y| y.version == version && y.today == today);
+    if let Some(y) = cached {
+        return Ok(y);
+    }
+    let fresh = std::sync::Arc::new(compute_year(state, year, today, version).await?);
+    if let Ok(mut m) = state.orglife_stats.years.lock() {
+        m.insert(year, fresh.clone());
+    }
+    Ok(fresh)
+}
+
 /// The compliance table for `year` (periods up to today), grouped by `by`
 /// (branch | unit | category), plus the line for everything in scope.
 pub async fn compliance(
@@ -1690,10 +1795,8 @@ pub async fn compliance(
     unit_id: Option<i64>,
 ) -> AppResult<(Vec<ComplianceLine>, ComplianceLine)> {
     user.require(may_read(user))?;
-    let rules_all = load_rules(state).await?;
-    let (shapes, tallies) = shapes_and_tallies(state, &user.scope(), unit_id, None, year).await?;
-    let today = crate::web::today();
-    let empty = Tally::new();
+    let stats = year_stats(state, year).await?;
+    let scope = user.scope();
     let n_kinds = MeetingKind::ALL.len();
     let new_line = |level: &str, id: i64, name: String, parent: String| ComplianceLine {
         level: level.into(),
@@ -1709,7 +1812,6 @@ pub async fn compliance(
         expected: 0,
         attendance: None,
     };
-    let sums = attendance_sums(state, &user.scope(), unit_id, None, year).await?;
     let mut lines: Vec<ComplianceLine> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let mut total = new_line(
@@ -1722,14 +1824,15 @@ pub async fn compliance(
         },
         String::new(),
     );
-    for (s, shape) in &shapes {
-        let grid = year_grid(
-            &rules_all,
-            year,
-            shape,
-            tallies.get(&s.org_id).unwrap_or(&empty),
-            today,
-        );
+    // The scope applied to the cached city: a branch is visible through its unit or itself.
+    let visible = |b: &BranchYear| {
+        (scope.all
+            || scope.units.contains(&b.shape.unit_id)
+            || scope.branches.contains(&b.shape.org_id))
+            && unit_id.is_none_or(|u| u == b.shape.unit_id)
+    };
+    for b in stats.branches.iter().filter(|b| visible(b)) {
+        let s = &b.shape;
         let (key, name, parent) = match by {
             "unit" => (s.unit_id, s.unit_name.clone(), s.category_name.clone()),
             "category" => (s.category_id, s.category_name.clone(), String::new()),
@@ -1743,21 +1846,16 @@ pub async fn compliance(
             lines.push(new_line(level, key, name, parent));
             lines.len() - 1
         });
-        let (p, e) = sums.get(&s.org_id).copied().unwrap_or((0, 0));
         for line in [&mut lines[i], &mut total] {
             line.branches += 1;
-            line.present += p;
-            line.expected += e;
-            for (k, row) in grid.iter().enumerate() {
-                let slot = MeetingKind::ALL
-                    .iter()
-                    .position(|m| m.as_str() == row.kind)
-                    .unwrap_or(k);
-                line.met += row.met;
-                line.judged += row.judged;
-                if let Some(b) = line.by_kind.get_mut(slot) {
-                    b.0 += row.met;
-                    b.1 += row.judged;
+            line.present += b.present;
+            line.expected += b.expected;
+            for (slot, (m, j)) in b.by_kind.iter().enumerate() {
+                line.met += m;
+                line.judged += j;
+                if let Some(k) = line.by_kind.get_mut(slot) {
+                    k.0 += m;
+                    k.1 += j;
                 }
             }
         }

@@ -234,7 +234,18 @@ async fn record_review_and_count_a_meeting() {
         ),
         (Some("returned"), Some("请补充签到表"))
     );
-    // The calendar does not count it yet.
+    // The compliance table (computed now and cached) does not count it yet...
+    let branch_line = |t: &Value| {
+        t["lines"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"] == s.city.branch_a))
+            .map(|x| x["by_kind"][0][0].clone())
+    };
+    let (_, before) = app
+        .get(&s.unit, "/api/v1/orglife/compliance?year=2026&by=branch")
+        .await;
+    assert_eq!(branch_line(&before), Some(json!(0)), "{before}");
+    // ...nor does the calendar.
     let grid_url = format!(
         "/api/v1/orglife/calendar?branch_id={}&year=2026",
         s.city.branch_a
@@ -293,6 +304,8 @@ async fn record_review_and_count_a_meeting() {
         .cloned()
         .expect("line");
     assert_eq!(line["by_kind"][0][0], 1, "{line}");
+    // The cached table saw the acceptance (a write bumps the data version).
+    assert_eq!(branch_line(&table), Some(json!(1)));
     assert!(
         line["by_kind"][0][1].as_i64().unwrap_or(0) >= 3,
         "Q1–Q3 were due: {line}"
