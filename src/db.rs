@@ -48,7 +48,9 @@ impl SqliteReader {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        conn.execute_batch("pragma cache_size = -16000; pragma temp_store = memory;")?;
+        // 8 MB of page cache per connection: the hot pages of a city fit; more only grows RSS
+        // (the OS page cache holds the file anyway).
+        conn.execute_batch("pragma cache_size = -8000; pragma temp_store = memory;")?;
         // Without this SQLite recompiles a cached statement whenever a value bound to a
         // LIKE changes (the plan might depend on it): the search pages would parse their
         // SQL on every request.
@@ -145,7 +147,7 @@ impl Db {
                     conn.execute(
                         "pragma journal_mode = wal; pragma synchronous = normal; \
                          pragma foreign_keys = on; pragma busy_timeout = 10000; \
-                         pragma cache_size = -32000; pragma temp_store = memory;",
+                         pragma cache_size = -8000; pragma temp_store = memory;",
                     )
                     .await?;
                     Ok(())
