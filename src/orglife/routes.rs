@@ -981,6 +981,8 @@ pub struct ComplianceQuery {
     /// category | unit | branch
     pub by: Option<String>,
     pub unit_id: Option<String>,
+    /// Within the year: q1–q4, h1–h2, m1–m12; the whole year by default.
+    pub period: Option<String>,
 }
 
 impl ComplianceQuery {
@@ -1009,6 +1011,9 @@ struct CompliancePage {
     kinds: Vec<(&'static str, &'static str)>,
     kind_idx: Vec<usize>,
     committee: bool,
+    period: String,
+    period_label: String,
+    periods: Vec<(String, String)>,
 }
 
 impl CompliancePage {
@@ -1019,10 +1024,13 @@ impl CompliancePage {
         match l.level.as_str() {
             "branch" => format!("/orglife/calendar?branch_id={}&year={}", l.id, self.year),
             "unit" => format!(
-                "/orglife/compliance?by=branch&unit_id={}&year={}",
-                l.id, self.year
+                "/orglife/compliance?by=branch&unit_id={}&year={}&period={}",
+                l.id, self.year, self.period
             ),
-            _ => format!("/orglife/compliance?by=unit&year={}", self.year),
+            _ => format!(
+                "/orglife/compliance?by=unit&year={}&period={}",
+                self.year, self.period
+            ),
         }
     }
     fn bar(&self, l: &ComplianceLine) -> String {
@@ -1048,8 +1056,12 @@ async fn compliance_page(
     let year = store::year_or_now(q.year.as_deref());
     let by = q.by(&user);
     let unit_id = parse_id(&q.unit_id);
-    let (lines, total) = store::compliance(&state, &user, year, by, unit_id).await?;
+    let months = store::Months::parse(q.period.as_deref());
+    let (lines, total) = store::compliance(&state, &user, year, by, unit_id, months).await?;
     web::render(&CompliancePage {
+        period: months.code(),
+        period_label: months.label(),
+        periods: store::month_ranges(),
         ctx: PageCtx::new(&user, "合规统计", "/orglife/compliance", flash)
             .crumb("组织生活", "/orglife/meetings")
             .crumb("合规统计", "/orglife/compliance"),
@@ -1073,7 +1085,9 @@ pub async fn compliance_xlsx(
 ) -> AppResult<Vec<u8>> {
     let year = store::year_or_now(q.year.as_deref());
     let by = q.by(user);
-    let (lines, total) = store::compliance(state, user, year, by, parse_id(&q.unit_id)).await?;
+    let months = store::Months::parse(q.period.as_deref());
+    let (lines, total) =
+        store::compliance(state, user, year, by, parse_id(&q.unit_id), months).await?;
     let mut headers: Vec<&str> = vec![
         match by {
             "category" => "类别",
@@ -1098,7 +1112,11 @@ pub async fn compliance_xlsx(
     };
     let mut rows: Vec<Vec<String>> = lines.iter().map(line).collect();
     rows.push(line(&total));
-    crate::xlsx::write_sheet(&format!("{year}年组织生活合规"), &headers, &rows)
+    crate::xlsx::write_sheet(
+        &format!("{year}年{}组织生活合规", months.label()),
+        &headers,
+        &rows,
+    )
 }
 
 async fn compliance_export(
@@ -1562,8 +1580,15 @@ async fn api_compliance(
     Query(q): Query<ComplianceQuery>,
 ) -> AppResult<Json<ComplianceTable>> {
     let year = store::year_or_now(q.year.as_deref());
-    let (lines, total) =
-        store::compliance(&state, &user, year, q.by(&user), parse_id(&q.unit_id)).await?;
+    let (lines, total) = store::compliance(
+        &state,
+        &user,
+        year,
+        q.by(&user),
+        parse_id(&q.unit_id),
+        store::Months::parse(q.period.as_deref()),
+    )
+    .await?;
     Ok(Json(ComplianceTable { lines, total }))
 }
 

@@ -1502,8 +1502,9 @@ impl crate::db::FromSqlite for MeetingRow {
     }
 }
 
-/// Attendance summed per branch: (present, expected) over accepted meetings.
-pub type Sums = HashMap<i64, (i64, i64)>;
+/// Attendance per branch and month (index 0 = January): (present, expected) over
+/// accepted meetings.
+pub type Sums = HashMap<i64, [(i64, i64); 12]>;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ShapeRow {
@@ -1602,9 +1603,14 @@ pub async fn shapes_and_tallies(
             .or_default();
         if r.status == "accepted" {
             e.accepted += 1;
-            let a = sums.entry(r.branch_id).or_default();
-            a.0 += r.present_count;
-            a.1 += r.eligible_count;
+            if let Some(a) = sums
+                .entry(r.branch_id)
+                .or_insert([(0, 0); 12])
+                .get_mut(usize::from(month.saturating_sub(1)))
+            {
+                a.0 += r.present_count;
+                a.1 += r.eligible_count;
+            }
         } else {
             e.submitted += 1;
         }
@@ -1694,10 +1700,90 @@ impl ComplianceLine {
 #[derive(Clone, Debug)]
 pub struct BranchYear {
     pub shape: ShapeRow,
-    /// [met, judged] per kind, in the order of `MeetingKind::ALL`.
-    pub by_kind: Vec<(i64, i64)>,
-    pub present: i64,
-    pub expected: i64,
+    /// Each judged period: (kind index in `MeetingKind::ALL`, first month, last month, met).
+    pub cells: Vec<(usize, u8, u8, bool)>,
+    /// (present, expected) per month.
+    pub attendance: [(i64, i64); 12],
+}
+
+/// Months `from..=to` of a year: the period a compliance table covers. A period of a
+/// rule counts when it lies inside: a quarter's assembly in a quarter or the year, a
+/// year's life meeting only in the whole year.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Months {
+    pub from: u8,
+    pub to: u8,
+}
+
+impl Months {
+    pub const YEAR: Months = Months { from: 1, to: 12 };
+
+    /// `q1`…`q4`, `m1`…`m12`, `h1`/`h2`, or the whole year.
+    pub fn parse(s: Option<&str>) -> Months {
+        let s = s.unwrap_or("").trim();
+        let n = |p: &str| s.strip_prefix(p).and_then(|x| x.parse::<u8>().ok());
+        match (n("q"), n("m"), n("h")) {
+            (Some(q @ 1..=4), _, _) => Months {
+                from: q * 3 - 2,
+                to: q * 3,
+            },
+            (_, Some(m @ 1..=12), _) => Months { from: m, to: m },
+            (_, _, Some(h @ 1..=2)) => Months {
+                from: h * 6 - 5,
+                to: h * 6,
+            },
+            _ => Months::YEAR,
+        }
+    }
+
+    pub fn code(&self) -> String {
+        match (self.from, self.to) {
+            (1, 12) => String::new(),
+            (f, t) if f == t => format!("m{f}"),
+            (f, t) if t == f + 2 && f % 3 == 1 => format!("q{}", t / 3),
+            (f, t) if t == f + 5 && f % 6 == 1 => format!("h{}", t / 6),
+            _ => String::new(),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match (self.from, self.to) {
+            (1, 12) => "全年".into(),
+            (f, t) if f == t => format!("{f}月"),
+            (1, 6) => "上半年".into(),
+            (7, 12) => "下半年".into(),
+            (f, t) if t == f + 2 => format!("第{}季度", t / 3),
+            (f, t) => format!("{f}–{t}月"),
+        }
+    }
+
+    fn covers(&self, from: u8, to: u8) -> bool {
+        self.from <= from && to <= self.to
+    }
+}
+
+/// The choices of period a compliance page offers.
+pub fn month_ranges() -> Vec<(String, String)> {
+    let mut v = vec![(String::new(), "全年".to_string())];
+    for h in 1..=2u8 {
+        let m = Months {
+            from: h * 6 - 5,
+            to: h * 6,
+        };
+        v.push((m.code(), m.label()));
+    }
+    for q in 1..=4u8 {
+        let m = Months {
+            from: q * 3 - 2,
+            to: q * 3,
+        };
+        v.push((m.code(), m.label()));
+    }
+    for mo in 1..=12u8 {
+        let m = Months { from: mo, to: mo };
+        v.push((m.code(), m.label()));
+    }
+    v
 }
 
 /// Every branch's year as of a data version and a day.
@@ -1742,18 +1828,21 @@ async fn compute_year(
                 tallies.get(&s.org_id).unwrap_or(&empty),
                 today,
             );
-            let mut by_kind = vec![(0, 0); MeetingKind::ALL.len()];
+            let mut cells = Vec::new();
             for row in &grid {
-                if let Some(i) = MeetingKind::ALL.iter().position(|k| k.as_str() == row.kind) {
-                    by_kind[i] = (row.met, row.judged);
+                let Some(i) = MeetingKind::ALL.iter().position(|k| k.as_str() == row.kind) else {
+                    continue;
+                };
+                for c in &row.cells {
+                    if let Some(met) = c.state.judged() {
+                        cells.push((i, c.from_month, c.to_month, met));
+                    }
                 }
             }
-            let (present, expected) = sums.get(&s.org_id).copied().unwrap_or((0, 0));
             BranchYear {
+                attendance: sums.get(&s.org_id).copied().unwrap_or([(0, 0); 12]),
                 shape: s,
-                by_kind,
-                present,
-                expected,
+                cells,
             }
         })
         .collect();
@@ -1793,6 +1882,7 @@ pub async fn compliance(
     year: i32,
     by: &str,
     unit_id: Option<i64>,
+    months: Months,
 ) -> AppResult<(Vec<ComplianceLine>, ComplianceLine)> {
     user.require(may_read(user))?;
     let stats = year_stats(state, year).await?;
@@ -1846,16 +1936,24 @@ pub async fn compliance(
             lines.push(new_line(level, key, name, parent));
             lines.len() - 1
         });
+        let (present, expected) = b.attendance
+            [usize::from(months.from - 1)..usize::from(months.to)]
+            .iter()
+            .fold((0, 0), |a, m| (a.0 + m.0, a.1 + m.1));
         for line in [&mut lines[i], &mut total] {
             line.branches += 1;
-            line.present += b.present;
-            line.expected += b.expected;
-            for (slot, (m, j)) in b.by_kind.iter().enumerate() {
+            line.present += present;
+            line.expected += expected;
+            for (slot, from, to, met) in &b.cells {
+                if !months.covers(*from, *to) {
+                    continue;
+                }
+                let m = i64::from(*met);
                 line.met += m;
-                line.judged += j;
-                if let Some(k) = line.by_kind.get_mut(slot) {
+                line.judged += 1;
+                if let Some(k) = line.by_kind.get_mut(*slot) {
                     k.0 += m;
-                    k.1 += j;
+                    k.1 += 1;
                 }
             }
         }
@@ -1967,6 +2065,27 @@ mod tests {
             founded_on: Some(date!(2020 - 01 - 01)),
             groups,
             has_committee: committee,
+        }
+    }
+
+    #[test]
+    fn periods_within_a_year() {
+        assert_eq!(Months::parse(Some("q2")), Months { from: 4, to: 6 });
+        assert_eq!(Months::parse(Some("m12")), Months { from: 12, to: 12 });
+        assert_eq!(Months::parse(Some("h2")), Months { from: 7, to: 12 });
+        for bad in [None, Some(""), Some("q5"), Some("m0"), Some("x")] {
+            assert_eq!(Months::parse(bad), Months::YEAR);
+        }
+        let q2 = Months::parse(Some("q2"));
+        assert!(q2.covers(4, 6) && q2.covers(5, 5) && !q2.covers(1, 12) && !q2.covers(3, 3));
+        assert_eq!(
+            (q2.code(), q2.label()),
+            ("q2".to_string(), "第2季度".to_string())
+        );
+        assert_eq!(Months::YEAR.code(), "");
+        assert_eq!(month_ranges().len(), 1 + 2 + 4 + 12);
+        for (code, _) in month_ranges() {
+            assert_eq!(Months::parse(Some(&code)).code(), code, "round trip");
         }
     }
 

@@ -306,6 +306,28 @@ async fn record_review_and_count_a_meeting() {
     assert_eq!(line["by_kind"][0][0], 1, "{line}");
     // The cached table saw the acceptance (a write bumps the data version).
     assert_eq!(branch_line(&table), Some(json!(1)));
+    // Any period of the year: the first quarter's assembly was held, the second's was not;
+    // a single month judges only monthly meetings.
+    let kind0 = |period: &'static str| {
+        let unit = s.unit.clone();
+        let b = s.city.branch_a;
+        async move {
+            let (_, t) = app
+                .get(
+                    &unit,
+                    &format!("/api/v1/orglife/compliance?year=2026&by=branch&period={period}"),
+                )
+                .await;
+            t["lines"]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["id"] == b))
+                .map(|x| x["by_kind"][0].clone())
+        }
+    };
+    assert_eq!(kind0("q1").await, Some(json!([1, 1])));
+    assert_eq!(kind0("q2").await, Some(json!([0, 1])));
+    assert_eq!(kind0("m3").await, Some(json!([0, 0])));
+    assert_eq!(kind0("h1").await, Some(json!([1, 2])));
     assert!(
         line["by_kind"][0][1].as_i64().unwrap_or(0) >= 3,
         "Q1–Q3 were due: {line}"
