@@ -80,6 +80,7 @@ pub async fn figures(state: &AppState, scope: &Scope) -> AppResult<Figures> {
 #[template(path = "home.html")]
 struct HomePage {
     ctx: PageCtx,
+    life: Option<LifeCard>,
     figures: Option<Figures>,
     categories: Vec<CategoryCount>,
     terms: Vec<TermDue>,
@@ -87,6 +88,52 @@ struct HomePage {
     member_id: Option<i64>,
     has_role: bool,
     communities: Vec<crate::org::communities::Community>,
+}
+
+/// 组织生活 at a glance: this year's rates in scope and the records waiting on someone.
+pub struct LifeCard {
+    pub year: i32,
+    pub rate: String,
+    pub attendance: String,
+    pub submitted: i64,
+    pub returned: i64,
+    pub drafts: i64,
+}
+
+async fn life_card(state: &AppState, user: &CurrentUser) -> AppResult<Option<LifeCard>> {
+    if !crate::orglife::store::may_read(user) {
+        return Ok(None);
+    }
+    let year = web::today().year();
+    let (_, total) = crate::orglife::store::compliance(
+        state,
+        user,
+        year,
+        "branch",
+        None,
+        crate::orglife::store::Months::YEAR,
+    )
+    .await?;
+    let count = |status: &str| {
+        let f = crate::orglife::store::MeetingFilter {
+            status: Some(status.to_string()),
+            per_page: Some(1),
+            ..Default::default()
+        };
+        async move {
+            crate::orglife::store::list(state, user, &f, false)
+                .await
+                .map(|r| r.1)
+        }
+    };
+    Ok(Some(LifeCard {
+        year,
+        rate: total.rate_text(),
+        attendance: total.attendance_text(),
+        submitted: count("submitted").await?,
+        returned: count("returned").await?,
+        drafts: count("draft").await?,
+    }))
 }
 
 async fn home(
@@ -125,6 +172,7 @@ async fn home(
         Vec::new()
     };
     web::render(&HomePage {
+        life: life_card(&state, &user).await?,
         ctx: PageCtx::new(&user, "首页", "/", flash),
         figures,
         categories,

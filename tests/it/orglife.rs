@@ -809,6 +809,20 @@ async fn the_pages_walk_a_record_through_review() {
         .await
         .expect("submit");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The unit's home page shows what waits for its review.
+    let home = s
+        .unit
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        home.contains("data-testid=\"life-submitted\">1<"),
+        "one record to review"
+    );
     let r = s
         .unit
         .post(app.url(&format!("{at}/return")))
