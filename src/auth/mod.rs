@@ -98,7 +98,7 @@ impl Scope {
 
     /// Appends `(col in (…) or …)` over the non-empty lists only, so each part can use
     /// its index; with nothing granted it matches nothing.
-    fn any_of(sql: &mut Sql, parts: &[(&str, &[i64])]) {
+    pub fn any_of(sql: &mut Sql, parts: &[(&str, &[i64])]) {
         let parts: Vec<_> = parts.iter().filter(|(_, ids)| !ids.is_empty()).collect();
         if parts.is_empty() {
             sql.push("1 = 0");

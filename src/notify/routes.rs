@@ -66,21 +66,20 @@ async fn render(
     q: InboxQuery,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let (state, user) = (state.clone(), user.clone());
     let p = Paging {
         page: q.page,
         per_page: q.per_page,
     };
     let unread_only = q.unread.as_deref() == Some("1");
-    let (rows, total) = super::list(&state, &user, unread_only, p.per_page(), p.offset()).await?;
+    let (rows, total) = super::list(state, user, unread_only, p.per_page(), p.offset()).await?;
     let qs = if unread_only { "unread=1" } else { "" };
     web::render(&InboxPage {
-        ctx: PageCtx::new(&user, "消息提醒", "/notifications", flash)
+        ctx: PageCtx::new(user, "消息提醒", "/notifications", flash)
             .crumb("消息提醒", "/notifications"),
         pager: Pager::new(&p, total, "/notifications", qs),
         rows,
         unread_only,
-        email: super::email_of(&state, user.user_id).await?,
+        email: super::email_of(state, user.user_id).await?,
         mail_on: state.config.smtp_url.is_some(),
         error,
     })

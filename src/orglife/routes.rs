@@ -934,21 +934,13 @@ async fn calendar_page(
         branch_id = Some(branches[0].0);
         branch_name = branches[0].1.clone();
     }
-    let grid = match branch_id {
+    let (grid, attendance) = match branch_id {
         Some(b) => store::branch_grid(&state, &user, b, year).await?,
-        None => Vec::new(),
+        None => (Vec::new(), (0, 0)),
     };
     let (met, judged) = grid
         .iter()
         .fold((0, 0), |a, r| (a.0 + r.met, a.1 + r.judged));
-    let attendance = match branch_id {
-        Some(b) => store::attendance_sums(&state, &user.scope(), None, Some(b), year)
-            .await?
-            .get(&b)
-            .copied()
-            .unwrap_or((0, 0)),
-        None => (0, 0),
-    };
     web::render(&CalendarPage {
         ctx: PageCtx::new(&user, "合规日历", "/orglife/calendar", flash)
             .crumb("组织生活", "/orglife/meetings")
@@ -1562,7 +1554,9 @@ async fn api_calendar(
 ) -> AppResult<Json<Vec<GridRow>>> {
     let year = store::year_or_now(q.year.as_deref());
     Ok(Json(
-        store::branch_grid(&state, &user, q.branch_id, year).await?,
+        store::branch_grid(&state, &user, q.branch_id, year)
+            .await?
+            .0,
     ))
 }
 

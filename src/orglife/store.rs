@@ -131,25 +131,13 @@ fn meeting_condition(scope: &Scope, sql: &mut Sql) {
         sql.push("1 = 1");
         return;
     }
-    let mut parts: Vec<(&str, &[i64])> = Vec::new();
-    if !scope.units.is_empty() {
-        parts.push(("mt.unit_id", &scope.units));
-    }
-    if !scope.branches.is_empty() {
-        parts.push(("mt.branch_id", &scope.branches));
-    }
-    if parts.is_empty() {
-        sql.push("1 = 0");
-        return;
-    }
-    sql.push("(");
-    for (i, (col, ids)) in parts.iter().enumerate() {
-        if i > 0 {
-            sql.push(" or ");
-        }
-        sql.push(col).push(" in ").bind_list(ids);
-    }
-    sql.push(")");
+    Scope::any_of(
+        sql,
+        &[
+            ("mt.unit_id", &scope.units),
+            ("mt.branch_id", &scope.branches),
+        ],
+    );
 }
 
 /// May read meeting records at all (members use their own page).
@@ -257,10 +245,16 @@ pub async fn list(
         .push(" offset ")
         .bind(p.offset());
     let rows = sql.fetch_page(&state.db).await?;
+    Ok((rows, count(state, user, f).await?))
+}
+
+/// How many records in the caller's scope match the filter.
+pub async fn count(state: &AppState, user: &CurrentUser, f: &MeetingFilter) -> AppResult<i64> {
+    user.require(may_read(user))?;
     let mut count = Sql::new("select count(*) from meeting mt where ");
-    meeting_condition(&scope, &mut count);
+    meeting_condition(&user.scope(), &mut count);
     f.apply(&mut count, state);
-    Ok((rows, count.fetch_scalar(&state.db.pool).await?))
+    Ok(count.fetch_scalar(&state.db.pool).await?)
 }
 
 /// One record in the caller's scope; 404 for anything else.
@@ -1635,20 +1629,21 @@ pub async fn shapes_and_tallies(
     Ok((out, tallies, sums))
 }
 
-/// One branch's year grid (the branch must be in scope).
+/// One branch's year grid and its attendance, (present, expected) over the year's
+/// accepted meetings (the branch must be in scope).
 pub async fn branch_grid(
     state: &AppState,
     user: &CurrentUser,
     branch_id: i64,
     year: i32,
-) -> AppResult<Vec<GridRow>> {
+) -> AppResult<(Vec<GridRow>, (i64, i64))> {
     user.require(may_read(user))?;
     branch_in_scope(state, user, branch_id).await?;
     let rules_all = load_rules(state).await?;
-    let (shapes, tallies, _) =
+    let (shapes, tallies, sums) =
         shapes_and_tallies(state, &user.scope(), None, Some(branch_id), year).await?;
     let empty = Tally::new();
-    Ok(shapes
+    let grid = shapes
         .first()
         .map(|(s, shape)| {
             year_grid(
@@ -1659,7 +1654,11 @@ pub async fn branch_grid(
                 crate::web::today(),
             )
         })
-        .unwrap_or_default())
+        .unwrap_or_default();
+    let attendance = sums.get(&branch_id).map_or((0, 0), |months| {
+        months.iter().fold((0, 0), |a, m| (a.0 + m.0, a.1 + m.1))
+    });
+    Ok((grid, attendance))
 }
 
 /// Compliance of a group of branches: periods met over periods judged.
@@ -1969,41 +1968,6 @@ pub async fn compliance(
         l.attendance = rules::rate(l.present, l.expected);
     }
     Ok((lines, total))
-}
-
-/// Present and expected attendees summed over each branch's accepted meetings of `year`.
-pub async fn attendance_sums(
-    state: &AppState,
-    scope: &Scope,
-    unit_id: Option<i64>,
-    branch_id: Option<i64>,
-    year: i32,
-) -> AppResult<HashMap<i64, (i64, i64)>> {
-    let mut sql = Sql::new(
-        "select mt.branch_id, cast(sum(mt.present_count) as bigint), cast(sum(mt.eligible_count) as bigint) \
-         from meeting mt where ",
-    );
-    // For one branch, a status test no index can use keeps the planner on the branch's index.
-    sql.push(if branch_id.is_some() {
-        "lower(mt.status) = 'accepted'"
-    } else {
-        "mt.status = 'accepted'"
-    })
-    .push(" and mt.held_on between ");
-    sql.bind(format!("{year:04}-01-01"))
-        .push(" and ")
-        .bind(format!("{year:04}-12-31"))
-        .push(" and ");
-    meeting_condition(scope, &mut sql);
-    if let Some(u) = unit_id {
-        sql.push(" and mt.unit_id = ").bind(u);
-    }
-    if let Some(b) = branch_id {
-        sql.push(" and mt.branch_id = ").bind(b);
-    }
-    sql.push(" group by mt.branch_id");
-    let rows: Vec<(i64, i64, i64)> = sql.fetch_all(&state.db.pool).await?;
-    Ok(rows.into_iter().map(|(b, p, e)| (b, (p, e))).collect())
 }
 
 // ---- a member's own meetings ----

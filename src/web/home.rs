@@ -117,14 +117,9 @@ async fn life_card(state: &AppState, user: &CurrentUser) -> AppResult<Option<Lif
     let count = |status: &str| {
         let f = crate::orglife::store::MeetingFilter {
             status: Some(status.to_string()),
-            per_page: Some(1),
             ..Default::default()
         };
-        async move {
-            crate::orglife::store::list(state, user, &f, false)
-                .await
-                .map(|r| r.1)
-        }
+        async move { crate::orglife::store::count(state, user, &f).await }
     };
     Ok(Some(LifeCard {
         year,
