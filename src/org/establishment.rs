@@ -327,6 +327,15 @@ pub struct Overview {
     pub findings: Vec<Finding>,
     pub categories: Vec<RateLine>,
     pub total: RateLine,
+    /// The city's rates month by month (committee only; empty otherwise).
+    pub trend: Vec<TrendPoint>,
+}
+
+/// The city's rates as the daily pass found them on a day.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TrendPoint {
+    pub day: String,
+    pub rates: RateLine,
 }
 
 #[derive(sqlx::FromRow)]
@@ -364,7 +373,15 @@ pub async fn overview(state: &AppState, user: &CurrentUser) -> AppResult<Overvie
     } else {
         "合计"
     };
-    overview_in(state, &user.scope(), name).await
+    let mut o = overview_in(state, &user.scope(), name).await?;
+    if user.is_committee() {
+        o.trend = trend(state)
+            .await?
+            .into_iter()
+            .map(|(day, rates)| TrendPoint { day, rates })
+            .collect();
+    }
+    Ok(o)
 }
 
 /// Findings and rates within a scope (the reminder pass uses the whole city).
@@ -466,6 +483,7 @@ pub async fn overview_in(
         findings,
         categories: lines,
         total,
+        trend: Vec::new(),
     })
 }
 
@@ -868,7 +886,6 @@ fn filter(findings: Vec<Finding>, area: Option<&str>) -> Vec<Finding> {
 struct EstablishmentPage {
     ctx: PageCtx,
     o: Overview,
-    trend: Vec<(String, RateLine)>,
     area: String,
     counts: [(&'static str, &'static str, usize); 3],
 }
@@ -892,13 +909,7 @@ async fn page(
         ("renew", "应换尽换", count(Area::Renew)),
     ];
     o.findings = filter(std::mem::take(&mut o.findings), f.area.as_deref());
-    let trend = if user.is_committee() {
-        trend(&state).await?
-    } else {
-        Vec::new()
-    };
     web::render(&EstablishmentPage {
-        trend,
         ctx: PageCtx::new(&user, "三个百分百", "/org/establishment", flash)
             .crumb("组织体系", "/org/units")
             .crumb("三个百分百", "/org/establishment"),

@@ -291,4 +291,9 @@ async fn findings_rates_elections_and_extensions() {
         .await
         .expect("t");
     assert!(html.contains("data-testid=\"trend\"") && html.contains("2026-10-31"));
+    // The API gives the committee the same trend.
+    let (_, o) = app.get(&admin, "/api/v1/establishment").await;
+    assert_eq!(o["trend"][0]["day"], "2026-10-31");
+    let (_, mine) = app.get(&unit, "/api/v1/establishment").await;
+    assert_eq!(mine["trend"].as_array().map(Vec::len), Some(0));
 }
