@@ -36,6 +36,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         metrics: crate::ops::prometheus(),
         auth_cache: Arc::default(),
+        policy: Arc::default(),
         orglife_stats: Arc::default(),
     })
 }
@@ -44,6 +45,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::routes::api())
+        .merge(crate::auth::totp_routes::api())
         .merge(crate::org::api())
         .merge(crate::orglife::api())
         .merge(crate::notify::routes::api())
@@ -58,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .merge(crate::web::home::routes())
         .merge(crate::auth::routes::pages())
+        .merge(crate::auth::totp_routes::pages())
         .merge(crate::org::pages())
         .merge(crate::orglife::pages())
         .merge(crate::notify::routes::pages())
@@ -87,6 +90,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(crate::ops::track))
         .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 64 * 1024))
         .layer(middleware::from_fn(same_origin))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::client::layer,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -1,5 +1,5 @@
 //! First start: the six categories with their requirements, the common goal, and the
-//! first committee admin. Idempotent: runs at every start and changes nothing twice.
+//! first admin (committee and system admin). Idempotent: runs at every start and changes nothing twice.
 
 use crate::audit::{self, Actor, Entry};
 use crate::auth::store::{self, NewGrant, NewUser};
@@ -152,13 +152,16 @@ pub async fn ensure_initial_data(state: &AppState) -> anyhow::Result<Option<Stri
             password: password.clone(),
             must_change_password: generated,
         },
-        &[NewGrant {
-            role: "committee".into(),
+        // The first account sets the city up (committee) and creates the other accounts,
+        // the security and audit admins among them (system admin). Once those exist, the
+        // home page asks for it to be renamed or disabled.
+        &["committee", "system_admin"].map(|role| NewGrant {
+            role: role.into(),
             unit_id: None,
             org_id: None,
             member_id: None,
             community_id: None,
-        }],
+        }),
     )
     .await
     .map_err(|e| anyhow::anyhow!("创建初始管理员失败：{e}"))?;

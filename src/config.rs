@@ -26,6 +26,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The From of digest emails.
     pub smtp_from: String,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed; nobody else's are.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl fmt::Debug for Config {
@@ -41,6 +44,7 @@ impl fmt::Debug for Config {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_hours", &self.session_absolute_hours)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +73,7 @@ struct FileConfig {
     lock_minutes: Option<i64>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 impl Config {
@@ -124,6 +129,14 @@ impl Config {
             smtp_from: env("YAOSHI_SMTP_FROM")
                 .or(file.smtp_from)
                 .unwrap_or_else(|| "钥匙 Yaoshi <noreply@localhost>".into()),
+            trusted_proxies: match env("YAOSHI_TRUSTED_PROXIES") {
+                Some(v) => v
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                None => file.trusted_proxies.unwrap_or_default(),
+            },
         })
     }
 
@@ -142,6 +155,7 @@ impl Config {
             max_upload_bytes: 20 * 1024 * 1024,
             smtp_url: None,
             smtp_from: "钥匙 Yaoshi <noreply@localhost>".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -21,6 +21,12 @@ pub enum AppError {
     Forbidden,
     #[error("请先修改初始密码")]
     PasswordChangeRequired,
+    #[error("密码已过期，请先修改密码")]
+    PasswordExpired,
+    #[error("您的角色须启用双因素认证，请先绑定动态验证码")]
+    TotpEnrolmentRequired,
+    #[error("请输入动态验证码")]
+    TotpRequired,
     #[error("找不到该记录，或您无权查看")]
     NotFound,
     #[error("{message}")]
@@ -65,7 +71,11 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            AppError::Forbidden
+            | AppError::PasswordChangeRequired
+            | AppError::PasswordExpired
+            | AppError::TotpEnrolmentRequired => StatusCode::FORBIDDEN,
+            AppError::TotpRequired => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -81,6 +91,9 @@ impl AppError {
             AppError::BadCredentials => "bad_credentials",
             AppError::Forbidden => "forbidden",
             AppError::PasswordChangeRequired => "password_change_required",
+            AppError::PasswordExpired => "password_expired",
+            AppError::TotpEnrolmentRequired => "totp_enrolment_required",
+            AppError::TotpRequired => "totp_required",
             AppError::NotFound => "not_found",
             AppError::Invalid { .. } => "invalid",
             AppError::Conflict(_) => "conflict",

@@ -14,6 +14,9 @@ pub fn role_label(r: Role) -> &'static str {
         Role::Branch => "党支部管理员",
         Role::Member => "党员",
         Role::Community => "社区",
+        Role::SystemAdmin => "系统管理员",
+        Role::SecurityAdmin => "安全管理员",
+        Role::AuditAdmin => "审计管理员",
     }
 }
 
@@ -141,6 +144,20 @@ pub fn audit_action_label(action: &str) -> &str {
         "member.export" => "导出党员",
         "community.create" => "新建社区",
         "system.bootstrap" => "系统初始化",
+        "audit" => "审计",
+        "audit.export" => "导出审计日志",
+        "security" => "安全策略",
+        "security.policy" => "修改安全策略",
+        "user.lock" => "账号锁定",
+        "user.unlock" => "解除锁定",
+        "user.rename" => "重命名用户",
+        "session" => "会话",
+        "session.evicted" => "新登录结束旧会话",
+        "session.end" => "强制结束会话",
+        "totp.enable" => "启用双因素认证",
+        "totp.disable" => "关闭双因素认证",
+        "totp.recovery_used" => "使用恢复码登录",
+        "totp.reset" => "重置双因素认证",
         other => other,
     }
 }

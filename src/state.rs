@@ -9,6 +9,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub auth_cache: Arc<crate::auth::cache::AuthCache>,
+    /// The security policy in force, re-read every few seconds.
+    pub policy: Arc<crate::auth::policy::PolicyCache>,
     /// Organizational-life figures per year, valid while the data version holds.
     pub orglife_stats: Arc<crate::orglife::store::StatsCache>,
 }

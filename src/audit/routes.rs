@@ -1,4 +1,4 @@
-//! The committee's audit log browser (filter, page, export, verify) and its API.
+//! The audit admin's (审计管理员) audit log browser (filter, page, export, verify) and its API.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -85,7 +85,7 @@ pub async fn list(
     f: &AuditFilter,
     limit: Option<i64>,
 ) -> AppResult<(Vec<AuditRow>, i64)> {
-    user.require(user.is_committee())?;
+    user.require(user.is_audit_admin())?;
     let p = Paging {
         page: f.page,
         per_page: f.per_page,
@@ -185,7 +185,7 @@ async fn verify_page(
     user: CurrentUser,
     Query(f): Query<AuditFilter>,
 ) -> AppResult<Response> {
-    user.require(user.is_committee())?;
+    user.require(user.is_audit_admin())?;
     let v = super::verify(&state.db).await?;
     render(&state, &user, f, FlashIn(None), Some(describe(v))).await
 }
@@ -195,7 +195,23 @@ async fn export_page(
     user: CurrentUser,
     Query(f): Query<AuditFilter>,
 ) -> AppResult<Response> {
-    let (rows, _) = list(&state, &user, &f, Some(100_000)).await?;
+    let (rows, total) = list(&state, &user, &f, Some(100_000)).await?;
+    super::record_alone(
+        &state.db,
+        &user.actor(),
+        super::Entry::new(
+            "audit.export",
+            "audit_log",
+            "",
+            format!(
+                "导出审计日志 {} 条（{} 至 {}）",
+                rows.len().min(total as usize),
+                f.from.as_deref().unwrap_or("最早"),
+                f.to.as_deref().unwrap_or("今天")
+            ),
+        ),
+    )
+    .await?;
     let data: Vec<Vec<String>> = rows
         .into_iter()
         .map(|r| {
@@ -248,7 +264,7 @@ pub struct AuditPageJson {
     pub total: i64,
 }
 
-/// The audit log, newest first (committee only).
+/// The audit log, newest first (audit admin only).
 #[utoipa::path(get, path = "/audit", tag = "system", params(AuditFilter), responses((status = 200, body = AuditPageJson), (status = 403, body = crate::error::ErrorBody)))]
 async fn api_list(
     State(state): State<AppState>,
@@ -274,7 +290,7 @@ async fn api_verify(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> AppResult<Json<VerifyResult>> {
-    user.require(user.is_committee())?;
+    user.require(user.is_audit_admin())?;
     let v = super::verify(&state.db).await?;
     Ok(Json(match v {
         super::Verdict::Intact { rows } => VerifyResult {

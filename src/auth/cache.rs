@@ -60,6 +60,9 @@ mod tests {
             session_hash: None,
             ip: String::new(),
             unread: 0,
+            password_expired: false,
+            password_days_left: None,
+            totp_enrolment_required: false,
         }
     }
 

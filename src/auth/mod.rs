@@ -1,12 +1,16 @@
 //! Who is calling, what they hold, and the scope their queries run under.
 
 pub mod cache;
+pub mod client;
 pub mod password;
+pub mod policy;
 pub mod routes;
 pub mod session;
 pub mod store;
+pub mod totp;
+pub mod totp_routes;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::Serialize;
 
@@ -22,16 +26,37 @@ pub enum Role {
     Branch,
     Member,
     Community,
+    /// 系统管理员: accounts, role grants, settings; cannot read the audit log.
+    SystemAdmin,
+    /// 安全管理员: password, lock, session and two-factor policy; unlocks; reviews grants.
+    SecurityAdmin,
+    /// 审计管理员: reads, exports and verifies the audit log; nothing else.
+    AuditAdmin,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 8] = [
         Role::Committee,
         Role::Unit,
         Role::Branch,
         Role::Member,
         Role::Community,
+        Role::SystemAdmin,
+        Role::SecurityAdmin,
+        Role::AuditAdmin,
     ];
+
+    /// The three administrators who check each other (三员): no account holds two.
+    pub const ADMINS: [Role; 3] = [Role::SystemAdmin, Role::SecurityAdmin, Role::AuditAdmin];
+
+    pub fn is_admin(self) -> bool {
+        Role::ADMINS.contains(&self)
+    }
+
+    /// Roles whose holders must use a second factor (the committee and the three admins).
+    pub fn needs_second_factor(self) -> bool {
+        matches!(self, Role::Committee) || self.is_admin()
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +65,9 @@ impl Role {
             Role::Branch => "branch",
             Role::Member => "member",
             Role::Community => "community",
+            Role::SystemAdmin => "system_admin",
+            Role::SecurityAdmin => "security_admin",
+            Role::AuditAdmin => "audit_admin",
         }
     }
 
@@ -76,6 +104,12 @@ pub struct CurrentUser {
     pub ip: String,
     /// Unread notifications, as of loading (cached with the user for a few seconds).
     pub unread: i64,
+    /// The password is older than the policy allows: only a change is possible.
+    pub password_expired: bool,
+    /// Days until the password expires, when within the warning period.
+    pub password_days_left: Option<i64>,
+    /// The policy requires a second factor this user has not set up yet.
+    pub totp_enrolment_required: bool,
 }
 
 /// The rows a caller may see, applied inside queries.
@@ -168,6 +202,18 @@ impl CurrentUser {
         self.has(Role::Committee)
     }
 
+    pub fn is_system_admin(&self) -> bool {
+        self.has(Role::SystemAdmin)
+    }
+
+    pub fn is_security_admin(&self) -> bool {
+        self.has(Role::SecurityAdmin)
+    }
+
+    pub fn is_audit_admin(&self) -> bool {
+        self.has(Role::AuditAdmin)
+    }
+
     /// The highest role held, for the home page and navigation.
     pub fn primary_role(&self) -> Option<Role> {
         Role::ALL.into_iter().find(|r| self.has(*r))
@@ -242,12 +288,17 @@ fn allowed_before_password_change(path: &str) -> bool {
     )
 }
 
+/// Paths a user who must set up the second factor may still reach.
+fn allowed_before_totp_enrolment(path: &str) -> bool {
+    allowed_before_password_change(path)
+        || path == "/account/totp"
+        || path.starts_with("/account/totp/")
+        || path == "/api/v1/me/totp"
+        || path.starts_with("/api/v1/me/totp/")
+}
+
 pub fn client_ip(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default()
+    client::of(parts).ip
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -286,6 +337,12 @@ impl FromRequestParts<AppState> for CurrentUser {
         if user.must_change_password && !allowed_before_password_change(&path) {
             return Err(AppError::PasswordChangeRequired);
         }
+        if user.password_expired && !allowed_before_password_change(&path) {
+            return Err(AppError::PasswordExpired);
+        }
+        if user.totp_enrolment_required && !allowed_before_totp_enrolment(&path) {
+            return Err(AppError::TotpEnrolmentRequired);
+        }
         parts.extensions.insert(user.clone());
         Ok(user)
     }
@@ -303,9 +360,12 @@ impl FromRequestParts<AppState> for MaybeUser {
     ) -> Result<Self, Self::Rejection> {
         match CurrentUser::from_request_parts(parts, state).await {
             Ok(u) => Ok(MaybeUser(Some(u))),
-            Err(AppError::Unauthorized) | Err(AppError::PasswordChangeRequired) => {
-                Ok(MaybeUser(None))
-            }
+            Err(
+                AppError::Unauthorized
+                | AppError::PasswordChangeRequired
+                | AppError::PasswordExpired
+                | AppError::TotpEnrolmentRequired,
+            ) => Ok(MaybeUser(None)),
             Err(e) => Err(e),
         }
     }

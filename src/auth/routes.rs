@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::client::ClientInfo;
 use super::{session, store, CurrentUser, MaybeUser};
 use crate::audit::{self, Actor, Entry};
 use crate::db::now;
@@ -20,6 +21,7 @@ use crate::web::{self, FlashIn, PageCtx};
 pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login_submit))
+        .route("/login/totp", post(login_totp_submit))
         .route("/logout", post(logout))
         .route("/password", get(password_page).post(password_submit))
         .route("/account/tokens", get(tokens_page).post(tokens_create))
@@ -35,7 +37,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_tokens_revoke))
 }
 
-/// Checks credentials with throttling; every outcome is audited.
+/// Checks the password with throttling; failures and locks are audited. The second
+/// factor, where the user has one, is checked by `second_factor` before `finish_login`.
 pub async fn authenticate(
     state: &AppState,
     username: &str,
@@ -51,18 +54,7 @@ pub async fn authenticate(
         name: username.clone(),
         ip: ip.to_string(),
     };
-    if let Some(until) = store::locked_until(state, &username).await? {
-        let minutes = ((until - now()) + 59) / 60;
-        audit::record_alone(
-            &state.db,
-            &actor,
-            Entry::new("login.failed", "user", &username, "账号锁定期间尝试登录").result("locked"),
-        )
-        .await?;
-        return Err(AppError::TooManyRequests(format!(
-            "登录失败次数过多，请{minutes}分钟后再试"
-        )));
-    }
+    refuse_if_locked(state, &username, &actor).await?;
     let user = store::find_by_username(state, &username).await?;
     let stored = user
         .as_ref()
@@ -71,37 +63,117 @@ pub async fn authenticate(
         });
     let ok = super::password::verify(password.to_string(), stored).await;
     match user {
-        Some(u) if ok && u.disabled == 0 => {
-            store::clear_failures(state, &username).await?;
-            let actor = Actor {
-                user_id: Some(u.user_id),
-                ..actor
-            };
-            audit::record_alone(
-                &state.db,
-                &actor,
-                Entry::new("login", "user", u.user_id, "登录成功"),
-            )
-            .await?;
-            Ok(u)
-        }
+        Some(u) if ok && u.disabled == 0 => Ok(u),
         _ => {
-            store::record_failure(state, &username, ip).await?;
-            let locked = store::locked_until(state, &username).await?.is_some();
-            let summary = if locked {
-                "登录失败，账号已锁定"
-            } else {
-                "登录失败"
-            };
-            audit::record_alone(
-                &state.db,
-                &actor,
-                Entry::new("login.failed", "user", &username, summary).result("denied"),
-            )
-            .await?;
+            failed(state, &username, &actor, "登录失败").await?;
             Err(AppError::BadCredentials)
         }
     }
+}
+
+async fn refuse_if_locked(state: &AppState, username: &str, actor: &Actor) -> AppResult<()> {
+    if let Some(until) = store::locked_until(state, username).await? {
+        let minutes = ((until - now()) + 59) / 60;
+        audit::record_alone(
+            &state.db,
+            actor,
+            Entry::new("login.failed", "user", username, "账号锁定期间尝试登录").result("locked"),
+        )
+        .await?;
+        return Err(AppError::TooManyRequests(format!(
+            "登录失败次数过多，请{minutes}分钟后再试"
+        )));
+    }
+    Ok(())
+}
+
+/// Counts a failed attempt (password or second factor); the attempt that reaches the
+/// threshold locks the name, and the lock is audited as its own event.
+async fn failed(state: &AppState, username: &str, actor: &Actor, summary: &str) -> AppResult<()> {
+    store::record_failure(state, username, &actor.ip).await?;
+    audit::record_alone(
+        &state.db,
+        actor,
+        Entry::new("login.failed", "user", username, summary).result("denied"),
+    )
+    .await?;
+    if let Some(until) = store::locked_until(state, username).await? {
+        let policy = super::policy::current(state).await?;
+        audit::record_alone(
+            &state.db,
+            actor,
+            Entry::new(
+                "user.lock",
+                "user",
+                username,
+                format!(
+                    "{}分钟内登录失败{}次，锁定至 {}",
+                    policy.lock_window_minutes,
+                    policy.lock_threshold,
+                    web::fmt_time(until)
+                ),
+            )
+            .result("locked"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether the user has a second factor to present.
+async fn has_totp(state: &AppState, user_id: i64) -> AppResult<bool> {
+    let at: Option<i64> =
+        sqlx::query_scalar("select totp_enabled_at from app_user where user_id = $1")
+            .bind(user_id)
+            .fetch_one(&state.db.pool)
+            .await?;
+    Ok(at.is_some())
+}
+
+/// Checks the second factor; a wrong code counts towards the lock like a wrong password.
+async fn second_factor(
+    state: &AppState,
+    u: &store::UserRow,
+    code: &str,
+    ip: &str,
+) -> AppResult<()> {
+    let actor = Actor {
+        user_id: Some(u.user_id),
+        name: u.username.clone(),
+        ip: ip.to_string(),
+    };
+    refuse_if_locked(state, &u.username, &actor).await?;
+    if super::totp::check_code(state, u.user_id, code, &actor).await? {
+        return Ok(());
+    }
+    failed(state, &u.username, &actor, "动态验证码错误").await?;
+    Err(AppError::field(
+        "code",
+        "动态验证码错误或已使用，请输入手机上的最新验证码",
+    ))
+}
+
+/// The password (and second factor) passed: the failures are forgotten, the login audited,
+/// and a new session begins.
+async fn finish_login(
+    state: &AppState,
+    u: &store::UserRow,
+    client: &ClientInfo,
+    previous: Option<&str>,
+    factors: &str,
+) -> AppResult<String> {
+    store::clear_failures(state, &u.username).await?;
+    audit::record_alone(
+        &state.db,
+        &Actor {
+            user_id: Some(u.user_id),
+            name: u.username.clone(),
+            ip: client.ip.clone(),
+        },
+        Entry::new("login", "user", u.user_id, format!("登录成功（{factors}）")),
+    )
+    .await?;
+    session::create(state, u.user_id, client, previous).await
 }
 
 #[derive(Template)]
@@ -111,6 +183,8 @@ struct LoginPage {
     username: String,
     error: Option<String>,
     notice: Option<String>,
+    /// The second step: the password passed, the code is asked for.
+    totp_step: bool,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +206,7 @@ async fn login_page(Query(q): Query<LoginQuery>, FlashIn(flash): FlashIn) -> App
         username: String::new(),
         error: None,
         notice: flash.map(|f| f.text),
+        totp_step: false,
     })
 }
 
@@ -142,41 +217,175 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(
-    State(state): State<AppState>,
-    parts: axum::extract::ConnectInfo<std::net::SocketAddr>,
-    Form(f): Form<LoginForm>,
-) -> AppResult<Response> {
-    let ip = parts.0.ip().to_string();
-    match authenticate(&state, &f.username, &f.password, &ip).await {
-        Ok(u) => {
-            let token = session::create(&state, u.user_id, &ip).await?;
-            let to = if u.must_change_password != 0 {
-                "/password".to_string()
-            } else {
-                safe_next(f.next.as_deref())
-            };
-            Ok((
-                [(header::SET_COOKIE, session::session_cookie(&token))],
-                Redirect::to(&to),
-            )
-                .into_response())
+const MFA_COOKIE: &str = "yaoshi_mfa";
+/// Seconds a password stays good for entering the code.
+const CHALLENGE_SECONDS: i64 = 300;
+
+fn mfa_cookie(token: &str, secure: bool, max_age: i64) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{MFA_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    )
+}
+
+fn logged_in(token: &str, client: &ClientInfo, to: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    for c in [
+        session::session_cookie(token, client.https),
+        mfa_cookie("", client.https, 0),
+    ] {
+        if let Ok(v) = c.parse() {
+            r.headers_mut().append(header::SET_COOKIE, v);
         }
-        Err(e @ (AppError::BadCredentials | AppError::TooManyRequests(_))) => {
+    }
+    r
+}
+
+fn login_error(
+    e: AppError,
+    username: String,
+    next: String,
+    totp_step: bool,
+) -> AppResult<Response> {
+    match e {
+        AppError::BadCredentials | AppError::TooManyRequests(_) | AppError::Invalid { .. } => {
             let status = e.status();
+            let message = match e {
+                AppError::Invalid { fields, message } => {
+                    fields.into_values().next().unwrap_or(message)
+                }
+                other => other.to_string(),
+            };
             let page = LoginPage {
-                next: safe_next(f.next.as_deref()),
-                username: f.username,
-                error: Some(e.to_string()),
+                next,
+                username,
+                error: Some(message),
                 notice: None,
+                totp_step,
             };
             Ok((status, web::render(&page)?).into_response())
         }
-        Err(e) => Err(e),
+        e => Err(e),
     }
 }
 
-async fn logout(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> AppResult<Response> {
+async fn login_submit(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
+    let next = safe_next(f.next.as_deref());
+    let u = match authenticate(&state, &f.username, &f.password, &client.ip).await {
+        Ok(u) => u,
+        Err(e) => return login_error(e, f.username, next, false),
+    };
+    if has_totp(&state, u.user_id).await? {
+        // Remember the passed password for a few minutes, under a random id of its own.
+        let token = session::random_token();
+        let t = now();
+        sqlx::query("delete from login_challenge where created_at < $1 or user_id = $2")
+            .bind(t - CHALLENGE_SECONDS)
+            .bind(u.user_id)
+            .execute(&state.db.pool)
+            .await?;
+        sqlx::query(
+            "insert into login_challenge (challenge_hash, user_id, created_at, ip) values ($1, $2, $3, $4)",
+        )
+        .bind(session::token_hash(&token))
+        .bind(u.user_id)
+        .bind(t)
+        .bind(client.ip.clone())
+        .execute(&state.db.pool)
+        .await?;
+        let page = LoginPage {
+            next,
+            username: u.username.clone(),
+            error: None,
+            notice: None,
+            totp_step: true,
+        };
+        return Ok((
+            [(
+                header::SET_COOKIE,
+                mfa_cookie(&token, client.https, CHALLENGE_SECONDS),
+            )],
+            web::render(&page)?,
+        )
+            .into_response());
+    }
+    let previous = session::cookie_value(&headers, session::COOKIE);
+    let token = finish_login(&state, &u, &client, previous.as_deref(), "密码").await?;
+    let to = if u.must_change_password != 0 {
+        "/password".to_string()
+    } else {
+        next
+    };
+    Ok(logged_in(&token, &client, &to))
+}
+
+#[derive(Deserialize)]
+struct TotpForm {
+    code: String,
+    next: Option<String>,
+}
+
+async fn login_totp_submit(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<TotpForm>,
+) -> AppResult<Response> {
+    let next = safe_next(f.next.as_deref());
+    let expired = || web::redirect_with_flash("/login", "验证已超时，请重新输入用户名和密码");
+    let Some(token) = session::cookie_value(&headers, MFA_COOKIE).filter(|t| !t.is_empty()) else {
+        return Ok(expired());
+    };
+    let hash = session::token_hash(&token);
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("select user_id, created_at from login_challenge where challenge_hash = $1")
+            .bind(hash.clone())
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let Some((user_id, created_at)) = row.filter(|(_, at)| now() - at <= CHALLENGE_SECONDS) else {
+        return Ok(expired());
+    };
+    let _ = created_at;
+    let u = store::find_by_id(&state, user_id)
+        .await?
+        .filter(|u| u.disabled == 0);
+    let Some(u) = u else {
+        return Ok(expired());
+    };
+    if let Err(e) = second_factor(&state, &u, &f.code, &client.ip).await {
+        if matches!(e, AppError::TooManyRequests(_)) {
+            sqlx::query("delete from login_challenge where challenge_hash = $1")
+                .bind(hash)
+                .execute(&state.db.pool)
+                .await?;
+            return login_error(e, u.username, next, false);
+        }
+        return login_error(e, u.username, next, true);
+    }
+    sqlx::query("delete from login_challenge where challenge_hash = $1")
+        .bind(hash)
+        .execute(&state.db.pool)
+        .await?;
+    let previous = session::cookie_value(&headers, session::COOKIE);
+    let token = finish_login(&state, &u, &client, previous.as_deref(), "密码+动态验证码").await?;
+    let to = if u.must_change_password != 0 {
+        "/password".to_string()
+    } else {
+        next
+    };
+    Ok(logged_in(&token, &client, &to))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    MaybeUser(user): MaybeUser,
+) -> AppResult<Response> {
     if let Some(u) = user {
         if let Some(h) = &u.session_hash {
             session::delete(&state, h).await?;
@@ -189,7 +398,7 @@ async fn logout(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Ap
         .await?;
     }
     let mut r = web::redirect_with_flash("/login", "已退出登录");
-    if let Ok(v) = session::clear_session_cookie().parse() {
+    if let Ok(v) = session::clear_session_cookie(client.https).parse() {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(r)
@@ -200,15 +409,45 @@ async fn logout(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Ap
 struct PasswordPage {
     ctx: PageCtx,
     forced: bool,
+    expired: bool,
     error: Option<String>,
+    rules: String,
+    min_length: i64,
 }
 
-async fn password_page(user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
+async fn password_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+) -> AppResult<Response> {
+    let policy = super::policy::current(&state).await?;
     web::render(&PasswordPage {
         forced: user.must_change_password,
+        expired: user.password_expired,
         ctx: PageCtx::new(&user, "修改密码", "/password", flash).crumb("修改密码", "/password"),
         error: None,
+        rules: password_rules(&policy),
+        min_length: policy.password_min_length,
     })
+}
+
+fn password_rules(p: &super::policy::Policy) -> String {
+    let mut s = format!(
+        "至少{}位，包含大写字母、小写字母、数字、符号中的至少{}类，且不含用户名",
+        p.password_min_length,
+        ["", "一", "二", "三", "四"][p.password_classes.clamp(1, 4) as usize]
+    );
+    if p.password_history > 0 {
+        s.push_str(&format!(
+            "；不能与最近{}次使用过的密码相同",
+            p.password_history
+        ));
+    }
+    if p.password_max_age_days > 0 {
+        s.push_str(&format!("；有效期{}天", p.password_max_age_days));
+    }
+    s.push('。');
+    s
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -220,14 +459,22 @@ pub struct PasswordChange {
     pub confirm: Option<String>,
 }
 
-/// Changes the caller's own password; other sessions of the user end.
-async fn change_password(state: &AppState, user: &CurrentUser, f: PasswordChange) -> AppResult<()> {
+/// Changes the caller's own password. Every session of the user ends, the caller's own
+/// included, and a new one begins (a new id): returns its cookie token.
+async fn change_password(
+    state: &AppState,
+    user: &CurrentUser,
+    client: &ClientInfo,
+    f: PasswordChange,
+) -> AppResult<Option<String>> {
     if let Some(c) = &f.confirm {
         if c != &f.new_password {
             return Err(AppError::field("confirm", "两次输入的新密码不一致"));
         }
     }
-    super::password::check_policy(&f.new_password, &user.username)
+    let policy = super::policy::current(state).await?;
+    policy
+        .check_password(&f.new_password, &user.username)
         .map_err(|m| AppError::field("new_password", m))?;
     if f.current == f.new_password {
         return Err(AppError::field("new_password", "新密码不能与当前密码相同"));
@@ -238,30 +485,57 @@ async fn change_password(state: &AppState, user: &CurrentUser, f: PasswordChange
     if !super::password::verify(f.current, row.password_hash).await {
         return Err(AppError::field("current", "当前密码不正确"));
     }
+    if store::reuses_recent(
+        state,
+        user.user_id,
+        &f.new_password,
+        policy.password_history,
+    )
+    .await?
+    {
+        return Err(AppError::field(
+            "new_password",
+            format!("不能使用最近{}次用过的密码", policy.password_history),
+        ));
+    }
     store::set_password(state, &user.actor(), user.user_id, f.new_password, false).await?;
-    sqlx::query("delete from session where user_id = $1 and session_hash <> $2")
-        .bind(user.user_id)
-        .bind(user.session_hash.clone().unwrap_or_default())
-        .execute(&state.db.pool)
-        .await?;
-    state.auth_cache.clear();
-    Ok(())
+    session::delete_all_for_user(state, user.user_id).await?;
+    if user.session_hash.is_none() {
+        // An API token call: no session to renew.
+        return Ok(None);
+    }
+    Ok(Some(
+        session::create(state, user.user_id, client, None).await?,
+    ))
 }
 
 async fn password_submit(
     State(state): State<AppState>,
     user: CurrentUser,
+    client: ClientInfo,
     Form(f): Form<PasswordChange>,
 ) -> AppResult<Response> {
-    match change_password(&state, &user, f).await {
-        Ok(()) => Ok(web::redirect_with_flash("/", "密码已修改")),
+    match change_password(&state, &user, &client, f).await {
+        Ok(token) => {
+            let mut r = web::redirect_with_flash("/", "密码已修改");
+            if let Some(t) = token {
+                if let Ok(v) = session::session_cookie(&t, client.https).parse() {
+                    r.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            Ok(r)
+        }
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
+            let policy = super::policy::current(&state).await?;
             let page = PasswordPage {
                 forced: user.must_change_password,
+                expired: user.password_expired,
                 ctx: PageCtx::new(&user, "修改密码", "/password", FlashIn(None))
                     .crumb("修改密码", "/password"),
                 error: Some(msg),
+                rules: password_rules(&policy),
+                min_length: policy.password_min_length,
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, web::render(&page)?).into_response())
         }
@@ -431,6 +705,10 @@ async fn tokens_revoke(
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The 6-digit code of the authenticator app, or a recovery code, for users with
+    /// two-factor authentication on (without it they get `401 totp_required`).
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -439,6 +717,11 @@ pub struct Me {
     pub username: String,
     pub display_name: String,
     pub must_change_password: bool,
+    pub password_expired: bool,
+    /// Days left before the password expires, within the warning period.
+    pub password_days_left: Option<i64>,
+    /// Two-factor authentication must be set up before anything else (POST /me/totp).
+    pub totp_enrolment_required: bool,
     pub grants: Vec<super::Grant>,
 }
 
@@ -449,6 +732,9 @@ impl From<&CurrentUser> for Me {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             must_change_password: u.must_change_password,
+            password_expired: u.password_expired,
+            password_days_left: u.password_days_left,
+            totp_enrolment_required: u.totp_enrolment_required,
             grants: u.grants.clone(),
         }
     }
@@ -456,20 +742,36 @@ impl From<&CurrentUser> for Me {
 
 /// Log in; sets the session cookie.
 #[utoipa::path(post, path = "/session", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn api_login(
     State(state): State<AppState>,
-    parts: axum::extract::ConnectInfo<std::net::SocketAddr>,
+    client: ClientInfo,
+    headers: axum::http::HeaderMap,
     Json(f): Json<LoginRequest>,
 ) -> AppResult<Response> {
-    let ip = parts.0.ip().to_string();
-    let u = authenticate(&state, &f.username, &f.password, &ip).await?;
-    let token = session::create(&state, u.user_id, &ip).await?;
-    let me = store::load_current_user(&state, u.user_id, None, ip)
+    let u = authenticate(&state, &f.username, &f.password, &client.ip).await?;
+    let factors = if has_totp(&state, u.user_id).await? {
+        let code = f
+            .totp
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .ok_or(AppError::TotpRequired)?;
+        second_factor(&state, &u, code, &client.ip).await?;
+        "密码+动态验证码"
+    } else {
+        "密码"
+    };
+    let previous = session::cookie_value(&headers, session::COOKIE);
+    let token = finish_login(&state, &u, &client, previous.as_deref(), factors).await?;
+    let me = store::load_current_user(&state, u.user_id, None, client.ip.clone())
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok((
-        [(header::SET_COOKIE, session::session_cookie(&token))],
+        [(
+            header::SET_COOKIE,
+            session::session_cookie(&token, client.https),
+        )],
         Json(Me::from(&me)),
     )
         .into_response())
@@ -477,7 +779,11 @@ async fn api_login(
 
 /// Log out: ends the server-side session.
 #[utoipa::path(delete, path = "/session", tag = "auth", responses((status = 204)))]
-async fn api_logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
+async fn api_logout(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    user: CurrentUser,
+) -> AppResult<Response> {
     if let Some(h) = &user.session_hash {
         session::delete(&state, h).await?;
     }
@@ -488,7 +794,10 @@ async fn api_logout(State(state): State<AppState>, user: CurrentUser) -> AppResu
     )
     .await?;
     Ok((
-        [(header::SET_COOKIE, session::clear_session_cookie())],
+        [(
+            header::SET_COOKIE,
+            session::clear_session_cookie(client.https),
+        )],
         StatusCode::NO_CONTENT,
     )
         .into_response())
@@ -506,10 +815,17 @@ async fn api_me(user: CurrentUser) -> Json<Me> {
 async fn api_change_password(
     State(state): State<AppState>,
     user: CurrentUser,
+    client: ClientInfo,
     Json(f): Json<PasswordChange>,
-) -> AppResult<StatusCode> {
-    change_password(&state, &user, f).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> AppResult<Response> {
+    let token = change_password(&state, &user, &client, f).await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    if let Some(t) = token {
+        if let Ok(v) = session::session_cookie(&t, client.https).parse() {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(r)
 }
 
 /// The caller's API tokens.

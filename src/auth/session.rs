@@ -6,6 +6,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use super::client::ClientInfo;
 use super::CurrentUser;
 use crate::db::now;
 use crate::error::AppResult;
@@ -35,18 +36,81 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-pub fn session_cookie(token: &str) -> String {
-    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
+/// The session cookie: never readable by scripts, not sent on cross-site subrequests,
+/// and `Secure` whenever the client reached us over HTTPS.
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}")
 }
 
-pub fn clear_session_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+pub fn clear_session_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
-/// Starts a session and returns the cookie token.
-pub async fn create(state: &AppState, user_id: i64, ip: &str) -> AppResult<String> {
+/// Starts a session with a new random id and returns the cookie token. The session the
+/// request came with (if any) ends, so an id fixed before login is worth nothing after it.
+/// Beyond the policy's limit of concurrent sessions the oldest end, audited.
+pub async fn create(
+    state: &AppState,
+    user_id: i64,
+    client: &ClientInfo,
+    previous: Option<&str>,
+) -> AppResult<String> {
+    let policy = super::policy::current(state).await?;
+    let grants = super::store::grants(state, user_id).await?;
+    let admin = grants.iter().any(|g| g.role.needs_second_factor());
+    let limit = if admin {
+        policy.admin_max_sessions.max(1)
+    } else {
+        policy.user_max_sessions
+    };
+    let username: String = sqlx::query_scalar("select username from app_user where user_id = $1")
+        .bind(user_id)
+        .fetch_one(&state.db.pool)
+        .await?;
     let token = random_token();
     let t = now();
+    let mut tx = state.db.begin_write().await?;
+    if let Some(prev) = previous {
+        sqlx::query("delete from session where session_hash = $1")
+            .bind(token_hash(prev))
+            .execute(tx.conn())
+            .await?;
+    }
+    if limit > 0 {
+        let live: Vec<(String, String)> = sqlx::query_as(
+            "select session_hash, ip from session where user_id = $1 order by created_at desc, last_seen_at desc",
+        )
+        .bind(user_id)
+        .fetch_all(tx.conn())
+        .await?;
+        for (hash, ip) in live.iter().skip(usize::try_from(limit - 1).unwrap_or(0)) {
+            sqlx::query("delete from session where session_hash = $1")
+                .bind(hash.clone())
+                .execute(tx.conn())
+                .await?;
+            crate::audit::record(
+                tx.conn(),
+                state.db.backend,
+                &crate::audit::Actor {
+                    user_id: Some(user_id),
+                    name: username.clone(),
+                    ip: client.ip.clone(),
+                },
+                crate::audit::Entry::new(
+                    "session.evicted",
+                    "user",
+                    user_id,
+                    format!(
+                        "新登录（{}）结束了来自 {ip} 的旧会话（同时在线上限 {limit}）",
+                        client.ip
+                    ),
+                ),
+            )
+            .await?;
+        }
+    }
     sqlx::query(
         "insert into session (session_hash, user_id, created_at, last_seen_at, ip) values ($1, $2, $3, $4, $5)",
     )
@@ -54,9 +118,11 @@ pub async fn create(state: &AppState, user_id: i64, ip: &str) -> AppResult<Strin
     .bind(user_id)
     .bind(t)
     .bind(t)
-    .bind(ip.to_string())
-    .execute(&state.db.pool)
+    .bind(client.ip.clone())
+    .execute(tx.conn())
     .await?;
+    tx.commit().await?;
+    state.auth_cache.clear();
     Ok(token)
 }
 
@@ -98,8 +164,9 @@ pub async fn user_for_session(
         return Ok(None);
     };
     let t = now();
-    let idle = state.config.session_idle_minutes * 60;
-    let absolute = state.config.session_absolute_hours * 3600;
+    let policy = super::policy::current(state).await?;
+    let idle = policy.session_idle_minutes * 60;
+    let absolute = policy.session_absolute_hours * 3600;
     if t - last_seen_at > idle || t - created_at > absolute {
         delete(state, &hash).await?;
         return Ok(None);

@@ -39,6 +39,16 @@ pub async fn find_by_username(state: &AppState, username: &str) -> AppResult<Opt
     .await?)
 }
 
+pub async fn find_by_id(state: &AppState, user_id: i64) -> AppResult<Option<UserRow>> {
+    Ok(sqlx::query_as(
+        "select user_id, username, display_name, password_hash, must_change_password, disabled \
+         from app_user where user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&state.db.pool)
+    .await?)
+}
+
 pub async fn grants(state: &AppState, user_id: i64) -> AppResult<Vec<Grant>> {
     let rows: Vec<GrantRow> = sqlx::query_as(
         "select g.role_grant_id, g.role, g.unit_id, g.org_id, g.member_id, g.community_id, \
@@ -75,24 +85,35 @@ pub async fn load_current_user(
     session_hash: Option<String>,
     ip: String,
 ) -> AppResult<Option<CurrentUser>> {
-    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "select username, display_name, must_change_password, disabled from app_user where user_id = $1",
+    type Row = (String, String, i64, i64, i64, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "select username, display_name, must_change_password, disabled, password_changed_at, totp_enabled_at \
+         from app_user where user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let Some((username, display_name, must_change, disabled)) = row else {
+    let Some((username, display_name, must_change, disabled, changed_at, totp_at)) = row else {
         return Ok(None);
     };
     if disabled != 0 {
         return Ok(None);
     }
+    let policy = super::policy::current(state).await?;
+    let grants = grants(state, user_id).await?;
+    let roles: Vec<Role> = grants.iter().map(|g| g.role).collect();
+    let t = now();
+    let days_left = policy.days_left(changed_at, t);
     Ok(Some(CurrentUser {
         user_id,
         username,
         display_name,
         must_change_password: must_change != 0,
-        grants: grants(state, user_id).await?,
+        password_expired: policy.expired(changed_at, t),
+        password_days_left: days_left.filter(|d| *d < policy.password_warn_days),
+        totp_enrolment_required: totp_at.is_none()
+            && super::totp::required(policy.totp_required_all, &roles),
+        grants,
         session_hash,
         ip,
         unread: crate::notify::unread_count(state, user_id).await?,
@@ -101,13 +122,13 @@ pub async fn load_current_user(
 
 /// Failed logins for a user name within the window; a locked name refuses even the right password.
 pub async fn locked_until(state: &AppState, username: &str) -> AppResult<Option<i64>> {
-    let c = &state.config;
+    let c = super::policy::current(state).await?;
     let t = now();
     let rows: Vec<(i64,)> = sqlx::query_as(
         "select at from login_failure where username = $1 and at > $2 order by at desc",
     )
     .bind(username.to_string())
-    .bind(t - (c.lock_window_minutes.max(c.lock_minutes)) * 60)
+    .bind(t - (c.lock_window_minutes + c.lock_minutes) * 60)
     .fetch_all(&state.db.pool)
     .await?;
     Ok(lock_rule(
@@ -284,9 +305,27 @@ impl NewGrant {
             Role::Community => {
                 g.community_id = Some(need(self.community_id, "community_id", "请选择社区")?)
             }
+            Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin => {}
         }
         Ok(g)
     }
+}
+
+/// Separation of duties (三员分立): no account holds two of the three admin roles, and the
+/// security and audit admins hold nothing else, so neither can change business data.
+pub fn separation_conflict(held: &[Role], new: Role) -> Option<&'static str> {
+    let others: Vec<Role> = held.iter().copied().filter(|r| *r != new).collect();
+    if new.is_admin() && others.iter().any(|r| r.is_admin()) {
+        return Some("三员分立：同一账号不能同时担任系统管理员、安全管理员、审计管理员中的两个");
+    }
+    let watchers = [Role::SecurityAdmin, Role::AuditAdmin];
+    if watchers.contains(&new) && !others.is_empty() {
+        return Some("安全管理员、审计管理员不能兼任其他角色，请为其单独建立账号");
+    }
+    if others.iter().any(|r| watchers.contains(r)) {
+        return Some("该账号是安全管理员或审计管理员，不能再授予其他角色");
+    }
+    None
 }
 
 pub async fn insert_grant(
@@ -295,6 +334,19 @@ pub async fn insert_grant(
     g: &NewGrant,
 ) -> AppResult<i64> {
     let g = g.checked()?;
+    let held: Vec<String> = sqlx::query_scalar("select role from role_grant where user_id = $1")
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let held: Vec<Role> = held.iter().filter_map(|r| Role::parse(r)).collect();
+    if let Some(new) = Role::parse(&g.role) {
+        if new.is_admin() && held.contains(&new) {
+            return Err(AppError::field("role", "该账号已担任此角色"));
+        }
+        if let Some(msg) = separation_conflict(&held, new) {
+            return Err(AppError::field("role", msg));
+        }
+    }
     let checks: [(&str, Option<i64>, &str, &str); 4] = [
         (
             "select unit_id from unit where unit_id = $1",
@@ -359,6 +411,15 @@ pub async fn set_password(
     let hash = super::password::hash(password).await?;
     let t = now();
     let mut tx = state.db.begin_write().await?;
+    // The hash being replaced joins the history, so the last N stay unusable.
+    sqlx::query(
+        "insert into password_history (user_id, password_hash, created_at) \
+         select user_id, password_hash, $1 from app_user where user_id = $2",
+    )
+    .bind(t)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
     let n = sqlx::query(
         "update app_user set password_hash = $1, must_change_password = $2, password_changed_at = $3, updated_at = $4 where user_id = $5",
     )
@@ -390,6 +451,38 @@ pub async fn set_password(
     Ok(())
 }
 
+/// Whether `password` is the current one or one of the user's recent ones: the policy's
+/// history length counts the current password.
+pub async fn reuses_recent(
+    state: &AppState,
+    user_id: i64,
+    password: &str,
+    history: i64,
+) -> AppResult<bool> {
+    if history <= 0 {
+        return Ok(false);
+    }
+    let current: Option<String> =
+        sqlx::query_scalar("select password_hash from app_user where user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let older: Vec<String> = sqlx::query_scalar(
+        "select password_hash from password_history where user_id = $1 \
+         order by created_at desc, password_history_id desc limit $2",
+    )
+    .bind(user_id)
+    .bind(history - 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    for h in current.into_iter().chain(older) {
+        if super::password::verify(password.to_string(), h).await {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub async fn list_users(
     state: &AppState,
     q: &str,
@@ -417,7 +510,25 @@ pub async fn list_users(
 
 #[cfg(test)]
 mod tests {
-    use super::lock_rule;
+    use super::{lock_rule, separation_conflict};
+    use crate::auth::Role;
+
+    #[test]
+    fn three_admins_stay_apart() {
+        use Role::*;
+        assert!(separation_conflict(&[], SystemAdmin).is_none());
+        assert!(separation_conflict(&[Committee], SystemAdmin).is_none());
+        assert!(separation_conflict(&[SystemAdmin], SecurityAdmin).is_some());
+        assert!(separation_conflict(&[SystemAdmin], AuditAdmin).is_some());
+        assert!(separation_conflict(&[SecurityAdmin], AuditAdmin).is_some());
+        assert!(separation_conflict(&[AuditAdmin], SystemAdmin).is_some());
+        // The watchers hold nothing else, either way round.
+        assert!(separation_conflict(&[Unit], AuditAdmin).is_some());
+        assert!(separation_conflict(&[SecurityAdmin], Committee).is_some());
+        assert!(separation_conflict(&[AuditAdmin], Member).is_some());
+        // Business roles combine as before.
+        assert!(separation_conflict(&[Unit, Branch], Member).is_none());
+    }
 
     #[test]
     fn locks_after_threshold_within_window() {

@@ -1,4 +1,4 @@
-//! User accounts and role grants, managed by the committee.
+//! User accounts and role grants, managed by the system admin (系统管理员).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -44,7 +44,7 @@ pub async fn create(
     user: &CurrentUser,
     input: UserInput,
 ) -> AppResult<CreatedUser> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     let password = crate::auth::password::generate();
     let id = store::create_user(
         state,
@@ -65,7 +65,7 @@ pub async fn create(
 }
 
 pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<String> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     let password = crate::auth::password::generate();
     store::set_password(state, &user.actor(), id, password.clone(), true).await?;
     crate::auth::session::delete_all_for_user(state, id).await?;
@@ -83,7 +83,7 @@ pub async fn set_disabled(
     id: i64,
     disabled: bool,
 ) -> AppResult<()> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     if id == user.user_id && disabled {
         return Err(AppError::invalid("不能停用自己的账号"));
     }
@@ -127,7 +127,7 @@ pub async fn add_grant(
     id: i64,
     g: NewGrant,
 ) -> AppResult<i64> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     let mut tx = state.db.begin_write().await?;
     let exists: Option<i64> = sqlx::query_scalar("select user_id from app_user where user_id = $1")
         .bind(id)
@@ -137,6 +137,11 @@ pub async fn add_grant(
         return Err(AppError::NotFound);
     }
     let gid = store::insert_grant(tx.conn(), id, &g).await?;
+    // A change of privilege ends the user's sessions: the next login gets a fresh id.
+    sqlx::query("delete from session where user_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     audit::record(
         tx.conn(),
         state.db.backend,
@@ -161,10 +166,10 @@ pub async fn revoke_grant(
     id: i64,
     grant_id: i64,
 ) -> AppResult<()> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     if id == user.user_id {
         return Err(AppError::invalid(
-            "不能撤销自己的角色，请由其他工委管理员办理",
+            "不能撤销自己的角色，请由其他系统管理员办理",
         ));
     }
     let mut tx = state.db.begin_write().await?;
@@ -177,6 +182,10 @@ pub async fn revoke_grant(
     if n == 0 {
         return Err(AppError::NotFound);
     }
+    sqlx::query("delete from session where user_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     audit::record(
         tx.conn(),
         state.db.backend,
@@ -194,6 +203,57 @@ pub async fn revoke_grant(
     Ok(())
 }
 
+/// Renames an account (the first-start `admin`, above all, once the three admins exist);
+/// its sessions end so the new name shows everywhere at once. Audited.
+pub async fn rename(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    new_name: &str,
+) -> AppResult<()> {
+    user.require(user.is_system_admin())?;
+    let new_name = new_name.trim().to_string();
+    store::validate_username(&new_name).map_err(|m| AppError::field("username", m))?;
+    let mut tx = state.db.begin_write().await?;
+    let old: Option<String> =
+        sqlx::query_scalar("select username from app_user where user_id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
+    let old = old.ok_or(AppError::NotFound)?;
+    if old == new_name {
+        return Err(AppError::field("username", "新用户名与原用户名相同"));
+    }
+    sqlx::query("update app_user set username = $1, updated_at = $2 where user_id = $3")
+        .bind(new_name.clone())
+        .bind(now())
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| crate::error::on_unique(e, "username", "该用户名已被使用"))?;
+    sqlx::query("delete from session where user_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "user.rename",
+            "user",
+            id,
+            format!("用户名 {old} 改为 {new_name}"),
+        )
+        .before(&serde_json::json!({ "username": old }))
+        .after(&serde_json::json!({ "username": new_name })),
+    )
+    .await?;
+    tx.commit().await?;
+    state.auth_cache.clear();
+    Ok(())
+}
+
 // ---- pages ----
 
 pub fn pages() -> Router<AppState> {
@@ -203,6 +263,7 @@ pub fn pages() -> Router<AppState> {
         .route("/system/scope-options", get(scope_options_page))
         .route("/system/users/{id}", get(detail_page))
         .route("/system/users/{id}/reset", post(reset_page))
+        .route("/system/users/{id}/rename", post(rename_page))
         .route("/system/users/{id}/disable", post(disable_page))
         .route("/system/users/{id}/enable", post(enable_page))
         .route("/system/users/{id}/grants", post(grant_page))
@@ -305,7 +366,7 @@ async fn scope_options_page(
     user: CurrentUser,
     Query(q): Query<ScopeQuery>,
 ) -> AppResult<Response> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     web::render(&ScopeOptions {
         options: scope_options(&state, &q.role, &q.scope_id).await?,
     })
@@ -327,7 +388,7 @@ async fn list_render(
     created: Option<(String, String)>,
     error: Option<String>,
 ) -> AppResult<Response> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     let p = Paging {
         page: f.page,
         per_page: f.per_page,
@@ -423,7 +484,7 @@ async fn export_page(
     user: CurrentUser,
     Query(f): Query<UserFilter>,
 ) -> AppResult<Response> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     let (rows, _) = store::list_users(&state, f.q.as_deref().unwrap_or(""), 100_000, 0).await?;
     let data: Vec<Vec<String>> = rows
         .into_iter()
@@ -461,7 +522,7 @@ async fn detail(
     password: Option<String>,
     error: Option<String>,
 ) -> AppResult<Response> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     let u: UserSummary = sqlx::query_as("select user_id, username, display_name, must_change_password, disabled, created_at from app_user where user_id = $1")
         .bind(id)
         .fetch_optional(&state.db.pool)
@@ -495,6 +556,36 @@ async fn reset_page(
 ) -> AppResult<Response> {
     let p = reset_password(&state, &user, id).await?;
     detail(&state, &user, id, FlashIn(None), Some(p), None).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RenameInput {
+    pub username: String,
+}
+
+async fn rename_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<RenameInput>,
+) -> AppResult<Response> {
+    match rename(&state, &user, id, &f.username).await {
+        Ok(()) if id == user.user_id => Ok(web::redirect_with_flash(
+            "/login",
+            "用户名已修改，请用新用户名重新登录",
+        )),
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/system/users/{id}"),
+            "用户名已修改",
+        )),
+        Err(AppError::Invalid { message, fields }) => {
+            let msg = fields.into_values().next().unwrap_or(message);
+            let mut r = detail(&state, &user, id, FlashIn(None), None, Some(msg)).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn disable_page(
@@ -580,6 +671,20 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_grants, api_add_grant))
         .routes(routes!(api_revoke))
         .routes(routes!(api_disable))
+        .routes(routes!(api_rename))
+}
+
+/// Rename an account (system admin); its sessions end. Audited.
+#[utoipa::path(post, path = "/users/{id}/rename", tag = "system", params(("id" = i64, Path)), request_body = RenameInput,
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn api_rename(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(f): Json<RenameInput>,
+) -> AppResult<StatusCode> {
+    rename(&state, &user, id, &f.username).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -588,14 +693,14 @@ pub struct UserPage {
     pub total: i64,
 }
 
-/// Users (committee only).
+/// Users (system admin only).
 #[utoipa::path(get, path = "/users", tag = "system", params(UserFilter), responses((status = 200, body = UserPage), (status = 403, body = crate::error::ErrorBody)))]
 async fn api_list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(f): Query<UserFilter>,
 ) -> AppResult<Json<UserPage>> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     let p = Paging {
         page: f.page,
         per_page: f.per_page,
@@ -647,7 +752,7 @@ async fn api_grants(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Vec<Grant>>> {
-    user.require(user.is_committee())?;
+    user.require(user.is_system_admin())?;
     Ok(Json(store::grants(&state, id).await?))
 }
 

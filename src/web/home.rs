@@ -80,6 +80,7 @@ pub async fn figures(state: &AppState, scope: &Scope) -> AppResult<Figures> {
 #[template(path = "home.html")]
 struct HomePage {
     ctx: PageCtx,
+    admin: Option<AdminCard>,
     life: Option<LifeCard>,
     figures: Option<Figures>,
     categories: Vec<CategoryCount>,
@@ -131,6 +132,92 @@ async fn life_card(state: &AppState, user: &CurrentUser) -> AppResult<Option<Lif
     }))
 }
 
+/// What the three admins see first: for the system admin, whether 三员 are in place and
+/// whether the first-start account should now be renamed or disabled; for the security
+/// admin, locks now; for the audit admin, today's security events.
+pub struct AdminCard {
+    pub system: bool,
+    pub security: bool,
+    pub audit: bool,
+    /// Active accounts holding each of the three roles.
+    pub system_admins: i64,
+    pub security_admins: i64,
+    pub audit_admins: i64,
+    /// The first-start account `admin` is still enabled under its well-known name.
+    pub default_admin_active: Option<i64>,
+    pub locked_now: i64,
+    pub failed_today: i64,
+    pub events_today: i64,
+}
+
+async fn admin_card(state: &AppState, user: &CurrentUser) -> AppResult<Option<AdminCard>> {
+    let (system, security, audit) = (
+        user.is_system_admin(),
+        user.is_security_admin(),
+        user.is_audit_admin(),
+    );
+    if !(system || security || audit) {
+        return Ok(None);
+    }
+    let holders = |role: &'static str| async move {
+        let n: i64 = sqlx::query_scalar(
+            "select count(distinct g.user_id) from role_grant g join app_user a on a.user_id = g.user_id \
+             where g.role = $1 and a.disabled = 0",
+        )
+        .bind(role)
+        .fetch_one(&state.db.pool)
+        .await?;
+        Ok::<i64, crate::error::AppError>(n)
+    };
+    let default_admin_active: Option<i64> = if system {
+        sqlx::query_scalar("select user_id from app_user where username = 'admin' and disabled = 0")
+            .fetch_optional(&state.db.pool)
+            .await?
+    } else {
+        None
+    };
+    let locked_now = if security {
+        crate::system::security::locks(state)
+            .await?
+            .iter()
+            .filter(|l| l.locked_until.is_some())
+            .count() as i64
+    } else {
+        0
+    };
+    let day_start = {
+        let t = crate::db::now();
+        t - (t + 8 * 3600).rem_euclid(86_400)
+    };
+    let (failed_today, events_today) = if audit {
+        let failed: i64 = sqlx::query_scalar(
+            "select count(*) from audit_log where at >= $1 and action = 'login.failed'",
+        )
+        .bind(day_start)
+        .fetch_one(&state.db.pool)
+        .await?;
+        let all: i64 = sqlx::query_scalar("select count(*) from audit_log where at >= $1")
+            .bind(day_start)
+            .fetch_one(&state.db.pool)
+            .await?;
+        (failed, all)
+    } else {
+        (0, 0)
+    };
+    Ok(Some(AdminCard {
+        system,
+        security,
+        audit,
+        system_admins: holders("system_admin").await?,
+        security_admins: holders("security_admin").await?,
+        audit_admins: holders("audit_admin").await?,
+        default_admin_active,
+        locked_now,
+        failed_today,
+        events_today,
+    }))
+}
+
 async fn home(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -167,6 +254,7 @@ async fn home(
         Vec::new()
     };
     web::render(&HomePage {
+        admin: admin_card(&state, &user).await?,
         life: life_card(&state, &user).await?,
         ctx: PageCtx::new(&user, "首页", "/", flash),
         figures,

@@ -65,6 +65,8 @@ pub struct PageCtx {
     pub crumbs: Vec<(String, String)>,
     pub flash: Option<Flash>,
     pub unread: i64,
+    /// Days before the password expires, within the policy's warning period.
+    pub password_days_left: Option<i64>,
 }
 
 impl PageCtx {
@@ -85,6 +87,7 @@ impl PageCtx {
             crumbs: Vec::new(),
             flash: flash.0,
             unread: user.unread,
+            password_days_left: user.password_days_left,
         }
     }
 
@@ -158,18 +161,32 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavGroup> {
         mine.push(item("我的档案", "/me", "user"));
     }
     mine.push(item("API 令牌", "/account/tokens", "key"));
+    mine.push(item("双因素认证", "/account/totp", "device-mobile"));
     mine.push(item("修改密码", "/password", "shield-lock"));
     groups.push(NavGroup {
         label: "个人",
         items: mine,
     });
-    if committee {
+    let mut system = Vec::new();
+    if user.is_system_admin() {
+        system.push(item("用户与角色", "/system/users", "users"));
+    }
+    if user.is_security_admin() {
+        system.push(item("安全策略", "/system/security", "shield-lock"));
+        system.push(item("账号安全", "/system/security/accounts", "lock-open"));
+        system.push(item(
+            "授权审查",
+            "/system/security/grants",
+            "clipboard-check",
+        ));
+    }
+    if user.is_audit_admin() {
+        system.push(item("审计日志", "/system/audit", "history"));
+    }
+    if !system.is_empty() {
         groups.push(NavGroup {
             label: "系统",
-            items: vec![
-                item("用户与角色", "/system/users", "users"),
-                item("审计日志", "/system/audit", "history"),
-            ],
+            items: system,
         });
     }
     groups
@@ -247,9 +264,15 @@ pub async fn page_layer(req: Request, next: Next) -> Response {
                 }
             }
             StatusCode::FORBIDDEN
-                if info.message == AppError::PasswordChangeRequired.to_string() =>
+                if info.message == AppError::PasswordChangeRequired.to_string()
+                    || info.message == AppError::PasswordExpired.to_string() =>
             {
                 Redirect::to("/password").into_response()
+            }
+            StatusCode::FORBIDDEN
+                if info.message == AppError::TotpEnrolmentRequired.to_string() =>
+            {
+                Redirect::to("/account/totp").into_response()
             }
             status => {
                 let page = ErrorPage {

@@ -16,11 +16,19 @@ enum R {
     Branch,
     Unit,
     Committee,
+    System,
+    Security,
+    Auditor,
 }
 
 use R::*;
 
-const ALL: &[R] = &[Community, Member, Branch, Unit, Committee];
+const ALL: &[R] = &[
+    Community, Member, Branch, Unit, Committee, System, Security, Auditor,
+];
+const S: &[R] = &[System];
+const X: &[R] = &[Security];
+const A: &[R] = &[Auditor];
 const CU: &[R] = &[Unit, Committee];
 const CUB: &[R] = &[Branch, Unit, Committee];
 const CUBM: &[R] = &[Member, Branch, Unit, Committee];
@@ -128,8 +136,46 @@ async fn every_role_on_every_route() {
             )
             .await,
         ),
-        (Committee, admin.clone()),
+        (
+            Committee,
+            app.user_with(&admin, "r_committee", json!({"role": "committee"}))
+                .await,
+        ),
+        (
+            System,
+            app.user_with(&admin, "r_system", json!({"role": "system_admin"}))
+                .await,
+        ),
+        (
+            Security,
+            app.user_with(&admin, "r_security", json!({"role": "security_admin"}))
+                .await,
+        ),
+        (
+            Auditor,
+            app.user_with(&admin, "r_auditor", json!({"role": "audit_admin"}))
+                .await,
+        ),
     ];
+    // A failed login to lift (the security admin's unlock routes).
+    app.post(
+        &TestApp::client(),
+        "/api/v1/session",
+        json!({"username": "locked_name", "password": "wrong"}),
+    )
+    .await;
+    app.post(
+        &TestApp::client(),
+        "/api/v1/session",
+        json!({"username": "locked_name", "password": "wrong"}),
+    )
+    .await;
+    // Audit rows as they stand before every role calls every route: none may change.
+    let audit_before: Vec<(i64, String)> =
+        sqlx::query_as("select audit_id, hash from audit_log order by audit_id")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .expect("audit");
     let (a, ba, ba2, ma) = (city.unit_a, city.branch_a, city.branch_a2, city.member_a);
     // Meeting records in branch_a: one draft to read and edit, one draft to submit, and
     // three submitted ones to accept, return and (not) delete.
@@ -274,47 +320,77 @@ async fn every_role_on_every_route() {
             Body::Json(json!({"name": "社区@ROLE@"})),
             C,
         ),
-        r("GET", "/api/v1/users", Body::None, C),
+        r("GET", "/api/v1/users", Body::None, S),
         r(
             "POST",
             "/api/v1/users",
             Body::Json(
                 json!({"username": "u_@ROLE@", "display_name": "x", "grant": {"role": "committee"}}),
             ),
-            C,
+            S,
         ),
         r(
             "POST",
             format!("/api/v1/users/{target}/password-reset"),
             Body::None,
-            C,
+            S,
         ),
         r(
             "GET",
             format!("/api/v1/users/{target}/grants"),
             Body::None,
-            C,
+            S,
         ),
         r(
             "POST",
             format!("/api/v1/users/{target}/grants"),
             Body::Json(json!({"role": "unit", "unit_id": a})),
-            C,
+            S,
         ),
         r(
             "DELETE",
             format!("/api/v1/users/{target}/grants/{grant}"),
             Body::None,
-            C,
+            S,
         ),
         r(
             "PUT",
             format!("/api/v1/users/{target}/disabled"),
             Body::Json(json!({"disabled": false})),
-            C,
+            S,
         ),
-        r("GET", "/api/v1/audit", Body::None, C),
-        r("GET", "/api/v1/audit/verify", Body::None, C),
+        r("GET", "/api/v1/audit", Body::None, A),
+        r("GET", "/api/v1/audit/verify", Body::None, A),
+        r(
+            "POST",
+            format!("/api/v1/users/{target}/rename"),
+            Body::Json(json!({"username": "target_@ROLE@"})),
+            S,
+        ),
+        r("GET", "/api/v1/security/policy", Body::None, X),
+        r(
+            "PUT",
+            "/api/v1/security/policy",
+            Body::Json(
+                serde_json::to_value(yaoshi::auth::policy::Policy::default()).expect("policy"),
+            ),
+            X,
+        ),
+        r("GET", "/api/v1/security/locks", Body::None, X),
+        r(
+            "POST",
+            "/api/v1/security/unlock",
+            Body::Json(json!({"username": "locked_name"})),
+            X,
+        ),
+        r("GET", "/api/v1/security/grants", Body::None, X),
+        r(
+            "DELETE",
+            format!("/api/v1/security/users/{target}/totp"),
+            Body::None,
+            X,
+        ),
+        r("GET", "/api/v1/me/totp", Body::None, ALL),
         r("GET", "/api/v1/meetings", Body::None, CUB),
         r("POST", "/api/v1/meetings", Body::Json(meeting.clone()), UB),
         r("GET", "/api/v1/meetings/export", Body::None, CUB),
@@ -456,17 +532,71 @@ async fn every_role_on_every_route() {
         r("GET", "/org/import/template/members", Body::None, CU),
         r("GET", "/org/communities", Body::None, C),
         r("GET", "/org/communities/export", Body::None, C),
-        r("GET", "/system/users", Body::None, C),
-        r("GET", "/system/users/export", Body::None, C),
+        r("GET", "/system/users", Body::None, S),
+        r("GET", "/system/users/export", Body::None, S),
         r(
             "GET",
             "/system/scope-options?role=branch&scope_id=办公室",
             Body::None,
-            C,
+            S,
         ),
-        r("GET", format!("/system/users/{target}"), Body::None, C),
-        r("GET", "/system/audit", Body::None, C),
-        r("GET", "/system/audit/export", Body::None, C),
+        r("GET", format!("/system/users/{target}"), Body::None, S),
+        r("GET", "/system/audit", Body::None, A),
+        r("GET", "/system/audit/export", Body::None, A),
+        r("GET", "/system/audit/verify", Body::None, A),
+        r(
+            "POST",
+            format!("/system/users/{target}/rename"),
+            Body::Form(vec![("username", "tgt_@ROLE@".into())]),
+            S,
+        ),
+        r("GET", "/system/security", Body::None, X),
+        r(
+            "POST",
+            "/system/security",
+            Body::Form(
+                [
+                    ("password_min_length", "10"),
+                    ("password_classes", "3"),
+                    ("password_history", "5"),
+                    ("password_max_age_days", "90"),
+                    ("password_warn_days", "14"),
+                    ("lock_threshold", "5"),
+                    ("lock_window_minutes", "15"),
+                    ("lock_minutes", "30"),
+                    ("session_idle_minutes", "30"),
+                    ("session_absolute_hours", "12"),
+                    ("admin_max_sessions", "1"),
+                    ("user_max_sessions", "0"),
+                ]
+                .map(|(k, v)| (k, v.to_string()))
+                .to_vec(),
+            ),
+            X,
+        ),
+        r("GET", "/system/security/accounts", Body::None, X),
+        r(
+            "POST",
+            "/system/security/unlock",
+            Body::Form(vec![("username", "locked_name".into())]),
+            X,
+        ),
+        r(
+            "POST",
+            format!("/system/security/accounts/{target}/totp-reset"),
+            Body::None,
+            X,
+        ),
+        r(
+            "POST",
+            format!("/system/security/accounts/{target}/end-sessions"),
+            Body::None,
+            X,
+        ),
+        r("GET", "/system/security/grants", Body::None, X),
+        r("GET", "/system/security/grants/export", Body::None, X),
+        r("GET", "/account/totp", Body::None, ALL),
+        r("POST", "/account/totp/start", Body::None, ALL),
         r("GET", "/orglife/meetings", Body::None, CUB),
         r("POST", "/orglife/meetings", meeting_form(), UB),
         r("GET", "/orglife/meetings/export", Body::None, CUB),
@@ -624,6 +754,21 @@ async fn every_role_on_every_route() {
         "{} of {n} checks failed:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+    // Through every route, by every role, the audit log only grew: earlier rows unchanged,
+    // the chain intact.
+    let audit_after: Vec<(i64, String)> =
+        sqlx::query_as("select audit_id, hash from audit_log order by audit_id")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .expect("audit");
+    assert!(audit_after.len() > audit_before.len());
+    assert_eq!(&audit_after[..audit_before.len()], &audit_before[..]);
+    assert_eq!(
+        yaoshi::audit::verify(&app.state.db).await.expect("verify"),
+        yaoshi::audit::Verdict::Intact {
+            rows: audit_after.len() as i64
+        }
     );
 
     // Objects of another unit are invisible: 404, never the data.

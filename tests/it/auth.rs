@@ -136,6 +136,14 @@ async fn forced_password_change_and_policy() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // A committee admin must then set up the second factor before anything else.
+    let (s, v) = app.get(&c, "/api/v1/units").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(v["error"]["code"], "totp_enrolment_required");
+    let (s, me) = app.get(&c, "/api/v1/me").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["totp_enrolment_required"], true);
+    app.enrol_totp(&c, "wang").await;
     let (s, _) = app.get(&c, "/api/v1/units").await;
     assert_eq!(s, StatusCode::OK);
     // Admin reset: a new one-time password, old sessions end.

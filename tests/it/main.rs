@@ -11,3 +11,4 @@ mod ops;
 mod orglife;
 mod pages;
 mod registry;
+mod security;

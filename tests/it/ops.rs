@@ -100,6 +100,14 @@ async fn openapi_documents_every_route() {
         "/me/email",
         "/meetings/{id}/attachments",
         "/meetings/{id}/attachments/{aid}",
+        "/me/totp",
+        "/me/totp/confirm",
+        "/security/grants",
+        "/security/locks",
+        "/security/policy",
+        "/security/unlock",
+        "/security/users/{id}/totp",
+        "/users/{id}/rename",
     ];
     let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
     documented.sort_unstable();
@@ -179,10 +187,19 @@ async fn audit_chain_verifies_and_detects_tampering() {
         .await;
     app.post(&c, "/api/v1/communities", json!({"name": "乙社区"}))
         .await;
-    let (s, v) = app.get(&c, "/api/v1/audit/verify").await;
+    let auditor = app
+        .user_with(&c, "auditor", json!({"role": "audit_admin"}))
+        .await;
+    let (s, _) = app.get(&c, "/api/v1/audit/verify").await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the system admin cannot read the audit log"
+    );
+    let (s, v) = app.get(&auditor, "/api/v1/audit/verify").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["intact"], true, "{v}");
-    let (_, list) = app.get(&c, "/api/v1/audit?action=community").await;
+    let (_, list) = app.get(&auditor, "/api/v1/audit?action=community").await;
     assert_eq!(list["total"], 2);
     // The application cannot change audit rows; a DBA removing the guard can, and is caught.
     let pool = &app.state.db.pool;
@@ -219,7 +236,7 @@ async fn audit_chain_verifies_and_detects_tampering() {
     .execute(pool)
     .await
     .expect("tamper");
-    let (_, v) = app.get(&c, "/api/v1/audit/verify").await;
+    let (_, v) = app.get(&auditor, "/api/v1/audit/verify").await;
     assert_eq!(v["intact"], false);
     assert_eq!(v["broken_at"], target);
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub state: AppState,
     dir: PathBuf,
     pg: Option<(String, String)>,
+    /// Second-factor secrets of the users the harness enrolled, and the last step used.
+    totp: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
 }
 
 fn random_suffix() -> String {
@@ -79,6 +81,7 @@ impl TestApp {
             state,
             dir,
             pg,
+            totp: Default::default(),
         }
     }
 
@@ -94,22 +97,81 @@ impl TestApp {
             .expect("client")
     }
 
-    /// A logged-in client (through the API login).
+    /// A logged-in client (through the API login). Users with a second factor get their
+    /// code computed from the secret the harness enrolled them with; users whose role needs
+    /// one and have none are enrolled on the spot, as the app asks.
     pub async fn login(&self, username: &str, password: &str) -> Client {
         let c = Self::client();
+        let mut body = json!({"username": username, "password": password});
+        if let Some(code) = self.next_code(username).await {
+            body["totp"] = json!(code);
+        }
         let r = c
             .post(self.url("/api/v1/session"))
-            .json(&json!({"username": username, "password": password}))
+            .json(&body)
             .send()
             .await
             .expect("login");
-        assert_eq!(
-            r.status(),
-            StatusCode::OK,
-            "login of {username} failed: {}",
-            r.text().await.unwrap_or_default()
-        );
+        let status = r.status();
+        let me: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::OK, "login of {username} failed: {me}");
+        if me["must_change_password"] == json!(false)
+            && me["totp_enrolment_required"] == json!(true)
+        {
+            self.enrol_totp(&c, username).await;
+        }
         c
+    }
+
+    /// Sets up the second factor for a logged-in client, remembering the secret.
+    pub async fn enrol_totp(&self, c: &Client, username: &str) -> String {
+        let (s, v) = self.post(c, "/api/v1/me/totp", json!({})).await;
+        assert_eq!(s, StatusCode::CREATED, "totp start for {username}: {v}");
+        let secret = v["secret"].as_str().expect("secret").to_string();
+        self.totp
+            .lock()
+            .expect("lock")
+            .insert(username.to_string(), (secret.clone(), 0));
+        let code = self.next_code(username).await.expect("code");
+        let (s, v) = self
+            .post(c, "/api/v1/me/totp/confirm", json!({"code": code}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "totp confirm for {username}: {v}");
+        secret
+    }
+
+    /// The code for the next unused step of a user's secret (waiting for the clock when the
+    /// steps within reach are spent: each step is accepted once).
+    pub async fn next_code(&self, username: &str) -> Option<String> {
+        loop {
+            let now = yaoshi::db::now();
+            let current = now.div_euclid(yaoshi::auth::totp::STEP);
+            let wait = {
+                let mut m = self.totp.lock().expect("lock");
+                let (secret, last) = m.get_mut(username)?;
+                let step = current.max(*last + 1);
+                if step <= current + 1 {
+                    *last = step;
+                    return yaoshi::auth::totp::code_at(secret, step * yaoshi::auth::totp::STEP);
+                }
+                (current + 1) * yaoshi::auth::totp::STEP - now
+            };
+            tokio::time::sleep(std::time::Duration::from_secs(wait.max(1) as u64)).await;
+        }
+    }
+
+    /// Remembers a secret the test enrolled by itself (the current step counts as used).
+    pub fn remember_totp(&self, username: &str, secret: &str) {
+        let step = yaoshi::db::now().div_euclid(yaoshi::auth::totp::STEP);
+        self.totp
+            .lock()
+            .expect("lock")
+            .insert(username.to_string(), (secret.to_string(), step));
+    }
+
+    /// Forgets a user's secret (after the app cleared it).
+    pub fn forget_totp(&self, username: &str) {
+        self.totp.lock().expect("lock").remove(username);
     }
 
     pub async fn admin(&self) -> Client {
@@ -165,6 +227,10 @@ impl TestApp {
             )
             .await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        let (_, me) = self.get(&c, "/api/v1/me").await;
+        if me["totp_enrolment_required"] == json!(true) {
+            self.enrol_totp(&c, username).await;
+        }
         c
     }
 
@@ -302,4 +368,62 @@ pub async fn city(app: &TestApp, admin: &Client) -> City {
         member_b: mb.as_i64().expect("mb"),
         community: c.as_i64().expect("community"),
     }
+}
+
+/// The text of the first element carrying `data-testid="{id}"` in a page.
+pub fn testid_text(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("data-testid=\"{id}\""))?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find('<')? + start;
+    Some(rest[start..end].trim().to_string())
+}
+
+/// Sets up the second factor through the pages for a logged-in browser-like client;
+/// returns the secret and the recovery codes shown once.
+pub async fn enrol_through_pages(app: &TestApp, c: &Client) -> (String, Vec<String>) {
+    let r = c
+        .post(app.url("/account/totp/start"))
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = c
+        .get(app.url("/account/totp"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(html.contains("data-testid=\"totp-qr\""), "{html}");
+    let secret = testid_text(&html, "totp-secret").expect("secret");
+    let bad = c
+        .post(app.url("/account/totp/confirm"))
+        .form(&[("code", "000000")])
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.expect("t").contains("验证码不正确"));
+    let code = yaoshi::auth::totp::code_at(&secret, yaoshi::db::now()).expect("code");
+    let r = c
+        .post(app.url("/account/totp/confirm"))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("text");
+    let at = html.find("data-testid=\"recovery-codes\"").expect("codes");
+    let block = &html[at..];
+    let block = &block[block.find('>').expect(">") + 1..block.find("</pre>").expect("pre")];
+    let codes: Vec<String> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(codes.len(), 10, "{block}");
+    (secret, codes)
 }

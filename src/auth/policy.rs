@@ -1,0 +1,388 @@
+//! The security policy (安全策略): password, lock, session and two-factor rules, edited by
+//! the security admin. Stored as one JSON setting; the configuration gives the defaults,
+//! so a fresh installation starts from safe values. Read through a 5-second cache.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Actor, Entry};
+use crate::config::Config;
+use crate::db::now;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+const KEY: &str = "security_policy";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct Policy {
+    /// Minimum password length (8–64).
+    pub password_min_length: i64,
+    /// Character classes required out of four: lower, upper, digit, symbol (2–4).
+    pub password_classes: i64,
+    /// How many earlier passwords (the current one included) cannot be reused (0–24).
+    pub password_history: i64,
+    /// Days after which a password must be changed; 0: never (0–365).
+    pub password_max_age_days: i64,
+    /// Days before expiry when the user is warned (0–30).
+    pub password_warn_days: i64,
+    /// Failed logins within the window that lock a user name (3–10).
+    pub lock_threshold: i64,
+    pub lock_window_minutes: i64,
+    pub lock_minutes: i64,
+    /// Minutes without a request before a session ends (5–120).
+    pub session_idle_minutes: i64,
+    /// Hours after login when a session ends regardless (1–24).
+    pub session_absolute_hours: i64,
+    /// Concurrent sessions of an admin (committee and the three admins); a new login ends the oldest (1–10).
+    pub admin_max_sessions: i64,
+    /// Concurrent sessions of other users; 0: no limit (0–20).
+    pub user_max_sessions: i64,
+    /// Require the second factor of every user, not only of the admins.
+    pub totp_required_all: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            password_min_length: 10,
+            password_classes: 3,
+            password_history: 5,
+            password_max_age_days: 90,
+            password_warn_days: 14,
+            lock_threshold: 5,
+            lock_window_minutes: 15,
+            lock_minutes: 30,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            admin_max_sessions: 1,
+            user_max_sessions: 0,
+            totp_required_all: false,
+        }
+    }
+}
+
+impl Policy {
+    /// The defaults, with the lock and session values the configuration sets.
+    pub fn from_config(c: &Config) -> Policy {
+        Policy {
+            lock_threshold: c.lock_threshold,
+            lock_window_minutes: c.lock_window_minutes,
+            lock_minutes: c.lock_minutes,
+            session_idle_minutes: c.session_idle_minutes,
+            session_absolute_hours: c.session_absolute_hours,
+            ..Policy::default()
+        }
+    }
+
+    /// Field errors in Chinese for values outside their safe range.
+    pub fn validate(&self) -> Result<(), BTreeMap<String, String>> {
+        let mut e = BTreeMap::new();
+        let mut range = |field: &str, v: i64, lo: i64, hi: i64, label: &str| {
+            if !(lo..=hi).contains(&v) {
+                e.insert(field.to_string(), format!("{label}应在{lo}到{hi}之间"));
+            }
+        };
+        range(
+            "password_min_length",
+            self.password_min_length,
+            8,
+            64,
+            "密码最小长度",
+        );
+        range(
+            "password_classes",
+            self.password_classes,
+            2,
+            4,
+            "字符类别数",
+        );
+        range(
+            "password_history",
+            self.password_history,
+            0,
+            24,
+            "不可重复使用的历史密码个数",
+        );
+        range(
+            "password_max_age_days",
+            self.password_max_age_days,
+            0,
+            365,
+            "密码有效期（天）",
+        );
+        range(
+            "password_warn_days",
+            self.password_warn_days,
+            0,
+            30,
+            "到期提醒天数",
+        );
+        range(
+            "lock_threshold",
+            self.lock_threshold,
+            3,
+            10,
+            "锁定前允许的失败次数",
+        );
+        range(
+            "lock_window_minutes",
+            self.lock_window_minutes,
+            1,
+            1440,
+            "失败计数时间窗（分钟）",
+        );
+        range(
+            "lock_minutes",
+            self.lock_minutes,
+            1,
+            1440,
+            "锁定时长（分钟）",
+        );
+        range(
+            "session_idle_minutes",
+            self.session_idle_minutes,
+            5,
+            120,
+            "会话空闲超时（分钟）",
+        );
+        range(
+            "session_absolute_hours",
+            self.session_absolute_hours,
+            1,
+            24,
+            "会话最长时间（小时）",
+        );
+        range(
+            "admin_max_sessions",
+            self.admin_max_sessions,
+            1,
+            10,
+            "管理员同时在线会话数",
+        );
+        range(
+            "user_max_sessions",
+            self.user_max_sessions,
+            0,
+            20,
+            "普通用户同时在线会话数",
+        );
+        if e.is_empty() {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    }
+
+    /// Checks a new password; returns the Chinese reason it fails.
+    pub fn check_password(&self, password: &str, username: &str) -> Result<(), String> {
+        let n = password.chars().count();
+        if n < self.password_min_length as usize {
+            return Err(format!("密码至少需要{}位", self.password_min_length));
+        }
+        if n > 128 {
+            return Err("密码不能超过128位".into());
+        }
+        let classes = [
+            password.chars().any(|c| c.is_ascii_lowercase()),
+            password.chars().any(|c| c.is_ascii_uppercase()),
+            password.chars().any(|c| c.is_ascii_digit()),
+            password.chars().any(|c| !c.is_ascii_alphanumeric()),
+        ];
+        let need = self.password_classes.clamp(1, 4);
+        if (classes.iter().filter(|c| **c).count() as i64) < need {
+            return Err(format!(
+                "密码需包含大写字母、小写字母、数字、符号中的至少{}类",
+                ["", "一", "二", "三", "四"][need as usize]
+            ));
+        }
+        if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
+            return Err("密码不能包含用户名".into());
+        }
+        Ok(())
+    }
+
+    /// Days until the password expires (a part-day counts as a day), given when it was
+    /// last set; `None` when it never does.
+    pub fn days_left(&self, changed_at: i64, now: i64) -> Option<i64> {
+        if self.password_max_age_days <= 0 {
+            return None;
+        }
+        let expires = changed_at + self.password_max_age_days * 86_400;
+        Some((expires - now + 86_399).div_euclid(86_400))
+    }
+
+    /// Whether a password set at `changed_at` has expired by `now`.
+    pub fn expired(&self, changed_at: i64, now: i64) -> bool {
+        self.password_max_age_days > 0 && now >= changed_at + self.password_max_age_days * 86_400
+    }
+}
+
+/// The policy as last read, for a few seconds.
+#[derive(Default)]
+pub struct PolicyCache(RwLock<Option<(Instant, Policy)>>);
+
+impl PolicyCache {
+    pub fn clear(&self) {
+        if let Ok(mut g) = self.0.write() {
+            *g = None;
+        }
+    }
+}
+
+/// The policy in force.
+pub async fn current(state: &AppState) -> AppResult<Policy> {
+    if let Ok(g) = state.policy.0.read() {
+        if let Some((at, p)) = g.as_ref() {
+            if at.elapsed() < Duration::from_secs(5) {
+                return Ok(p.clone());
+            }
+        }
+    }
+    let raw: Option<String> = sqlx::query_scalar("select value from setting where key = $1")
+        .bind(KEY)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let p = match raw {
+        Some(v) => serde_json::from_str(&v).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "stored security policy unreadable; using defaults");
+            Policy::from_config(&state.config)
+        }),
+        None => Policy::from_config(&state.config),
+    };
+    if let Ok(mut g) = state.policy.0.write() {
+        *g = Some((Instant::now(), p.clone()));
+    }
+    Ok(p)
+}
+
+/// Saves a new policy (security admin), audited with the values before and after.
+pub async fn save(state: &AppState, actor: &Actor, p: Policy) -> AppResult<()> {
+    if let Err(fields) = p.validate() {
+        return Err(AppError::Invalid {
+            message: "安全策略填写有误".into(),
+            fields,
+        });
+    }
+    let before = current(state).await?;
+    let t = now();
+    let mut tx = state.db.begin_write().await?;
+    let value = serde_json::to_string(&p).map_err(|e| AppError::Internal(e.into()))?;
+    let n = sqlx::query(
+        "update setting set value = $1, updated_at = $2, updated_by = $3 where key = $4",
+    )
+    .bind(value.clone())
+    .bind(t)
+    .bind(actor.name.clone())
+    .bind(KEY)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if n == 0 {
+        sqlx::query(
+            "insert into setting (key, value, updated_at, updated_by) values ($1, $2, $3, $4)",
+        )
+        .bind(KEY)
+        .bind(value)
+        .bind(t)
+        .bind(actor.name.clone())
+        .execute(tx.conn())
+        .await?;
+    }
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        actor,
+        Entry::new("security.policy", "setting", KEY, "修改安全策略")
+            .before(&before)
+            .after(&p),
+    )
+    .await?;
+    tx.commit().await?;
+    state.policy.clear();
+    state.auth_cache.clear();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_safe_and_valid() {
+        let p = Policy::default();
+        assert!(p.validate().is_ok());
+        assert_eq!(p.password_min_length, 10);
+        assert_eq!(p.password_history, 5);
+        assert_eq!(p.password_max_age_days, 90);
+        assert_eq!(
+            (p.lock_threshold, p.lock_window_minutes, p.lock_minutes),
+            (5, 15, 30)
+        );
+        assert_eq!((p.session_idle_minutes, p.session_absolute_hours), (30, 12));
+        assert_eq!(p.admin_max_sessions, 1);
+    }
+
+    #[test]
+    fn out_of_range_values_are_named() {
+        let p = Policy {
+            password_min_length: 6,
+            lock_threshold: 0,
+            admin_max_sessions: 0,
+            ..Policy::default()
+        };
+        let e = p.validate().expect_err("invalid");
+        assert!(e["password_min_length"].contains("8到64"));
+        assert!(e.contains_key("lock_threshold"));
+        assert!(e.contains_key("admin_max_sessions"));
+    }
+
+    #[test]
+    fn password_rules() {
+        let p = Policy::default();
+        assert!(p.check_password("short1A", "u").is_err());
+        assert!(p.check_password("alllowercaseletters", "u").is_err());
+        assert!(p.check_password("Abcdefgh12", "zz").is_ok());
+        assert!(p.check_password("Admin12345x", "admin").is_err());
+        assert!(p.check_password("abcdefgh1#", "zz").is_ok());
+        assert!(p
+            .check_password(&crate::auth::password::generate(), "admin")
+            .is_ok());
+        let strict = Policy {
+            password_min_length: 12,
+            password_classes: 4,
+            ..Policy::default()
+        };
+        assert_eq!(
+            strict
+                .check_password("Abcdefgh12", "zz")
+                .expect_err("short"),
+            "密码至少需要12位"
+        );
+        assert!(strict.check_password("Abcdefgh1234", "zz").is_err());
+        assert!(strict.check_password("Abcdefgh123#", "zz").is_ok());
+    }
+
+    #[test]
+    fn expiry_counts_whole_days() {
+        let p = Policy::default();
+        let day = 86_400;
+        assert_eq!(p.days_left(0, 0), Some(90));
+        assert_eq!(p.days_left(0, 1), Some(90));
+        assert_eq!(p.days_left(0, 89 * day + 1), Some(1));
+        assert_eq!(p.days_left(0, 90 * day), Some(0));
+        assert_eq!(p.days_left(0, 91 * day), Some(-1));
+        assert!(!p.expired(0, 90 * day - 1));
+        assert!(p.expired(0, 90 * day));
+        let never = Policy {
+            password_max_age_days: 0,
+            ..Policy::default()
+        };
+        assert_eq!(never.days_left(0, 1000 * day), None);
+        assert!(!never.expired(0, 1000 * day));
+    }
+}

@@ -1,0 +1,739 @@
+//! 等保 application controls, one test each: locks and unlocks, the second factor with
+//! clock skew, concurrent sessions, session rotation and timeouts, separation of duties,
+//! password history and expiry, the policy, proxies and HTTPS, the default admin prompt.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use yaoshi::auth::totp::{code_at, STEP};
+
+use crate::common::{TestApp, ADMIN_PASSWORD, PASSWORD};
+
+/// The three admins beside the first-start admin (committee + system admin).
+async fn three(app: &TestApp) -> (Client, Client, Client) {
+    let admin = app.admin().await;
+    let sec = app
+        .user_with(&admin, "sec", json!({"role": "security_admin"}))
+        .await;
+    let aud = app
+        .user_with(&admin, "aud", json!({"role": "audit_admin"}))
+        .await;
+    (admin, sec, aud)
+}
+
+/// An ordinary account (a community's), with no second factor required.
+async fn plain_user(app: &TestApp, admin: &Client, username: &str) -> Client {
+    let mut id = app
+        .sql_scalar("select coalesce(max(community_id), 0) from community")
+        .await;
+    if id == 0 {
+        let (s, v) = app
+            .post(admin, "/api/v1/communities", json!({"name": "测试社区"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        id = app
+            .sql_scalar("select max(community_id) from community")
+            .await;
+    }
+    app.user_with(
+        admin,
+        username,
+        json!({"role": "community", "community_id": id}),
+    )
+    .await
+}
+
+async fn api_login(
+    app: &TestApp,
+    c: &Client,
+    username: &str,
+    password: &str,
+    totp: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut body = json!({"username": username, "password": password});
+    if let Some(t) = totp {
+        body["totp"] = json!(t);
+    }
+    app.post(c, "/api/v1/session", body).await
+}
+
+#[tokio::test]
+async fn lock_after_failures_is_audited_seen_and_lifted_by_the_security_admin() {
+    let app = TestApp::spawn().await;
+    let (admin, sec, aud) = three(&app).await;
+    let _unit = plain_user(&app, &admin, "wuxi").await;
+    let c = TestApp::client();
+    for _ in 0..5 {
+        let (s, v) = api_login(&app, &c, "wuxi", "wrong-password", None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(v["error"]["message"], "用户名或密码错误");
+    }
+    // Locked: even the right password is refused, and says for how long.
+    let (s, v) = api_login(&app, &c, "wuxi", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("分钟后再试"),
+        "{v}"
+    );
+    // A name that does not exist locks the same way: nothing tells them apart.
+    for _ in 0..5 {
+        api_login(&app, &c, "ghost", "wrong-password", None).await;
+    }
+    let (s, _) = api_login(&app, &c, "ghost", "wrong-password", None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from audit_log where action = 'user.lock' and object_id = 'wuxi'"
+        )
+        .await,
+        1
+    );
+    // The security admin sees the lock; nobody else may.
+    let (s, locks) = app.get(&sec, "/api/v1/security/locks").await;
+    assert_eq!(s, StatusCode::OK);
+    let wu = locks
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|l| l["username"] == "wuxi")
+        .expect("wuxi listed")
+        .clone();
+    assert!(wu["locked_until"].as_i64().is_some(), "{wu}");
+    for other in [&admin, &aud] {
+        let (s, _) = app.get(other, "/api/v1/security/locks").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = app
+            .post(
+                other,
+                "/api/v1/security/unlock",
+                json!({"username": "wuxi"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let page = sec
+        .get(app.url("/system/security/accounts"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("解除锁定") && page.contains("wuxi"), "{page}");
+    let (s, _) = app
+        .post(&sec, "/api/v1/security/unlock", json!({"username": "wuxi"}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api_login(&app, &c, "wuxi", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from audit_log where action = 'user.unlock' and actor_name = 'sec'"
+        )
+        .await,
+        1
+    );
+    // Unlocking a name without failures says so.
+    let (s, v) = app
+        .post(
+            &sec,
+            "/api/v1/security/unlock",
+            json!({"username": "nobody-here"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+}
+
+/// Waits until the clock is well inside a 30-second step, so a test's steps are stable.
+async fn mid_step() -> i64 {
+    loop {
+        let now = yaoshi::db::now();
+        let into = now.rem_euclid(STEP);
+        if (3..=STEP - 8).contains(&into) {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn totp_accepts_one_step_of_skew_each_way_once_and_recovery_codes_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (_, v) = app
+        .post(
+            &admin,
+            "/api/v1/users",
+            json!({"username": "lisi", "display_name": "李", "grant": {"role": "committee"}}),
+        )
+        .await;
+    let otp = v["password"].as_str().expect("otp").to_string();
+    let c = TestApp::client();
+    api_login(&app, &c, "lisi", &otp, None).await;
+    app.post(
+        &c,
+        "/api/v1/me/password",
+        json!({"current": otp, "new_password": PASSWORD}),
+    )
+    .await;
+    // Enrol by hand to control the steps.
+    let (s, e) = app.post(&c, "/api/v1/me/totp", json!({})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let secret = e["secret"].as_str().expect("secret").to_string();
+    assert!(e["otpauth_url"]
+        .as_str()
+        .expect("url")
+        .starts_with("otpauth://totp/Yaoshi:lisi?"));
+    let now = mid_step();
+    let now = now.await;
+    let (s, v) = app
+        .post(&c, "/api/v1/me/totp/confirm", json!({"code": "999999"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Confirm with the code one step back: the current and next steps stay unused.
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/me/totp/confirm",
+            json!({"code": code_at(&secret, now - STEP).expect("code")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let recovery: Vec<String> = serde_json::from_value(v["recovery_codes"].clone()).expect("codes");
+    assert_eq!(recovery.len(), 10);
+    // Stored hashed: no code appears in the database.
+    assert_eq!(
+        app.sql_scalar(&format!(
+            "select count(*) from recovery_code where code_hash = '{}'",
+            recovery[0]
+        ))
+        .await,
+        0
+    );
+    let fresh = TestApp::client();
+    // Without a code: asked for one.
+    let (s, v) = api_login(&app, &fresh, "lisi", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"]["code"], "totp_required");
+    // Two steps away either way: refused.
+    for offset in [-2, 2] {
+        let code = code_at(&secret, now + offset * STEP).expect("code");
+        let (s, v) = api_login(&app, &fresh, "lisi", PASSWORD, Some(&code)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "offset {offset}: {v}");
+    }
+    // The current step, then one ahead: accepted; each once.
+    let current = code_at(&secret, now).expect("code");
+    let (s, v) = api_login(&app, &fresh, "lisi", PASSWORD, Some(&current)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = api_login(&app, &TestApp::client(), "lisi", PASSWORD, Some(&current)).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a used code is refused"
+    );
+    let ahead = code_at(&secret, now + STEP).expect("code");
+    let (s, v) = api_login(&app, &TestApp::client(), "lisi", PASSWORD, Some(&ahead)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // A step behind the last used one is refused even though within skew.
+    let behind = code_at(&secret, now - STEP).expect("code");
+    let (s, _) = api_login(&app, &TestApp::client(), "lisi", PASSWORD, Some(&behind)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // A recovery code: once.
+    let rc = TestApp::client();
+    let (s, v) = api_login(
+        &app,
+        &rc,
+        "lisi",
+        PASSWORD,
+        Some(&recovery[3].to_uppercase()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The committee cannot turn it off for itself.
+    let (s, v) = app
+        .send(
+            &rc,
+            "DELETE",
+            "/api/v1/me/totp",
+            json!({"code": recovery[6]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = api_login(
+        &app,
+        &TestApp::client(),
+        "lisi",
+        PASSWORD,
+        Some(&recovery[3]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.sql_scalar("select count(*) from audit_log where action = 'totp.recovery_used'")
+            .await,
+        1
+    );
+    // Wrong codes count towards the lock like wrong passwords: one failure so far, four more
+    // lock the name, and then even a right code is refused.
+    for _ in 0..4 {
+        let (s, _) = api_login(&app, &TestApp::client(), "lisi", PASSWORD, Some("000000")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (s, _) = api_login(
+        &app,
+        &TestApp::client(),
+        "lisi",
+        PASSWORD,
+        Some(&recovery[5]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn admins_have_one_session_a_new_login_ends_the_old() {
+    let app = TestApp::spawn().await;
+    let first = app.admin().await;
+    let second = app.admin().await;
+    let (s, _) = app.get(&first, "/api/v1/me").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the older session ended");
+    let (s, _) = app.get(&second, "/api/v1/me").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        app.sql_scalar("select count(*) from audit_log where action = 'session.evicted' and actor_name = 'admin'")
+            .await
+            >= 1
+    );
+    // Other users: no limit by default; the security admin can set one.
+    let a = plain_user(&app, &second, "zhou").await;
+    let b = app.login("zhou", PASSWORD).await;
+    assert_eq!(app.get(&a, "/api/v1/me").await.0, StatusCode::OK);
+    assert_eq!(app.get(&b, "/api/v1/me").await.0, StatusCode::OK);
+    let sec = app
+        .user_with(&second, "sec", json!({"role": "security_admin"}))
+        .await;
+    let (_, mut p) = app.get(&sec, "/api/v1/security/policy").await;
+    p["user_max_sessions"] = json!(1);
+    let (s, v) = app.send(&sec, "PUT", "/api/v1/security/policy", p).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let c = app.login("zhou", PASSWORD).await;
+    assert_eq!(app.get(&a, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get(&b, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get(&c, "/api/v1/me").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn session_ids_rotate_and_time_out_and_logout_ends_them_on_the_server() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = plain_user(&app, &admin, "qian").await;
+    // A login from a client that already has a session replaces it.
+    let before = app
+        .sql_scalar("select count(*) from session s join app_user u on u.user_id = s.user_id where u.username = 'qian'")
+        .await;
+    let (s, _) = api_login(&app, &c, "qian", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let after = app
+        .sql_scalar("select count(*) from session s join app_user u on u.user_id = s.user_id where u.username = 'qian'")
+        .await;
+    assert_eq!(before, after, "the old id did not survive the login");
+    // Idle for longer than the policy allows: gone.
+    sqlx::query("update session set last_seen_at = last_seen_at - 31 * 60")
+        .execute(&app.state.db.pool)
+        .await
+        .expect("age");
+    app.state.auth_cache.clear();
+    assert_eq!(app.get(&c, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    // Active but older than the absolute limit: gone too.
+    let c = app.login("qian", PASSWORD).await;
+    sqlx::query("update session set created_at = created_at - 12 * 3600 - 1")
+        .execute(&app.state.db.pool)
+        .await
+        .expect("age");
+    app.state.auth_cache.clear();
+    assert_eq!(app.get(&c, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    // Logout ends the session on the server: replaying the cookie gets nothing.
+    let c = TestApp::client();
+    let r = c
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "qian", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    let pair = cookie.split(';').next().expect("pair").to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP without a trusted proxy"
+    );
+    app.send(&c, "DELETE", "/api/v1/session", json!({})).await;
+    let r = reqwest::Client::new()
+        .get(app.url("/api/v1/me"))
+        .header("cookie", pair)
+        .send()
+        .await
+        .expect("replay");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.sql_scalar("select count(*) from session s join app_user u on u.user_id = s.user_id where u.username = 'qian'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn three_admins_stay_apart_and_each_keeps_to_their_own_pages() {
+    let app = TestApp::spawn().await;
+    let (admin, sec, aud) = three(&app).await;
+    let id = |name: &'static str| {
+        let app = &app;
+        async move {
+            app.sql_scalar(&format!(
+                "select user_id from app_user where username = '{name}'"
+            ))
+            .await
+        }
+    };
+    let (sec_id, aud_id, admin_id) = (id("sec").await, id("aud").await, id("admin").await);
+    for (user, role, want) in [
+        (sec_id, "audit_admin", "三员分立"),
+        (aud_id, "system_admin", "三员分立"),
+        (admin_id, "security_admin", "三员分立"),
+        (aud_id, "unit", "不能再授予其他角色"),
+        (sec_id, "committee", "不能再授予其他角色"),
+    ] {
+        let (s, v) = app
+            .post(
+                &admin,
+                &format!("/api/v1/users/{user}/grants"),
+                json!({"role": role, "unit_id": 1}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{role}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap_or("").contains(want),
+            "{v}"
+        );
+    }
+    // A business user cannot become the audit or security admin either.
+    let (_, u) = app
+        .post(
+            &admin,
+            "/api/v1/users",
+            json!({"username": "biz", "display_name": "业务", "grant": {"role": "committee"}}),
+        )
+        .await;
+    let _ = u;
+    // Each admin's pages are theirs alone.
+    let pages: [(&str, &Client); 6] = [
+        ("/system/users", &admin),
+        ("/system/security", &sec),
+        ("/system/security/accounts", &sec),
+        ("/system/security/grants", &sec),
+        ("/system/audit", &aud),
+        ("/system/audit/export", &aud),
+    ];
+    for (path, owner) in pages {
+        for (who, c) in [("system", &admin), ("security", &sec), ("audit", &aud)] {
+            let r = c.get(app.url(path)).send().await.expect("get");
+            let mine = std::ptr::eq(c, owner);
+            if mine {
+                assert_eq!(r.status(), StatusCode::OK, "{who} on {path}");
+            } else {
+                assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} on {path}");
+            }
+        }
+    }
+    // The security and audit admins change no business data.
+    for c in [&sec, &aud] {
+        let (s, _) = app
+            .post(c, "/api/v1/communities", json!({"name": "不该建的社区"}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = app.get(c, "/api/v1/members").await;
+        assert!(s == StatusCode::FORBIDDEN || s == StatusCode::OK);
+    }
+    // Once the three exist, the first-start admin is asked to step aside, until renamed.
+    let home = admin
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("t");
+    assert!(home.contains("default-admin-prompt"), "{home}");
+    let (s, v) = app
+        .post(
+            &admin,
+            &format!("/api/v1/users/{admin_id}/rename"),
+            json!({"username": "sys_wang"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    assert_eq!(
+        app.get(&admin, "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED,
+        "renaming ends sessions"
+    );
+    let (s, v) = app
+        .post(
+            &sec,
+            &format!("/api/v1/users/{admin_id}/rename"),
+            json!({"username": "x_y_z"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let _ = ADMIN_PASSWORD;
+}
+
+#[tokio::test]
+async fn password_history_expiry_and_policy() {
+    let app = TestApp::spawn().await;
+    let (admin, sec, _aud) = three(&app).await;
+    let c = plain_user(&app, &admin, "sun").await;
+    let mut current = PASSWORD.to_string();
+    let used: Vec<String> = (1..=5).map(|i| format!("Pw-hist-{i}x")).collect();
+    for p in &used {
+        let (s, v) = app
+            .post(
+                &c,
+                "/api/v1/me/password",
+                json!({"current": current, "new_password": p}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        current = p.clone();
+    }
+    // The last five (the current one included) are refused; the sixth back is allowed.
+    for old in &used[1..4] {
+        let (s, v) = app
+            .post(
+                &c,
+                "/api/v1/me/password",
+                json!({"current": current, "new_password": old}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            v["error"]["fields"]["new_password"],
+            "不能使用最近5次用过的密码"
+        );
+    }
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/me/password",
+            json!({"current": current, "new_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    // Close to expiry: warned; past it: only a change is possible.
+    sqlx::query("update app_user set password_changed_at = password_changed_at - 80 * 86400 where username = 'sun'")
+        .execute(&app.state.db.pool)
+        .await
+        .expect("age");
+    app.state.auth_cache.clear();
+    let (_, me) = app.get(&c, "/api/v1/me").await;
+    assert_eq!(me["password_days_left"], 10, "{me}");
+    let home = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        home.contains("password-expiry") && home.contains("10 天后"),
+        "{home}"
+    );
+    sqlx::query("update app_user set password_changed_at = password_changed_at - 11 * 86400 where username = 'sun'")
+        .execute(&app.state.db.pool)
+        .await
+        .expect("age");
+    app.state.auth_cache.clear();
+    let (s, v) = app.get(&c, "/api/v1/notifications").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(v["error"]["code"], "password_expired");
+    let r = c.get(app.url("/")).send().await.expect("home");
+    assert_eq!(r.headers()["location"], "/password");
+    let (s, _) = app
+        .post(
+            &c,
+            "/api/v1/me/password",
+            json!({"current": PASSWORD, "new_password": "Pw-hist-new9"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&c, "/api/v1/notifications").await.0, StatusCode::OK);
+
+    // The policy: only the security admin edits it; bad values are named; changes audited.
+    let (s, _) = app.get(&admin, "/api/v1/security/policy").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, mut p) = app.get(&sec, "/api/v1/security/policy").await;
+    assert_eq!(p["password_min_length"], 10);
+    p["password_min_length"] = json!(4);
+    p["lock_threshold"] = json!(99);
+    let (s, v) = app
+        .send(&sec, "PUT", "/api/v1/security/policy", p.clone())
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        v["error"]["fields"]["password_min_length"],
+        "密码最小长度应在8到64之间"
+    );
+    assert!(v["error"]["fields"]["lock_threshold"].is_string());
+    p["password_min_length"] = json!(14);
+    p["lock_threshold"] = json!(5);
+    let (s, _) = app.send(&sec, "PUT", "/api/v1/security/policy", p).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/me/password",
+            json!({"current": "Pw-hist-new9", "new_password": "Pw-hist-12ab"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"]["fields"]["new_password"], "密码至少需要14位");
+    assert_eq!(
+        app.sql_scalar("select count(*) from audit_log where action = 'security.policy' and actor_name = 'sec'")
+            .await,
+        1
+    );
+    // The form answers bad input in Chinese, keeping what was typed.
+    let r = sec
+        .post(app.url("/system/security"))
+        .form(&[("password_min_length", "abc"), ("password_classes", "3")])
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.expect("t");
+    assert!(
+        html.contains("应为整数") && html.contains("请填写"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_https_means_secure_cookies_and_hsts() {
+    let app = TestApp::spawn_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let _ = app.admin().await;
+    let admin = app.admin().await;
+    let _ = plain_user(&app, &admin, "zheng").await;
+    let login = |proto: Option<&'static str>, xff: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut req = TestApp::client()
+                .post(app.url("/api/v1/session"))
+                .json(&json!({"username": "zheng", "password": PASSWORD}));
+            if let Some(p) = proto {
+                req = req.header("x-forwarded-proto", p);
+            }
+            if let Some(x) = xff {
+                req = req.header("x-forwarded-for", x);
+            }
+            req.send().await.expect("login")
+        }
+    };
+    let r = login(Some("https"), Some("198.51.100.23")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .expect("c")
+        .contains("; Secure"));
+    assert!(r.headers()["strict-transport-security"]
+        .to_str()
+        .expect("hsts")
+        .contains("max-age="));
+    // The client's address (from the trusted proxy's header) is what the audit records.
+    assert_eq!(
+        app.sql_scalar("select count(*) from audit_log where action = 'login' and actor_name = 'zheng' and ip = '198.51.100.23'")
+            .await,
+        1
+    );
+    let r = login(Some("http"), None).await;
+    assert!(!r.headers()["set-cookie"]
+        .to_str()
+        .expect("c")
+        .contains("Secure"));
+    assert!(r.headers().get("strict-transport-security").is_none());
+
+    // Without trusted proxies, the same headers are ignored.
+    let plain = TestApp::spawn().await;
+    let r = TestApp::client()
+        .post(plain.url("/api/v1/session"))
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-for", "203.0.113.1")
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert!(!r.headers()["set-cookie"]
+        .to_str()
+        .expect("c")
+        .contains("Secure"));
+    assert!(r.headers().get("strict-transport-security").is_none());
+    assert_eq!(
+        plain
+            .sql_scalar("select count(*) from audit_log where ip = '203.0.113.1'")
+            .await,
+        0
+    );
+    // Security headers on every page.
+    let r = TestApp::client()
+        .get(plain.url("/login"))
+        .send()
+        .await
+        .expect("login page");
+    let h = r.headers();
+    assert!(h["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .contains("script-src 'self'"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(h.contains_key("referrer-policy"));
+}
+
+#[tokio::test]
+async fn the_audit_admin_exports_a_date_range_and_the_export_is_audited() {
+    let app = TestApp::spawn().await;
+    let (_admin, _sec, aud) = three(&app).await;
+    let today = yaoshi::web::today();
+    let d = yaoshi::org::normalize::format_date(today);
+    let r = aud
+        .get(app.url(&format!("/system/audit/export?from={d}&to={d}")))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.expect("bytes");
+    let rows = yaoshi::xlsx::read_first_sheet(&bytes).expect("xlsx");
+    assert!(rows.len() > 5, "{rows:?}");
+    assert_eq!(rows[0][3], "来源地址");
+    assert!(rows.iter().any(|r| r[4] == "新建用户"));
+    // A range before anything happened: just the header.
+    let r = aud
+        .get(app.url("/system/audit/export?from=2001-01-01&to=2001-01-31"))
+        .send()
+        .await
+        .expect("export");
+    let rows = yaoshi::xlsx::read_first_sheet(&r.bytes().await.expect("b")).expect("xlsx");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from audit_log where action = 'audit.export' and actor_name = 'aud'"
+        )
+        .await,
+        2
+    );
+}
