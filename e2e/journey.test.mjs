@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHmac } from 'node:crypto';
 
 import { chromium } from 'playwright-core';
 import ExcelJS from 'exceljs';
@@ -34,6 +35,23 @@ const BRANCH = '办公室党支部';
 const CATEGORIES = ['党政综合类', '经济发展类', '执法监督类', '公共事务类', '群团事业类', '国有企业类'];
 
 // ------------------------------------------------------------------ helpers
+
+/** RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s) from a base32 secret, at a unix time. */
+function totp(secretB32, unix = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secretB32.replace(/=+$/, '').toUpperCase()) {
+    bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  }
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unix / 30)));
+  const mac = createHmac('sha1', Buffer.from(bytes)).update(counter).digest();
+  const off = mac[mac.length - 1] & 15;
+  const n = (mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, '0');
+}
 
 /** GB 11643-1999 check character for the first 17 digits. */
 function idCheckChar(first17) {
@@ -258,8 +276,24 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
     await page.getByLabel('确认新密码', { exact: true }).fill(NEW_PASSWORD);
     await page.getByRole('button', { name: '修改密码' }).click();
 
+    // A committee admin must set up the second factor before anything else.
+    await expectPath(/^\/account\/totp/);
+    await page.getByTestId('totp-forced').waitFor();
+    await page.getByRole('button', { name: '开始绑定' }).click();
+    await page.getByTestId('totp-qr').waitFor();
+    const secret = (await page.getByTestId('totp-secret').innerText()).trim();
+    await shot('03a-totp-enrol');
+    await page.getByLabel('验证码', { exact: true }).fill('000000');
+    await page.getByRole('button', { name: '完成绑定' }).click();
+    await page.getByText('验证码不正确').first().waitFor();
+    await page.getByLabel('验证码', { exact: true }).fill(totp(secret));
+    await page.getByRole('button', { name: '完成绑定' }).click();
+    await page.getByTestId('recovery-codes').waitFor();
+    const codes = (await page.getByTestId('recovery-codes').innerText()).trim().split(/\s+/);
+    assert.equal(codes.length, 10);
+    await shot('03b-totp-recovery');
+    await page.getByRole('link', { name: '我已保存，进入系统' }).click();
     await expectPath(/^\/$/);
-    await expectFlash('密码已修改');
     await page.getByRole('heading', { name: '各类别机关党组织' }).waitFor();
     const card = page.locator('.card', { has: page.getByRole('heading', { name: '各类别机关党组织' }) });
     const names = (await card.locator('tbody tr td:first-child').allInnerTexts()).map((s) => s.trim());
