@@ -364,10 +364,31 @@ async fn create_inner(
                 temps.add(PathBuf::from(p));
             }
             let quoted = db_tmp.to_string_lossy().replace('\'', "''");
-            sqlx::query(&format!("vacuum into '{quoted}'"))
-                .execute(&state.db.pool)
-                .await
-                .context("复制数据库失败")?;
+            let copy = format!("vacuum into '{quoted}'");
+            match crate::db::sqlite_file(&state.config.database_url) {
+                // On a connection of its own (read-only, like the page readers): a city takes
+                // seconds, which should hold no pooled connection and trip no slow-query alarm.
+                Some(src) => {
+                    blocking(move || {
+                        use rusqlite::OpenFlags;
+                        let conn = rusqlite::Connection::open_with_flags(
+                            &src,
+                            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                        )?;
+                        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+                        conn.execute_batch(&copy)?;
+                        Ok(())
+                    })
+                    .await
+                    .context("复制数据库失败")?;
+                }
+                None => {
+                    sqlx::query(&copy)
+                        .execute(&state.db.pool)
+                        .await
+                        .context("复制数据库失败")?;
+                }
+            }
             let p = db_tmp.clone();
             let (tables, schema) = blocking(move || inspect_sqlite(&p, true)).await?;
             (archive::SQLITE_DB, tables, schema)

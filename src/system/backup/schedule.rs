@@ -43,7 +43,7 @@ pub async fn daily(state: &AppState, now: OffsetDateTime) -> anyhow::Result<Opti
             Entry::new(
                 "backup.prune",
                 "backup",
-                removed.len(),
+                state.config.backup_dir.display(),
                 format!("按保留份数 {keep} 删除较早的备份：{}", removed.join("、")),
             ),
         )
