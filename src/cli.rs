@@ -1,4 +1,4 @@
-//! The command line: `yaoshi [serve|migrate|admin|demo|import|export|backup|audit]`.
+//! The command line: `yaoshi [serve|migrate|admin|demo|import|export|backup|restore|remind|audit]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,8 +45,24 @@ enum Command {
         #[arg(long)]
         unmasked: bool,
     },
-    /// Write a consistent backup: SQLite online copy; for PostgreSQL, the pg_dump command.
-    Backup { file: PathBuf },
+    /// Write one backup file: the database and the file store, checksummed (keys excluded).
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        #[command(subcommand)]
+        action: Option<BackupAction>,
+        /// Where to write it (default: <backup_dir>/yaoshi-YYYYMMDD-HHMMSS.tar.zst).
+        file: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty data dir (and, for PostgreSQL, an empty database).
+    Restore {
+        file: PathBuf,
+        /// The new data dir: must be empty or not exist.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// For a PostgreSQL backup: an empty database, e.g. postgres://user@host/newdb.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Run the daily reminder pass now (the server runs it daily by itself).
     Remind {
         /// The day to run it for, YYYY-MM-DD (default: today).
@@ -79,6 +95,12 @@ enum AdminAction {
 }
 
 #[derive(Subcommand)]
+enum BackupAction {
+    /// Check a backup file completely without restoring it.
+    Verify { file: PathBuf },
+}
+
+#[derive(Subcommand)]
 enum AuditAction {
     /// Check the hash chain and report the first broken link.
     Verify,
@@ -104,6 +126,27 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn print_verified(file: &std::path::Path, v: &crate::system::backup::Verified) {
+    let m = &v.manifest;
+    let (files, file_bytes) = m.store_totals();
+    println!(
+        "备份文件完整：{}（{}），SM3 校验值 {}",
+        file.display(),
+        crate::system::backup::human_size(v.size),
+        v.digest
+    );
+    println!(
+        "  创建于 {}，{} 数据库，钥匙 {}（结构版本 {}），数据表 {} 张共 {} 行，文件库 {files} 个文件 {}",
+        m.created_at,
+        if m.backend == "postgres" { "PostgreSQL" } else { "SQLite" },
+        m.app_version,
+        m.schema_version,
+        m.tables.len(),
+        m.total_rows(),
+        crate::system::backup::human_size(file_bytes)
+    );
 }
 
 fn init_tracing() {
@@ -262,9 +305,73 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Backup { file } => {
-            let state = crate::app::state(config.clone()).await?;
-            crate::system::backup::run(&state, &config, &file).await?;
+        Command::Backup {
+            action: Some(BackupAction::Verify { file }),
+            ..
+        } => {
+            let started = std::time::Instant::now();
+            let v = crate::system::backup::verify(&file).await?;
+            print_verified(&file, &v);
+            println!("用时 {:.2} 秒", started.elapsed().as_secs_f64());
+        }
+        Command::Backup { action: None, file } => {
+            let state = crate::app::state(config).await?;
+            let started = std::time::Instant::now();
+            let c =
+                crate::system::backup::create(&state, file, &crate::audit::Actor::cli()).await?;
+            let m = &c.manifest;
+            let (files, file_bytes) = m.store_totals();
+            let db_bytes = m
+                .entries
+                .iter()
+                .find(|e| e.path == m.database_entry())
+                .map_or(0, |e| e.size);
+            println!("已备份到 {}", c.path.display());
+            println!(
+                "  大小 {}（数据库 {}，文件库 {files} 个文件 {}；数据表 {} 张共 {} 行）",
+                crate::system::backup::human_size(c.size),
+                crate::system::backup::human_size(db_bytes),
+                crate::system::backup::human_size(file_bytes),
+                m.tables.len(),
+                m.total_rows()
+            );
+            println!("  SM3 校验值 {}", c.digest);
+            println!("  用时 {:.2} 秒", started.elapsed().as_secs_f64());
+            for w in &c.warnings {
+                println!("  注意：{w}");
+            }
+            println!("注意：{}", crate::system::backup::archive::KEYS_NOTE);
+        }
+        Command::Restore {
+            file,
+            data_dir,
+            database_url,
+        } => {
+            let started = std::time::Instant::now();
+            let to = crate::system::backup::RestoreTo {
+                data_dir,
+                database_url,
+            };
+            let r =
+                crate::system::backup::restore(&config, &file, &to, &crate::audit::Actor::cli())
+                    .await?;
+            print_verified(&file, &r.verified);
+            println!("已恢复到 {}", r.data_dir.display());
+            match to.database_url {
+                None => println!(
+                    "  启动时设置 YAOSHI_DATA_DIR={}（数据库为其中的 yaoshi.db）",
+                    r.data_dir.display()
+                ),
+                Some(url) => println!(
+                    "  启动时设置 DATABASE_URL={} 与 YAOSHI_DATA_DIR={}",
+                    crate::config::redact_url(&url),
+                    r.data_dir.display()
+                ),
+            }
+            println!("  用时 {:.2} 秒", started.elapsed().as_secs_f64());
+            println!(
+                "请把加密密钥放回原处（数据目录下的 yaoshi.key，或 YAOSHI_KEY_FILE 指定的位置）：密钥不在备份中。"
+            );
         }
         Command::Audit {
             action: AuditAction::Verify,

@@ -29,6 +29,12 @@ pub struct Config {
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` and
     /// `X-Forwarded-Proto` are believed; nobody else's are.
     pub trusted_proxies: Vec<String>,
+    /// Where `yaoshi backup` and the daily backup write (default `<data_dir>/backups`).
+    pub backup_dir: PathBuf,
+    /// How many daily backups to keep; 0 turns the daily backup off.
+    pub backup_keep: u32,
+    /// The Beijing-time hour (0–23) at which the server makes the daily backup.
+    pub backup_hour: u8,
 }
 
 impl fmt::Debug for Config {
@@ -45,6 +51,9 @@ impl fmt::Debug for Config {
             .field("session_absolute_hours", &self.session_absolute_hours)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("backup_dir", &self.backup_dir)
+            .field("backup_keep", &self.backup_keep)
+            .field("backup_hour", &self.backup_hour)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +83,9 @@ struct FileConfig {
     smtp_url: Option<String>,
     smtp_from: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    backup_dir: Option<PathBuf>,
+    backup_keep: Option<i64>,
+    backup_hour: Option<i64>,
 }
 
 impl Config {
@@ -104,6 +116,21 @@ impl Config {
                 None => Ok(f.unwrap_or(d)),
             }
         };
+        let backup_dir = env("YAOSHI_BACKUP_DIR")
+            .map(PathBuf::from)
+            .or(file.backup_dir)
+            .unwrap_or_else(|| data_dir.join("backups"));
+        let backup_keep = num("YAOSHI_BACKUP_KEEP", file.backup_keep, 7)?;
+        let backup_keep = u32::try_from(backup_keep).map_err(|_| {
+            anyhow::anyhow!("YAOSHI_BACKUP_KEEP 应为 0 或正整数（0 表示不做每日备份）")
+        })?;
+        let backup_hour = num("YAOSHI_BACKUP_HOUR", file.backup_hour, 2)?;
+        let backup_hour = u8::try_from(backup_hour)
+            .ok()
+            .filter(|h| *h < 24)
+            .ok_or_else(|| {
+                anyhow::anyhow!("YAOSHI_BACKUP_HOUR 应为 0 到 23 之间的整数（北京时间的小时）")
+            })?;
         Ok(Config {
             addr: env("YAOSHI_ADDR")
                 .or(file.addr)
@@ -137,12 +164,18 @@ impl Config {
                     .collect(),
                 None => file.trusted_proxies.unwrap_or_default(),
             },
+            backup_dir,
+            backup_keep,
+            backup_hour,
         })
     }
 
     /// Defaults for a given database, used by tests.
     pub fn for_database(database_url: &str, data_dir: PathBuf) -> Config {
         Config {
+            backup_dir: data_dir.join("backups"),
+            backup_keep: 7,
+            backup_hour: 2,
             addr: "127.0.0.1:0".into(),
             data_dir,
             database_url: database_url.into(),

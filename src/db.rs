@@ -186,6 +186,15 @@ impl Db {
         Ok(())
     }
 
+    /// The newest migration this binary knows for `backend`.
+    pub fn latest_migration(backend: Backend) -> i64 {
+        let m = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
     pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
         let guard = match self.backend {
             Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
@@ -202,7 +211,7 @@ impl Db {
 }
 
 /// The file behind a SQLite URL; `None` for an in-memory database.
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");

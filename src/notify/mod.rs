@@ -230,11 +230,25 @@ pub async fn claim(state: &AppState, job: &str, day: &str) -> AppResult<bool> {
     Ok(n == 1)
 }
 
-async fn finish(state: &AppState, job: &str, day: &str, created: u64) -> AppResult<()> {
+/// Marks `job` for `day` finished, with how many things it made.
+pub async fn finish(state: &AppState, job: &str, day: &str, created: u64) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
     sqlx::query("update job_run set finished_at = $1, created = $2 where job = $3 and day = $4")
         .bind(now())
         .bind(created as i64)
+        .bind(job)
+        .bind(day)
+        .execute(tx.conn())
+        .await
+        .map_err(anyhow::Error::from)?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives up an unfinished claim so the job can be tried again the same day.
+pub async fn release(state: &AppState, job: &str, day: &str) -> AppResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("delete from job_run where job = $1 and day = $2 and finished_at is null")
         .bind(job)
         .bind(day)
         .execute(tx.conn())

@@ -22,7 +22,7 @@ pub struct TestApp {
     totp: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
 }
 
-fn random_suffix() -> String {
+pub fn random_suffix() -> String {
     use rand::Rng;
     let mut r = rand::thread_rng();
     (0..12)
@@ -38,21 +38,9 @@ impl TestApp {
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = std::env::temp_dir().join(format!("yaoshi-test-{}", random_suffix()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let (url, pg) = match std::env::var("YAOSHI_TEST_DATABASE_URL") {
-            Ok(base) if !base.is_empty() => {
-                let name = format!("yt_{}", random_suffix());
-                sqlx::any::install_default_drivers();
-                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
-                    .await
-                    .expect("connect postgres");
-                sqlx::Executor::execute(&mut conn, format!("create database {name}").as_str())
-                    .await
-                    .expect("create database");
-                let mut u = url::Url::parse(&base).expect("url");
-                u.set_path(&format!("/{name}"));
-                (u.to_string(), Some((base, name)))
-            }
-            _ => (
+        let (url, pg) = match scratch_database().await {
+            Some((url, pg)) => (url, Some(pg)),
+            None => (
                 format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
                 None,
             ),
@@ -60,6 +48,12 @@ impl TestApp {
         let mut config = Config::for_database(&url, dir.clone());
         config.initial_admin_password = Some(ADMIN_PASSWORD.into());
         tweak(&mut config);
+        Self::serve(config, dir, pg).await
+    }
+
+    /// The app over an existing database and data dir; dropping it removes `dir` and, when
+    /// given, the PostgreSQL database `pg` = (server URL, name).
+    pub async fn serve(config: Config, dir: PathBuf, pg: Option<(String, String)>) -> TestApp {
         let state = yaoshi::app::state(config).await.expect("state");
         yaoshi::bootstrap::ensure_initial_data(&state)
             .await
@@ -83,6 +77,11 @@ impl TestApp {
             pg,
             totp: Default::default(),
         }
+    }
+
+    /// The data dir (also holding the SQLite database).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -268,6 +267,29 @@ impl Drop for TestApp {
             .join();
         }
     }
+}
+
+/// A fresh empty PostgreSQL database when YAOSHI_TEST_DATABASE_URL is set: its URL and
+/// (server URL, name) to drop it by.
+pub async fn scratch_database() -> Option<(String, (String, String))> {
+    let base = std::env::var("YAOSHI_TEST_DATABASE_URL")
+        .ok()
+        .filter(|b| !b.is_empty())?;
+    let name = format!("yt_{}", random_suffix());
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .expect("connect postgres");
+    sqlx::Executor::execute(&mut conn, format!("create database {name}").as_str())
+        .await
+        .expect("create database");
+    let mut u = url::Url::parse(&base).expect("url");
+    u.set_path(&format!("/{name}"));
+    Some((u.to_string(), (base, name)))
+}
+
+pub fn is_postgres() -> bool {
+    std::env::var("YAOSHI_TEST_DATABASE_URL").is_ok_and(|b| !b.is_empty())
 }
 
 /// A valid resident ID number from 17 digits, with its GB 11643 check character.
