@@ -268,6 +268,9 @@ async fn backup_and_restore_give_back_every_row_and_file() {
     let mut config = Config::for_database(&r.database_url, to.data_dir.clone());
     config.initial_admin_password = Some("unused-after-restore".into());
     let restored = TestApp::serve(config, to.data_dir.clone(), pg).await;
+    // The second factor came back with the data: the same phone still works.
+    let secret = app.totp_secret("admin").expect("admin enrolled");
+    restored.remember_totp("admin", &secret);
     let admin = restored.login("admin", ADMIN_PASSWORD).await;
     let (_, cats) = restored.get(&admin, "/api/v1/categories").await;
     let (s, v) = restored

@@ -168,6 +168,15 @@ impl TestApp {
             .insert(username.to_string(), (secret.to_string(), step));
     }
 
+    /// The second-factor secret the harness enrolled a user with.
+    pub fn totp_secret(&self, username: &str) -> Option<String> {
+        self.totp
+            .lock()
+            .expect("lock")
+            .get(username)
+            .map(|(s, _)| s.clone())
+    }
+
     /// Forgets a user's secret (after the app cleared it).
     pub fn forget_totp(&self, username: &str) {
         self.totp.lock().expect("lock").remove(username);
