@@ -31,12 +31,14 @@ struct ApiDoc;
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    let keys = crate::crypto::store::startup(&db, &config).await?;
     Ok(AppState {
         db,
         config: Arc::new(config),
         metrics: crate::ops::prometheus(),
         auth_cache: Arc::default(),
         orglife_stats: Arc::default(),
+        keys: Arc::new(keys),
     })
 }
 

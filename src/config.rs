@@ -26,6 +26,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The From of digest emails.
     pub smtp_from: String,
+    /// The key file for personal data encrypted at rest (`YAOSHI_KEY_FILE`); without it,
+    /// `<data_dir>/yaoshi.key`, generated on first start (see `crypto`).
+    pub key_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -41,6 +44,8 @@ impl fmt::Debug for Config {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_hours", &self.session_absolute_hours)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            // A path, not the keys: they never enter the configuration.
+            .field("key_file", &self.key_file_path().0)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +74,7 @@ struct FileConfig {
     lock_minutes: Option<i64>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
+    key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -124,7 +130,16 @@ impl Config {
             smtp_from: env("YAOSHI_SMTP_FROM")
                 .or(file.smtp_from)
                 .unwrap_or_else(|| "钥匙 Yaoshi <noreply@localhost>".into()),
+            key_file: env("YAOSHI_KEY_FILE").map(PathBuf::from).or(file.key_file),
         })
+    }
+
+    /// The key file, and whether it was configured (a configured file is never generated).
+    pub fn key_file_path(&self) -> (PathBuf, bool) {
+        match &self.key_file {
+            Some(p) => (p.clone(), true),
+            None => (self.data_dir.join("yaoshi.key"), false),
+        }
     }
 
     /// Defaults for a given database, used by tests.
@@ -142,6 +157,8 @@ impl Config {
             max_upload_bytes: 20 * 1024 * 1024,
             smtp_url: None,
             smtp_from: "钥匙 Yaoshi <noreply@localhost>".into(),
+            // Tests get a fresh random key file generated in their temp data dir.
+            key_file: None,
         }
     }
 }

@@ -64,6 +64,8 @@ use sm3::Sm3;
 use sm4::Sm4;
 use zeroize::Zeroizing;
 
+pub mod store;
+
 type Sm4Gcm = AesGcm<Sm4, U12>;
 type HmacSm3 = Hmac<Sm3>;
 
