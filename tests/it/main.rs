@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod common;
+mod crypto;
 mod establishment;
 mod import;
 mod notify;

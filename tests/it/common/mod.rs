@@ -16,7 +16,10 @@ pub const PASSWORD: &str = "Passw0rd!xyz";
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
-    dir: PathBuf,
+    /// The database URL, to open a second state over the same data.
+    pub db_url: String,
+    /// The data directory (the SQLite file and the generated key file live here).
+    pub dir: PathBuf,
     pg: Option<(String, String)>,
 }
 
@@ -55,6 +58,7 @@ impl TestApp {
                 None,
             ),
         };
+        // No key file configured: the first start generates a fresh random one in `dir`.
         let mut config = Config::for_database(&url, dir.clone());
         config.initial_admin_password = Some(ADMIN_PASSWORD.into());
         tweak(&mut config);
@@ -77,6 +81,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             state,
+            db_url: url,
             dir,
             pg,
         }
