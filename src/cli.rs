@@ -389,18 +389,17 @@ async fn keys(config: Config, action: KeysAction) -> anyhow::Result<ExitCode> {
                 None => println!("密钥文件：{}（不存在）", path.display()),
             }
             println!("党员 {} 名", s.members);
-            println!("{:<12}{:>10}{:>10}", "密钥", "身份证号", "手机号");
             for (id, ids, phones, present) in &s.per_key {
                 let mark = match (&ring, present) {
                     (Some(r), true) if r.current_id() == *id => "（当前）",
                     (_, true) => "",
                     (_, false) => "（密钥文件中没有！）",
                 };
-                println!("{id:<12}{ids:>10}{phones:>10}  {mark}");
+                println!("密钥 {id}{mark}：身份证号 {ids}，手机号 {phones}");
             }
             println!(
-                "{:<12}{:>10}{:>10}",
-                "未加密", s.plaintext_ids, s.plaintext_phones
+                "未加密：身份证号 {}，手机号 {}",
+                s.plaintext_ids, s.plaintext_phones
             );
             println!("手机号为空（不加密）：{}", s.empty_phones);
             if s.without_hash > 0 {
