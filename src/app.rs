@@ -31,6 +31,7 @@ struct ApiDoc;
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    let keys = crate::crypto::store::startup(&db, &config).await?;
     Ok(AppState {
         db,
         config: Arc::new(config),
@@ -38,6 +39,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         auth_cache: Arc::default(),
         policy: Arc::default(),
         orglife_stats: Arc::default(),
+        keys: Arc::new(keys),
     })
 }
 

@@ -1,4 +1,4 @@
-//! The command line: `yaoshi [serve|migrate|admin|demo|import|export|backup|restore|remind|audit]`.
+//! The command line: `yaoshi [serve|migrate|admin|demo|import|export|backup|restore|remind|audit|keys]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +74,28 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Keys for ID numbers and phones encrypted at rest (see docs/CRYPTO.md).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Add a new random key to the key file and make it current (restart every instance after).
+    New,
+    /// Re-encrypt every member not under the current key, batch by batch; a rerun resumes.
+    Rotate {
+        /// Rows per transaction (each with its audit entry).
+        #[arg(long, default_value_t = crate::crypto::store::DEFAULT_BATCH)]
+        batch: usize,
+        /// Stop after this many rows (rotate in portions).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Count ID numbers and phones by the key they are encrypted under.
+    Status,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -373,6 +395,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "请把加密密钥放回原处（数据目录下的 yaoshi.key，或 YAOSHI_KEY_FILE 指定的位置）：密钥不在备份中。"
             );
         }
+        Command::Keys { action } => return keys(config, action).await,
         Command::Audit {
             action: AuditAction::Verify,
         } => {
@@ -389,6 +412,108 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("审计日志被篡改：第一处断裂在 audit_id = {audit_id}，{why}");
                     return Ok(ExitCode::from(3));
                 }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn keys(config: Config, action: KeysAction) -> anyhow::Result<ExitCode> {
+    use crate::crypto::{store, KeyFile};
+    let (path, _) = config.key_file_path();
+    match action {
+        KeysAction::New => {
+            if path.exists() {
+                let mut file = KeyFile::read(&path)?;
+                let id = file.add_key();
+                file.write(&path)?;
+                println!(
+                    "已生成新密钥 {id} 并设为当前密钥（密钥文件 {}）。",
+                    path.display()
+                );
+            } else {
+                let file = KeyFile::generate();
+                if !file.create_new(&path)? {
+                    anyhow::bail!("密钥文件 {} 已被另一进程创建，请重试", path.display());
+                }
+                println!(
+                    "已创建密钥文件 {}，当前密钥 {}。",
+                    path.display(),
+                    file.current
+                );
+            }
+            println!(
+                "请备份新的密钥文件，把它同步到每个实例并重启服务，然后运行 yaoshi keys rotate。"
+            );
+        }
+        KeysAction::Rotate { batch, limit } => {
+            let state = crate::app::state(config).await?;
+            let keys = &state.keys;
+            println!(
+                "用当前密钥 {} 重新加密（密钥文件 {}），每批 {batch} 名党员……",
+                keys.current_id(),
+                keys.path().display()
+            );
+            let started = std::time::Instant::now();
+            let report = store::pass(
+                &state.db,
+                keys,
+                &crate::audit::Actor::cli(),
+                &store::PassOptions {
+                    only_plaintext: false,
+                    batch,
+                    stop_after: limit,
+                },
+                |done, total| println!("  已处理 {done}/{total}"),
+            )
+            .await?;
+            println!(
+                "完成：重新加密 {} 名党员，因同时被修改而跳过 {} 名，尚余 {} 名未使用当前密钥（用时 {:.1} 秒）。",
+                report.rewritten,
+                report.skipped,
+                report.remaining,
+                started.elapsed().as_secs_f64()
+            );
+            if report.remaining > 0 {
+                println!("再次运行 yaoshi keys rotate 可继续。");
+            }
+        }
+        KeysAction::Status => {
+            let db = crate::db::Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let ring = if path.exists() {
+                Some(crate::crypto::KeyRing::load(&path)?)
+            } else {
+                None
+            };
+            let s = store::status(&db, ring.as_ref()).await?;
+            match &ring {
+                Some(r) => println!(
+                    "密钥文件：{}（当前密钥 {}）",
+                    path.display(),
+                    r.current_id()
+                ),
+                None => println!("密钥文件：{}（不存在）", path.display()),
+            }
+            println!("党员 {} 名", s.members);
+            for (id, ids, phones, present) in &s.per_key {
+                let mark = match (&ring, present) {
+                    (Some(r), true) if r.current_id() == *id => "（当前）",
+                    (_, true) => "",
+                    (_, false) => "（密钥文件中没有！）",
+                };
+                println!("密钥 {id}{mark}：身份证号 {ids}，手机号 {phones}");
+            }
+            println!(
+                "未加密：身份证号 {}，手机号 {}",
+                s.plaintext_ids, s.plaintext_phones
+            );
+            println!("手机号为空（不加密）：{}", s.empty_phones);
+            if s.without_hash > 0 {
+                println!("缺少身份证号索引：{}（下次启动时补齐）", s.without_hash);
+            }
+            if s.per_key.iter().any(|(_, _, _, present)| !present) {
+                return Ok(ExitCode::from(4));
             }
         }
     }

@@ -35,6 +35,9 @@ pub struct Config {
     pub backup_keep: u32,
     /// The Beijing-time hour (0–23) at which the server makes the daily backup.
     pub backup_hour: u8,
+    /// The key file for personal data encrypted at rest (`YAOSHI_KEY_FILE`); without it,
+    /// `<data_dir>/yaoshi.key`, generated on first start (see `crypto`).
+    pub key_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -54,6 +57,8 @@ impl fmt::Debug for Config {
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep", &self.backup_keep)
             .field("backup_hour", &self.backup_hour)
+            // A path, not the keys: they never enter the configuration.
+            .field("key_file", &self.key_file_path().0)
             .finish_non_exhaustive()
     }
 }
@@ -86,6 +91,7 @@ struct FileConfig {
     backup_dir: Option<PathBuf>,
     backup_keep: Option<i64>,
     backup_hour: Option<i64>,
+    key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -167,7 +173,16 @@ impl Config {
             backup_dir,
             backup_keep,
             backup_hour,
+            key_file: env("YAOSHI_KEY_FILE").map(PathBuf::from).or(file.key_file),
         })
+    }
+
+    /// The key file, and whether it was configured (a configured file is never generated).
+    pub fn key_file_path(&self) -> (PathBuf, bool) {
+        match &self.key_file {
+            Some(p) => (p.clone(), true),
+            None => (self.data_dir.join("yaoshi.key"), false),
+        }
     }
 
     /// Defaults for a given database, used by tests.
@@ -189,6 +204,8 @@ impl Config {
             smtp_url: None,
             smtp_from: "钥匙 Yaoshi <noreply@localhost>".into(),
             trusted_proxies: Vec::new(),
+            // Tests get a fresh random key file generated in their temp data dir.
+            key_file: None,
         }
     }
 }

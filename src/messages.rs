@@ -142,6 +142,7 @@ pub fn audit_action_label(action: &str) -> &str {
         "member.unmask" => "查看完整个人信息",
         "member.import" => "导入党员",
         "member.export" => "导出党员",
+        "member.encrypt" => "加密个人信息",
         "community.create" => "新建社区",
         "system.bootstrap" => "系统初始化",
         "audit" => "审计",

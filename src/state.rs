@@ -13,4 +13,6 @@ pub struct AppState {
     pub policy: Arc<crate::auth::policy::PolicyCache>,
     /// Organizational-life figures per year, valid while the data version holds.
     pub orglife_stats: Arc<crate::orglife::store::StatsCache>,
+    /// Keys for personal data at rest, loaded once from the key file (see `crypto`).
+    pub keys: Arc<crate::crypto::KeyRing>,
 }

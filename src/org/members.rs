@@ -1,5 +1,11 @@
 //! Members (党员): the register, one branch at a time with transfer history;
 //! ID numbers and phones masked unless a registry admin asks, which is audited.
+//!
+//! ID numbers and phones are stored encrypted (`crate::crypto`): every row read here is
+//! opened (`Member::opened`) right after the query — only the rows of the page asked for;
+//! the list page, which shows no phone, decrypts only the ID numbers — and every write
+//! seals them with `KeyRing::seal_member`. The full ID number is found by its
+//! blind index `id_hash`, the last four by the keyed `id_suffix`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -15,6 +21,7 @@ use super::idnumber::{mask_id_number, mask_phone, IdNumber};
 use super::normalize::{clean_text, format_date, name_initials, normalize_phone, parse_date};
 use crate::audit::{self, Entry};
 use crate::auth::{CurrentUser, Role, Scope};
+use crate::crypto::{Field, KeyRing};
 use crate::db::{now, Backend, Sql};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::messages::{member_kind_label, member_status_label};
@@ -49,6 +56,21 @@ pub struct Member {
 }
 
 impl Member {
+    /// The row as read holds ciphertexts; this decrypts them.
+    pub fn opened(mut self, keys: &KeyRing) -> AppResult<Member> {
+        self.id_number = keys.decrypt(Field::IdNumber, &self.id_number)?;
+        self.phone = keys.decrypt(Field::Phone, &self.phone)?;
+        Ok(self)
+    }
+
+    /// For the list page, which shows the masked ID number and no phone: the phone is not
+    /// decrypted (left empty), halving the page's decryption.
+    fn opened_for_list(mut self, keys: &KeyRing) -> AppResult<Member> {
+        self.id_number = keys.decrypt(Field::IdNumber, &self.id_number)?;
+        self.phone = String::new();
+        Ok(self)
+    }
+
     pub fn masked(mut self) -> Member {
         self.id_number = mask_id_number(&self.id_number);
         self.phone = mask_phone(&self.phone);
@@ -189,14 +211,16 @@ impl MemberFilter {
         ])
     }
 
-    /// Appends the filter's conditions (after the scope condition).
-    fn apply(&self, sql: &mut Sql, backend: Backend) {
+    /// Appends the filter's conditions (after the scope condition). ID numbers are
+    /// matched through their keyed hashes, never as text.
+    fn apply(&self, sql: &mut Sql, backend: Backend, keys: &KeyRing) {
         if let Some(q) = self.q.as_deref().map(clean_text).filter(|q| !q.is_empty()) {
             let upper = q.to_uppercase();
             if upper.len() == 18 {
-                sql.push(" and m.id_number = ").bind(upper);
+                sql.push(" and m.id_hash = ").bind(keys.id_hash(&upper));
             } else if upper.len() == 4 && upper.chars().all(|c| c.is_ascii_digit() || c == 'X') {
-                sql.push(" and m.id_suffix = ").bind(upper);
+                sql.push(" and m.id_suffix = ")
+                    .bind(keys.suffix_hash(&upper));
             } else if q.chars().all(|c| c.is_ascii_alphabetic()) {
                 sql.push(" and m.name_initials like ")
                     .bind(format!("{}%", q.to_lowercase()));
@@ -260,7 +284,23 @@ pub async fn list(
     list_in(state, &user.scope(), f, all).await
 }
 
+/// The filtered members in `scope`, decrypted: a page of them, or `all` (exports).
 pub async fn list_in(
+    state: &AppState,
+    scope: &Scope,
+    f: &MemberFilter,
+    all: bool,
+) -> AppResult<(Vec<Member>, i64)> {
+    let (rows, total) = list_stored(state, scope, f, all).await?;
+    let rows = rows
+        .into_iter()
+        .map(|m| m.opened(&state.keys))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
+/// As `list_in`, but the rows as stored: ID numbers and phones still encrypted.
+async fn list_stored(
     state: &AppState,
     scope: &Scope,
     f: &MemberFilter,
@@ -275,7 +315,7 @@ pub async fn list_in(
     if all {
         let mut sql = Sql::new(MEMBER_SELECT);
         scope.member_condition(&mut sql);
-        f.apply(&mut sql, state.db.backend);
+        f.apply(&mut sql, state.db.backend, &state.keys);
         sql.push(order);
         let rows: Vec<Member> = sql.fetch_all(&state.db.pool).await?;
         let total = rows.len() as i64;
@@ -288,10 +328,10 @@ pub async fn list_in(
         ", (select count(*) from member m where "
     ));
     scope.member_condition(&mut sql);
-    f.apply(&mut sql, state.db.backend);
+    f.apply(&mut sql, state.db.backend, &state.keys);
     sql.push(") as total_count").push(member_from!());
     scope.member_condition(&mut sql);
-    f.apply(&mut sql, state.db.backend);
+    f.apply(&mut sql, state.db.backend, &state.keys);
     sql.push(order);
     let p = f.paging();
     sql.push(" limit ")
@@ -305,7 +345,7 @@ pub async fn list_in(
         None if p.page() > 1 => {
             let mut count = Sql::new("select count(*) from member m where ");
             scope.member_condition(&mut count);
-            f.apply(&mut count, state.db.backend);
+            f.apply(&mut count, state.db.backend, &state.keys);
             count.fetch_scalar(&state.db.pool).await?
         }
         None => 0,
@@ -338,7 +378,8 @@ pub async fn get_member(state: &AppState, user: &CurrentUser, id: i64) -> AppRes
         .await?
         .into_iter()
         .next()
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?
+        .opened(&state.keys)
 }
 
 /// The full ID number and phone, for roles that need them; the view is audited.
@@ -634,7 +675,15 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) ->
     }
     let v = validate(&input, web::today()).map_err(AppError::fields)?;
     let mut tx = state.db.begin_write().await?;
-    let id = insert(tx.conn(), &v, unit_id, input.branch_id, input.group_id).await?;
+    let id = insert(
+        tx.conn(),
+        &state.keys,
+        &v,
+        unit_id,
+        input.branch_id,
+        input.group_id,
+    )
+    .await?;
     audit::record(
         tx.conn(),
         state.db.backend,
@@ -662,16 +711,18 @@ fn masked_json(v: &ValidMember) -> serde_json::Value {
 
 pub async fn insert(
     conn: &mut sqlx::AnyConnection,
+    keys: &KeyRing,
     v: &ValidMember,
     unit_id: i64,
     branch_id: i64,
     group_id: Option<i64>,
 ) -> AppResult<i64> {
     let t = now();
+    let sealed = keys.seal_member(&v.id_number, &v.phone)?;
     sqlx::query_scalar(
         "insert into member (unit_id, branch_id, group_id, name, name_initials, gender, ethnicity, birth_date, id_number, id_suffix, \
-         phone, education, joined_on, kind, converted_on, position, is_division_head, status, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) returning member_id",
+         phone, education, joined_on, kind, converted_on, position, is_division_head, status, created_at, updated_at, id_hash) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) returning member_id",
     )
     .bind(unit_id)
     .bind(branch_id)
@@ -681,9 +732,9 @@ pub async fn insert(
     .bind(v.gender.clone())
     .bind(v.ethnicity.clone())
     .bind(Some(v.birth_date.clone()).filter(|s| !s.is_empty()))
-    .bind(v.id_number.clone())
-    .bind(v.id_suffix.clone())
-    .bind(v.phone.clone())
+    .bind(sealed.id_number)
+    .bind(sealed.id_suffix)
+    .bind(sealed.phone)
     .bind(v.education.clone())
     .bind(v.joined_on.clone())
     .bind(v.kind.clone())
@@ -693,6 +744,7 @@ pub async fn insert(
     .bind(v.status.clone())
     .bind(t)
     .bind(t)
+    .bind(sealed.id_hash)
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))
@@ -729,11 +781,12 @@ pub async fn update(
         return Err(AppError::fields(errors));
     }
     let v = validate(&input, web::today()).map_err(AppError::fields)?;
+    let sealed = state.keys.seal_member(&v.id_number, &v.phone)?;
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "update member set group_id = $1, name = $2, name_initials = $3, gender = $4, ethnicity = $5, birth_date = $6, id_number = $7, \
          id_suffix = $8, phone = $9, education = $10, joined_on = $11, kind = $12, converted_on = $13, position = $14, is_division_head = $15, \
-         status = $16, updated_at = $17 where member_id = $18",
+         status = $16, updated_at = $17, id_hash = $18 where member_id = $19",
     )
     .bind(input.group_id)
     .bind(v.name.clone())
@@ -741,9 +794,9 @@ pub async fn update(
     .bind(v.gender.clone())
     .bind(v.ethnicity.clone())
     .bind(Some(v.birth_date.clone()).filter(|s| !s.is_empty()))
-    .bind(v.id_number.clone())
-    .bind(v.id_suffix.clone())
-    .bind(v.phone.clone())
+    .bind(sealed.id_number)
+    .bind(sealed.id_suffix)
+    .bind(sealed.phone)
     .bind(v.education.clone())
     .bind(v.joined_on.clone())
     .bind(v.kind.clone())
@@ -752,6 +805,7 @@ pub async fn update(
     .bind(i64::from(v.is_division_head))
     .bind(v.status.clone())
     .bind(now())
+    .bind(sealed.id_hash)
     .bind(id)
     .execute(tx.conn())
     .await
@@ -1084,7 +1138,13 @@ async fn list_page(
     headers: axum::http::HeaderMap,
     Query(f): Query<MemberFilter>,
 ) -> AppResult<Response> {
-    let (rows, total) = list(&state, &user, &f, false).await?;
+    user.require(may_list(&user))?;
+    // Only the page's rows are decrypted, and only what the table shows.
+    let (rows, total) = list_stored(&state, &user.scope(), &f, false).await?;
+    let rows = rows
+        .into_iter()
+        .map(|m| Ok(m.opened_for_list(&state.keys)?.masked()))
+        .collect::<AppResult<Vec<_>>>()?;
     let qs = f.query_string();
     let fragment = web::is_htmx(&headers) && !headers.contains_key("hx-boosted");
     let page = MembersPage {
@@ -1092,7 +1152,7 @@ async fn list_page(
             .crumb("组织体系", "/org/units")
             .crumb("党员", "/org/members"),
         pager: Pager::new(&f.paging(), total, "/org/members", &qs),
-        rows: rows.into_iter().map(Member::masked).collect(),
+        rows,
         // The filter menus are outside the fragment htmx swaps in.
         units: if fragment {
             Vec::new()
@@ -1333,18 +1393,13 @@ async fn update_page(
     let mut input = f.input();
     let current = get_member(&state, &user, id).await?;
     input.branch_id = current.branch_id;
-    // The edit form shows the ID masked; an unchanged masked value keeps the stored one.
+    // The edit form shows the ID masked; an unchanged masked value keeps the stored one
+    // (`current` is decrypted).
     if input.id_number.contains('*') {
-        input.id_number = sqlx::query_scalar("select id_number from member where member_id = $1")
-            .bind(id)
-            .fetch_one(&state.db.pool)
-            .await?;
+        input.id_number = current.id_number.clone();
     }
     if input.phone.contains('*') {
-        input.phone = sqlx::query_scalar("select phone from member where member_id = $1")
-            .bind(id)
-            .fetch_one(&state.db.pool)
-            .await?;
+        input.phone = current.phone.clone();
     }
     match update(&state, &user, id, input.clone()).await {
         Ok(()) => Ok(web::redirect_with_flash(

@@ -5,6 +5,7 @@ mod access;
 mod auth;
 mod backup;
 mod common;
+mod crypto;
 mod establishment;
 mod import;
 mod notify;

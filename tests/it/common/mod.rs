@@ -16,7 +16,10 @@ pub const PASSWORD: &str = "Passw0rd!xyz";
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
-    dir: PathBuf,
+    /// The database URL, to open a second state over the same data.
+    pub db_url: String,
+    /// The data directory (the SQLite file and the generated key file live here).
+    pub dir: PathBuf,
     pg: Option<(String, String)>,
     /// Second-factor secrets of the users the harness enrolled, and the last step used.
     totp: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
@@ -45,6 +48,7 @@ impl TestApp {
                 None,
             ),
         };
+        // No key file configured: the first start generates a fresh random one in `dir`.
         let mut config = Config::for_database(&url, dir.clone());
         config.initial_admin_password = Some(ADMIN_PASSWORD.into());
         tweak(&mut config);
@@ -54,6 +58,7 @@ impl TestApp {
     /// The app over an existing database and data dir; dropping it removes `dir` and, when
     /// given, the PostgreSQL database `pg` = (server URL, name).
     pub async fn serve(config: Config, dir: PathBuf, pg: Option<(String, String)>) -> TestApp {
+        let url = config.database_url.clone();
         let state = yaoshi::app::state(config).await.expect("state");
         yaoshi::bootstrap::ensure_initial_data(&state)
             .await
@@ -73,6 +78,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             state,
+            db_url: url,
             dir,
             pg,
             totp: Default::default(),
