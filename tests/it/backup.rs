@@ -267,6 +267,8 @@ async fn backup_and_restore_give_back_every_row_and_file() {
     // The restored installation runs: the admin logs in and adds a unit.
     let mut config = Config::for_database(&r.database_url, to.data_dir.clone());
     config.initial_admin_password = Some("unused-after-restore".into());
+    // Keys are not in backups: the operator puts the key file back, as the README says.
+    std::fs::copy(app.dir().join("yaoshi.key"), to.data_dir.join("yaoshi.key")).expect("key");
     let restored = TestApp::serve(config, to.data_dir.clone(), pg).await;
     // The second factor came back with the data: the same phone still works.
     let secret = app.totp_secret("admin").expect("admin enrolled");

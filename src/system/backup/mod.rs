@@ -144,9 +144,7 @@ fn sync_dir(dir: &Path) {
 /// The key files, wherever configured: never to be packed.
 pub fn key_files(config: &Config) -> Vec<PathBuf> {
     let mut keys = vec![config.data_dir.join("yaoshi.key")];
-    if let Some(k) = std::env::var_os("YAOSHI_KEY_FILE").filter(|k| !k.is_empty()) {
-        keys.push(PathBuf::from(k));
-    }
+    keys.push(config.key_file_path().0);
     keys.into_iter()
         .map(|k| std::fs::canonicalize(&k).unwrap_or(k))
         .collect()
