@@ -182,6 +182,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     crate::bootstrap::ensure_initial_data(&state).await?;
     crate::notify::spawn_scheduler(state.clone());
     crate::system::backup::schedule::spawn(state.clone());
+    crate::audit::archive::spawn(state.clone());
     let app = router(state.clone());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

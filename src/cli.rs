@@ -124,8 +124,11 @@ enum BackupAction {
 
 #[derive(Subcommand)]
 enum AuditAction {
-    /// Check the hash chain and report the first broken link.
+    /// Check the hash chain and every archive file; report the first broken link.
     Verify,
+    /// Move records older than the retention period (security policy, default 365 days)
+    /// into sealed archive files now, as the daily pass does.
+    Archive,
 }
 
 pub fn main() -> ExitCode {
@@ -400,18 +403,60 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: AuditAction::Verify,
         } => {
             let state = crate::app::state(config).await?;
+            let mut broken = false;
             match crate::audit::verify(&state.db).await? {
-                crate::audit::Verdict::Intact { rows } => {
-                    println!("审计日志完整：共 {rows} 条，哈希链无断裂")
+                crate::audit::Verdict::Intact { rows, archived } => {
+                    println!("审计日志完整：共 {rows} 条，哈希链无断裂");
+                    if archived > 0 {
+                        println!("已归档 {archived} 条，各归档与日志首尾相接");
+                    }
                 }
                 crate::audit::Verdict::Broken { audit_id, reason } => {
                     let why = match reason {
                         "link" => "与上一条的链接不符（前一条被删除或修改）",
+                        "archive" => "归档登记与上一归档不相接（归档登记被改动）",
                         _ => "内容与哈希不符（该条被修改）",
                     };
                     println!("审计日志被篡改：第一处断裂在 audit_id = {audit_id}，{why}");
-                    return Ok(ExitCode::from(3));
+                    broken = true;
                 }
+            }
+            let archives = crate::audit::archive::list(&state.db).await?;
+            let problems = crate::audit::archive::check_files(&state).await?;
+            for (id, p) in &problems {
+                println!("归档 #{id} 校验失败：{p}");
+            }
+            if !archives.is_empty() && problems.is_empty() {
+                println!(
+                    "{} 个归档文件的签名、哈希链和登记信息均校验通过",
+                    archives.len()
+                );
+            }
+            if broken || !problems.is_empty() {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::Audit {
+            action: AuditAction::Archive,
+        } => {
+            let state = crate::app::state(config).await?;
+            let made =
+                crate::audit::archive::run(&state, crate::db::now(), &crate::audit::Actor::cli())
+                    .await?;
+            if made.is_empty() {
+                println!("没有超过保留期的审计记录，无需归档");
+            }
+            for a in made {
+                println!(
+                    "归档 #{}：第 {} 至 {} 条，共 {} 条（{} 至 {}），文件 {} 字节",
+                    a.archive_id,
+                    a.first_id,
+                    a.last_id,
+                    a.rows,
+                    crate::web::fmt_time(a.from_at),
+                    crate::web::fmt_time(a.to_at),
+                    a.size
+                );
             }
         }
     }

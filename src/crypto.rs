@@ -76,6 +76,7 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const LABEL_DATA: &[u8] = b"yaoshi v1 SM4-GCM data key";
 const LABEL_INDEX: &[u8] = b"yaoshi v1 SM3-HMAC blind index";
+const LABEL_SEAL: &[u8] = b"yaoshi v1 SM3-HMAC audit archive seal";
 
 /// An encrypted column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,6 +360,9 @@ pub struct Keys {
     current: String,
     data: BTreeMap<String, Sm4Gcm>,
     index: HmacSm3,
+    /// Seals audit archives; derived from the index master, which rotation keeps, so an
+    /// archive sealed years ago still verifies.
+    seal: HmacSm3,
 }
 
 impl fmt::Debug for Keys {
@@ -398,10 +402,12 @@ impl Keys {
             })
             .collect();
         let index = hmac_sm3(&derive(&file.index, LABEL_INDEX));
+        let seal = hmac_sm3(&derive(&file.index, LABEL_SEAL));
         Keys {
             current: file.current.clone(),
             data,
             index,
+            seal,
         }
     }
 
@@ -415,6 +421,23 @@ impl Keys {
 
     pub fn has(&self, id: &str) -> bool {
         self.data.contains_key(id)
+    }
+
+    /// The seal (HMAC-SM3) of an audit archive's bytes, 64 hex digits.
+    pub fn seal(&self, bytes: &[u8]) -> String {
+        let mut mac = self.seal.clone();
+        mac.update(bytes);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `seal_hex` is the seal of `bytes` (compared in constant time).
+    pub fn seal_matches(&self, bytes: &[u8], seal_hex: &str) -> bool {
+        let Ok(tag) = hex::decode(seal_hex) else {
+            return false;
+        };
+        let mut mac = self.seal.clone();
+        mac.update(bytes);
+        mac.verify_slice(&tag).is_ok()
     }
 
     /// `v1.<current>.`: what every value under the current key starts with.

@@ -54,6 +54,27 @@ pub async fn put(root: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     Ok(hash)
 }
 
+/// Like `put`, but returns only once the file and its directory are on disk (fsync), for
+/// bytes whose only other copy is about to be deleted.
+pub async fn put_durable(root: &Path, bytes: &[u8]) -> anyhow::Result<String> {
+    let hash = put(root, bytes).await?;
+    let path = path_for(root, &hash);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("同步文件 {} 失败", path.display()))?;
+        #[cfg(unix)]
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("同步目录 {} 失败", dir.display()))?;
+        }
+        Ok(())
+    })
+    .await??;
+    Ok(hash)
+}
+
 pub async fn get(root: &Path, hash: &str) -> anyhow::Result<Vec<u8>> {
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         anyhow::bail!("无效的文件标识");

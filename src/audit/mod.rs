@@ -1,11 +1,14 @@
 //! The audit log: every write records who, when, what, before and after.
 //! Rows are append-only (database triggers refuse updates and deletes) and each
 //! row's SM3 hash covers its content and the previous row's hash, so a changed or
-//! removed row breaks the chain and `yaoshi audit verify` finds it.
+//! removed row breaks the chain and `yaoshi audit verify` finds it. Records past the
+//! retention period move to sealed archive files (`archive`); the chain continues from
+//! the newest archive's last hash.
 
+pub mod archive;
 pub mod routes;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sm3::{Digest, Sm3};
 use sqlx::AnyConnection;
 
@@ -84,7 +87,7 @@ impl<'a> Entry<'a> {
     }
 }
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditRow {
     pub audit_id: i64,
     pub at: i64,
@@ -125,6 +128,22 @@ pub fn row_hash(r: &AuditRow) -> String {
     hex::encode(h.finalize())
 }
 
+/// The first record of `rows` (in id order, the first linking to `prev`) whose link or
+/// content does not match, and which of the two.
+pub fn check_chain(prev: &str, rows: &[AuditRow]) -> Option<(i64, &'static str)> {
+    let mut prev = prev;
+    for r in rows {
+        if r.prev_hash != prev {
+            return Some((r.audit_id, "link"));
+        }
+        if row_hash(r) != r.hash {
+            return Some((r.audit_id, "content"));
+        }
+        prev = &r.hash;
+    }
+    None
+}
+
 /// Appends one entry inside the caller's write transaction.
 pub async fn record(
     conn: &mut AnyConnection,
@@ -138,10 +157,14 @@ pub async fn record(
             .execute(&mut *conn)
             .await?;
     }
-    let prev: Option<String> =
+    let mut prev: Option<String> =
         sqlx::query_scalar("select hash from audit_log order by audit_id desc limit 1")
             .fetch_optional(&mut *conn)
             .await?;
+    if prev.is_none() {
+        // Everything so far is archived: continue from the newest archive.
+        prev = Some(archive::anchor(&mut *conn).await?.1);
+    }
     let mut row = AuditRow {
         audit_id: 0,
         at: now(),
@@ -191,22 +214,36 @@ pub async fn record_alone(db: &Db, actor: &Actor, e: Entry<'_>) -> anyhow::Resul
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
     Intact {
+        /// Records in the live log.
         rows: i64,
+        /// Records moved to archive files (their files are checked by `archive::check_files`).
+        archived: i64,
     },
     /// The first row whose stored hash or link does not match.
-    Broken {
-        audit_id: i64,
-        reason: &'static str,
-    },
+    Broken { audit_id: i64, reason: &'static str },
 }
 
-/// Walks the whole chain in id order, in pages, and reports the first broken link.
-/// A removed row shows as a broken link on the row after it (ids may have gaps on
-/// PostgreSQL, so continuity of ids proves nothing).
+/// Walks the archives' anchors, then the live chain from the newest archive on, in id
+/// order and in pages, and reports the first broken link. A removed row shows as a broken
+/// link on the row after it (ids may have gaps on PostgreSQL, so continuity of ids proves
+/// nothing). An archive whose anchor does not continue the one before is reported at its
+/// first id with reason `archive`.
 pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
     let mut prev = GENESIS.to_string();
     let mut last_id = 0i64;
     let mut rows = 0i64;
+    let mut archived = 0i64;
+    for a in archive::list(db).await? {
+        if a.prev_hash != prev || a.first_id <= last_id || a.last_id < a.first_id {
+            return Ok(Verdict::Broken {
+                audit_id: a.first_id,
+                reason: "archive",
+            });
+        }
+        prev = a.last_hash;
+        last_id = a.last_id;
+        archived += a.rows;
+    }
     loop {
         let page: Vec<AuditRow> = sqlx::query_as(
             "select * from audit_log where audit_id > $1 order by audit_id limit 5000",
@@ -217,25 +254,16 @@ pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
         if page.is_empty() {
             break;
         }
-        for r in page {
-            if r.prev_hash != prev {
-                return Ok(Verdict::Broken {
-                    audit_id: r.audit_id,
-                    reason: "link",
-                });
-            }
-            if row_hash(&r) != r.hash {
-                return Ok(Verdict::Broken {
-                    audit_id: r.audit_id,
-                    reason: "content",
-                });
-            }
+        if let Some((audit_id, reason)) = check_chain(&prev, &page) {
+            return Ok(Verdict::Broken { audit_id, reason });
+        }
+        if let Some(r) = page.last() {
             prev = r.hash.clone();
             last_id = r.audit_id;
-            rows += 1;
         }
+        rows += page.len() as i64;
     }
-    Ok(Verdict::Intact { rows })
+    Ok(Verdict::Intact { rows, archived })
 }
 
 #[cfg(test)]

@@ -1,18 +1,21 @@
 //! The audit admin's (审计管理员) audit log browser (filter, page, export, verify) and its API.
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::archive::{self, ArchiveRow};
 use super::AuditRow;
 use crate::auth::CurrentUser;
 use crate::db::Sql;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::messages::audit_action_label;
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
@@ -108,6 +111,11 @@ pub fn pages() -> Router<AppState> {
         .route("/system/audit", get(page))
         .route("/system/audit/export", get(export_page))
         .route("/system/audit/verify", get(verify_page))
+        .route("/system/audit/archives/{id}/file", get(archive_file_page))
+        .route(
+            "/system/audit/archives/{id}/export",
+            get(archive_export_page),
+        )
 }
 
 #[derive(Template)]
@@ -119,6 +127,9 @@ struct AuditPage {
     f: AuditFilter,
     export_query: String,
     verdict: Option<String>,
+    verdict_ok: bool,
+    archives: Vec<ArchiveRow>,
+    retention_days: i64,
 }
 
 impl AuditPage {
@@ -131,6 +142,12 @@ impl AuditPage {
     fn v(&self, s: &Option<String>) -> String {
         s.clone().unwrap_or_default()
     }
+    fn size(&self, bytes: &i64) -> String {
+        web::fmt_bytes(*bytes)
+    }
+    fn archived(&self) -> i64 {
+        self.archives.iter().map(|a| a.rows).sum()
+    }
 }
 
 async fn render(
@@ -138,9 +155,13 @@ async fn render(
     user: &CurrentUser,
     f: AuditFilter,
     flash: FlashIn,
-    verdict: Option<String>,
+    verdict: Option<(bool, String)>,
 ) -> AppResult<Response> {
     let (rows, total) = list(state, user, &f, None).await?;
+    let archives = archive::list(&state.db).await?;
+    let retention_days = crate::auth::policy::current(state)
+        .await?
+        .audit_retention_days;
     let qs = f.query_string();
     web::render(&AuditPage {
         ctx: PageCtx::new(user, "审计日志", "/system/audit", flash)
@@ -158,7 +179,10 @@ async fn render(
         rows,
         f,
         export_query: qs,
-        verdict,
+        verdict_ok: verdict.as_ref().is_some_and(|v| v.0),
+        verdict: verdict.map(|v| v.1),
+        archives,
+        retention_days,
     })
 }
 
@@ -171,13 +195,34 @@ async fn page(
     render(&state, &user, f, flash, None).await
 }
 
-fn describe(v: super::Verdict) -> String {
-    match v {
-        super::Verdict::Intact { rows } => format!("哈希链完整：共 {rows} 条记录，未发现篡改"),
+/// The chain's verdict and the archive files' problems, in words; whether all is well.
+fn describe(v: &super::Verdict, problems: &[(i64, String)]) -> (bool, String) {
+    let mut text = match v {
+        super::Verdict::Intact { rows, archived: 0 } => {
+            format!("哈希链完整：共 {rows} 条记录，未发现篡改")
+        }
+        super::Verdict::Intact { rows, archived } => format!(
+            "哈希链完整：日志中 {rows} 条记录，另有 {archived} 条已归档，首尾相接，未发现篡改"
+        ),
+        super::Verdict::Broken {
+            audit_id,
+            reason: "archive",
+        } => format!("发现篡改：归档登记在第 {audit_id} 条记录处与上一归档不相接"),
         super::Verdict::Broken { audit_id, .. } => {
             format!("发现篡改：第一处断裂在第 {audit_id} 条记录")
         }
+    };
+    for (id, p) in problems {
+        text.push_str(&format!("；归档 #{id} 校验失败：{p}"));
     }
+    let ok = matches!(v, super::Verdict::Intact { .. }) && problems.is_empty();
+    (ok, text)
+}
+
+async fn check(state: &AppState) -> AppResult<(bool, String)> {
+    let v = super::verify(&state.db).await?;
+    let problems = archive::check_files(state).await?;
+    Ok(describe(&v, &problems))
 }
 
 async fn verify_page(
@@ -186,8 +231,119 @@ async fn verify_page(
     Query(f): Query<AuditFilter>,
 ) -> AppResult<Response> {
     user.require(user.is_audit_admin())?;
-    let v = super::verify(&state.db).await?;
-    render(&state, &user, f, FlashIn(None), Some(describe(v))).await
+    let verdict = check(&state).await?;
+    render(&state, &user, f, FlashIn(None), Some(verdict)).await
+}
+
+/// An archive the audit admin may read, its retrieval audited.
+async fn archive_for(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    how: &str,
+) -> AppResult<ArchiveRow> {
+    user.require(user.is_audit_admin())?;
+    let a = archive::get(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    super::record_alone(
+        &state.db,
+        &user.actor(),
+        super::Entry::new(
+            "audit.export",
+            "audit_archive",
+            id,
+            format!(
+                "{how}审计归档 #{id}（第 {} 至 {} 条，共 {} 条）",
+                a.first_id, a.last_id, a.rows
+            ),
+        ),
+    )
+    .await?;
+    Ok(a)
+}
+
+/// The sealed file as stored: what an assessor checks with `yaoshi audit verify`.
+async fn archive_file(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Response> {
+    let a = archive_for(state, user, id, "下载").await?;
+    let bytes = crate::files::get(&state.config.data_dir, &a.file_hash).await?;
+    let name = format!("yaoshi-audit-{}-{}.jsonl.zst", a.first_id, a.last_id);
+    let mut r = Body::from(bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zstd"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+async fn archive_file_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    archive_file(&state, &user, id).await
+}
+
+/// An archive's records as a workbook, after its seal and chain are checked.
+async fn archive_export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let a = archive_for(&state, &user, id, "导出").await?;
+    let rows = archive::open(&state, &a)
+        .await
+        .map_err(|e| AppError::invalid(format!("归档校验失败，不予导出：{e:#}")))?;
+    let bytes = workbook(rows)?;
+    Ok(crate::xlsx::download(
+        &format!("审计归档-{}-{}.xlsx", a.first_id, a.last_id),
+        bytes,
+    ))
+}
+
+fn workbook(rows: Vec<AuditRow>) -> AppResult<Vec<u8>> {
+    let data: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.audit_id.to_string(),
+                web::fmt_time(r.at),
+                r.actor_name,
+                r.ip,
+                audit_action_label(&r.action).to_string(),
+                r.object_type,
+                r.object_id,
+                r.summary,
+                r.result,
+                r.before_json,
+                r.after_json,
+                r.hash,
+            ]
+        })
+        .collect();
+    crate::xlsx::write_sheet(
+        "审计日志",
+        &[
+            "序号",
+            "时间",
+            "操作人",
+            "来源地址",
+            "事件",
+            "对象类型",
+            "对象",
+            "描述",
+            "结果",
+            "变更前",
+            "变更后",
+            "哈希",
+        ],
+        &data,
+    )
 }
 
 async fn export_page(
@@ -212,50 +368,15 @@ async fn export_page(
         ),
     )
     .await?;
-    let data: Vec<Vec<String>> = rows
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.audit_id.to_string(),
-                web::fmt_time(r.at),
-                r.actor_name,
-                r.ip,
-                audit_action_label(&r.action).to_string(),
-                r.object_type,
-                r.object_id,
-                r.summary,
-                r.result,
-                r.before_json,
-                r.after_json,
-                r.hash,
-            ]
-        })
-        .collect();
-    let bytes = crate::xlsx::write_sheet(
-        "审计日志",
-        &[
-            "序号",
-            "时间",
-            "操作人",
-            "来源地址",
-            "事件",
-            "对象类型",
-            "对象",
-            "描述",
-            "结果",
-            "变更前",
-            "变更后",
-            "哈希",
-        ],
-        &data,
-    )?;
-    Ok(crate::xlsx::download("审计日志.xlsx", bytes))
+    Ok(crate::xlsx::download("审计日志.xlsx", workbook(rows)?))
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api_list))
         .routes(routes!(api_verify))
+        .routes(routes!(api_archives))
+        .routes(routes!(api_archive_file))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -277,10 +398,16 @@ async fn api_list(
 
 #[derive(Serialize, ToSchema)]
 pub struct VerifyResult {
+    /// The chain and every archive file check out.
     pub intact: bool,
+    /// Records in the live log.
     pub rows: i64,
+    /// Records in archive files.
+    pub archived: i64,
     /// The first row whose link or content does not match.
     pub broken_at: Option<i64>,
+    /// Archives whose file fails its checks.
+    pub broken_archives: Vec<i64>,
     pub message: String,
 }
 
@@ -292,18 +419,45 @@ async fn api_verify(
 ) -> AppResult<Json<VerifyResult>> {
     user.require(user.is_audit_admin())?;
     let v = super::verify(&state.db).await?;
+    let problems = archive::check_files(&state).await?;
+    let (intact, message) = describe(&v, &problems);
     Ok(Json(match v {
-        super::Verdict::Intact { rows } => VerifyResult {
-            intact: true,
+        super::Verdict::Intact { rows, archived } => VerifyResult {
+            intact,
             rows,
+            archived,
             broken_at: None,
-            message: describe(v),
+            broken_archives: problems.iter().map(|p| p.0).collect(),
+            message,
         },
         super::Verdict::Broken { audit_id, .. } => VerifyResult {
-            intact: false,
+            intact,
             rows: 0,
+            archived: 0,
             broken_at: Some(audit_id),
-            message: describe(v),
+            broken_archives: problems.iter().map(|p| p.0).collect(),
+            message,
         },
     }))
+}
+
+/// Archives of records past the retention period, oldest first (audit admin only).
+#[utoipa::path(get, path = "/audit/archives", tag = "system", responses((status = 200, body = Vec<ArchiveRow>), (status = 403, body = crate::error::ErrorBody)))]
+async fn api_archives(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<Vec<ArchiveRow>>> {
+    user.require(user.is_audit_admin())?;
+    Ok(Json(archive::list(&state.db).await?))
+}
+
+/// One archive's sealed file (zstd-compressed JSON lines; audit admin only; audited).
+#[utoipa::path(get, path = "/audit/archives/{id}/file", tag = "system", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/zstd", body = Vec<u8>), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn api_archive_file(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    archive_file(&state, &user, id).await
 }

@@ -44,6 +44,9 @@ pub struct Policy {
     pub user_max_sessions: i64,
     /// Require the second factor of every user, not only of the admins.
     pub totp_required_all: bool,
+    /// Days audit records stay in the live log before they are archived to a sealed file
+    /// (183–3650: at least six months).
+    pub audit_retention_days: i64,
 }
 
 impl Default for Policy {
@@ -62,6 +65,7 @@ impl Default for Policy {
             admin_max_sessions: 1,
             user_max_sessions: 0,
             totp_required_all: false,
+            audit_retention_days: 365,
         }
     }
 }
@@ -170,6 +174,13 @@ impl Policy {
             0,
             20,
             "普通用户同时在线会话数",
+        );
+        range(
+            "audit_retention_days",
+            self.audit_retention_days,
+            183,
+            3650,
+            "审计日志保留期（天）",
         );
         if e.is_empty() {
             Ok(())

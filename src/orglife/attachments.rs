@@ -34,11 +34,7 @@ impl Attachment {
     }
 
     pub fn size_text(&self) -> String {
-        if self.size >= 1024 * 1024 {
-            format!("{:.1} MB", self.size as f64 / 1024.0 / 1024.0)
-        } else {
-            format!("{} KB", (self.size + 1023) / 1024)
-        }
+        crate::web::fmt_bytes(self.size)
     }
 }
 

@@ -406,6 +406,15 @@ impl PolicyPage {
             ),
         ]
     }
+
+    fn audit_fields(&self) -> Vec<Field> {
+        vec![(
+            "audit_retention_days",
+            "审计日志保留期（天）",
+            self.p.audit_retention_days,
+            "183–3650，默认365：更早的记录每天凌晨归档为签名文件，不删除",
+        )]
+    }
 }
 
 async fn policy_page(
@@ -458,6 +467,7 @@ fn policy_from_form(f: &PolicyForm) -> Result<Policy, BTreeMap<String, String>> 
         admin_max_sessions: num("admin_max_sessions", d.admin_max_sessions),
         user_max_sessions: num("user_max_sessions", d.user_max_sessions),
         totp_required_all: f.fields.contains_key("totp_required_all"),
+        audit_retention_days: num("audit_retention_days", d.audit_retention_days),
     };
     if errors.is_empty() {
         Ok(p)

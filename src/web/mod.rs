@@ -397,6 +397,15 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
     s.finish()
 }
 
+/// A file size as people read it: `812 KB`, `3.4 MB`.
+pub fn fmt_bytes(size: i64) -> String {
+    if size >= 1024 * 1024 {
+        format!("{:.1} MB", size as f64 / 1024.0 / 1024.0)
+    } else {
+        format!("{} KB", (size + 1023) / 1024)
+    }
+}
+
 /// Formats unix seconds as Beijing time.
 pub fn fmt_time(t: i64) -> String {
     let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);

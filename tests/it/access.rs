@@ -170,6 +170,16 @@ async fn every_role_on_every_route() {
         json!({"username": "locked_name", "password": "wrong"}),
     )
     .await;
+    // Everything so far moves to an archive (as if a year had passed), for the archive routes.
+    let archived = yaoshi::audit::archive::run(
+        &app.state,
+        yaoshi::db::now() + 400 * 86_400,
+        &yaoshi::audit::Actor::cli(),
+    )
+    .await
+    .expect("archive");
+    let arch = archived[0].archive_id;
+    let archived: i64 = archived.iter().map(|a| a.rows).sum();
     // Audit rows as they stand before every role calls every route: none may change.
     let audit_before: Vec<(i64, String)> =
         sqlx::query_as("select audit_id, hash from audit_log order by audit_id")
@@ -361,6 +371,13 @@ async fn every_role_on_every_route() {
         ),
         r("GET", "/api/v1/audit", Body::None, A),
         r("GET", "/api/v1/audit/verify", Body::None, A),
+        r("GET", "/api/v1/audit/archives", Body::None, A),
+        r(
+            "GET",
+            format!("/api/v1/audit/archives/{arch}/file"),
+            Body::None,
+            A,
+        ),
         r(
             "POST",
             format!("/api/v1/users/{target}/rename"),
@@ -544,6 +561,18 @@ async fn every_role_on_every_route() {
         r("GET", "/system/audit", Body::None, A),
         r("GET", "/system/audit/export", Body::None, A),
         r("GET", "/system/audit/verify", Body::None, A),
+        r(
+            "GET",
+            format!("/system/audit/archives/{arch}/file"),
+            Body::None,
+            A,
+        ),
+        r(
+            "GET",
+            format!("/system/audit/archives/{arch}/export"),
+            Body::None,
+            A,
+        ),
         r(
             "POST",
             format!("/system/users/{target}/rename"),
@@ -767,7 +796,8 @@ async fn every_role_on_every_route() {
     assert_eq!(
         yaoshi::audit::verify(&app.state.db).await.expect("verify"),
         yaoshi::audit::Verdict::Intact {
-            rows: audit_after.len() as i64
+            rows: audit_after.len() as i64,
+            archived
         }
     );
 

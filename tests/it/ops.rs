@@ -78,6 +78,8 @@ async fn openapi_documents_every_route() {
         "/users/{id}/disabled",
         "/audit",
         "/audit/verify",
+        "/audit/archives",
+        "/audit/archives/{id}/file",
         "/meetings",
         "/meetings/export",
         "/meetings/{id}",
