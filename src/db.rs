@@ -200,7 +200,14 @@ impl Db {
             Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin().await.context("开始事务失败")?;
+        // SQLite: take the write lock at the start. A deferred transaction that read first
+        // would fail with SQLITE_BUSY_SNAPSHOT (not retried by the busy timeout) when a
+        // write outside this process-wide writer lock committed in between.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .context("开始事务失败")?;
         Ok(WriteTx { tx, _guard: guard })
     }
 
