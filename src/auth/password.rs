@@ -7,8 +7,71 @@ use argon2::Argon2;
 
 use crate::error::{AppError, AppResult};
 
+/// Password hashing runs on a pool of its own: one thread per core, at a lower scheduling
+/// priority (nice 10) on Linux. A burst of logins then uses the CPU the other requests leave
+/// and waits its turn instead of starving them (tokio's blocking pool would run every
+/// concurrent hash at once, each on its own thread at full priority), and argon2's 19 MiB
+/// per hash is bounded by the pool's size.
+type Job = Box<dyn FnOnce() + Send>;
+
+fn pool() -> &'static std::sync::mpsc::Sender<Job> {
+    static POOL: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("yaoshi-argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(poisoned) => poisoned.into_inner().recv(),
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        jobs
+    })
+}
+
+/// Nice 10 for the calling thread (Linux applies `setpriority` to one thread by its id).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, 10) != 0 {
+            tracing::debug!("could not lower the password hashing thread's priority");
+        }
+    }
+}
+
+/// Runs `f` on the hashing pool and waits for it without blocking the runtime.
+async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    pool()
+        .send(job)
+        .map_err(|_| anyhow::anyhow!("password hashing pool stopped"))?;
+    rx.await
+        .map_err(|_| anyhow::anyhow!("password hashing job lost"))
+}
+
 pub async fn hash(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
+    on_pool(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -16,12 +79,12 @@ pub async fn hash(password: String) -> AppResult<String> {
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))
     })
     .await
-    .map_err(|e| AppError::Internal(e.into()))?
+    .map_err(AppError::Internal)?
     .map_err(AppError::Internal)
 }
 
 pub async fn verify(password: String, stored: String) -> bool {
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&stored) {
+    on_pool(move || match PasswordHash::new(&stored) {
         Ok(h) => Argon2::default()
             .verify_password(password.as_bytes(), &h)
             .is_ok(),
@@ -71,5 +134,56 @@ mod tests {
         assert!(verify("Abcdefgh12".into(), h.clone()).await);
         assert!(!verify("Abcdefgh13".into(), h).await);
         assert!(!verify("x".into(), DUMMY_HASH.into()).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn more_hashes_than_pool_threads_all_finish_with_their_own_answers() {
+        let h = hash("Abcdefgh12".into()).await.expect("hash");
+        let jobs: Vec<_> = (0..12)
+            .map(|i| {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let p = if i % 3 == 0 {
+                        "wrong-one"
+                    } else {
+                        "Abcdefgh12"
+                    };
+                    (i, verify(p.into(), h).await)
+                })
+            })
+            .collect();
+        for j in jobs {
+            let (i, ok) = j.await.expect("join");
+            assert_eq!(ok, i % 3 != 0, "job {i}");
+        }
+    }
+
+    #[test]
+    fn hashing_threads_run_at_a_lower_priority() {
+        // The pool starts with the first job; its threads are named and niced.
+        let rt = tokio::runtime::Runtime::new().expect("rt");
+        rt.block_on(async {
+            assert!(!verify("x".into(), DUMMY_HASH.into()).await);
+        });
+        #[cfg(target_os = "linux")]
+        {
+            let tasks = std::fs::read_dir("/proc/self/task").expect("tasks");
+            let mut niced = 0;
+            for t in tasks.flatten() {
+                let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+                if comm.starts_with("yaoshi-argon2") {
+                    let stat = std::fs::read_to_string(t.path().join("stat")).expect("stat");
+                    // Field 19 is nice; the name (field 2) has no spaces.
+                    let nice: i64 = stat
+                        .split_whitespace()
+                        .nth(18)
+                        .and_then(|v| v.parse().ok())
+                        .expect("nice");
+                    assert_eq!(nice, 10, "{comm}");
+                    niced += 1;
+                }
+            }
+            assert!(niced >= 1, "no hashing thread found");
+        }
     }
 }
