@@ -63,7 +63,12 @@ YAOSHI_DATA_DIR=$WORK/http "$BIN" import orgs "$WORK/orgs.xlsx" >/dev/null
 YAOSHI_DATA_DIR=$WORK/http YAOSHI_ADDR=127.0.0.1:$PORT "$BIN" serve >"$WORK/http.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-curl -sf -c "$WORK/admin.jar" -H 'content-type: application/json' -d '{"username":"admin","password":"Bench@12345"}' "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
+# Admin accounts log in with a second factor: give them a known TOTP secret.
+SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+code() { python3 -c "import sys, time; sys.path.insert(0, 'bench'); from login_load import totp; print(totp('$SECRET', time.time()))"; }
+with_totp() { sqlite3 "$1" "update app_user set totp_secret = '$SECRET', totp_enabled_at = 1, totp_last_step = 0 where username = '$2'"; }
+with_totp "$WORK/http/yaoshi.db" admin
+curl -sf -c "$WORK/admin.jar" -H 'content-type: application/json' -d '{"username":"admin","password":"Bench@12345","totp":"'"$(code)"'"}' "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
 IMPORT_HTTP_S=$(curl -s -b "$WORK/admin.jar" -o "$WORK/import.json" -w '%{time_total}' -F "file=@$WORK/members.xlsx" "http://127.0.0.1:$PORT/api/v1/import/members")
 grep -q '"created":'"$ROWS" "$WORK/import.json" || { echo "HTTP import did not create $ROWS rows:"; cat "$WORK/import.json"; exit 1; }
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
@@ -72,8 +77,9 @@ echo "== serving city data"
 YAOSHI_DATA_DIR=$WORK/city YAOSHI_ADDR=127.0.0.1:$PORT RUST_LOG=warn "$BIN" serve >"$WORK/serve.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+with_totp "$WORK/city/yaoshi.db" demo_committee
 login() {
-  curl -sf -c "$WORK/$1.jar" -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"Demo@2026pass\"}" "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
+  curl -sf -c "$WORK/$1.jar" -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"Demo@2026pass\",\"totp\":\"$(code)\"}" "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
   awk '$6 == "yaoshi_session" { print $7 }' "$WORK/$1.jar"
 }
 UNIT_COOKIE=$(login demo_unit)
@@ -133,6 +139,8 @@ row() { # line → markdown row with ratio to /healthz
   echo "| $name | \`$path\` | $rps | $p50 | $p99 | $ratio | $non2xx |"
 }
 CPU=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')
+# bench/security.sh's section survives this rewrite.
+SECURITY=$(python3 -c "import re; m = re.search(r'<!-- security:begin -->.*?<!-- security:end -->', open('BENCHMARKS.md').read(), re.S); print(m.group(0) if m else '')")
 {
 cat <<MD
 # Benchmarks
@@ -183,10 +191,13 @@ $(row "$HEALTH2")
 
 Both include process start and migrations check; the server runs the same pass once a day.
 
+$SECURITY
+
 ## Rerun
 
 \`\`\`sh
 bash bench/run.sh                       # BENCH_DURATION=30s, BENCH_PORT=… to change
+bash bench/security.sh                  # the security section only
 \`\`\`
 MD
 } > BENCHMARKS.md

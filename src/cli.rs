@@ -521,6 +521,10 @@ async fn keys(config: Config, action: KeysAction) -> anyhow::Result<ExitCode> {
             );
             if report.remaining > 0 {
                 println!("再次运行 yaoshi keys rotate 可继续。");
+            } else {
+                let users =
+                    store::totp_pass(&state.db, keys, &crate::audit::Actor::cli(), false).await?;
+                println!("重新加密 {users} 名用户的双因素认证密钥。");
             }
         }
         KeysAction::Status => {

@@ -83,6 +83,8 @@ const LABEL_SEAL: &[u8] = b"yaoshi v1 SM3-HMAC audit archive seal";
 pub enum Field {
     IdNumber,
     Phone,
+    /// A user's TOTP secret (base32), enabled or awaiting confirmation.
+    TotpSecret,
 }
 
 impl Field {
@@ -91,6 +93,8 @@ impl Field {
         match self {
             Field::IdNumber => "member.id_number",
             Field::Phone => "member.phone",
+            // Pending and enabled secrets share one label: enrolment moves the value over.
+            Field::TotpSecret => "app_user.totp_secret",
         }
     }
 }

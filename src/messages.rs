@@ -173,6 +173,7 @@ pub fn audit_action_label(action: &str) -> &str {
         "totp.disable" => "关闭双因素认证",
         "totp.recovery_used" => "使用恢复码登录",
         "totp.reset" => "重置双因素认证",
+        "totp.encrypt" => "加密双因素认证密钥",
         other => other,
     }
 }

@@ -9,6 +9,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::{CurrentUser, Role};
 use crate::audit::{self, Actor, Entry};
+use crate::crypto::Field;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -140,13 +141,33 @@ pub async fn status(state: &AppState, user: &CurrentUser) -> AppResult<Status> {
     })
 }
 
+/// A secret as stored: SM4-GCM under the current key (see `crypto`).
+pub fn seal_secret(state: &AppState, secret: &str) -> AppResult<String> {
+    state
+        .keys
+        .encrypt(Field::TotpSecret, secret)
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// A stored secret opened. A plaintext one (written before secrets were encrypted, and
+/// encrypted by the next start's pass) is taken as it is.
+pub fn open_secret(state: &AppState, stored: &str) -> AppResult<String> {
+    if crate::crypto::is_plaintext(stored) {
+        return Ok(stored.to_string());
+    }
+    state
+        .keys
+        .decrypt(Field::TotpSecret, stored)
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
 /// Begins enrolment: a new secret waits for its first code. Refused while one is enabled.
 pub async fn start(state: &AppState, user: &CurrentUser) -> AppResult<String> {
     let secret = new_secret();
     let n = sqlx::query(
         "update app_user set totp_pending = $1 where user_id = $2 and totp_enabled_at is null",
     )
-    .bind(secret.clone())
+    .bind(seal_secret(state, &secret)?)
     .bind(user.user_id)
     .execute(&state.db.pool)
     .await?
@@ -161,13 +182,14 @@ pub async fn start(state: &AppState, user: &CurrentUser) -> AppResult<String> {
 
 /// The secret awaiting confirmation, if enrolment has begun.
 pub async fn pending(state: &AppState, user_id: i64) -> AppResult<Option<String>> {
-    Ok(sqlx::query_scalar(
+    let stored: Option<String> = sqlx::query_scalar(
         "select totp_pending from app_user where user_id = $1 and totp_enabled_at is null",
     )
     .bind(user_id)
     .fetch_optional(&state.db.pool)
     .await?
-    .flatten())
+    .flatten();
+    stored.map(|s| open_secret(state, &s)).transpose()
 }
 
 /// Confirms enrolment with a code from the app; returns the recovery codes (shown once).
@@ -287,9 +309,10 @@ pub async fn check_code(
             .bind(user_id)
             .fetch_optional(&state.db.pool)
             .await?;
-    let Some((Some(secret), last)) = row else {
+    let Some((Some(stored), last)) = row else {
         return Ok(false);
     };
+    let secret = open_secret(state, &stored)?;
     if let Some(step) = matching_step(&secret, code, now(), last) {
         let n = sqlx::query(
             "update app_user set totp_last_step = $1 where user_id = $2 and totp_last_step < $3",

@@ -41,7 +41,80 @@ pub async fn startup(db: &Db, config: &Config) -> anyhow::Result<KeyRing> {
             "加密了数据库中原有的明文身份证号和手机号"
         );
     }
+    let secrets = totp_pass(db, &keys, &Actor::system(), true).await?;
+    if secrets > 0 {
+        tracing::info!(users = secrets, "加密了数据库中原有的明文双因素认证密钥");
+    }
     Ok(keys)
+}
+
+/// Encrypts TOTP secrets (enabled and pending) left in plaintext, and with
+/// `!only_plaintext` re-encrypts those under an older key; one transaction (there are as
+/// many as users with the second factor), audited. Returns how many users' were rewritten.
+pub async fn totp_pass(
+    db: &Db,
+    keys: &KeyRing,
+    actor: &Actor,
+    only_plaintext: bool,
+) -> anyhow::Result<usize> {
+    let keys = keys.snapshot();
+    let keys = keys.as_ref();
+    let current = prefix_of(keys.current_id());
+    let todo = |v: &Option<String>| {
+        v.as_deref().is_some_and(|v| {
+            is_plaintext(v) || (!only_plaintext && !v.is_empty() && !v.starts_with(&current))
+        })
+    };
+    let reseal = |user_id: i64, v: Option<String>| -> anyhow::Result<Option<String>> {
+        v.map(|v| {
+            let plain = if is_plaintext(&v) {
+                v
+            } else {
+                keys.decrypt(Field::TotpSecret, &v)
+                    .with_context(|| format!("用户（编号 {user_id}）的双因素认证密钥无法解密"))?
+            };
+            Ok(keys.encrypt(Field::TotpSecret, &plain)?)
+        })
+        .transpose()
+    };
+    let mut tx = db.begin_write().await?;
+    let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "select user_id, totp_secret, totp_pending from app_user          where totp_secret is not null or totp_pending is not null order by user_id",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    let mut written = 0usize;
+    for (user_id, secret, pending) in rows {
+        if !todo(&secret) && !todo(&pending) {
+            continue;
+        }
+        sqlx::query("update app_user set totp_secret = $1, totp_pending = $2 where user_id = $3")
+            .bind(reseal(user_id, secret)?)
+            .bind(reseal(user_id, pending)?)
+            .bind(user_id)
+            .execute(tx.conn())
+            .await?;
+        written += 1;
+    }
+    if written > 0 {
+        audit::record(
+            tx.conn(),
+            db.backend,
+            actor,
+            Entry::new(
+                "totp.encrypt",
+                "user",
+                "",
+                format!(
+                    "用密钥 {} 加密 {written} 名用户的双因素认证密钥",
+                    keys.current_id()
+                ),
+            ),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(written)
 }
 
 /// The configured key file; without one, `<data_dir>/yaoshi.key`, generated when missing
@@ -81,7 +154,34 @@ async fn has_encrypted_data(db: &Db) -> anyhow::Result<bool> {
     )
     .fetch_one(&db.pool)
     .await?;
-    Ok(n > 0)
+    let secrets: i64 = sqlx::query_scalar(
+        "select count(*) from (select 1 from app_user where substr(totp_secret, 1, 3) = 'v1.' \
+         or substr(totp_pending, 1, 3) = 'v1.' limit 1) x",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0 || secrets > 0)
+}
+
+/// Key ids of TOTP secrets that are not in `known`.
+async fn foreign_totp_key_ids(
+    db: &Db,
+    known: &BTreeSet<String>,
+) -> anyhow::Result<BTreeSet<String>> {
+    let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "select totp_secret, totp_pending from app_user \
+         where substr(totp_secret, 1, 3) = 'v1.' or substr(totp_pending, 1, 3) = 'v1.'",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .flat_map(|(a, b)| [a.as_deref(), b.as_deref()])
+        .flatten()
+        .filter_map(key_id_of)
+        .filter(|id| !known.contains(*id))
+        .map(str::to_string)
+        .collect())
 }
 
 /// `substr(col, 1, len) <> prefix` for every prefix: the column is under none of these keys.
@@ -129,11 +229,12 @@ async fn foreign_key_ids(db: &Db, known: &BTreeSet<String>) -> anyhow::Result<BT
 pub async fn check(db: &Db, keys: &KeyRing) -> anyhow::Result<()> {
     let keys_now = keys.snapshot();
     let known: BTreeSet<String> = keys.ids().into_iter().collect();
-    let missing = foreign_key_ids(db, &known).await?;
+    let mut missing = foreign_key_ids(db, &known).await?;
+    missing.extend(foreign_totp_key_ids(db, &known).await?);
     if !missing.is_empty() {
         let list = missing.into_iter().collect::<Vec<_>>().join("、");
         anyhow::bail!(
-            "数据库中有用密钥 {list} 加密的身份证号或手机号，但密钥文件 {} 中没有该密钥。\
+            "数据库中有用密钥 {list} 加密的身份证号、手机号或双因素认证密钥，但密钥文件 {} 中没有该密钥。\
              请恢复包含该密钥的密钥文件（YAOSHI_KEY_FILE）后再启动；没有它，这些数据无法解密。",
             keys.path().display()
         );

@@ -398,6 +398,11 @@ async fn rotation_interrupted_and_resumed_keeps_every_value() {
         yaoshi::audit::verify(&state.db).await.expect("verify"),
         yaoshi::audit::Verdict::Intact { .. }
     ));
+    // `yaoshi keys rotate`, the members done, moves the TOTP secrets too.
+    let secrets = store::totp_pass(&state.db, &state.keys, &Actor::cli(), false)
+        .await
+        .expect("secrets");
+    assert!(secrets >= 1, "the admin's secret was under k1");
     // Without k1 the data is still readable now; the old key may be retired.
     let mut file = KeyFile::read(&path).expect("key file");
     file.keys.retain(|(id, _)| id != "k1");
@@ -526,4 +531,119 @@ async fn start_refuses_without_the_key_that_encrypted_the_data() {
     start(app.dir.clone(), None)
         .await
         .expect("starts with its key");
+}
+
+#[tokio::test]
+async fn totp_secrets_are_encrypted_at_rest_and_follow_rotation() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    let secret = app.totp_secret("admin").expect("the admin enrolled");
+    let stored = |app: &TestApp| {
+        let pool = app.state.db.pool.clone();
+        async move {
+            let v: String =
+                sqlx::query_scalar("select totp_secret from app_user where username = 'admin'")
+                    .fetch_one(&pool)
+                    .await
+                    .expect("secret");
+            v
+        }
+    };
+    let raw = stored(&app).await;
+    assert!(raw.starts_with("v1.k1."), "{raw}");
+    assert!(!raw.contains(&secret));
+    assert_eq!(
+        app.state
+            .keys
+            .decrypt(Field::TotpSecret, &raw)
+            .expect("opens"),
+        secret
+    );
+    // A pending secret (enrolment begun, not confirmed) is sealed too.
+    let (s, v) = app
+        .post(&c, "/api/v1/communities", json!({"name": "测试社区"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let community = app
+        .sql_scalar("select max(community_id) from community")
+        .await;
+    let plain = app
+        .user_with(
+            &c,
+            "plain",
+            json!({"role": "community", "community_id": community}),
+        )
+        .await;
+    let (s, v) = app.post(&plain, "/api/v1/me/totp", json!({})).await;
+    assert!(s.is_success(), "{s} {v}");
+    let pending: Vec<String> = sqlx::query_scalar(
+        "select totp_pending from app_user where username = 'plain' and totp_pending is not null",
+    )
+    .fetch_all(&app.state.db.pool)
+    .await
+    .expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert!(pending[0].starts_with("v1.k1."), "{pending:?}");
+    if let Some(shown) = v["secret"].as_str() {
+        assert!(!pending[0].contains(shown));
+    }
+
+    // A plaintext secret from before still logs in, and the next start seals it.
+    sqlx::query("update app_user set totp_secret = $1 where username = 'admin'")
+        .bind(secret.clone())
+        .execute(&app.state.db.pool)
+        .await
+        .expect("legacy");
+    let again = app.login("admin", crate::common::ADMIN_PASSWORD).await;
+    let (s, _) = app.get(&again, "/api/v1/me").await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "a plaintext secret from before still works"
+    );
+    let state = yaoshi::app::state(Config::for_database(&app.db_url, app.dir.clone()))
+        .await
+        .expect("restart");
+    let raw = stored(&app).await;
+    assert!(raw.starts_with("v1.k1."), "sealed at start: {raw}");
+    assert_eq!(
+        state.keys.decrypt(Field::TotpSecret, &raw).expect("opens"),
+        secret
+    );
+
+    // After `keys new`, the rotation pass moves it under the new key.
+    let path = app.dir.join("yaoshi.key");
+    let mut file = KeyFile::read(&path).expect("key file");
+    assert_eq!(file.add_key(), "k2");
+    file.write(&path).expect("write key file");
+    let state = yaoshi::app::state(Config::for_database(&app.db_url, app.dir.clone()))
+        .await
+        .expect("restart with k2");
+    let n = store::totp_pass(&state.db, &state.keys, &Actor::cli(), false)
+        .await
+        .expect("rotate");
+    assert!(n >= 1);
+    let raw = stored(&app).await;
+    assert!(raw.starts_with("v1.k2."), "{raw}");
+    assert_eq!(
+        state.keys.decrypt(Field::TotpSecret, &raw).expect("opens"),
+        secret
+    );
+    assert_eq!(
+        app.sql_scalar("select count(*) from audit_log where action = 'totp.encrypt'")
+            .await,
+        2,
+        "sealing at start and the rotation are audited"
+    );
+
+    // Without k2, the start is refused rather than locking every admin out.
+    let mut only_k1 = KeyFile::read(&path).expect("key file");
+    only_k1.keys.retain(|(id, _)| id == "k1");
+    only_k1.current = "k1".into();
+    only_k1.write(&path).expect("write");
+    let Err(e) = yaoshi::app::state(Config::for_database(&app.db_url, app.dir.clone())).await
+    else {
+        panic!("started without the key that sealed the secrets");
+    };
+    assert!(format!("{e:#}").contains("k2"), "{e:#}");
 }
