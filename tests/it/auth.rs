@@ -216,13 +216,18 @@ async fn api_tokens_work_and_revoke() {
 
 #[tokio::test]
 async fn idle_sessions_expire() {
-    let app = TestApp::spawn_with(|c| c.session_idle_minutes = 0).await;
+    // One minute (zero made the login's own enrolment race the clock).
+    let app = TestApp::spawn_with(|c| c.session_idle_minutes = 1).await;
     let c = app.admin().await;
+    let (s, _) = app.get(&c, "/api/v1/me").await;
+    assert_eq!(s, StatusCode::OK, "not idle yet");
     // Make the session look idle for two minutes.
     sqlx::query("update session set last_seen_at = last_seen_at - 120")
         .execute(&app.state.db.pool)
         .await
         .expect("age");
+    // (The few-seconds cache of authenticated sessions would still know it.)
+    app.state.auth_cache.clear();
     let (s, _) = app.get(&c, "/api/v1/me").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
