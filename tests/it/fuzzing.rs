@@ -59,6 +59,23 @@ async fn a_category_sort_order_is_bounded_and_the_next_one_never_overflows() {
 }
 
 #[tokio::test]
+async fn an_org_in_a_unit_that_does_not_exist_is_a_field_error() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    // The committee sees every unit: this one used to reach the insert and fail its
+    // foreign key (500).
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/orgs",
+            json!({"unit_id": i64::MAX, "kind": "branch", "name": "无单位党支部"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["unit_id"], "所选机关党组织不存在");
+}
+
+#[tokio::test]
 async fn a_nul_character_in_text_is_never_a_server_error() {
     let app = TestApp::spawn().await;
     let c = app.admin().await;
