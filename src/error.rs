@@ -41,7 +41,7 @@ pub enum AppError {
     #[error("{0}")]
     TooManyRequests(String),
     #[error("服务器内部错误，请稍后再试")]
-    Internal(#[from] anyhow::Error),
+    Internal(#[source] anyhow::Error),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -104,12 +104,36 @@ impl AppError {
     }
 }
 
+/// PostgreSQL's SQLSTATE for a character the encoding cannot hold: in UTF-8, only NUL.
+const PG_CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+
+/// A NUL in any text sent (a field, a search word, a user name at login) fails the
+/// statement on PostgreSQL (SQLite stores it): the input's fault, not the server's.
+fn nul_in_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db)
+        if db.code().as_deref() == Some(PG_CHARACTER_NOT_IN_REPERTOIRE))
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::RowNotFound = e {
             return AppError::NotFound;
         }
+        if nul_in_text(&e) {
+            return AppError::invalid(crate::messages::NUL_IN_TEXT);
+        }
         AppError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    /// Database errors also arrive through helpers that return `anyhow` (the query
+    /// builder, transactions), with or without context.
+    fn from(e: anyhow::Error) -> Self {
+        if e.downcast_ref::<sqlx::Error>().is_some_and(nul_in_text) {
+            return AppError::invalid(crate::messages::NUL_IN_TEXT);
+        }
+        AppError::Internal(e)
     }
 }
 

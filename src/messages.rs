@@ -6,6 +6,8 @@ use crate::auth::Role;
 pub const FORM_HAS_ERRORS: &str = "提交的内容有误，请按提示修改";
 pub const LOGIN_FAILED: &str = "用户名或密码错误";
 pub const SAVED: &str = "已保存";
+/// Text with a NUL character (U+0000), which PostgreSQL cannot store.
+pub const NUL_IN_TEXT: &str = "提交的内容含有不可见的空字符（U+0000），请删除后重试";
 
 pub fn role_label(r: Role) -> &'static str {
     match r {

@@ -97,6 +97,10 @@ pub struct CategoryInput {
     pub retired: Option<bool>,
 }
 
+/// Sort orders are small numbers: a new category goes after the largest, which must not
+/// overflow.
+const SORT_ORDER_MAX: i64 = 999_999;
+
 fn validate(input: &CategoryInput) -> AppResult<(String, String, Vec<String>)> {
     let mut errors = FieldErrors::new();
     let name = super::normalize::clean_text(&input.name);
@@ -115,6 +119,15 @@ fn validate(input: &CategoryInput) -> AppResult<(String, String, Vec<String>)> {
         .collect();
     if reqs.iter().any(|r| r.chars().count() > 200) {
         errors.insert("requirements".into(), "每条要求不超过200字".into());
+    }
+    if input
+        .sort_order
+        .is_some_and(|s| !(-SORT_ORDER_MAX..=SORT_ORDER_MAX).contains(&s))
+    {
+        errors.insert(
+            "sort_order".into(),
+            format!("排序应为 -{SORT_ORDER_MAX} 至 {SORT_ORDER_MAX} 之间的整数"),
+        );
     }
     if errors.is_empty() {
         Ok((name, title, reqs))
@@ -147,9 +160,12 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: CategoryInput) 
     let sort: i64 = match input.sort_order {
         Some(s) => s,
         None => {
-            sqlx::query_scalar("select coalesce(max(sort_order), 0) + 1 from category")
+            // Added in Rust: `max + 1` in SQL overflows on a huge stored sort order (one
+            // saved before the range above was checked).
+            let max: Option<i64> = sqlx::query_scalar("select max(sort_order) from category")
                 .fetch_one(tx.conn())
-                .await?
+                .await?;
+            max.unwrap_or(0).saturating_add(1).min(SORT_ORDER_MAX)
         }
     };
     let id: i64 = sqlx::query_scalar(

@@ -227,6 +227,15 @@ async fn check(
         return Err(AppError::NotFound);
     }
     let mut errors = FieldErrors::new();
+    // The committee sees every unit, existing or not: one that is not there is a field
+    // error, not a failed foreign key.
+    let unit: Option<i64> = sqlx::query_scalar("select unit_id from unit where unit_id = $1")
+        .bind(input.unit_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    if unit.is_none() {
+        errors.insert("unit_id".into(), "所选机关党组织不存在".into());
+    }
     let name = super::normalize::clean_text(&input.name);
     if name.is_empty() || name.chars().count() > 60 {
         errors.insert("name".into(), "请填写党组织名称（不超过60字）".into());

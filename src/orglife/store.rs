@@ -850,7 +850,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MeetingInput) -
             }
             return Err(AppError::Internal(e.into()));
         }
-        Err(e) => return Err(AppError::Internal(e.into())),
+        Err(e) => return Err(e.into()),
     };
     write_attendance(tx.conn(), id, &c.attendance).await?;
     audit::record(

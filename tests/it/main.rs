@@ -8,6 +8,7 @@ mod backup;
 mod common;
 mod crypto;
 mod establishment;
+mod fuzzing;
 mod import;
 mod notify;
 mod ops;
