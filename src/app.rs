@@ -68,12 +68,20 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notify::routes::pages())
         .merge(crate::system::pages())
         .fallback(crate::web::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::nul::refuse,
+        ))
         .layer(middleware::from_fn(crate::web::page_layer));
     Router::new()
         .nest(
             "/api/v1",
             api_router
                 .fallback(api_not_found)
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::web::nul::refuse,
+                ))
                 .layer(middleware::from_fn(api_rejections)),
         )
         .route(

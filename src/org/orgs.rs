@@ -350,11 +350,16 @@ pub async fn update(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
-    mut input: OrgInput,
+    input: OrgInput,
 ) -> AppResult<()> {
     let before = get_org(state, user, id).await?;
     // An org stays in its unit; moving units is a transfer of its members, not an edit.
-    input.unit_id = before.unit_id;
+    if input.unit_id != before.unit_id {
+        return Err(AppError::field(
+            "unit_id",
+            "党组织不能改属其他机关党组织；请在该机关党组织下新建组织，再把党员转接过去",
+        ));
+    }
     let c = check(state, user, &input, Some(id)).await?;
     if input.kind != before.kind {
         let children: i64 = sqlx::query_scalar("select count(*) from org where parent_id = $1")

@@ -2,6 +2,7 @@
 //! flash messages, error pages, pagination and embedded static assets.
 
 pub mod home;
+pub mod nul;
 
 use askama::Template;
 use axum::body::Body;

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{city, is_postgres, TestApp};
+use crate::common::{city, TestApp};
 
 #[tokio::test]
 async fn a_category_sort_order_is_bounded_and_the_next_one_never_overflows() {
@@ -76,11 +76,55 @@ async fn an_org_in_a_unit_that_does_not_exist_is_a_field_error() {
 }
 
 #[tokio::test]
-async fn a_nul_character_in_text_is_never_a_server_error() {
+async fn an_org_is_not_moved_to_another_unit_by_an_edit() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    let city = city(&app, &c).await;
+    let (_, org) = app
+        .get(&c, &format!("/api/v1/orgs/{}", city.branch_a))
+        .await;
+    let path = format!("/api/v1/orgs/{}", city.branch_a);
+    // The edit used to be saved with the unit silently kept: the caller was told 204.
+    let (s, v) = app
+        .send(
+            &c,
+            "PUT",
+            &path,
+            json!({"unit_id": city.unit_b, "kind": "branch", "name": "改名党支部",
+                   "parent_id": org["parent_id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["fields"]["unit_id"]
+            .as_str()
+            .is_some_and(|m| m.contains("不能改属")),
+        "{v}"
+    );
+    let (_, after) = app.get(&c, &path).await;
+    assert_eq!(after["name"], org["name"], "nothing saved");
+    assert_eq!(after["unit_id"], city.unit_a);
+    // The same edit in its own unit is saved.
+    let (s, v) = app
+        .send(
+            &c,
+            "PUT",
+            &path,
+            json!({"unit_id": city.unit_a, "kind": "branch", "name": "改名党支部",
+                   "parent_id": org["parent_id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, after) = app.get(&c, &path).await;
+    assert_eq!(after["name"], "改名党支部");
+}
+
+#[tokio::test]
+async fn a_nul_character_in_text_is_refused_alike_on_both_backends() {
     let app = TestApp::spawn().await;
     let c = app.admin().await;
     // PostgreSQL cannot store U+0000 and failed the statement (500), at login before any
-    // authentication too. SQLite stores it; either way the answer is not a server error.
+    // authentication too, while SQLite stored it. Now refused at the door on both.
     let anonymous = TestApp::client();
     let (s, v) = app
         .post(
@@ -89,7 +133,7 @@ async fn a_nul_character_in_text_is_never_a_server_error() {
             json!({"username": "adm\u{0}in", "password": "x"}),
         )
         .await;
-    check(s, &v, StatusCode::UNAUTHORIZED);
+    refused(s, &v);
     let (_, cats) = app.get(&c, "/api/v1/categories").await;
     let cat = cats[0]["category_id"].as_i64().expect("category");
     let (s, v) = app
@@ -99,7 +143,7 @@ async fn a_nul_character_in_text_is_never_a_server_error() {
             json!({"name": "空字符\u{0}局", "category_id": cat}),
         )
         .await;
-    check(s, &v, StatusCode::CREATED);
+    refused(s, &v);
     let (s, v) = app
         .post(
             &c,
@@ -107,8 +151,7 @@ async fn a_nul_character_in_text_is_never_a_server_error() {
             json!({"name": "空字符\u{0}社区"}),
         )
         .await;
-    check(s, &v, StatusCode::CREATED);
-    // A meeting record, whose insert reported its error apart from the others.
+    refused(s, &v);
     let city = city(&app, &c).await;
     let unit = app
         .user_with(
@@ -125,23 +168,50 @@ async fn a_nul_character_in_text_is_never_a_server_error() {
                    "held_on": "2026-03-10", "topic": "空字符\u{0}学习"}),
         )
         .await;
-    check(s, &v, StatusCode::CREATED);
+    refused(s, &v);
     for path in [
         "/api/v1/members?q=%00",
         "/api/v1/units?q=a%00b",
         "/api/v1/users?q=%00",
     ] {
         let (s, v) = app.get(&c, path).await;
-        check(s, &v, StatusCode::OK);
+        refused(s, &v);
     }
+    // Nothing was stored.
+    let (_, units) = app
+        .get(&c, "/api/v1/units?q=%E7%A9%BA%E5%AD%97%E7%AC%A6")
+        .await;
+    assert_eq!(units["total"], 0, "{units}");
+    // The text "\u0000" (an escaped backslash) and "%2500" are ordinary text.
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/communities",
+            json!({"name": "反斜杠\\u0000社区"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app.get(&c, "/api/v1/units?q=%2500").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Pages: a form posted with a NUL, and a search with one, get the message as a page.
+    let resp = c
+        .post(app.url("/login"))
+        .form(&[("username", "a\0b"), ("password", "x")])
+        .send()
+        .await
+        .expect("login form");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.expect("page");
+    assert!(html.contains(yaoshi::messages::NUL_IN_TEXT), "{html}");
+    let resp = c
+        .get(app.url("/org/members?q=%00"))
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-/// On PostgreSQL: 422 with the message about the NUL; on SQLite, what SQLite gives.
-fn check(s: StatusCode, v: &serde_json::Value, sqlite: StatusCode) {
-    if is_postgres() {
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-        assert_eq!(v["error"]["message"], yaoshi::messages::NUL_IN_TEXT, "{v}");
-    } else {
-        assert_eq!(s, sqlite, "{v}");
-    }
+fn refused(s: StatusCode, v: &serde_json::Value) {
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["message"], yaoshi::messages::NUL_IN_TEXT, "{v}");
 }
