@@ -578,6 +578,109 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
     await u.screenshot({ path: path.join(SHOTS, '13-compliance.png'), fullPage: true });
   });
 
+  // 10 ----------------------------------------------------------------------
+  // 三权分立: a security admin and an audit admin, each signing in through the pages with
+  // a one-time password and a second factor of their own; each refused the others' work.
+  let securityPage;
+  let auditPage;
+
+  /** Creates an admin account and walks it through its first sign-in in a new context. */
+  async function adminThroughPages(username, role) {
+    const res = await page.request.post(url('/api/v1/users'), { data: { username, display_name: username, grant: { role } } });
+    assert.equal(res.status(), 201, await res.text());
+    const otp = (await res.json()).password;
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', acceptDownloads: true });
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(15_000);
+    p.on('pageerror', (e) => pageErrors.push(`pageerror on ${p.url()}: ${e.message}`));
+    await p.goto(url('/login'));
+    await p.getByLabel('用户名', { exact: true }).fill(username);
+    await p.getByLabel('密码', { exact: true }).fill(otp);
+    await p.getByRole('button', { name: '登录' }).click();
+    await p.waitForURL((u) => u.pathname === '/password');
+    await p.getByLabel('当前密码', { exact: true }).fill(otp);
+    await p.getByLabel('新密码', { exact: true }).fill(NEW_PASSWORD);
+    await p.getByLabel('确认新密码', { exact: true }).fill(NEW_PASSWORD);
+    await p.getByRole('button', { name: '修改密码' }).click();
+    // An admin role: the second factor is required before anything else.
+    await p.waitForURL((u) => u.pathname.startsWith('/account/totp'));
+    await p.getByTestId('totp-forced').waitFor();
+    await p.getByRole('button', { name: '开始绑定' }).click();
+    const secret = (await p.getByTestId('totp-secret').innerText()).trim();
+    await p.getByLabel('验证码', { exact: true }).fill(totp(secret));
+    await p.getByRole('button', { name: '完成绑定' }).click();
+    await p.getByTestId('recovery-codes').waitFor();
+    await p.getByRole('link', { name: '我已保存，进入系统' }).click();
+    await p.waitForURL((u) => u.pathname === '/');
+    return p;
+  }
+
+  step('three admins: a user locked out by failed logins is unlocked by the security admin', async () => {
+    securityPage = await adminThroughPages('e2e_security', 'security_admin');
+    const p = securityPage;
+    // Five wrong passwords lock the branch admin's account; the right one is then refused too.
+    const anonymous = await browser.newContext();
+    for (let i = 0; i < 5; i++) {
+      const r = await anonymous.request.post(url('/api/v1/session'), { data: { username: 'e2e_branch', password: 'wrong-password-1A' } });
+      assert.equal(r.status(), 401, await r.text());
+    }
+    let r = await anonymous.request.post(url('/api/v1/session'), { data: { username: 'e2e_branch', password: NEW_PASSWORD } });
+    assert.equal(r.status(), 429, 'a locked account is refused even with the right password');
+    assert.match(await r.text(), /登录失败次数过多/);
+
+    await p.goto(url('/system/security/accounts'));
+    const row = p.getByTestId('locks').locator('tbody tr', { hasText: 'e2e_branch' });
+    assert.match(await row.innerText(), /锁定至/);
+    await p.screenshot({ path: path.join(SHOTS, '14-security-locks.png'), fullPage: true });
+    p.once('dialog', (d) => d.accept());
+    await row.getByRole('button', { name: '解除锁定' }).click();
+    await p.locator('.alert', { hasText: '已解除 e2e_branch 的锁定' }).first().waitFor();
+    r = await anonymous.request.post(url('/api/v1/session'), { data: { username: 'e2e_branch', password: NEW_PASSWORD } });
+    assert.equal(r.status(), 200, await r.text());
+    await anonymous.close();
+
+    // Not the security admin's business: members, and the audit log.
+    for (const forbidden of ['/org/members', '/system/audit']) {
+      const resp = await p.goto(url(forbidden));
+      assert.equal(resp.status(), 403, `${forbidden} for the security admin`);
+    }
+  });
+
+  step('three admins: the audit admin finds the lock and unlock, verifies the chain, exports it', async () => {
+    auditPage = await adminThroughPages('e2e_audit', 'audit_admin');
+    const p = auditPage;
+    await p.goto(url('/system/audit?action=user'));
+    const rows = p.locator('table tbody tr');
+    await rows.first().waitFor();
+    const text = await rows.allInnerTexts();
+    assert.ok(text.some((t) => t.includes('账号锁定') && t.includes('e2e_branch') && t.includes('已锁定')), `no lock row: ${text.join('\n')}`);
+    assert.ok(text.some((t) => t.includes('解除锁定') && t.includes('e2e_security')), `no unlock row: ${text.join('\n')}`);
+
+    await p.getByRole('link', { name: '校验哈希链' }).click();
+    assert.match(await p.getByTestId('verdict').innerText(), /^哈希链完整/);
+    await p.screenshot({ path: path.join(SHOTS, '15-audit-verified.png'), fullPage: true });
+
+    const [download] = await Promise.all([
+      p.waitForEvent('download', { timeout: 15_000 }),
+      p.getByRole('link', { name: '导出 Excel' }).first().click(),
+    ]);
+    assert.match(download.suggestedFilename(), /\.xlsx$/);
+    const file = path.join(dataDir, 'audit.xlsx');
+    await download.saveAs(file);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(file);
+    const cells = [];
+    wb.worksheets[0].eachRow((row) => cells.push(row.values.slice(1).map(cellText).join('\t')));
+    assert.ok(cells.length > 2, `audit export rows: ${cells.length}`);
+    assert.ok(cells.some((c) => c.includes('解除锁定')), 'the unlock is in the export');
+
+    // The audit admin reads; it changes nothing else and sees no member data.
+    for (const forbidden of ['/org/members', '/system/users', '/system/security/accounts']) {
+      const resp = await p.goto(url(forbidden));
+      assert.equal(resp.status(), 403, `${forbidden} for the audit admin`);
+    }
+  });
+
   step('no JavaScript errors, CSP violations or failed requests along the way', async () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -106,6 +106,17 @@ pub const EDUCATIONS: [&str; 8] = [
 pub const OFFICER_POSTS: [&str; 6] = ["书记", "副书记", "组织委员", "宣传委员", "纪检委员", "委员"];
 
 /// Labels of audit actions, for the audit browser.
+/// The result of an audited event, as the audit page and its exports show it.
+pub fn audit_result_label(result: &str) -> &str {
+    match result {
+        "ok" => "成功",
+        "denied" => "拒绝",
+        "failed" => "失败",
+        "locked" => "已锁定",
+        other => other,
+    }
+}
+
 pub fn audit_action_label(action: &str) -> &str {
     match action {
         "login" => "登录",

@@ -16,7 +16,7 @@ use super::AuditRow;
 use crate::auth::CurrentUser;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
-use crate::messages::audit_action_label;
+use crate::messages::{audit_action_label, audit_result_label};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
 
@@ -138,6 +138,9 @@ impl AuditPage {
     }
     fn label<'a>(&self, a: &'a str) -> &'a str {
         audit_action_label(a)
+    }
+    fn result<'a>(&self, r: &'a str) -> &'a str {
+        audit_result_label(r)
     }
     fn v(&self, s: &Option<String>) -> String {
         s.clone().unwrap_or_default()
@@ -319,7 +322,7 @@ fn workbook(rows: Vec<AuditRow>) -> AppResult<Vec<u8>> {
                 r.object_type,
                 r.object_id,
                 r.summary,
-                r.result,
+                audit_result_label(&r.result).to_string(),
                 r.before_json,
                 r.after_json,
                 r.hash,
