@@ -264,6 +264,7 @@ pub async fn create_user(
 #[derive(Clone, Debug, serde::Deserialize, Serialize, utoipa::ToSchema)]
 pub struct NewGrant {
     /// committee | unit | branch | member | community
+    #[schema(schema_with = crate::web::schema::role)]
     pub role: String,
     pub unit_id: Option<i64>,
     pub org_id: Option<i64>,

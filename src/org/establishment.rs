@@ -558,6 +558,7 @@ pub async fn trend(state: &AppState) -> AppResult<Vec<(String, RateLine)>> {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct ElectionInput {
     /// The date of the election, YYYY-MM-DD: the new term starts on it.
+    #[schema(format = Date)]
     pub elected_on: String,
     /// The new committee: members and posts (书记, 副书记, 组织委员, 宣传委员, 纪检委员, 委员).
     #[serde(default)]
@@ -740,6 +741,7 @@ pub async fn record_election(
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 pub struct ExtensionInput {
     /// The new last day of the term, at most a year after it was due.
+    #[schema(format = Date)]
     pub until: String,
     /// The approval document's number (批准文号).
     pub document: String,

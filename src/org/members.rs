@@ -405,21 +405,26 @@ pub struct MemberInput {
     pub name: String,
     /// 男 | 女; derived from the ID number when empty.
     #[serde(default)]
+    #[schema(schema_with = crate::web::schema::gender)]
     pub gender: String,
     #[serde(default)]
     pub ethnicity: String,
     /// Derived from the ID number when empty.
     #[serde(default)]
+    #[schema(format = Date)]
     pub birth_date: Option<String>,
     pub id_number: String,
     #[serde(default)]
     pub phone: String,
     #[serde(default)]
     pub education: String,
+    #[schema(format = Date)]
     pub joined_on: Option<String>,
     /// full | probationary (正式/预备 accepted)
+    #[schema(schema_with = crate::web::schema::member_kind)]
     pub kind: String,
     #[serde(default)]
+    #[schema(format = Date)]
     pub converted_on: Option<String>,
     #[serde(default)]
     pub position: String,
@@ -427,6 +432,7 @@ pub struct MemberInput {
     pub is_division_head: bool,
     /// active | transferred_out | deceased | left (defaults to active)
     #[serde(default)]
+    #[schema(schema_with = crate::web::schema::member_status)]
     pub status: String,
     pub branch_id: i64,
     #[serde(default)]
@@ -831,6 +837,7 @@ pub async fn update(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct TransferInput {
     pub to_branch_id: i64,
+    #[schema(format = Date)]
     pub transferred_on: Option<String>,
     #[serde(default)]
     pub reason: String,
@@ -1708,6 +1715,34 @@ mod tests {
             converted_on: Some("1976-07-01".into()),
             branch_id: 1,
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_value_the_api_document_lists_validates() {
+        use crate::web::schema;
+        let today = date!(2026 - 11 - 26);
+        for kind in schema::values(schema::member_kind()) {
+            let mut i = input();
+            if kind == "probationary" {
+                i.joined_on = Some("2026-01-01".into());
+                i.converted_on = None;
+            }
+            i.kind = kind.clone();
+            assert_eq!(validate(&i, today).expect("valid").kind, kind);
+        }
+        for status in schema::values(schema::member_status()) {
+            let mut i = input();
+            i.status = status.clone();
+            assert_eq!(validate(&i, today).expect("valid").status, status);
+        }
+        for gender in schema::values(schema::gender()) {
+            let mut i = input();
+            i.gender = gender;
+            // The ID number is a woman's: "女" or empty (derived) are both valid.
+            if i.gender != "男" {
+                assert_eq!(validate(&i, today).expect("valid").gender, "女");
+            }
         }
     }
 

@@ -200,10 +200,14 @@ pub struct OrgInput {
     pub unit_id: i64,
     pub parent_id: Option<i64>,
     /// committee_org | general_branch | branch | group
+    #[schema(schema_with = crate::web::schema::org_kind)]
     pub kind: String,
     pub name: String,
+    #[schema(format = Date)]
     pub founded_on: Option<String>,
+    #[schema(format = Date)]
     pub term_start: Option<String>,
+    #[schema(format = Date)]
     pub term_end: Option<String>,
     #[serde(default)]
     pub sort_order: Option<i64>,
@@ -473,6 +477,7 @@ pub async fn officers(state: &AppState, org_id: i64) -> AppResult<Vec<Officer>> 
 pub struct OfficerInput {
     pub member_id: i64,
     /// 书记 | 副书记 | 组织委员 | 宣传委员 | 纪检委员 | 委员
+    #[schema(schema_with = crate::web::schema::officer_post)]
     pub post: String,
 }
 

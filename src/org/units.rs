@@ -160,6 +160,7 @@ pub struct UnitInput {
     pub sort_order: Option<i64>,
     /// When the category takes effect (defaults to today).
     #[serde(default)]
+    #[schema(format = Date)]
     pub effective_on: Option<String>,
 }
 
@@ -237,6 +238,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: UnitInput) -> A
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CategoryChangeInput {
     pub category_id: i64,
+    #[schema(format = Date)]
     pub effective_on: Option<String>,
     #[serde(default)]
     pub reason: String,

@@ -83,10 +83,10 @@ impl Period {
         }
     }
 
+    pub const ALL: [Period; 3] = [Period::Month, Period::Quarter, Period::Year];
+
     pub fn parse(s: &str) -> Option<Period> {
-        [Period::Month, Period::Quarter, Period::Year]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        Period::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {
@@ -127,14 +127,14 @@ impl Quorum {
         }
     }
 
+    pub const ALL: [Quorum; 3] = [
+        Quorum::None,
+        Quorum::HalfOfFullMembers,
+        Quorum::HalfOfCommittee,
+    ];
+
     pub fn parse(s: &str) -> Option<Quorum> {
-        [
-            Quorum::None,
-            Quorum::HalfOfFullMembers,
-            Quorum::HalfOfCommittee,
-        ]
-        .into_iter()
-        .find(|q| q.as_str() == s)
+        Quorum::ALL.into_iter().find(|q| q.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {

@@ -468,6 +468,7 @@ pub async fn register_on(
 pub struct AttendanceInput {
     pub member_id: i64,
     /// present | leave | absent
+    #[schema(schema_with = crate::web::schema::attendance_state)]
     pub state: String,
     #[serde(default)]
     pub reason: String,
@@ -480,8 +481,10 @@ pub struct MeetingInput {
     #[serde(default)]
     pub group_id: Option<i64>,
     /// general_assembly | committee_meeting | group_meeting | party_lecture | theme_day | life_meeting | democratic_review
+    #[schema(schema_with = crate::web::schema::meeting_kind)]
     pub kind: String,
     /// The date held, YYYY-MM-DD (the usual Chinese spellings are accepted).
+    #[schema(format = Date)]
     pub held_on: String,
     /// HH:MM
     #[serde(default)]
@@ -1203,13 +1206,16 @@ pub async fn load_rules(state: &AppState) -> AppResult<Vec<Rule>> {
 
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 pub struct RuleInput {
+    #[schema(schema_with = crate::web::schema::meeting_kind)]
     pub kind: String,
     /// The first year the rule applies to.
     pub from_year: i64,
     /// month | quarter | year
+    #[schema(schema_with = crate::web::schema::period)]
     pub period: String,
     pub times: i64,
     /// none | half_of_full_members | half_of_committee
+    #[schema(schema_with = crate::web::schema::quorum)]
     pub quorum: String,
 }
 

@@ -3,6 +3,7 @@
 
 pub mod home;
 pub mod nul;
+pub mod schema;
 
 use askama::Template;
 use axum::body::Body;
