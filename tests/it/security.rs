@@ -469,6 +469,31 @@ async fn three_admins_stay_apart_and_each_keeps_to_their_own_pages() {
         .await
         .expect("t");
     assert!(home.contains("default-admin-prompt"), "{home}");
+    // The security admin's home figures lead to the grants behind them.
+    let sec_home = sec
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        sec_home.contains(r#"href="/system/security/grants?role=audit_admin""#),
+        "{sec_home}"
+    );
+    let grants = sec
+        .get(app.url("/system/security/grants?role=audit_admin"))
+        .send()
+        .await
+        .expect("grants")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        grants.contains(r#"<span data-testid="total">1</span>"#),
+        "one audit admin: {grants}"
+    );
     let (s, v) = app
         .post(
             &admin,
