@@ -185,6 +185,7 @@ pub fn audit_action_label(action: &str) -> &str {
         "totp.enable" => "启用双因素认证",
         "totp.disable" => "关闭双因素认证",
         "totp.recovery_used" => "使用恢复码登录",
+        "totp.recovery_renew" => "重新生成恢复码",
         "totp.reset" => "重置双因素认证",
         "totp.encrypt" => "加密双因素认证密钥",
         other => other,

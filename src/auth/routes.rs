@@ -89,7 +89,12 @@ async fn refuse_if_locked(state: &AppState, username: &str, actor: &Actor) -> Ap
 
 /// Counts a failed attempt (password or second factor); the attempt that reaches the
 /// threshold locks the name, and the lock is audited as its own event.
-async fn failed(state: &AppState, username: &str, actor: &Actor, summary: &str) -> AppResult<()> {
+pub(crate) async fn failed(
+    state: &AppState,
+    username: &str,
+    actor: &Actor,
+    summary: &str,
+) -> AppResult<()> {
     store::record_failure(state, username, &actor.ip).await?;
     audit::record_alone(
         &state.db,

@@ -232,6 +232,64 @@ pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
     Ok(codes)
 }
 
+/// Checks a code the signed-in user gives to change their own second factor. As at login,
+/// a wrong code counts towards the lock, and a locked name may not try again: a stolen
+/// session cannot guess its way to new recovery codes.
+async fn check_own_code(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<()> {
+    let actor = user.actor();
+    if let Some(until) = super::store::locked_until(state, &user.username).await? {
+        let minutes = ((until - now()) + 59) / 60;
+        return Err(AppError::TooManyRequests(format!(
+            "验证码错误次数过多，请{minutes}分钟后再试"
+        )));
+    }
+    if check_code(state, user.user_id, code, &actor).await? {
+        return Ok(());
+    }
+    super::routes::failed(state, &user.username, &actor, "账号设置中双因素验证码错误").await?;
+    Err(AppError::field("code", "验证码不正确"))
+}
+
+/// A new set of recovery codes for oneself, confirmed with a current code (or one of the
+/// old recovery codes); the old set stops working. Returns the new codes (shown once).
+pub async fn renew_recovery_codes(
+    state: &AppState,
+    user: &CurrentUser,
+    code: &str,
+) -> AppResult<Vec<String>> {
+    if !status(state, user).await?.enabled {
+        return Err(AppError::Conflict("尚未启用双因素认证".into()));
+    }
+    check_own_code(state, user, code).await?;
+    let codes = new_recovery_codes();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("delete from recovery_code where user_id = $1")
+        .bind(user.user_id)
+        .execute(tx.conn())
+        .await?;
+    for c in &codes {
+        sqlx::query("insert into recovery_code (user_id, code_hash) values ($1, $2)")
+            .bind(user.user_id)
+            .bind(recovery_hash(c))
+            .execute(tx.conn())
+            .await?;
+    }
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "totp.recovery_renew",
+            "user",
+            user.user_id,
+            format!("生成新的 {} 个恢复码，原有的作废", codes.len()),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
 /// Turns the second factor off for oneself (only where the policy does not require it).
 pub async fn disable(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<()> {
     let st = status(state, user).await?;
@@ -243,9 +301,7 @@ pub async fn disable(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
     if !st.enabled {
         return Err(AppError::Conflict("尚未启用双因素认证".into()));
     }
-    if !check_code(state, user.user_id, code, &user.actor()).await? {
-        return Err(AppError::field("code", "验证码不正确"));
-    }
+    check_own_code(state, user, code).await?;
     clear(
         state,
         &user.actor(),

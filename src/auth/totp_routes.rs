@@ -23,12 +23,14 @@ pub fn pages() -> Router<AppState> {
         .route("/account/totp/start", post(start_page))
         .route("/account/totp/confirm", post(confirm_page))
         .route("/account/totp/disable", post(disable_page))
+        .route("/account/totp/recovery-codes", post(renew_page))
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api_status, api_start, api_disable))
         .routes(routes!(api_confirm))
+        .routes(routes!(api_renew))
 }
 
 #[derive(Template)]
@@ -38,8 +40,10 @@ struct TotpPage {
     status: Status,
     /// Enrolment under way: the secret, its QR code (SVG as a data URL) and address.
     pending: Option<(String, String)>,
-    /// Shown once, right after confirmation.
+    /// Shown once, right after confirmation or renewal.
     recovery_codes: Vec<String>,
+    /// The codes shown are a new set for a factor already in use.
+    renewed: bool,
     error: Option<String>,
     forced: bool,
 }
@@ -59,6 +63,17 @@ async fn render(
     recovery_codes: Vec<String>,
     error: Option<String>,
 ) -> AppResult<Response> {
+    render_codes(state, user, flash, recovery_codes, false, error).await
+}
+
+async fn render_codes(
+    state: &AppState,
+    user: &CurrentUser,
+    flash: FlashIn,
+    recovery_codes: Vec<String>,
+    renewed: bool,
+    error: Option<String>,
+) -> AppResult<Response> {
     let status = totp::status(state, user).await?;
     let pending = match totp::pending(state, user.user_id).await? {
         Some(secret) if !status.enabled => {
@@ -74,6 +89,7 @@ async fn render(
         status,
         pending,
         recovery_codes,
+        renewed,
         error,
     };
     let status = if page.error.is_some() {
@@ -115,7 +131,7 @@ pub struct CodeInput {
 fn message(e: AppError) -> Result<String, AppError> {
     match e {
         AppError::Invalid { message, fields } => Ok(fields.into_values().next().unwrap_or(message)),
-        AppError::Conflict(m) => Ok(m),
+        AppError::Conflict(m) | AppError::TooManyRequests(m) => Ok(m),
         e => Err(e),
     }
 }
@@ -148,6 +164,20 @@ async fn disable_page(
             "/login",
             "已关闭双因素认证，请重新登录",
         )),
+        Err(e) => {
+            let m = message(e)?;
+            render(&state, &user, FlashIn(None), Vec::new(), Some(m)).await
+        }
+    }
+}
+
+async fn renew_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<CodeInput>,
+) -> AppResult<Response> {
+    match totp::renew_recovery_codes(&state, &user, &f.code).await {
+        Ok(codes) => render_codes(&state, &user, FlashIn(None), codes, true, None).await,
         Err(e) => {
             let m = message(e)?;
             render(&state, &user, FlashIn(None), Vec::new(), Some(m)).await
@@ -217,4 +247,18 @@ async fn api_disable(
 ) -> AppResult<StatusCode> {
     totp::disable(&state, &user, &f.code).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new set of recovery codes, confirmed with a current code (or an old recovery code);
+/// the old set stops working. A wrong code counts towards the login lock.
+#[utoipa::path(post, path = "/me/totp/recovery-codes", tag = "auth", request_body = CodeInput,
+    responses((status = 200, body = RecoveryCodes), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+async fn api_renew(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(f): Json<CodeInput>,
+) -> AppResult<Json<RecoveryCodes>> {
+    Ok(Json(RecoveryCodes {
+        recovery_codes: totp::renew_recovery_codes(&state, &user, &f.code).await?,
+    }))
 }

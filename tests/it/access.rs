@@ -408,6 +408,13 @@ async fn every_role_on_every_route() {
             X,
         ),
         r("GET", "/api/v1/me/totp", Body::None, ALL),
+        // A wrong code: 409 (no second factor) or 422, never 403, for anyone signed in.
+        r(
+            "POST",
+            "/api/v1/me/totp/recovery-codes",
+            Body::Json(json!({"code": "000000"})),
+            ALL,
+        ),
         r("GET", "/api/v1/meetings", Body::None, CUB),
         r("POST", "/api/v1/meetings", Body::Json(meeting.clone()), UB),
         r("GET", "/api/v1/meetings/export", Body::None, CUB),
@@ -626,6 +633,12 @@ async fn every_role_on_every_route() {
         r("GET", "/system/security/grants/export", Body::None, X),
         r("GET", "/account/totp", Body::None, ALL),
         r("POST", "/account/totp/start", Body::None, ALL),
+        r(
+            "POST",
+            "/account/totp/recovery-codes",
+            Body::Form(vec![("code", "000000".into())]),
+            ALL,
+        ),
         r("GET", "/orglife/meetings", Body::None, CUB),
         r("POST", "/orglife/meetings", meeting_form(), UB),
         r("GET", "/orglife/meetings/export", Body::None, CUB),

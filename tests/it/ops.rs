@@ -104,6 +104,7 @@ async fn openapi_documents_every_route() {
         "/meetings/{id}/attachments/{aid}",
         "/me/totp",
         "/me/totp/confirm",
+        "/me/totp/recovery-codes",
         "/security/grants",
         "/security/locks",
         "/security/policy",

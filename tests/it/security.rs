@@ -762,3 +762,102 @@ async fn the_audit_admin_exports_a_date_range_and_the_export_is_audited() {
         2
     );
 }
+
+#[tokio::test]
+async fn recovery_codes_are_renewed_with_a_code_and_wrong_codes_lock() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = plain_user(&app, &admin, "zhao").await;
+    let (s, e) = app.post(&c, "/api/v1/me/totp", json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let secret = e["secret"].as_str().expect("secret").to_string();
+    let now = mid_step().await;
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/me/totp/confirm",
+            json!({"code": code_at(&secret, now).expect("code")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let old: Vec<String> = serde_json::from_value(v["recovery_codes"].clone()).expect("codes");
+    let renew = "/api/v1/me/totp/recovery-codes";
+
+    // A wrong code is a field error (and counts towards the lock).
+    let wrong = code_at(&secret, now + 10 * STEP).expect("code");
+    let (s, v) = app.post(&c, renew, json!({"code": wrong})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["code"], "验证码不正确");
+
+    // Through the API, with one of the old recovery codes: a new set of ten.
+    let (s, v) = app.post(&c, renew, json!({"code": old[0]})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let first: Vec<String> = serde_json::from_value(v["recovery_codes"].clone()).expect("codes");
+    assert_eq!(first.len(), 10);
+    assert!(first.iter().all(|c| !old.contains(c)));
+
+    // Through the page, with one of those: shown once, the set before it void.
+    let page = c
+        .get(app.url("/account/totp"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("renew-recovery"), "{page}");
+    let r = c
+        .post(app.url("/account/totp/recovery-codes"))
+        .form(&[("code", first[0].as_str())])
+        .send()
+        .await
+        .expect("renew page");
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("t");
+    assert!(html.contains("已生成新的恢复码"), "{html}");
+    let shown = html
+        .split(r#"data-testid="recovery-codes">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .expect("codes on the page");
+    let second: Vec<String> = shown.split_whitespace().map(str::to_string).collect();
+    assert_eq!(second.len(), 10, "{shown}");
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from audit_log where action = 'totp.recovery_renew' and result = 'ok'"
+        )
+        .await,
+        2
+    );
+
+    // At login: a code of the replaced set is refused, one of the new set passes.
+    let fresh = TestApp::client();
+    let (s, _) = api_login(&app, &fresh, "zhao", PASSWORD, Some(&first[1])).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = api_login(&app, &fresh, "zhao", PASSWORD, Some(&second[0])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // Wrong codes from a signed-in session lock the name like wrong logins do (the login
+    // above cleared the count: the fifth locks, the sixth is refused); then even a right
+    // code is refused, and so is the login.
+    let mut locked_after = None;
+    for i in 0..6 {
+        let (s, v) = app.post(&c, renew, json!({"code": wrong})).await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("验证码错误次数过多")),
+                "{v}"
+            );
+            locked_after = Some(i);
+            break;
+        }
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+    assert_eq!(locked_after, Some(5), "five failures lock");
+    let (s, _) = app.post(&c, renew, json!({"code": second[1]})).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, _) = api_login(&app, &TestApp::client(), "zhao", PASSWORD, Some(&second[2])).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
