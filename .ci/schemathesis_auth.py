@@ -5,8 +5,8 @@
 
 Logs in as the first admin `admin` (committee + system admin, whose password came from
 YAOSHI_INITIAL_ADMIN_PASSWORD and so need not change), sets up its second factor (a TOTP
-code computed here, RFC 6238: SHA-1, 6 digits, 30 s) and creates its API token; grants it
-a unit role and a member role besides (see admin_account). As that admin it then creates a security admin and an audit admin (三员分立: the admin cannot hold
+code computed here, RFC 6238: SHA-1, 6 digits, 30 s) and creates its API token; a second
+system admin grants it a unit role and a member role besides (see widen_admin). As that admin it then creates a security admin and an audit admin (三员分立: the admin cannot hold
 those roles itself, and without them /security/* and /audit/* answer only 403), and does
 the same for each: first-login password change, second factor, token.
 
@@ -95,15 +95,19 @@ def admin_account(base: str, password: str) -> tuple[Client, dict]:
         sys.exit("admin must change its password: was YAOSHI_INITIAL_ADMIN_PASSWORD set?")
     enrol_totp(c)
     t = tokens(c, "admin")
-    # The committee reviews meeting records but does not write them (a unit or branch
-    # admin does), and only a member has meetings of their own: with a unit grant and a
-    # member grant besides, the admin's run reaches those operations too.
     # A new grant ends the user's sessions, not its tokens: from here on, the token.
-    c = Client(base, t["TOKEN"])
-    member = c.call("GET", "/members?per_page=1")["items"][0]
-    c.call("POST", f"/users/{t['USER_ID']}/grants", {"role": "unit", "unit_id": member["unit_id"]})
-    c.call("POST", f"/users/{t['USER_ID']}/grants", {"role": "member", "member_id": member["member_id"]})
-    return c, t
+    return Client(base, t["TOKEN"]), t
+
+
+def widen_admin(base: str, admin: Client, admin_id: int) -> None:
+    """The committee reviews meeting records but does not write them (a unit or branch
+    admin does), and only a member has meetings of their own: with a unit grant and a
+    member grant besides, the admin's run reaches those operations too. No account grants
+    itself a role, so a second system admin grants them."""
+    granter = Client(base, second_admin(base, admin, "fuzz_system", "system_admin")["TOKEN"])
+    member = admin.call("GET", "/members?per_page=1")["items"][0]
+    granter.call("POST", f"/users/{admin_id}/grants", {"role": "unit", "unit_id": member["unit_id"]})
+    granter.call("POST", f"/users/{admin_id}/grants", {"role": "member", "member_id": member["member_id"]})
 
 
 def second_admin(base: str, admin: Client, username: str, role: str) -> dict:
@@ -128,6 +132,7 @@ def second_admin(base: str, admin: Client, username: str, role: str) -> dict:
 def main() -> None:
     base, password, out = sys.argv[1], sys.argv[2], sys.argv[3]
     admin, admin_tokens = admin_account(base, password)
+    widen_admin(base, admin, admin_tokens["USER_ID"])
     accounts = {
         "ADMIN": admin_tokens,
         "SECURITY": second_admin(base, admin, "fuzz_security", "security_admin"),

@@ -153,7 +153,14 @@ async fn api_rejections(req: Request, next: Next) -> Response {
 /// carry a bearer token send no cookie, so they are not exposed to CSRF.
 async fn same_origin(req: Request, next: Next) -> Response {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let bearer = req.headers().contains_key(header::AUTHORIZATION);
+    // Only a bearer token stands instead of the cookie; any other scheme (Basic from a
+    // proxy, say) leaves the browser sending the cookie as well.
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        // Exactly as `CurrentUser` reads it: with any other spelling it uses the cookie.
+        .is_some_and(|v| v.starts_with("Bearer "));
     if unsafe_method && !bearer && !same_origin_ok(req.headers()) {
         return (StatusCode::FORBIDDEN, "跨站请求被拒绝").into_response();
     }

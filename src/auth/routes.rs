@@ -87,6 +87,21 @@ async fn refuse_if_locked(state: &AppState, username: &str, actor: &Actor) -> Ap
     Ok(())
 }
 
+/// Refuses a signed-in user's own attempt at a secret (the current password, a second-factor
+/// code) while their name is locked.
+pub(crate) async fn refuse_own_attempt_if_locked(
+    state: &AppState,
+    username: &str,
+) -> AppResult<()> {
+    if let Some(until) = store::locked_until(state, username).await? {
+        let minutes = ((until - now()) + 59) / 60;
+        return Err(AppError::TooManyRequests(format!(
+            "输入错误次数过多，请{minutes}分钟后再试"
+        )));
+    }
+    Ok(())
+}
+
 /// Counts a failed attempt (password or second factor); the attempt that reaches the
 /// threshold locks the name, and the lock is audited as its own event.
 pub(crate) async fn failed(
@@ -197,10 +212,18 @@ struct LoginQuery {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after login.
+/// Only same-site paths are followed after login: a path that starts with one `/` and holds
+/// no backslash and no control character. Browsers drop tabs and newlines from a URL and
+/// read `\` as `/`, so `/\t/evil.example` or `/\\evil.example` would lead off-site.
 fn safe_next(next: Option<&str>) -> String {
+    let ok = |n: &str| {
+        n.starts_with('/')
+            && !n[1..].starts_with('/')
+            && !n.contains('\\')
+            && !n.chars().any(char::is_control)
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if ok(n) => n.to_string(),
         _ => "/".into(),
     }
 }
@@ -487,7 +510,17 @@ async fn change_password(
     let row = store::find_by_username(state, &user.username)
         .await?
         .ok_or(AppError::NotFound)?;
+    // A wrong current password counts towards the lock as at login, and a locked name may
+    // not try again: a stolen session cannot guess the password it would change.
+    refuse_own_attempt_if_locked(state, &user.username).await?;
     if !super::password::verify(f.current, row.password_hash).await {
+        failed(
+            state,
+            &user.username,
+            &user.actor(),
+            "修改密码时当前密码错误",
+        )
+        .await?;
         return Err(AppError::field("current", "当前密码不正确"));
     }
     if store::reuses_recent(
@@ -866,4 +899,30 @@ async fn api_tokens_revoke(
 ) -> AppResult<StatusCode> {
     revoke_token(&state, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_the_site() {
+        for good in ["/", "/org/members?q=%E5%BC%A0", "/orglife/meetings/7"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "//evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/x\u{7f}",
+            "https://evil.example/",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -237,12 +237,7 @@ pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
 /// session cannot guess its way to new recovery codes.
 async fn check_own_code(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<()> {
     let actor = user.actor();
-    if let Some(until) = super::store::locked_until(state, &user.username).await? {
-        let minutes = ((until - now()) + 59) / 60;
-        return Err(AppError::TooManyRequests(format!(
-            "验证码错误次数过多，请{minutes}分钟后再试"
-        )));
-    }
+    super::routes::refuse_own_attempt_if_locked(state, &user.username).await?;
     if check_code(state, user.user_id, code, &actor).await? {
         return Ok(());
     }

@@ -182,6 +182,20 @@ impl MemberFilter {
         }
     }
 
+    /// The filter as the audit log keeps it: a search by ID number or phone (seven digits
+    /// or more) is masked like the numbers themselves, since audit rows are kept for good.
+    pub fn audit_query_string(&self) -> String {
+        let q = self.q.as_deref().unwrap_or_default();
+        if q.chars().filter(char::is_ascii_digit).count() < 7 {
+            return self.query_string();
+        }
+        MemberFilter {
+            q: Some(crate::org::idnumber::mask_id_number(q.trim())),
+            ..self.clone()
+        }
+        .query_string()
+    }
+
     pub fn query_string(&self) -> String {
         web::query_string(&[
             ("q", self.q.clone().unwrap_or_default()),
@@ -1014,7 +1028,7 @@ pub async fn export(
                 } else {
                     ""
                 },
-                f.query_string()
+                f.audit_query_string()
             ),
         ),
     )

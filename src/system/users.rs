@@ -128,6 +128,13 @@ pub async fn add_grant(
     g: NewGrant,
 ) -> AppResult<i64> {
     user.require(user.is_system_admin())?;
+    // Granting oneself a role (a business role, say, to read unmasked personal data) would
+    // let the system admin step outside the duties it checks others in.
+    if id == user.user_id {
+        return Err(AppError::invalid(
+            "不能给自己授予角色，请由其他系统管理员办理",
+        ));
+    }
     let mut tx = state.db.begin_write().await?;
     let exists: Option<i64> = sqlx::query_scalar("select user_id from app_user where user_id = $1")
         .bind(id)

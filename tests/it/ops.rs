@@ -180,6 +180,19 @@ async fn malformed_requests_get_chinese_errors_never_500() {
         .await
         .expect("send");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // So it is with an Authorization header that is not a bearer token (the cookie is
+    // what would be used), whatever its scheme or spelling.
+    for auth in ["Basic dXNlcjpwYXNz", "bearer abc", "Negotiate abc"] {
+        let r = c
+            .post(app.url("/api/v1/tokens"))
+            .header("origin", "http://evil.example")
+            .header("authorization", auth)
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{auth}");
+    }
 }
 
 #[tokio::test]

@@ -404,7 +404,7 @@ async fn three_admins_stay_apart_and_each_keeps_to_their_own_pages() {
     for (user, role, want) in [
         (sec_id, "audit_admin", "三员分立"),
         (aud_id, "system_admin", "三员分立"),
-        (admin_id, "security_admin", "三员分立"),
+        (admin_id, "security_admin", "不能给自己授予角色"),
         (aud_id, "unit", "不能再授予其他角色"),
         (sec_id, "committee", "不能再授予其他角色"),
     ] {
@@ -847,7 +847,7 @@ async fn recovery_codes_are_renewed_with_a_code_and_wrong_codes_lock() {
             assert!(
                 v["error"]["message"]
                     .as_str()
-                    .is_some_and(|m| m.contains("验证码错误次数过多")),
+                    .is_some_and(|m| m.contains("输入错误次数过多")),
                 "{v}"
             );
             locked_after = Some(i);
@@ -860,4 +860,151 @@ async fn recovery_codes_are_renewed_with_a_code_and_wrong_codes_lock() {
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     let (s, _) = api_login(&app, &TestApp::client(), "zhao", PASSWORD, Some(&second[2])).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_search_by_id_number_is_masked_in_the_audit_of_an_export() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    crate::common::city(&app, &admin).await;
+    let id = crate::common::nth_id(1);
+    let r = admin
+        .get(app.url(&format!("/api/v1/members/export?q={id}")))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, v) = app.get(&admin, "/api/v1/members?q=13800138000").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = admin
+        .get(app.url("/api/v1/members/export?q=13800138000"))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), StatusCode::OK);
+    let summaries: Vec<String> = sqlx::query_scalar(
+        "select summary from audit_log where action = 'member.export' order by audit_id",
+    )
+    .fetch_all(&app.state.db.pool)
+    .await
+    .expect("audit");
+    assert_eq!(summaries.len(), 2, "{summaries:?}");
+    for s in &summaries {
+        assert!(!s.contains(&id) && !s.contains(&id[6..14]), "{s}");
+        assert!(!s.contains("13800138000"), "{s}");
+    }
+    assert!(
+        summaries[0].contains(&id[14..]),
+        "the last four stay: {:?}",
+        summaries[0]
+    );
+}
+
+#[tokio::test]
+async fn no_one_grants_themselves_a_role() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (_, me) = app.get(&admin, "/api/v1/me").await;
+    let admin_id = me["user_id"].as_i64().expect("id");
+    let (s, v) = app
+        .post(
+            &admin,
+            &format!("/api/v1/users/{admin_id}/grants"),
+            json!({"role": "audit_admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        v["error"]["message"],
+        "不能给自己授予角色，请由其他系统管理员办理"
+    );
+    let (s, v) = app
+        .post(
+            &admin,
+            &format!("/api/v1/users/{admin_id}/grants"),
+            json!({"role": "member", "member_id": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Through the page too; nothing was granted.
+    let r = admin
+        .post(app.url(&format!("/system/users/{admin_id}/grants")))
+        .form(&[("role", "committee")])
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.sql_scalar(&format!(
+            "select count(*) from role_grant where user_id = {admin_id}"
+        ))
+        .await,
+        2,
+        "committee and system admin, as at first start"
+    );
+    // Another system admin may.
+    let other = app
+        .user_with(&admin, "sys2", json!({"role": "system_admin"}))
+        .await;
+    let (s, v) = app
+        .post(
+            &other,
+            &format!("/api/v1/users/{admin_id}/grants"),
+            json!({"role": "member", "member_id": 1}),
+        )
+        .await;
+    assert!(
+        s == StatusCode::CREATED || s == StatusCode::UNPROCESSABLE_ENTITY,
+        "{v}"
+    );
+    assert_ne!(
+        v["error"]["message"],
+        "不能给自己授予角色，请由其他系统管理员办理"
+    );
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_lock_like_wrong_logins() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = plain_user(&app, &admin, "qian").await;
+    let mut refused_at = None;
+    for i in 0..7 {
+        let (s, v) = app
+            .post(
+                &c,
+                "/api/v1/me/password",
+                json!({"current": format!("Wrong#Guess{i}x"), "new_password": "Another#Pass2026"}),
+            )
+            .await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("输入错误次数过多")),
+                "{v}"
+            );
+            refused_at = Some(i);
+            break;
+        }
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["error"]["fields"]["current"], "当前密码不正确");
+    }
+    assert_eq!(refused_at, Some(5), "the fifth wrong password locks");
+    // The right one is refused now too, and so is a login.
+    let (s, _) = app
+        .post(
+            &c,
+            "/api/v1/me/password",
+            json!({"current": PASSWORD, "new_password": "Another#Pass2026"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, _) = api_login(&app, &TestApp::client(), "qian", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.sql_scalar("select count(*) from audit_log where action = 'user.lock'")
+            .await,
+        1
+    );
 }
