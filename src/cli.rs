@@ -241,7 +241,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    crate::auth::session::delete_all_for_user(&state, user.user_id)
+                    crate::auth::session::sign_out_everywhere(&state, user.user_id)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     crate::auth::store::clear_failures(&state, &username)

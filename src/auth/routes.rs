@@ -537,7 +537,7 @@ async fn change_password(
         ));
     }
     store::set_password(state, &user.actor(), user.user_id, f.new_password, false).await?;
-    session::delete_all_for_user(state, user.user_id).await?;
+    session::sign_out_everywhere(state, user.user_id).await?;
     if user.session_hash.is_none() {
         // An API token call: no session to renew.
         return Ok(None);

@@ -135,13 +135,31 @@ pub async fn delete(state: &AppState, session_hash: &str) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn delete_all_for_user(state: &AppState, user_id: i64) -> AppResult<()> {
+/// Signs a user out everywhere: every session ends and every API token is revoked. What
+/// a password change or reset, a forced end of sessions and a second-factor reset do, so
+/// that none of them leaves a way in behind (a token made with a stolen session, say).
+pub async fn sign_out_everywhere(state: &AppState, user_id: i64) -> AppResult<()> {
+    let mut tx = state.db.begin_write().await?;
     sqlx::query("delete from session where user_id = $1")
         .bind(user_id)
-        .execute(&state.db.pool)
+        .execute(tx.conn())
         .await?;
+    revoke_tokens(tx.conn(), user_id).await?;
+    tx.commit().await?;
     state.auth_cache.clear();
     Ok(())
+}
+
+/// Revokes every live API token of a user, in the caller's transaction; returns how many.
+pub async fn revoke_tokens(conn: &mut sqlx::AnyConnection, user_id: i64) -> AppResult<u64> {
+    Ok(sqlx::query(
+        "update api_token set revoked_at = $1 where user_id = $2 and revoked_at is null",
+    )
+    .bind(now())
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 pub async fn user_for_session(

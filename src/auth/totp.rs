@@ -334,6 +334,7 @@ pub async fn clear(
         .bind(user_id)
         .execute(tx.conn())
         .await?;
+    super::session::revoke_tokens(tx.conn(), user_id).await?;
     audit::record(
         tx.conn(),
         state.db.backend,

@@ -136,8 +136,9 @@ pub async fn unlock(state: &AppState, user: &CurrentUser, username: &str) -> App
     Ok(())
 }
 
-/// Ends every session of a user (a suspected stolen session); audited.
-pub async fn end_sessions(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<u64> {
+/// Ends every session of a user and revokes their API tokens (a suspected stolen session);
+/// audited. Returns how many sessions and tokens.
+pub async fn end_sessions(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<(u64, u64)> {
     user.require(user.is_security_admin())?;
     let mut tx = state.db.begin_write().await?;
     let n = sqlx::query("delete from session where user_id = $1")
@@ -145,6 +146,7 @@ pub async fn end_sessions(state: &AppState, user: &CurrentUser, id: i64) -> AppR
         .execute(tx.conn())
         .await?
         .rows_affected();
+    let tokens = crate::auth::session::revoke_tokens(tx.conn(), id).await?;
     audit::record(
         tx.conn(),
         state.db.backend,
@@ -153,13 +155,13 @@ pub async fn end_sessions(state: &AppState, user: &CurrentUser, id: i64) -> AppR
             "session.end",
             "user",
             id,
-            format!("强制结束该用户的 {n} 个会话"),
+            format!("强制结束该用户的 {n} 个会话，作废 {tokens} 个 API 令牌"),
         ),
     )
     .await?;
     tx.commit().await?;
     state.auth_cache.clear();
-    Ok(n)
+    Ok((n, tokens))
 }
 
 pub async fn totp_reset(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
@@ -183,6 +185,8 @@ pub struct AccountRow {
     pub password_changed_at: i64,
     pub totp_enabled_at: Option<i64>,
     pub sessions: i64,
+    /// API tokens not revoked.
+    pub tokens: i64,
     pub last_login_at: Option<i64>,
 }
 
@@ -214,6 +218,7 @@ async fn accounts(
     let mut sql = Sql::new(
         "select u.user_id, u.username, u.display_name, u.disabled, u.password_changed_at, u.totp_enabled_at, \
          (select count(*) from session s where s.user_id = u.user_id) as sessions, \
+         (select count(*) from api_token t where t.user_id = u.user_id and t.revoked_at is null) as tokens, \
          (select max(s.created_at) from session s where s.user_id = u.user_id) as last_login_at \
          from app_user u",
     );
@@ -604,10 +609,10 @@ async fn end_sessions_submit(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let n = end_sessions(&state, &user, id).await?;
+    let (n, tokens) = end_sessions(&state, &user, id).await?;
     Ok(web::redirect_with_flash(
         "/system/security/accounts",
-        &format!("已结束 {n} 个会话"),
+        &format!("已结束 {n} 个会话，作废 {tokens} 个 API 令牌"),
     ))
 }
 

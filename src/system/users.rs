@@ -68,7 +68,7 @@ pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> Ap
     user.require(user.is_system_admin())?;
     let password = crate::auth::password::generate();
     store::set_password(state, &user.actor(), id, password.clone(), true).await?;
-    crate::auth::session::delete_all_for_user(state, id).await?;
+    crate::auth::session::sign_out_everywhere(state, id).await?;
     let username: String = sqlx::query_scalar("select username from app_user where user_id = $1")
         .bind(id)
         .fetch_one(&state.db.pool)
@@ -103,6 +103,7 @@ pub async fn set_disabled(
             .bind(id)
             .execute(tx.conn())
             .await?;
+        crate::auth::session::revoke_tokens(tx.conn(), id).await?;
     }
     let (action, summary) = if disabled {
         ("user.disable", "停用用户")

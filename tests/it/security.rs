@@ -1008,3 +1008,116 @@ async fn wrong_current_passwords_lock_like_wrong_logins() {
         1
     );
 }
+
+/// An API token of a user made for the occasion, and that user's id.
+async fn token_of(app: &TestApp, c: &Client) -> (String, i64) {
+    let (s, v) = app.post(c, "/api/v1/tokens", json!({"name": "脚本"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, me) = app.get(c, "/api/v1/me").await;
+    (
+        v["token"].as_str().expect("token").to_string(),
+        me["user_id"].as_i64().expect("id"),
+    )
+}
+
+async fn with_token(app: &TestApp, token: &str) -> StatusCode {
+    TestApp::client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("me")
+        .status()
+}
+
+#[tokio::test]
+async fn api_tokens_end_with_every_remedy_for_a_stolen_session() {
+    let app = TestApp::spawn().await;
+    let (admin, sec, _aud) = three(&app).await;
+
+    // Changing one's own password.
+    let c = plain_user(&app, &admin, "u_own").await;
+    let (t, _) = token_of(&app, &c).await;
+    assert_eq!(with_token(&app, &t).await, StatusCode::OK);
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/me/password",
+            json!({"current": PASSWORD, "new_password": "Own#Second2026"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    assert_eq!(with_token(&app, &t).await, StatusCode::UNAUTHORIZED);
+
+    // The system admin's password reset.
+    let c = plain_user(&app, &admin, "u_reset").await;
+    let (t, id) = token_of(&app, &c).await;
+    let (s, v) = app
+        .post(
+            &admin,
+            &format!("/api/v1/users/{id}/password-reset"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(with_token(&app, &t).await, StatusCode::UNAUTHORIZED);
+
+    // The security admin's "end sessions", which says what it ended.
+    let c = plain_user(&app, &admin, "u_end").await;
+    let (t, id) = token_of(&app, &c).await;
+    let r = sec
+        .post(app.url(&format!("/system/security/accounts/{id}/end-sessions")))
+        .send()
+        .await
+        .expect("end");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(with_token(&app, &t).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from audit_log where action = 'session.end' and summary like '%作废 1 个 API 令牌%'"
+        )
+        .await,
+        1
+    );
+
+    // The security admin's reset of a lost phone.
+    let c = plain_user(&app, &admin, "u_phone").await;
+    app.enrol_totp(&c, "u_phone").await;
+    let (t, id) = token_of(&app, &c).await;
+    let (s, v) = app
+        .send(
+            &sec,
+            "DELETE",
+            &format!("/api/v1/security/users/{id}/totp"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    assert_eq!(with_token(&app, &t).await, StatusCode::UNAUTHORIZED);
+
+    // Disabling: the token does not come back with the account.
+    let c = plain_user(&app, &admin, "u_off").await;
+    let (t, id) = token_of(&app, &c).await;
+    for disabled in [true, false] {
+        let (s, v) = app
+            .send(
+                &admin,
+                "PUT",
+                &format!("/api/v1/users/{id}/disabled"),
+                json!({"disabled": disabled}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    }
+    assert_eq!(with_token(&app, &t).await, StatusCode::UNAUTHORIZED);
+
+    // A new grant does not revoke (the token acts with the grants of the moment).
+    let c = plain_user(&app, &admin, "u_keep").await;
+    let (t, _) = token_of(&app, &c).await;
+    assert_eq!(with_token(&app, &t).await, StatusCode::OK);
+    assert_eq!(
+        app.sql_scalar("select count(*) from api_token where revoked_at is null")
+            .await,
+        1
+    );
+}
