@@ -54,7 +54,10 @@ pub async fn authenticate(
         name: username.clone(),
         ip: ip.to_string(),
     };
-    refuse_if_locked(state, &username, &actor).await?;
+    let attempt = match begin_attempt(state, &username, ip).await? {
+        Ok(id) => id,
+        Err(until) => return Err(refuse_locked_login(state, &actor, &username, until).await?),
+    };
     let user = store::find_by_username(state, &username).await?;
     let stored = user
         .as_ref()
@@ -63,54 +66,81 @@ pub async fn authenticate(
         });
     let ok = super::password::verify(password.to_string(), stored).await;
     match user {
-        Some(u) if ok && u.disabled == 0 => Ok(u),
+        Some(u) if ok && u.disabled == 0 => {
+            attempt_passed(state, attempt).await?;
+            Ok(u)
+        }
         _ => {
-            failed(state, &username, &actor, "登录失败").await?;
+            attempt_failed(state, &username, &actor, "登录失败").await?;
             Err(AppError::BadCredentials)
         }
     }
 }
 
-async fn refuse_if_locked(state: &AppState, username: &str, actor: &Actor) -> AppResult<()> {
-    if let Some(until) = store::locked_until(state, username).await? {
-        let minutes = ((until - now()) + 59) / 60;
-        audit::record_alone(
-            &state.db,
-            actor,
-            Entry::new("login.failed", "user", username, "账号锁定期间尝试登录").result("locked"),
-        )
-        .await?;
-        return Err(AppError::TooManyRequests(format!(
-            "登录失败次数过多，请{minutes}分钟后再试"
-        )));
+/// One attempt at a secret of `username` (a password, a second-factor code), counted before
+/// it is checked: a failure is recorded first and taken back if the secret proves right.
+/// Only an attempt that finds the name unlocked by the failures recorded before its own goes
+/// on to the check, so guesses sent all at once get no more tries than guesses sent one by
+/// one (checking the lock first and recording after the slow password hash let a burst of
+/// hundreds through). `Err(until)`: locked, nothing recorded.
+async fn begin_attempt(state: &AppState, username: &str, ip: &str) -> AppResult<Result<i64, i64>> {
+    let id = store::record_failure(state, username, ip).await?;
+    if let Some(until) = store::locked_until_before(state, username, id).await? {
+        store::forget_failure(state, id).await?;
+        return Ok(Err(until));
     }
-    Ok(())
+    Ok(Ok(id))
 }
 
-/// Refuses a signed-in user's own attempt at a secret (the current password, a second-factor
-/// code) while their name is locked.
-pub(crate) async fn refuse_own_attempt_if_locked(
+fn minutes_until(until: i64) -> i64 {
+    ((until - now()) + 59) / 60
+}
+
+/// A login attempt while the name is locked: audited, refused.
+async fn refuse_locked_login(
     state: &AppState,
+    actor: &Actor,
     username: &str,
-) -> AppResult<()> {
-    if let Some(until) = store::locked_until(state, username).await? {
-        let minutes = ((until - now()) + 59) / 60;
-        return Err(AppError::TooManyRequests(format!(
-            "输入错误次数过多，请{minutes}分钟后再试"
-        )));
-    }
-    Ok(())
+    until: i64,
+) -> AppResult<AppError> {
+    audit::record_alone(
+        &state.db,
+        actor,
+        Entry::new("login.failed", "user", username, "账号锁定期间尝试登录").result("locked"),
+    )
+    .await?;
+    Ok(AppError::TooManyRequests(format!(
+        "登录失败次数过多，请{}分钟后再试",
+        minutes_until(until)
+    )))
 }
 
-/// Counts a failed attempt (password or second factor); the attempt that reaches the
-/// threshold locks the name, and the lock is audited as its own event.
-pub(crate) async fn failed(
+/// A signed-in user's own attempt at a secret (the current password, a second-factor code
+/// in the account settings), counted like a login's: returns the attempt to settle with
+/// `attempt_passed` or `attempt_failed`, or refuses while the name is locked.
+pub(crate) async fn begin_own_attempt(state: &AppState, user: &CurrentUser) -> AppResult<i64> {
+    match begin_attempt(state, &user.username, &user.ip).await? {
+        Ok(id) => Ok(id),
+        Err(until) => Err(AppError::TooManyRequests(format!(
+            "输入错误次数过多，请{}分钟后再试",
+            minutes_until(until)
+        ))),
+    }
+}
+
+/// The secret was right: the failure recorded ahead of the check is taken back.
+pub(crate) async fn attempt_passed(state: &AppState, attempt: i64) -> AppResult<()> {
+    store::forget_failure(state, attempt).await
+}
+
+/// The secret was wrong: the failure recorded ahead stays and is audited; the attempt that
+/// reaches the threshold locks the name, and the lock is audited as its own event.
+pub(crate) async fn attempt_failed(
     state: &AppState,
     username: &str,
     actor: &Actor,
     summary: &str,
 ) -> AppResult<()> {
-    store::record_failure(state, username, &actor.ip).await?;
     audit::record_alone(
         &state.db,
         actor,
@@ -162,11 +192,14 @@ async fn second_factor(
         name: u.username.clone(),
         ip: ip.to_string(),
     };
-    refuse_if_locked(state, &u.username, &actor).await?;
+    let attempt = match begin_attempt(state, &u.username, ip).await? {
+        Ok(id) => id,
+        Err(until) => return Err(refuse_locked_login(state, &actor, &u.username, until).await?),
+    };
     if super::totp::check_code(state, u.user_id, code, &actor).await? {
-        return Ok(());
+        return attempt_passed(state, attempt).await;
     }
-    failed(state, &u.username, &actor, "动态验证码错误").await?;
+    attempt_failed(state, &u.username, &actor, "动态验证码错误").await?;
     Err(AppError::field(
         "code",
         "动态验证码错误或已使用，请输入手机上的最新验证码",
@@ -512,9 +545,9 @@ async fn change_password(
         .ok_or(AppError::NotFound)?;
     // A wrong current password counts towards the lock as at login, and a locked name may
     // not try again: a stolen session cannot guess the password it would change.
-    refuse_own_attempt_if_locked(state, &user.username).await?;
+    let attempt = begin_own_attempt(state, user).await?;
     if !super::password::verify(f.current, row.password_hash).await {
-        failed(
+        attempt_failed(
             state,
             &user.username,
             &user.actor(),
@@ -523,6 +556,7 @@ async fn change_password(
         .await?;
         return Err(AppError::field("current", "当前密码不正确"));
     }
+    attempt_passed(state, attempt).await?;
     if store::reuses_recent(
         state,
         user.user_id,

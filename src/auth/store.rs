@@ -122,13 +122,23 @@ pub async fn load_current_user(
 
 /// Failed logins for a user name within the window; a locked name refuses even the right password.
 pub async fn locked_until(state: &AppState, username: &str) -> AppResult<Option<i64>> {
+    locked_until_before(state, username, i64::MAX).await
+}
+
+/// Whether the failures recorded before `before_id` lock the name now, and until when.
+pub async fn locked_until_before(
+    state: &AppState,
+    username: &str,
+    before_id: i64,
+) -> AppResult<Option<i64>> {
     let c = super::policy::current(state).await?;
     let t = now();
     let rows: Vec<(i64,)> = sqlx::query_as(
-        "select at from login_failure where username = $1 and at > $2 order by at desc",
+        "select at from login_failure where username = $1 and at > $2 and login_failure_id < $3 order by at desc",
     )
     .bind(username.to_string())
     .bind(t - (c.lock_window_minutes + c.lock_minutes) * 60)
+    .bind(before_id)
     .fetch_all(&state.db.pool)
     .await?;
     Ok(lock_rule(
@@ -163,11 +173,22 @@ pub fn lock_rule(
     None
 }
 
-pub async fn record_failure(state: &AppState, username: &str, ip: &str) -> AppResult<()> {
-    sqlx::query("insert into login_failure (username, ip, at) values ($1, $2, $3)")
-        .bind(username.to_string())
-        .bind(ip.to_string())
-        .bind(now())
+/// Records a failure ahead of the check it stands for; returns its id, so a check that
+/// passes can take it back (`forget_failure`).
+pub async fn record_failure(state: &AppState, username: &str, ip: &str) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(
+        "insert into login_failure (username, ip, at) values ($1, $2, $3) returning login_failure_id",
+    )
+    .bind(username.to_string())
+    .bind(ip.to_string())
+    .bind(now())
+    .fetch_one(&state.db.pool)
+    .await?)
+}
+
+pub async fn forget_failure(state: &AppState, login_failure_id: i64) -> AppResult<()> {
+    sqlx::query("delete from login_failure where login_failure_id = $1")
+        .bind(login_failure_id)
         .execute(&state.db.pool)
         .await?;
     Ok(())

@@ -237,11 +237,12 @@ pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
 /// session cannot guess its way to new recovery codes.
 async fn check_own_code(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<()> {
     let actor = user.actor();
-    super::routes::refuse_own_attempt_if_locked(state, &user.username).await?;
+    let attempt = super::routes::begin_own_attempt(state, user).await?;
     if check_code(state, user.user_id, code, &actor).await? {
-        return Ok(());
+        return super::routes::attempt_passed(state, attempt).await;
     }
-    super::routes::failed(state, &user.username, &actor, "账号设置中双因素验证码错误").await?;
+    super::routes::attempt_failed(state, &user.username, &actor, "账号设置中双因素验证码错误")
+        .await?;
     Err(AppError::field("code", "验证码不正确"))
 }
 

@@ -1121,3 +1121,43 @@ async fn api_tokens_end_with_every_remedy_for_a_stolen_session() {
         1
     );
 }
+
+#[tokio::test]
+async fn guesses_sent_all_at_once_get_no_more_tries_than_one_by_one() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    plain_user(&app, &admin, "sun_burst").await;
+    // Twenty wrong passwords at once: the lock used to be checked before the (slow)
+    // password hash and the failure written after it, so all twenty were tried.
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let url = app.url("/api/v1/session");
+        set.spawn(async move {
+            TestApp::client()
+                .post(url)
+                .json(&json!({"username": "sun_burst", "password": format!("Wrong#Burst{i}x")}))
+                .send()
+                .await
+                .expect("login")
+                .status()
+        });
+    }
+    let mut tried = 0;
+    let mut refused = 0;
+    while let Some(s) = set.join_next().await {
+        match s.expect("task") {
+            StatusCode::UNAUTHORIZED => tried += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((tried, refused), (5, 15), "only the first five are checked");
+    let (s, _) = api_login(&app, &TestApp::client(), "sun_burst", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the right one too, now");
+    assert_eq!(
+        app.sql_scalar("select count(*) from login_failure where username = 'sun_burst'")
+            .await,
+        5,
+        "refused attempts leave no failure behind"
+    );
+}
