@@ -253,6 +253,18 @@ impl CurrentUser {
         }
     }
 
+    /// Where the registry admin's powers apply: the city for the committee, the units of the
+    /// unit grants — not the branches or members of the user's other grants. An account
+    /// holding a unit grant and a branch grant elsewhere is a branch admin there, no more.
+    pub fn registry_scope(&self) -> Scope {
+        Scope {
+            all: self.is_committee(),
+            units: self.unit_ids(),
+            branches: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
     /// Committee or unit admin: may manage the registry (within scope).
     pub fn is_registry_admin(&self) -> bool {
         self.is_committee() || self.has(Role::Unit)

@@ -582,6 +582,8 @@ pub async fn record_election(
 ) -> AppResult<()> {
     user.require(user.is_registry_admin())?;
     let org = orgs::get_org(state, user, org_id).await?;
+    // Only where the registry powers apply (not a branch held through another grant).
+    user.require(user.registry_scope().sees_unit(org.unit_id))?;
     if org.kind == "group" {
         return Err(AppError::invalid("党小组不实行任期制，无需换届"));
     }
@@ -756,6 +758,8 @@ pub async fn extend_term(
 ) -> AppResult<()> {
     user.require(user.is_registry_admin())?;
     let org = orgs::get_org(state, user, org_id).await?;
+    // Only where the registry powers apply (not a branch held through another grant).
+    user.require(user.registry_scope().sees_unit(org.unit_id))?;
     let Some(end) = d(&org.term_end) else {
         return Err(AppError::field(
             "until",

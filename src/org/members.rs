@@ -385,9 +385,13 @@ impl crate::db::FromSqlite for Counted {
 
 /// One member in the caller's scope (members see themselves), masked.
 pub async fn get_member(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Member> {
+    get_member_in(state, &user.scope(), id).await
+}
+
+async fn get_member_in(state: &AppState, scope: &Scope, id: i64) -> AppResult<Member> {
     let mut sql = Sql::new(MEMBER_SELECT);
     sql.push("m.member_id = ").bind(id).push(" and ");
-    user.scope().member_condition(&mut sql);
+    scope.member_condition(&mut sql);
     sql.fetch_all::<Member>(&state.db.pool)
         .await?
         .into_iter()
@@ -398,8 +402,9 @@ pub async fn get_member(state: &AppState, user: &CurrentUser, id: i64) -> AppRes
 
 /// The full ID number and phone, for roles that need them; the view is audited.
 pub async fn unmask(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Member> {
-    let m = get_member(state, user, id).await?;
     user.require(user.may_unmask())?;
+    // Only where the registry powers apply: not a member seen through another grant.
+    let m = get_member_in(state, &user.registry_scope(), id).await?;
     audit::record_alone(
         &state.db,
         &user.actor(),
@@ -778,14 +783,14 @@ pub async fn update(
     input: MemberInput,
 ) -> AppResult<()> {
     user.require(user.is_registry_admin())?;
-    let before = get_member(state, user, id).await?;
+    let before = get_member_in(state, &user.registry_scope(), id).await?;
     let mut errors = match validate(&input, web::today()) {
         Ok(_) => FieldErrors::new(),
         Err(e) => e,
     };
     check_placement(
         state,
-        &user.scope(),
+        &user.registry_scope(),
         before.branch_id,
         input.group_id,
         &mut errors,
@@ -884,13 +889,19 @@ pub async fn transfer(
     input: TransferInput,
 ) -> AppResult<()> {
     user.require(user.is_registry_admin())?;
-    let m = get_member(state, user, id).await?;
+    let m = get_member_in(state, &user.registry_scope(), id).await?;
     let mut errors = FieldErrors::new();
     if m.status != "active" {
         errors.insert("member".into(), "只有在册党员可以转接组织关系".into());
     }
-    let unit_id =
-        check_placement(state, &user.scope(), input.to_branch_id, None, &mut errors).await?;
+    let unit_id = check_placement(
+        state,
+        &user.registry_scope(),
+        input.to_branch_id,
+        None,
+        &mut errors,
+    )
+    .await?;
     if input.to_branch_id == m.branch_id {
         errors.insert(
             "to_branch_id".into(),
@@ -1007,12 +1018,14 @@ pub async fn export(
     f: &MemberFilter,
     unmasked: bool,
 ) -> AppResult<Vec<u8>> {
-    let (rows, total) = list(state, user, f, true).await?;
     let unmasked = unmasked && user.may_unmask();
-    let rows = if unmasked {
-        rows
+    let (rows, total) = if unmasked {
+        // Unmasked, only the members where the registry powers apply.
+        user.require(may_list(user))?;
+        list_in(state, &user.registry_scope(), f, true).await?
     } else {
-        rows.into_iter().map(Member::masked).collect()
+        let (rows, total) = list(state, user, f, true).await?;
+        (rows.into_iter().map(Member::masked).collect(), total)
     };
     audit::record_alone(
         &state.db,

@@ -155,6 +155,12 @@ pub fn may_review(user: &CurrentUser) -> bool {
     user.is_registry_admin()
 }
 
+/// Reviews a record of a unit where the registry powers apply (not a branch the user
+/// administers in another unit through a second grant).
+fn may_review_meeting(user: &CurrentUser, m: &Meeting) -> bool {
+    may_review(user) && user.registry_scope().sees_unit(m.unit_id)
+}
+
 #[derive(Debug, Deserialize, Default, Clone, IntoParams)]
 pub struct MeetingFilter {
     /// Topic words.
@@ -1082,11 +1088,11 @@ pub async fn step(
             (&["draft", "returned"], "submitted", "submit")
         }
         Step::Accept => {
-            user.require(may_review(user))?;
+            user.require(may_review_meeting(user, &m))?;
             (&["submitted"], "accepted", "accept")
         }
         Step::Return => {
-            user.require(may_review(user))?;
+            user.require(may_review_meeting(user, &m))?;
             if comment.is_empty() {
                 return Err(AppError::field(
                     "comment",

@@ -1161,3 +1161,115 @@ async fn guesses_sent_all_at_once_get_no_more_tries_than_one_by_one() {
         "refused attempts leave no failure behind"
     );
 }
+
+#[tokio::test]
+async fn a_unit_grant_gives_no_unit_powers_over_a_branch_held_elsewhere() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let city = crate::common::city(&app, &admin).await;
+    let c = app
+        .user_with(
+            &admin,
+            "dual",
+            json!({"role": "unit", "unit_id": city.unit_a}),
+        )
+        .await;
+    let (_, me) = app.get(&c, "/api/v1/me").await;
+    let id = me["user_id"].as_i64().expect("id");
+    let (s, v) = app
+        .post(
+            &admin,
+            &format!("/api/v1/users/{id}/grants"),
+            json!({"role": "branch", "org_id": city.branch_b}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let c = app.login("dual", PASSWORD).await;
+
+    // As the branch admin of unit B's branch: its members are seen, masked.
+    let (s, v) = app
+        .get(&c, &format!("/api/v1/members/{}", city.member_b))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["id_number"].as_str().is_some_and(|n| n.contains('*')),
+        "{v}"
+    );
+    // Not unmasked, edited or transferred as if by unit B's admin.
+    let (s, _) = app
+        .get(
+            &c,
+            &format!("/api/v1/members/{}?unmask=true", city.member_b),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .get(
+            &c,
+            &format!("/api/v1/members/{}?unmask=true", city.member_a),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "in unit A the unit powers hold");
+    let (s, _) = app
+        .post(
+            &c,
+            &format!("/api/v1/members/{}/transfer", city.member_b),
+            json!({"to_branch_id": city.branch_a, "reason": "调动"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // An unmasked export holds unit A's members only.
+    let r = c
+        .get(app.url("/api/v1/members/export?unmasked=1"))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), StatusCode::OK);
+    let audit: String = sqlx::query_scalar(
+        "select summary from audit_log where action = 'member.export' order by audit_id desc limit 1",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .expect("audit");
+    let in_a = app
+        .sql_scalar(&format!(
+            "select count(*) from member where unit_id = {} and status = 'active'",
+            city.unit_a
+        ))
+        .await;
+    assert!(
+        audit.contains(&format!("导出党员名册 {in_a} 人")),
+        "{audit}"
+    );
+    // A record of B's branch: written and submitted as its branch admin, not accepted.
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/meetings",
+            json!({"branch_id": city.branch_b, "kind": "theme_day",
+                   "held_on": "2026-03-10", "topic": "主题党日"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let meeting = v["meeting_id"]
+        .as_i64()
+        .or_else(|| v.as_i64())
+        .expect("meeting");
+    let (s, v) = app
+        .post(&c, &format!("/api/v1/meetings/{meeting}/submit"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, _) = app
+        .post(&c, &format!("/api/v1/meetings/{meeting}/accept"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Nor is B's branch election recorded by this account.
+    let (s, _) = app
+        .post(
+            &c,
+            &format!("/api/v1/orgs/{}/elections", city.branch_b),
+            json!({"elected_on": "2026-01-06", "officers": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
