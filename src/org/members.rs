@@ -1265,11 +1265,17 @@ struct NewQuery {
     org_id: Option<i64>,
 }
 
-async fn groups_of(state: &AppState, branch_id: i64) -> AppResult<Vec<(i64, String)>> {
-    Ok(sqlx::query_as("select org_id, name from org where parent_id = $1 and kind = 'group' order by sort_order, org_id")
-        .bind(branch_id)
-        .fetch_all(&state.db.pool)
-        .await?)
+/// The groups of a branch in `scope` (none for a branch outside it).
+async fn groups_of(
+    state: &AppState,
+    scope: &Scope,
+    branch_id: i64,
+) -> AppResult<Vec<(i64, String)>> {
+    let mut sql = Sql::new("select o.org_id, o.name from org o where o.parent_id = ");
+    sql.bind(branch_id).push(" and o.kind = 'group' and ");
+    scope.org_condition(&mut sql);
+    sql.push(" order by o.sort_order, o.org_id");
+    Ok(sql.fetch_all(&state.db.pool).await?)
 }
 
 async fn all_branch_options(state: &AppState, user: &CurrentUser) -> AppResult<Vec<(i64, String)>> {
@@ -1300,7 +1306,7 @@ async fn new_page(
         },
         branches: all_branch_options(&state, &user).await?,
         groups: if branch_id > 0 {
-            groups_of(&state, branch_id).await?
+            groups_of(&state, &user.registry_scope(), branch_id).await?
         } else {
             Vec::new()
         },
@@ -1376,7 +1382,7 @@ async fn form_error(
         other => return Err(other),
     };
     let groups = if v.branch_id > 0 {
-        groups_of(state, v.branch_id).await?
+        groups_of(state, &user.registry_scope(), v.branch_id).await?
     } else {
         Vec::new()
     };
@@ -1527,7 +1533,7 @@ async fn detail(
         } else {
             Vec::new()
         },
-        groups: groups_of(state, m.branch_id).await?,
+        groups: groups_of(state, &user.scope(), m.branch_id).await?,
         can_unmask: user.may_unmask(),
         can_edit,
         unmasked,

@@ -1263,6 +1263,28 @@ async fn a_unit_grant_gives_no_unit_powers_over_a_branch_held_elsewhere() {
         .post(&c, &format!("/api/v1/meetings/{meeting}/accept"), json!({}))
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // The member form lists a branch's groups only to those whose scope holds it.
+    let page = |c: Client| {
+        let url = app.url(&format!("/org/members/new?org_id={}", city.branch_a));
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .expect("form")
+                .text()
+                .await
+                .expect("t")
+        }
+    };
+    assert!(page(c.clone()).await.contains("第一党小组"));
+    let b_admin = app
+        .user_with(
+            &admin,
+            "b_admin",
+            json!({"role": "unit", "unit_id": city.unit_b}),
+        )
+        .await;
+    assert!(!page(b_admin).await.contains("第一党小组"));
     // Nor is B's branch election recorded by this account.
     let (s, _) = app
         .post(
