@@ -1031,6 +1031,14 @@ pub async fn delete(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
         return Err(AppError::Conflict("只能删除草稿或已退回的记录".into()));
     }
     let mut tx = state.db.begin_write().await?;
+    // Its photos and scans go with it (the files stay in the content-addressed store, as
+    // when one attachment is deleted: backups may hold them).
+    let attachments = sqlx::query("delete from meeting_attachment where meeting_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .map_err(anyhow::Error::from)?
+        .rows_affected();
     for table in ["meeting_attendance", "meeting_review"] {
         sqlx::query(&format!("delete from {table} where meeting_id = $1"))
             .bind(id)
@@ -1052,10 +1060,15 @@ pub async fn delete(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
             "meeting",
             id,
             format!(
-                "删除{}记录：{}（{}）",
+                "删除{}记录：{}（{}）{}",
                 before.kind_label(),
                 before.topic,
-                before.held_on
+                before.held_on,
+                if attachments > 0 {
+                    format!("，连同 {attachments} 个附件")
+                } else {
+                    String::new()
+                }
             ),
         )
         .before(&before),

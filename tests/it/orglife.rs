@@ -1079,4 +1079,29 @@ async fn attachments_are_sniffed_limited_and_scoped() {
         .expect("page upload");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.expect("t").contains("只能上传照片"));
+    // A returned record with an attachment can be deleted, the attachment with it (this
+    // failed a foreign key: 500).
+    let (st, v) = app
+        .send(
+            &s.branch,
+            "DELETE",
+            &format!("/api/v1/meetings/{id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
+    assert_eq!(
+        app.sql_scalar(&format!(
+            "select count(*) from meeting_attachment where meeting_id = {id}"
+        ))
+        .await,
+        0
+    );
+    assert!(
+        app.sql_scalar(&format!(
+            "select count(*) from audit_log where action = 'meeting.delete' and object_id = '{id}' and summary like '%1 个附件%'"
+        ))
+        .await
+            == 1
+    );
 }
