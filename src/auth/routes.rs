@@ -625,11 +625,13 @@ pub struct TokenRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// When it stops working (unix seconds).
+    pub expires_at: Option<i64>,
 }
 
 async fn list_tokens(state: &AppState, user_id: i64) -> AppResult<Vec<TokenRow>> {
     Ok(sqlx::query_as(
-        "select api_token_id, name, prefix, created_at, last_used_at, revoked_at from api_token where user_id = $1 order by api_token_id desc",
+        "select api_token_id, name, prefix, created_at, last_used_at, revoked_at, expires_at from api_token where user_id = $1 order by api_token_id desc",
     )
     .bind(user_id)
     .fetch_all(&state.db.pool)
@@ -639,31 +641,53 @@ async fn list_tokens(state: &AppState, user_id: i64) -> AppResult<Vec<TokenRow>>
 #[derive(Deserialize, ToSchema)]
 pub struct NewToken {
     pub name: String,
+    /// Days until it stops working, 1 to 365 (default 90).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
+    pub expires_in_days: Option<i64>,
 }
+
+/// How long a token lives unless its maker says otherwise, and at most.
+pub const TOKEN_DAYS_DEFAULT: i64 = 90;
+pub const TOKEN_DAYS_MAX: i64 = 365;
 
 #[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
     pub api_token_id: i64,
     /// Shown once; only its hash is kept.
     pub token: String,
+    pub expires_at: i64,
 }
 
-async fn create_token(state: &AppState, user: &CurrentUser, name: &str) -> AppResult<CreatedToken> {
-    let name = name.trim();
+async fn create_token(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &NewToken,
+) -> AppResult<CreatedToken> {
+    let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 50 {
         return Err(AppError::field("name", "请填写令牌名称（不超过50字）"));
     }
+    let days = f.expires_in_days.unwrap_or(TOKEN_DAYS_DEFAULT);
+    if !(1..=TOKEN_DAYS_MAX).contains(&days) {
+        return Err(AppError::field(
+            "expires_in_days",
+            format!("有效期为1至{TOKEN_DAYS_MAX}天"),
+        ));
+    }
+    let expires_at = now() + days * 86_400;
     let token = format!("{}{}", session::TOKEN_PREFIX, session::random_token());
     let prefix: String = token.chars().take(10).collect();
     let mut tx = state.db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
-        "insert into api_token (user_id, name, token_hash, prefix, created_at) values ($1, $2, $3, $4, $5) returning api_token_id",
+        "insert into api_token (user_id, name, token_hash, prefix, created_at, expires_at) values ($1, $2, $3, $4, $5, $6) returning api_token_id",
     )
     .bind(user.user_id)
     .bind(name.to_string())
     .bind(session::token_hash(&token))
     .bind(prefix)
     .bind(now())
+    .bind(expires_at)
     .fetch_one(tx.conn())
     .await?;
     audit::record(
@@ -674,7 +698,7 @@ async fn create_token(state: &AppState, user: &CurrentUser, name: &str) -> AppRe
             "token.create",
             "api_token",
             id,
-            format!("创建API令牌 {name}"),
+            format!("创建API令牌 {name}，有效期 {days} 天"),
         ),
     )
     .await?;
@@ -682,6 +706,7 @@ async fn create_token(state: &AppState, user: &CurrentUser, name: &str) -> AppRe
     Ok(CreatedToken {
         api_token_id: id,
         token,
+        expires_at,
     })
 }
 
@@ -716,9 +741,13 @@ struct TokensPage {
     tokens: Vec<TokenRow>,
     created: Option<String>,
     error: Option<String>,
+    now: i64,
 }
 
 impl TokensPage {
+    fn expired(&self, t: &TokenRow) -> bool {
+        t.expires_at.is_some_and(|e| e <= self.now)
+    }
     fn time(&self, t: &i64) -> String {
         web::fmt_time(*t)
     }
@@ -738,6 +767,7 @@ async fn tokens_page(
             .crumb("API 令牌", "/account/tokens"),
         created: None,
         error: None,
+        now: now(),
     })
 }
 
@@ -746,7 +776,7 @@ async fn tokens_create(
     user: CurrentUser,
     Form(f): Form<NewToken>,
 ) -> AppResult<Response> {
-    let (created, error) = match create_token(&state, &user, &f.name).await {
+    let (created, error) = match create_token(&state, &user, &f).await {
         Ok(c) => (Some(c.token), None),
         Err(AppError::Invalid { message, fields }) => {
             (None, Some(fields.into_values().next().unwrap_or(message)))
@@ -759,6 +789,7 @@ async fn tokens_create(
             .crumb("API 令牌", "/account/tokens"),
         created,
         error,
+        now: now(),
     })
 }
 
@@ -919,7 +950,7 @@ async fn api_tokens_create(
 ) -> AppResult<(StatusCode, Json<CreatedToken>)> {
     Ok((
         StatusCode::CREATED,
-        Json(create_token(&state, &user, &f.name).await?),
+        Json(create_token(&state, &user, &f).await?),
     ))
 }
 

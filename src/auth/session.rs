@@ -215,9 +215,10 @@ pub async fn user_for_token(
         return Ok(Some(u));
     }
     let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "select api_token_id, user_id, last_used_at from api_token where token_hash = $1 and revoked_at is null",
+        "select api_token_id, user_id, last_used_at from api_token where token_hash = $1 and revoked_at is null and (expires_at is null or expires_at > $2)",
     )
     .bind(token_hash(token))
+    .bind(now())
     .fetch_optional(&state.db.pool)
     .await?;
     let Some((token_id, user_id, last_used)) = row else {

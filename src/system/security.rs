@@ -215,13 +215,19 @@ async fn accounts(
             sql.push(")");
         }
     };
-    let mut sql = Sql::new(
+    // `now` is an integer of ours, not input: formatted into the text like a constant.
+    let live_tokens = format!(
+        "(select count(*) from api_token t where t.user_id = u.user_id and t.revoked_at is null \
+         and (t.expires_at is null or t.expires_at > {})) as tokens",
+        crate::db::now()
+    );
+    let mut sql = Sql::new(&format!(
         "select u.user_id, u.username, u.display_name, u.disabled, u.password_changed_at, u.totp_enabled_at, \
          (select count(*) from session s where s.user_id = u.user_id) as sessions, \
-         (select count(*) from api_token t where t.user_id = u.user_id and t.revoked_at is null) as tokens, \
+         {live_tokens}, \
          (select max(s.created_at) from session s where s.user_id = u.user_id) as last_login_at \
-         from app_user u",
-    );
+         from app_user u"
+    ));
     filter(&mut sql);
     sql.push(" order by u.user_id limit ")
         .bind(paging.per_page())

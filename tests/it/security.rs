@@ -1295,3 +1295,76 @@ async fn a_unit_grant_gives_no_unit_powers_over_a_branch_held_elsewhere() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn api_tokens_expire() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = plain_user(&app, &admin, "u_exp").await;
+    for days in [0, -1, 366] {
+        let (s, v) = app
+            .post(
+                &c,
+                "/api/v1/tokens",
+                json!({"name": "脚本", "expires_in_days": days}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{days}: {v}");
+        assert_eq!(v["error"]["fields"]["expires_in_days"], "有效期为1至365天");
+    }
+    // Ninety days unless said otherwise; one day when asked.
+    let now = yaoshi::db::now();
+    let (s, v) = app
+        .post(&c, "/api/v1/tokens", json!({"name": "默认"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let default_end = v["expires_at"].as_i64().expect("expires");
+    assert!((default_end - (now + 90 * 86_400)).abs() < 60, "{v}");
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/tokens",
+            json!({"name": "一天", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let token = v["token"].as_str().expect("token").to_string();
+    let id = v["api_token_id"].as_i64().expect("id");
+    assert_eq!(with_token(&app, &token).await, StatusCode::OK);
+    // A day later (the clock moved by hand): refused, and shown as expired.
+    sqlx::query("update api_token set expires_at = $1 where api_token_id = $2")
+        .bind(yaoshi::db::now() - 1)
+        .bind(id)
+        .execute(&app.state.db.pool)
+        .await
+        .expect("age");
+    app.state.auth_cache.clear();
+    assert_eq!(with_token(&app, &token).await, StatusCode::UNAUTHORIZED);
+    let html = c
+        .get(app.url("/account/tokens"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("t");
+    assert!(html.contains("已过期"), "{html}");
+    // Through the page, with the chosen term.
+    let r = c
+        .post(app.url("/account/tokens"))
+        .form(&[("name", "同步"), ("expires_in_days", "30")])
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.expect("t").contains("new-token"));
+    assert_eq!(
+        app.sql_scalar(&format!(
+            "select count(*) from api_token where name = '同步' and expires_at between {} and {}",
+            now + 30 * 86_400 - 60,
+            now + 30 * 86_400 + 600
+        ))
+        .await,
+        1
+    );
+}
