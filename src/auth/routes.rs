@@ -54,10 +54,7 @@ pub async fn authenticate(
         name: username.clone(),
         ip: ip.to_string(),
     };
-    let attempt = match begin_attempt(state, &username, ip).await? {
-        Ok(id) => id,
-        Err(until) => return Err(refuse_locked_login(state, &actor, &username, until).await?),
-    };
+    let attempt = begin_login_attempt(state, &actor, &username).await?;
     let user = store::find_by_username(state, &username).await?;
     let stored = user
         .as_ref()
@@ -96,20 +93,20 @@ fn minutes_until(until: i64) -> i64 {
     ((until - now()) + 59) / 60
 }
 
-/// A login attempt while the name is locked: audited, refused.
-async fn refuse_locked_login(
-    state: &AppState,
-    actor: &Actor,
-    username: &str,
-    until: i64,
-) -> AppResult<AppError> {
+/// A login's attempt (password or second-factor code): begun as `begin_attempt`; while the
+/// name is locked the attempt is audited and refused.
+async fn begin_login_attempt(state: &AppState, actor: &Actor, username: &str) -> AppResult<i64> {
+    let until = match begin_attempt(state, username, &actor.ip).await? {
+        Ok(id) => return Ok(id),
+        Err(until) => until,
+    };
     audit::record_alone(
         &state.db,
         actor,
         Entry::new("login.failed", "user", username, "账号锁定期间尝试登录").result("locked"),
     )
     .await?;
-    Ok(AppError::TooManyRequests(format!(
+    Err(AppError::TooManyRequests(format!(
         "登录失败次数过多，请{}分钟后再试",
         minutes_until(until)
     )))
@@ -192,10 +189,7 @@ async fn second_factor(
         name: u.username.clone(),
         ip: ip.to_string(),
     };
-    let attempt = match begin_attempt(state, &u.username, ip).await? {
-        Ok(id) => id,
-        Err(until) => return Err(refuse_locked_login(state, &actor, &u.username, until).await?),
-    };
+    let attempt = begin_login_attempt(state, &actor, &u.username).await?;
     if super::totp::check_code(state, u.user_id, code, &actor).await? {
         return attempt_passed(state, attempt).await;
     }

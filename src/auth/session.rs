@@ -136,30 +136,36 @@ pub async fn delete(state: &AppState, session_hash: &str) -> AppResult<()> {
 }
 
 /// Signs a user out everywhere: every session ends and every API token is revoked. What
-/// a password change or reset, a forced end of sessions and a second-factor reset do, so
-/// that none of them leaves a way in behind (a token made with a stolen session, say).
+/// a password change or reset, a forced end of sessions, a second-factor reset and disabling
+/// do, so that none of them leaves a way in behind (a token made with a stolen session, say).
 pub async fn sign_out_everywhere(state: &AppState, user_id: i64) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("delete from session where user_id = $1")
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?;
-    revoke_tokens(tx.conn(), user_id).await?;
+    sign_out_everywhere_in(tx.conn(), user_id).await?;
     tx.commit().await?;
     state.auth_cache.clear();
     Ok(())
 }
 
-/// Revokes every live API token of a user, in the caller's transaction; returns how many.
-pub async fn revoke_tokens(conn: &mut sqlx::AnyConnection, user_id: i64) -> AppResult<u64> {
-    Ok(sqlx::query(
+/// `sign_out_everywhere` in the caller's transaction (the caller clears the auth cache after
+/// committing); returns how many sessions ended and how many tokens were revoked.
+pub async fn sign_out_everywhere_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+) -> AppResult<(u64, u64)> {
+    let sessions = sqlx::query("delete from session where user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let tokens = sqlx::query(
         "update api_token set revoked_at = $1 where user_id = $2 and revoked_at is null",
     )
     .bind(now())
     .bind(user_id)
     .execute(conn)
     .await?
-    .rows_affected())
+    .rows_affected();
+    Ok((sessions, tokens))
 }
 
 pub async fn user_for_session(

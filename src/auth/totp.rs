@@ -192,6 +192,26 @@ pub async fn pending(state: &AppState, user_id: i64) -> AppResult<Option<String>
     stored.map(|s| open_secret(state, &s)).transpose()
 }
 
+/// Replaces a user's recovery codes with `codes` (kept as hashes), in the caller's transaction.
+async fn store_recovery_codes(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    codes: &[String],
+) -> AppResult<()> {
+    sqlx::query("delete from recovery_code where user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    for c in codes {
+        sqlx::query("insert into recovery_code (user_id, code_hash) values ($1, $2)")
+            .bind(user_id)
+            .bind(recovery_hash(c))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Confirms enrolment with a code from the app; returns the recovery codes (shown once).
 pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<Vec<String>> {
     let secret = pending(state, user.user_id)
@@ -209,17 +229,7 @@ pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
     .bind(user.user_id)
     .execute(tx.conn())
     .await?;
-    sqlx::query("delete from recovery_code where user_id = $1")
-        .bind(user.user_id)
-        .execute(tx.conn())
-        .await?;
-    for c in &codes {
-        sqlx::query("insert into recovery_code (user_id, code_hash) values ($1, $2)")
-            .bind(user.user_id)
-            .bind(recovery_hash(c))
-            .execute(tx.conn())
-            .await?;
-    }
+    store_recovery_codes(tx.conn(), user.user_id, &codes).await?;
     audit::record(
         tx.conn(),
         state.db.backend,
@@ -259,17 +269,7 @@ pub async fn renew_recovery_codes(
     check_own_code(state, user, code).await?;
     let codes = new_recovery_codes();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("delete from recovery_code where user_id = $1")
-        .bind(user.user_id)
-        .execute(tx.conn())
-        .await?;
-    for c in &codes {
-        sqlx::query("insert into recovery_code (user_id, code_hash) values ($1, $2)")
-            .bind(user.user_id)
-            .bind(recovery_hash(c))
-            .execute(tx.conn())
-            .await?;
-    }
+    store_recovery_codes(tx.conn(), user.user_id, &codes).await?;
     audit::record(
         tx.conn(),
         state.db.backend,
@@ -331,11 +331,7 @@ pub async fn clear(
         .bind(user_id)
         .execute(tx.conn())
         .await?;
-    sqlx::query("delete from session where user_id = $1")
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?;
-    super::session::revoke_tokens(tx.conn(), user_id).await?;
+    super::session::sign_out_everywhere_in(tx.conn(), user_id).await?;
     audit::record(
         tx.conn(),
         state.db.backend,

@@ -141,12 +141,7 @@ pub async fn unlock(state: &AppState, user: &CurrentUser, username: &str) -> App
 pub async fn end_sessions(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<(u64, u64)> {
     user.require(user.is_security_admin())?;
     let mut tx = state.db.begin_write().await?;
-    let n = sqlx::query("delete from session where user_id = $1")
-        .bind(id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    let tokens = crate::auth::session::revoke_tokens(tx.conn(), id).await?;
+    let (n, tokens) = crate::auth::session::sign_out_everywhere_in(tx.conn(), id).await?;
     audit::record(
         tx.conn(),
         state.db.backend,

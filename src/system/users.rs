@@ -99,11 +99,7 @@ pub async fn set_disabled(
         return Err(AppError::NotFound);
     }
     if disabled {
-        sqlx::query("delete from session where user_id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        crate::auth::session::revoke_tokens(tx.conn(), id).await?;
+        crate::auth::session::sign_out_everywhere_in(tx.conn(), id).await?;
     }
     let (action, summary) = if disabled {
         ("user.disable", "停用用户")
