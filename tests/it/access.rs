@@ -370,6 +370,7 @@ async fn every_role_on_every_route() {
             S,
         ),
         r("GET", "/api/v1/audit", Body::None, A),
+        r("GET", "/api/v1/audit/export", Body::None, A),
         r("GET", "/api/v1/audit/verify", Body::None, A),
         r("GET", "/api/v1/audit/archives", Body::None, A),
         r(

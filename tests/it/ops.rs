@@ -105,6 +105,7 @@ async fn openapi_documents_every_route() {
         "/me/totp",
         "/me/totp/confirm",
         "/me/totp/recovery-codes",
+        "/audit/export",
         "/security/grants",
         "/security/locks",
         "/security/policy",

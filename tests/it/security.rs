@@ -754,12 +754,51 @@ async fn the_audit_admin_exports_a_date_range_and_the_export_is_audited() {
         .expect("export");
     let rows = yaoshi::xlsx::read_first_sheet(&r.bytes().await.expect("b")).expect("xlsx");
     assert_eq!(rows.len(), 1);
+    // The same through the API.
+    let r = aud
+        .get(app.url(&format!("/api/v1/audit/export?from={d}&to={d}")))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), StatusCode::OK);
+    let rows = yaoshi::xlsx::read_first_sheet(&r.bytes().await.expect("b")).expect("xlsx");
+    assert!(rows.iter().any(|r| r[4] == "新建用户"));
     assert_eq!(
         app.sql_scalar(
             "select count(*) from audit_log where action = 'audit.export' and actor_name = 'aud'"
         )
         .await,
-        2
+        3
+    );
+    // A date that cannot be read, or a range backwards, is refused in words (it used to be
+    // ignored: the whole log exported).
+    let (s, v) = app.get(&aud, "/api/v1/audit/export?from=2026-13-01").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["fields"]["from"]
+            .as_str()
+            .is_some_and(|m| m.contains("无法识别")),
+        "{v}"
+    );
+    let (s, v) = app
+        .get(&aud, "/api/v1/audit?from=2026-03-02&to=2026-03-01")
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["to"], "截止日期不能早于起始日期");
+    let r = aud
+        .get(app.url("/system/audit/export?to=someday"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("t").contains("无法识别"));
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from audit_log where action = 'audit.export' and actor_name = 'aud'"
+        )
+        .await,
+        3,
+        "nothing exported"
     );
 }
 
