@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::feature::Feature;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -28,45 +29,41 @@ use crate::state::AppState;
 )]
 struct ApiDoc;
 
+/// Every feature, in the order of their menus' groups, daily steps and home cards. Adding a
+/// feature is one line here.
+pub const FEATURES: &[Feature] = &[
+    crate::account::FEATURE,
+    crate::org::FEATURE,
+    crate::orglife::FEATURE,
+    crate::notify::FEATURE,
+    crate::system::FEATURE,
+];
+
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
-    let keys = crate::crypto::store::startup(&db, &config).await?;
-    Ok(AppState {
-        db,
-        config: Arc::new(config),
-        metrics: crate::ops::prometheus(),
-        auth_cache: Arc::default(),
-        policy: Arc::default(),
-        orglife_stats: Arc::default(),
-        keys: Arc::new(keys),
-    })
+    let keys = crate::system::keys::startup(&db, &config).await?;
+    crate::feature::install(FEATURES);
+    Ok(AppState::new(db, config, crate::ops::prometheus(), keys))
 }
 
 /// The API routes and their OpenAPI document, built together so they cannot drift apart.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(crate::auth::routes::api())
-        .merge(crate::auth::totp_routes::api())
-        .merge(crate::org::api())
-        .merge(crate::orglife::api())
-        .merge(crate::notify::routes::api())
-        .merge(crate::system::api())
-        .split_for_parts();
-    (router, doc)
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    for f in FEATURES {
+        api = api.merge((f.api)());
+    }
+    api.split_for_parts()
 }
 
 pub fn router(state: AppState) -> Router {
     let (api_router, doc) = api();
     let doc = Arc::new(doc);
-    let pages = Router::new()
-        .merge(crate::web::home::routes())
-        .merge(crate::auth::routes::pages())
-        .merge(crate::auth::totp_routes::pages())
-        .merge(crate::org::pages())
-        .merge(crate::orglife::pages())
-        .merge(crate::notify::routes::pages())
-        .merge(crate::system::pages())
+    let mut pages = Router::new().merge(crate::web::home::routes());
+    for f in FEATURES {
+        pages = pages.merge((f.pages)());
+    }
+    let pages = pages
         .fallback(crate::web::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -195,9 +192,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr.clone();
     let state = state(config).await?;
     crate::bootstrap::ensure_initial_data(&state).await?;
-    crate::notify::spawn_scheduler(state.clone());
-    crate::system::backup::schedule::spawn(state.clone());
-    crate::audit::archive::spawn(state.clone());
+    crate::jobs::spawn(state.clone());
     let app = router(state.clone());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

@@ -3,7 +3,7 @@
 
 use crate::audit::{self, Actor, Entry};
 use crate::auth::store::{self, NewGrant, NewUser};
-use crate::db::now;
+use crate::clock::now;
 use crate::state::AppState;
 
 /// The six categories of the glossary: code, name, requirement title, requirements.

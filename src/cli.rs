@@ -88,7 +88,7 @@ enum KeysAction {
     /// Re-encrypt every member not under the current key, batch by batch; a rerun resumes.
     Rotate {
         /// Rows per transaction (each with its audit entry).
-        #[arg(long, default_value_t = crate::crypto::store::DEFAULT_BATCH)]
+        #[arg(long, default_value_t = crate::system::keys::DEFAULT_BATCH)]
         batch: usize,
         /// Stop after this many rows (rotate in portions).
         #[arg(long)]
@@ -317,9 +317,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remind { date } => {
             let state = crate::app::state(config).await?;
             let today = match date {
-                Some(d) => crate::org::normalize::parse_date(&d)
-                    .map_err(|e| anyhow::anyhow!("日期无效：{e}"))?,
-                None => crate::web::today(),
+                Some(d) => {
+                    crate::text::parse_date(&d).map_err(|e| anyhow::anyhow!("日期无效：{e}"))?
+                }
+                None => crate::clock::today(),
             };
             let started = std::time::Instant::now();
             let n = crate::orglife::reminders::run(&state, today)
@@ -440,9 +441,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: AuditAction::Archive,
         } => {
             let state = crate::app::state(config).await?;
-            let made =
-                crate::audit::archive::run(&state, crate::db::now(), &crate::audit::Actor::cli())
-                    .await?;
+            let made = crate::system::audit::archive_due(
+                &state,
+                crate::clock::now(),
+                &crate::audit::Actor::cli(),
+            )
+            .await?;
             if made.is_empty() {
                 println!("没有超过保留期的审计记录，无需归档");
             }
@@ -453,8 +457,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     a.first_id,
                     a.last_id,
                     a.rows,
-                    crate::web::fmt_time(a.from_at),
-                    crate::web::fmt_time(a.to_at),
+                    crate::clock::fmt_time(a.from_at),
+                    crate::clock::fmt_time(a.to_at),
                     a.size
                 );
             }
@@ -464,7 +468,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn keys(config: Config, action: KeysAction) -> anyhow::Result<ExitCode> {
-    use crate::crypto::{store, KeyFile};
+    use crate::crypto::KeyFile;
+    use crate::system::keys as store;
     let (path, _) = config.key_file_path();
     match action {
         KeysAction::New => {

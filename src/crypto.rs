@@ -64,14 +64,12 @@ use sm3::Sm3;
 use sm4::Sm4;
 use zeroize::Zeroizing;
 
-pub mod store;
-
 type Sm4Gcm = AesGcm<Sm4, U12>;
 type HmacSm3 = Hmac<Sm3>;
 
 /// The format version written in front of every stored value.
 pub const VERSION: &str = "v1";
-const PREFIX: &str = "v1.";
+pub const PREFIX: &str = "v1.";
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const LABEL_DATA: &[u8] = b"yaoshi v1 SM4-GCM data key";

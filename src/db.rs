@@ -242,10 +242,6 @@ fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 /// A value bound into a dynamically built query.
 #[derive(Clone, Debug)]
 pub enum Arg {

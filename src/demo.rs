@@ -26,10 +26,11 @@ use time::{Date, Duration};
 use crate::audit::{self, Actor, Entry};
 use crate::auth::store::{self, NewGrant, NewUser};
 use crate::auth::Role;
+use crate::clock::now;
 use crate::crypto::KeyRing;
-use crate::db::{now, Backend, Sql};
-use crate::org::normalize::{format_date, name_initials};
+use crate::db::{Backend, Sql};
 use crate::state::AppState;
+use crate::text::{format_date, name_initials};
 
 const SEED: u64 = 20261126;
 const DEFAULT_PASSWORD: &str = "Demo@2026pass";
@@ -3046,7 +3047,7 @@ async fn create_accounts(
             None => "（YAOSHI_INITIAL_ADMIN_PASSWORD）",
         };
         accounts.push((
-            crate::messages::role_label(Role::Committee).to_string(),
+            Role::Committee.label().to_string(),
             "admin".to_string(),
             shown.to_string(),
         ));
@@ -3115,7 +3116,7 @@ async fn create_accounts(
         ip: String::new(),
     };
     for (role, username, display_name, g) in wanted {
-        let label = crate::messages::role_label(role).to_string();
+        let label = role.label().to_string();
         let exists = store::find_by_username(state, username)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?

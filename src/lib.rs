@@ -1,17 +1,22 @@
 //! Yaoshi (钥匙): the working system of a municipal-organs party-building working
 //! committee for classified guidance. See docs/ARCHITECTURE.md for the map.
 
+pub mod account;
+pub mod apidoc;
 pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod feature;
 pub mod files;
+pub mod jobs;
 pub mod messages;
 pub mod notify;
 pub mod ops;
@@ -19,5 +24,6 @@ pub mod org;
 pub mod orglife;
 pub mod state;
 pub mod system;
+pub mod text;
 pub mod web;
 pub mod xlsx;

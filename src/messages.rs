@@ -1,24 +1,24 @@
 //! Chinese text shown to users that is not in a template: the glossary's terms and
 //! the messages logic returns. Kept in one place so wording stays consistent.
 
-use crate::auth::Role;
-
 pub const FORM_HAS_ERRORS: &str = "提交的内容有误，请按提示修改";
 pub const LOGIN_FAILED: &str = "用户名或密码错误";
 pub const SAVED: &str = "已保存";
 /// Text with a NUL character (U+0000), which PostgreSQL cannot store.
 pub const NUL_IN_TEXT: &str = "提交的内容含有不可见的空字符（U+0000），请删除后重试";
 
-pub fn role_label(r: Role) -> &'static str {
-    match r {
-        Role::Committee => "市直机关工委",
-        Role::Unit => "机关党组织管理员",
-        Role::Branch => "党支部管理员",
-        Role::Member => "党员",
-        Role::Community => "社区",
-        Role::SystemAdmin => "系统管理员",
-        Role::SecurityAdmin => "安全管理员",
-        Role::AuditAdmin => "审计管理员",
+/// A role's name, by its key (`auth::Role::as_str`).
+pub fn role_label(key: &str) -> &'static str {
+    match key {
+        "committee" => "市直机关工委",
+        "unit" => "机关党组织管理员",
+        "branch" => "党支部管理员",
+        "member" => "党员",
+        "community" => "社区",
+        "system_admin" => "系统管理员",
+        "security_admin" => "安全管理员",
+        "audit_admin" => "审计管理员",
+        _ => "未知角色",
     }
 }
 
@@ -105,7 +105,6 @@ pub const EDUCATIONS: [&str; 8] = [
 
 pub const OFFICER_POSTS: [&str; 6] = ["书记", "副书记", "组织委员", "宣传委员", "纪检委员", "委员"];
 
-/// Labels of audit actions, for the audit browser.
 /// The result of an audited event, as the audit page and its exports show it.
 pub fn audit_result_label(result: &str) -> &str {
     match result {
@@ -113,81 +112,6 @@ pub fn audit_result_label(result: &str) -> &str {
         "denied" => "拒绝",
         "failed" => "失败",
         "locked" => "已锁定",
-        other => other,
-    }
-}
-
-pub fn audit_action_label(action: &str) -> &str {
-    match action {
-        "login" => "登录",
-        "user" => "用户与角色",
-        "token" => "API令牌",
-        "category" => "类别",
-        "unit" => "机关党组织",
-        "org" => "党组织",
-        "member" => "党员",
-        "community" => "社区",
-        "org.import" => "导入党组织",
-        "demo.generate" => "生成演示数据",
-        "login.failed" => "登录失败",
-        "logout" => "退出登录",
-        "user.create" => "新建用户",
-        "user.password_change" => "修改密码",
-        "user.password_reset" => "重置密码",
-        "user.grant" => "授予角色",
-        "user.revoke" => "撤销角色",
-        "user.disable" => "停用用户",
-        "user.enable" => "启用用户",
-        "token.create" => "创建API令牌",
-        "token.revoke" => "吊销API令牌",
-        "category.create" => "新建类别",
-        "category.update" => "修改类别",
-        "unit.create" => "新建机关党组织",
-        "unit.update" => "修改机关党组织",
-        "unit.category_change" => "调整类别",
-        "org.create" => "新建党组织",
-        "org.update" => "修改党组织",
-        "org.delete" => "删除党组织",
-        "org.officer_set" => "调整班子成员",
-        "member.create" => "新增党员",
-        "member.update" => "修改党员信息",
-        "member.transfer" => "党员转接",
-        "member.unmask" => "查看完整个人信息",
-        "member.import" => "导入党员",
-        "member.export" => "导出党员",
-        "member.encrypt" => "加密个人信息",
-        "community.create" => "新建社区",
-        "system.bootstrap" => "系统初始化",
-        "audit" => "审计",
-        "audit.export" => "导出审计日志",
-        "audit.archive" => "审计日志归档",
-        "meeting" => "组织生活",
-        "meeting.create" => "登记组织生活",
-        "meeting.delete" => "删除组织生活记录",
-        "meeting.attach" => "上传会议附件",
-        "meeting.detach" => "删除会议附件",
-        "meeting_rule.set" => "设置组织生活频次",
-        "org.election" => "登记换届选举",
-        "org.term_extension" => "批准延期换届",
-        "user.email" => "修改邮箱",
-        "backup" => "备份",
-        "backup.create" => "备份",
-        "backup.restore" => "恢复备份",
-        "backup.prune" => "删除过期备份",
-        "security" => "安全策略",
-        "security.policy" => "修改安全策略",
-        "user.lock" => "账号锁定",
-        "user.unlock" => "解除锁定",
-        "user.rename" => "重命名用户",
-        "session" => "会话",
-        "session.evicted" => "新登录结束旧会话",
-        "session.end" => "强制结束会话",
-        "totp.enable" => "启用双因素认证",
-        "totp.disable" => "关闭双因素认证",
-        "totp.recovery_used" => "使用恢复码登录",
-        "totp.recovery_renew" => "重新生成恢复码",
-        "totp.reset" => "重置双因素认证",
-        "totp.encrypt" => "加密双因素认证密钥",
         other => other,
     }
 }

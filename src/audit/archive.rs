@@ -19,7 +19,6 @@
 //! A chain that is already broken is not archived: the evidence stays in the table.
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -33,7 +32,7 @@ use crate::state::AppState;
 pub const FORMAT: &str = "yaoshi-audit-archive";
 pub const VERSION: u32 = 1;
 const SEAL: &str = "hmac-sm3";
-/// The `job_run` name of the daily pass.
+/// The `job_run` name of the daily pass (`system::audit::SCHEDULE`).
 pub const JOB: &str = "audit_archive";
 /// Records per archive file: bounds what one file holds in memory (some 25 MB of JSON).
 pub const CHUNK: i64 = 50_000;
@@ -260,12 +259,15 @@ pub async fn check_files(state: &AppState) -> anyhow::Result<Vec<(i64, String)>>
     Ok(problems)
 }
 
-/// Moves every record older than the retention period (as of `now`) into archives of at
-/// most `CHUNK` records; returns the archives made.
-pub async fn run(state: &AppState, now: i64, actor: &Actor) -> anyhow::Result<Vec<ArchiveRow>> {
-    let days = crate::auth::policy::current(state)
-        .await?
-        .audit_retention_days;
+/// Moves every record older than `days` (as of `now`) into archives of at most `CHUNK`
+/// records; returns the archives made. The retention is the security policy's
+/// (`system::audit::archive_due` reads it).
+pub async fn run(
+    state: &AppState,
+    now: i64,
+    days: i64,
+    actor: &Actor,
+) -> anyhow::Result<Vec<ArchiveRow>> {
     let cutoff = now - days * 86_400;
     let mut made = Vec::new();
     loop {
@@ -320,8 +322,8 @@ pub async fn run(state: &AppState, now: i64, actor: &Actor) -> anyhow::Result<Ve
             header.rows,
             header.first_id,
             header.last_id,
-            crate::web::fmt_time(header.from_at),
-            crate::web::fmt_time(header.to_at),
+            crate::clock::fmt_time(header.from_at),
+            crate::clock::fmt_time(header.to_at),
         );
         super::record(
             tx.conn(),
@@ -364,49 +366,6 @@ pub async fn run(state: &AppState, now: i64, actor: &Actor) -> anyhow::Result<Ve
         }
     }
     Ok(made)
-}
-
-/// The daily pass for the day of `now`, unless an instance already made it.
-pub async fn daily(state: &AppState, now: time::OffsetDateTime) -> anyhow::Result<Option<usize>> {
-    let day = crate::org::normalize::format_date(now.date());
-    if !crate::notify::claim(state, JOB, &day).await? {
-        return Ok(None);
-    }
-    match run(state, now.unix_timestamp(), &Actor::system()).await {
-        Ok(made) => {
-            let rows: i64 = made.iter().map(|a| a.rows).sum();
-            crate::notify::finish(state, JOB, &day, rows as u64).await?;
-            Ok(Some(made.len()))
-        }
-        Err(e) => {
-            if let Err(r) = crate::notify::release(state, JOB, &day).await {
-                tracing::warn!(error = %r, "could not release the audit archive claim");
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Starts the daily pass in the background (at `HOUR` Beijing time, or at start when that
-/// hour has passed and today's pass is not made).
-pub fn spawn(state: AppState) {
-    tokio::spawn(async move {
-        loop {
-            let now = crate::system::backup::beijing_now();
-            let mut wait = crate::system::backup::schedule::until_next(now, HOUR);
-            if now.hour() >= HOUR {
-                match daily(&state, now).await {
-                    Ok(Some(n)) => tracing::info!(archives = n, "audit retention pass done"),
-                    Ok(None) => tracing::debug!("audit retention pass already made today"),
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "audit retention pass failed");
-                        wait = wait.min(Duration::from_secs(3600));
-                    }
-                }
-            }
-            tokio::time::sleep(wait).await;
-        }
-    });
 }
 
 #[cfg(test)]

@@ -6,13 +6,37 @@
 //! the newest archive's last hash.
 
 pub mod archive;
-pub mod routes;
 
 use serde::{Deserialize, Serialize};
 use sm3::{Digest, Sm3};
 use sqlx::AnyConnection;
 
-use crate::db::{now, Backend, Db};
+use crate::clock::now;
+use crate::db::{Backend, Db};
+
+/// Labels of this module's actions (and of the filter's group `audit`).
+pub const AUDIT_LABELS: &[(&str, &str)] = &[
+    ("audit", "审计"),
+    ("audit.export", "导出审计日志"),
+    ("audit.archive", "审计日志归档"),
+];
+
+static LABELS: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+    std::sync::OnceLock::new();
+
+/// Sets the labels of every module's actions, once at start (`feature::install`).
+pub fn install_labels(lists: &[&'static [(&'static str, &'static str)]]) {
+    let _ = LABELS.set(lists.iter().flat_map(|l| l.iter().copied()).collect());
+}
+
+/// An action's name as the audit browser and its exports show it; the action itself when
+/// none is registered.
+pub fn action_label(action: &str) -> &str {
+    LABELS
+        .get()
+        .and_then(|m| m.get(action).copied())
+        .unwrap_or(action)
+}
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -46,6 +46,11 @@ impl AuthCache {
     }
 }
 
+/// Forgets every cached session of this app: after any change to who someone is or may do.
+pub fn clear(state: &crate::state::AppState) {
+    state.ext::<AuthCache>().clear();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,13 +2,12 @@
 
 pub mod cache;
 pub mod client;
+pub mod login;
 pub mod password;
 pub mod policy;
-pub mod routes;
 pub mod session;
 pub mod store;
 pub mod totp;
-pub mod totp_routes;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -76,8 +75,30 @@ impl Role {
     }
 
     pub fn label(self) -> &'static str {
-        crate::messages::role_label(self)
+        crate::messages::role_label(self.as_str())
     }
+}
+
+/// Labels of the actions this module records (sessions, the second factor, locks, the
+/// security policy).
+pub const AUDIT_LABELS: &[(&str, &str)] = &[
+    ("login", "登录"),
+    ("login.failed", "登录失败"),
+    ("user", "用户与角色"),
+    ("session", "会话"),
+    ("session.evicted", "新登录结束旧会话"),
+    ("security", "安全策略"),
+    ("security.policy", "修改安全策略"),
+    ("user.lock", "账号锁定"),
+    ("totp.enable", "启用双因素认证"),
+    ("totp.disable", "关闭双因素认证"),
+    ("totp.recovery_used", "使用恢复码登录"),
+    ("totp.recovery_renew", "重新生成恢复码"),
+];
+
+/// The OpenAPI value list of a role field.
+pub fn role_schema() -> utoipa::openapi::schema::Object {
+    crate::apidoc::one_of(Role::ALL.iter().map(|r| r.as_str()), "角色")
 }
 
 /// One role held over one scope.
@@ -386,6 +407,15 @@ impl FromRequestParts<AppState> for MaybeUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listed_roles_are_the_ones_the_parser_takes() {
+        let listed = crate::apidoc::values(role_schema());
+        for v in &listed {
+            assert!(Role::parse(v).is_some(), "{v}");
+        }
+        assert_eq!(listed.len(), Role::ALL.len());
+    }
 
     #[test]
     fn scope_conditions_use_only_granted_parts() {

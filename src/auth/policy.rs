@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, Entry};
+use crate::clock::now;
 use crate::config::Config;
-use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -247,7 +247,7 @@ impl PolicyCache {
 
 /// The policy in force.
 pub async fn current(state: &AppState) -> AppResult<Policy> {
-    if let Ok(g) = state.policy.0.read() {
+    if let Ok(g) = state.ext::<PolicyCache>().0.read() {
         if let Some((at, p)) = g.as_ref() {
             if at.elapsed() < Duration::from_secs(5) {
                 return Ok(p.clone());
@@ -265,7 +265,7 @@ pub async fn current(state: &AppState) -> AppResult<Policy> {
         }),
         None => Policy::from_config(&state.config),
     };
-    if let Ok(mut g) = state.policy.0.write() {
+    if let Ok(mut g) = state.ext::<PolicyCache>().0.write() {
         *g = Some((Instant::now(), p.clone()));
     }
     Ok(p)
@@ -314,8 +314,8 @@ pub async fn save(state: &AppState, actor: &Actor, p: Policy) -> AppResult<()> {
     )
     .await?;
     tx.commit().await?;
-    state.policy.clear();
-    state.auth_cache.clear();
+    state.ext::<PolicyCache>().clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 

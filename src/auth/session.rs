@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::client::ClientInfo;
 use super::CurrentUser;
-use crate::db::now;
+use crate::clock::now;
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -122,7 +122,7 @@ pub async fn create(
     .execute(tx.conn())
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(token)
 }
 
@@ -131,7 +131,7 @@ pub async fn delete(state: &AppState, session_hash: &str) -> AppResult<()> {
         .bind(session_hash.to_string())
         .execute(&state.db.pool)
         .await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 
@@ -142,7 +142,7 @@ pub async fn sign_out_everywhere(state: &AppState, user_id: i64) -> AppResult<()
     let mut tx = state.db.begin_write().await?;
     sign_out_everywhere_in(tx.conn(), user_id).await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 
@@ -174,7 +174,7 @@ pub async fn user_for_session(
     ip: String,
 ) -> AppResult<Option<CurrentUser>> {
     let hash = token_hash(token);
-    if let Some(mut u) = state.auth_cache.get(&hash) {
+    if let Some(mut u) = state.ext::<crate::auth::cache::AuthCache>().get(&hash) {
         u.ip = ip;
         return Ok(Some(u));
     }
@@ -205,7 +205,9 @@ pub async fn user_for_session(
     }
     let user = super::store::load_current_user(state, user_id, Some(hash.clone()), ip).await?;
     if let Some(u) = &user {
-        state.auth_cache.put(hash, u.clone());
+        state
+            .ext::<crate::auth::cache::AuthCache>()
+            .put(hash, u.clone());
     }
     Ok(user)
 }
@@ -216,7 +218,7 @@ pub async fn user_for_token(
     ip: String,
 ) -> AppResult<Option<CurrentUser>> {
     let key = format!("token:{}", token_hash(token));
-    if let Some(mut u) = state.auth_cache.get(&key) {
+    if let Some(mut u) = state.ext::<crate::auth::cache::AuthCache>().get(&key) {
         u.ip = ip;
         return Ok(Some(u));
     }
@@ -240,7 +242,9 @@ pub async fn user_for_token(
     }
     let user = super::store::load_current_user(state, user_id, None, ip).await?;
     if let Some(u) = &user {
-        state.auth_cache.put(key, u.clone());
+        state
+            .ext::<crate::auth::cache::AuthCache>()
+            .put(key, u.clone());
     }
     // A token never stands in for a password change: the API user must have finished it.
     Ok(user)

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{CurrentUser, Grant, Role};
 use crate::audit::{self, Actor, Entry};
-use crate::db::now;
+use crate::clock::now;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -116,7 +116,13 @@ pub async fn load_current_user(
         grants,
         session_hash,
         ip,
-        unread: crate::notify::unread_count(state, user_id).await?,
+        // The bell's count; the notification table belongs to `notify`, which sits above.
+        unread: sqlx::query_scalar(
+            "select count(*) from notification where user_id = $1 and read_at is null",
+        )
+        .bind(user_id)
+        .fetch_one(&state.db.pool)
+        .await?,
     }))
 }
 
@@ -285,7 +291,7 @@ pub async fn create_user(
 #[derive(Clone, Debug, serde::Deserialize, Serialize, utoipa::ToSchema)]
 pub struct NewGrant {
     /// committee | unit | branch | member | community
-    #[schema(schema_with = crate::web::schema::role)]
+    #[schema(schema_with = crate::auth::role_schema)]
     pub role: String,
     pub unit_id: Option<i64>,
     pub org_id: Option<i64>,
@@ -469,7 +475,7 @@ pub async fn set_password(
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 

@@ -9,8 +9,8 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::{CurrentUser, Role};
 use crate::audit::{self, Actor, Entry};
+use crate::clock::now;
 use crate::crypto::Field;
-use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -238,7 +238,7 @@ pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(codes)
 }
 
@@ -247,11 +247,11 @@ pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
 /// session cannot guess its way to new recovery codes.
 async fn check_own_code(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<()> {
     let actor = user.actor();
-    let attempt = super::routes::begin_own_attempt(state, user).await?;
+    let attempt = super::login::begin_own_attempt(state, user).await?;
     if check_code(state, user.user_id, code, &actor).await? {
-        return super::routes::attempt_passed(state, attempt).await;
+        return super::login::attempt_passed(state, attempt).await;
     }
-    super::routes::attempt_failed(state, &user.username, &actor, "账号设置中双因素验证码错误")
+    super::login::attempt_failed(state, &user.username, &actor, "账号设置中双因素验证码错误")
         .await?;
     Err(AppError::field("code", "验证码不正确"))
 }
@@ -340,7 +340,7 @@ pub async fn clear(
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 

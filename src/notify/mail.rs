@@ -5,7 +5,8 @@
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

@@ -1,17 +1,29 @@
-//! The notification centre and the daily scheduler that fills it.
+//! The notification centre: features deliver notices, users read them in the app and,
+//! if they gave an address, in one email digest a day (the daily pass's last step).
 //!
 //! A notification is keyed by (user, cause, stage): a reminder pass may run any number of
-//! times and each user still hears of a cause at a stage once. The daily pass claims its
-//! day in `job_run`, so several instances sharing PostgreSQL run it once between them.
+//! times and each user still hears of a cause at a stage once.
 
 pub mod mail;
 pub mod routes;
+
+/// The notification centre's part: its pages, its audit label, the digest as the daily
+/// pass's last step (notify comes after the features in `app::FEATURES`).
+pub const FEATURE: crate::feature::Feature = crate::feature::Feature {
+    audit_labels: &[("user.email", "修改邮箱")],
+    daily: &[crate::jobs::Step {
+        name: "digest",
+        run: digest_step,
+    }],
+    ..crate::feature::Feature::new("notify", routes::pages, routes::api)
+};
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -67,7 +79,7 @@ pub async fn deliver(state: &AppState, notices: &[Notice]) -> AppResult<u64> {
     }
     if created > 0 {
         // The unread count rides on the cached user.
-        state.auth_cache.clear();
+        crate::auth::cache::clear(state);
     }
     Ok(created)
 }
@@ -146,7 +158,7 @@ pub async fn mark_read(state: &AppState, user: &CurrentUser, id: i64) -> AppResu
         .await
         .map_err(anyhow::Error::from)?;
         tx.commit().await?;
-        state.auth_cache.clear();
+        crate::auth::cache::clear(state);
     }
     Ok(href)
 }
@@ -162,7 +174,7 @@ pub async fn mark_all_read(state: &AppState, user: &CurrentUser) -> AppResult<u6
             .map_err(anyhow::Error::from)?
             .rows_affected();
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(n)
 }
 
@@ -213,88 +225,18 @@ pub async fn set_email(state: &AppState, user: &CurrentUser, email: &str) -> App
     Ok(())
 }
 
-/// Claims `job` for `day`: true for exactly one caller, however many instances try.
-pub async fn claim(state: &AppState, job: &str, day: &str) -> AppResult<bool> {
-    let mut tx = state.db.begin_write().await?;
-    let n = sqlx::query(
-        "insert into job_run (job, day, started_at) values ($1, $2, $3) on conflict (job, day) do nothing",
-    )
-    .bind(job)
-    .bind(day)
-    .bind(now())
-    .execute(tx.conn())
-    .await
-    .map_err(anyhow::Error::from)?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(n == 1)
-}
-
-/// Marks `job` for `day` finished, with how many things it made.
-pub async fn finish(state: &AppState, job: &str, day: &str, created: u64) -> AppResult<()> {
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("update job_run set finished_at = $1, created = $2 where job = $3 and day = $4")
-        .bind(now())
-        .bind(created as i64)
-        .bind(job)
-        .bind(day)
-        .execute(tx.conn())
-        .await
-        .map_err(anyhow::Error::from)?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Gives up an unfinished claim so the job can be tried again the same day.
-pub async fn release(state: &AppState, job: &str, day: &str) -> AppResult<()> {
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("delete from job_run where job = $1 and day = $2 and finished_at is null")
-        .bind(job)
-        .bind(day)
-        .execute(tx.conn())
-        .await
-        .map_err(anyhow::Error::from)?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// The daily reminder pass for `today`, if no instance has run it yet today.
-pub async fn daily(state: &AppState, today: time::Date) -> AppResult<Option<u64>> {
-    let day = crate::org::normalize::format_date(today);
-    if !claim(state, "reminders", &day).await? {
-        return Ok(None);
-    }
-    let created = crate::orglife::reminders::run(state, today).await?;
-    crate::org::establishment::snapshot(state, today).await?;
-    finish(state, "reminders", &day, created).await?;
-    match mail::send_digests(state).await {
-        Ok(n) if n > 0 => tracing::info!(emails = n, "daily digests sent"),
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "daily digests failed"),
-    }
-    Ok(Some(created))
-}
-
-/// Runs the daily pass at start and then shortly after each Beijing midnight.
-pub fn spawn_scheduler(state: AppState) {
-    tokio::spawn(async move {
-        loop {
-            match daily(&state, crate::web::today()).await {
-                Ok(Some(n)) => tracing::info!(created = n, "daily reminders sent"),
-                Ok(None) => tracing::debug!("daily reminders already ran today"),
-                Err(e) => tracing::error!(error = %e, "daily reminders failed"),
-            }
-            tokio::time::sleep(until_next_run()).await;
+/// The daily pass's last step: one email digest per user of what is not yet mailed. A
+/// failure to mail is logged, not a failure of the pass (the notices are in the app).
+pub fn digest_step<'a>(
+    state: &'a AppState,
+    _now: time::OffsetDateTime,
+) -> crate::jobs::StepFuture<'a> {
+    Box::pin(async move {
+        match mail::send_digests(state).await {
+            Ok(n) if n > 0 => tracing::info!(emails = n, "daily digests sent"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "daily digests failed"),
         }
-    });
-}
-
-/// Time until 00:05 Beijing time tomorrow.
-fn until_next_run() -> std::time::Duration {
-    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let now = time::OffsetDateTime::now_utc().to_offset(offset);
-    let secs_today =
-        i64::from(now.hour()) * 3600 + i64::from(now.minute()) * 60 + i64::from(now.second());
-    let next = 24 * 3600 + 5 * 60 - secs_today;
-    std::time::Duration::from_secs(next.clamp(60, 25 * 3600) as u64)
+        Ok(0)
+    })
 }

@@ -46,7 +46,7 @@ struct InboxPage {
 
 impl InboxPage {
     fn time(&self, t: &i64) -> String {
-        web::fmt_time(*t)
+        crate::clock::fmt_time(*t)
     }
 }
 

@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit::{self, Entry};
 use crate::auth::CurrentUser;
-use crate::db::now;
+use crate::clock::now;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx};
@@ -103,18 +103,18 @@ const SORT_ORDER_MAX: i64 = 999_999;
 
 fn validate(input: &CategoryInput) -> AppResult<(String, String, Vec<String>)> {
     let mut errors = FieldErrors::new();
-    let name = super::normalize::clean_text(&input.name);
+    let name = crate::text::clean_text(&input.name);
     if name.is_empty() || name.chars().count() > 30 {
         errors.insert("name".into(), "请填写类别名称（不超过30字）".into());
     }
-    let title = super::normalize::clean_text(&input.requirement_title);
+    let title = crate::text::clean_text(&input.requirement_title);
     if title.chars().count() > 30 {
         errors.insert("requirement_title".into(), "要求名称不超过30字".into());
     }
     let reqs: Vec<String> = input
         .requirements
         .iter()
-        .map(|r| super::normalize::clean_text(r))
+        .map(|r| crate::text::clean_text(r))
         .filter(|r| !r.is_empty())
         .collect();
     if reqs.iter().any(|r| r.chars().count() > 200) {

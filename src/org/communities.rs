@@ -12,7 +12,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit::{self, Entry};
 use crate::auth::CurrentUser;
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
@@ -70,9 +71,9 @@ pub async fn list(
 
 pub async fn create(state: &AppState, user: &CurrentUser, input: CommunityInput) -> AppResult<i64> {
     user.require(user.is_committee())?;
-    let name = crate::org::normalize::clean_text(&input.name);
-    let address = crate::org::normalize::clean_text(&input.address);
-    let contact = crate::org::normalize::clean_text(&input.contact);
+    let name = crate::text::clean_text(&input.name);
+    let address = crate::text::clean_text(&input.address);
+    let contact = crate::text::clean_text(&input.contact);
     let mut errors = FieldErrors::new();
     if name.is_empty() || name.chars().count() > 60 {
         errors.insert("name".into(), "请填写社区名称（不超过60字）".into());

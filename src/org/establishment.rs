@@ -19,11 +19,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit::{self, Entry};
 use crate::auth::CurrentUser;
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::org::normalize::{clean_text, format_date, parse_date};
 use crate::org::orgs::{self, TreeNode};
 use crate::state::AppState;
+use crate::text::{clean_text, format_date, parse_date};
 use crate::web::{self, FlashIn, PageCtx};
 
 /// A branch may be set up with this many full members (3名以上).
@@ -309,7 +310,7 @@ pub struct RateLine {
 
 impl RateLine {
     fn pct(ok: i64, all: i64) -> String {
-        crate::orglife::rules::rate(ok, all).map_or("—".into(), |r| format!("{r:.1}%"))
+        crate::text::rate(ok, all).map_or("—".into(), |r| format!("{r:.1}%"))
     }
     pub fn establish(&self) -> String {
         Self::pct(self.units_ok, self.units)
@@ -410,7 +411,7 @@ pub async fn overview_in(
         .map(|e| (e.org_id, e))
         .collect();
     let years = term_years(state).await?;
-    let today = web::today();
+    let today = crate::clock::today();
     let unit_names: HashMap<i64, (&str, i64)> = units
         .iter()
         .map(|u| (u.unit_id, (u.name.as_str(), u.category_id)))
@@ -589,7 +590,7 @@ pub async fn record_election(
     }
     let mut errors = FieldErrors::new();
     let elected = match parse_date(input.elected_on.trim()) {
-        Ok(x) if x > web::today() => {
+        Ok(x) if x > crate::clock::today() => {
             errors.insert("elected_on".into(), "选举日期不能晚于今天".into());
             None
         }

@@ -16,13 +16,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::members::{validate, MemberInput, ValidMember};
-use super::normalize::{clean_text, parse_bool_zh};
 use crate::audit::{self, Actor, Entry};
 use crate::auth::{CurrentUser, Scope};
+use crate::clock::now;
 use crate::crypto::Field;
-use crate::db::{now, Sql};
+use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::text::{clean_text, parse_bool_zh};
 use crate::web::{self, FlashIn, PageCtx};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -296,7 +297,7 @@ pub async fn import_members(
         .into_iter()
         .filter_map(|m| Some((m.id_hash.clone()?, m)))
         .collect();
-    let today = web::today();
+    let today = crate::clock::today();
     let mut errors = Vec::new();
     let mut planned = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -563,7 +564,7 @@ async fn write_members(state: &AppState, actor: &Actor, planned: &[Planned]) -> 
         .await?;
     }
     // A branch changed by import is a transfer and keeps its history like one.
-    let today = super::normalize::format_date(web::today());
+    let today = crate::text::format_date(crate::clock::today());
     for (id, from, to) in &moved {
         sqlx::query(
             "insert into member_transfer (member_id, from_branch_id, to_branch_id, transferred_on, reason, created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
@@ -671,7 +672,7 @@ pub async fn import_orgs(
         .iter()
         .map(|e| ((e.unit_id, e.name.clone()), e))
         .collect();
-    let today = web::today();
+    let today = crate::clock::today();
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
@@ -728,12 +729,12 @@ pub async fn import_orgs(
         }
         let mut date = |col: &str| -> Option<String> {
             let v = s.opt(col)?;
-            match super::normalize::parse_date(&v) {
+            match crate::text::parse_date(&v) {
                 Ok(d) if col == "成立日期" && d > today => {
                     err(col, "成立日期不能晚于今天".into());
                     None
                 }
-                Ok(d) => Some(super::normalize::format_date(d)),
+                Ok(d) => Some(crate::text::format_date(d)),
                 Err(e) => {
                     err(col, e.to_string());
                     None
@@ -859,7 +860,7 @@ pub async fn import_orgs(
                 sqlx::query("insert into unit_category_history (unit_id, category_id, effective_on, reason, created_by, created_at) values ($1, $2, $3, $4, $5, $6)")
                     .bind(u)
                     .bind(category_id)
-                    .bind(super::normalize::format_date(today))
+                    .bind(crate::text::format_date(today))
                     .bind("Excel 导入新建")
                     .bind(actor.user_id)
                     .bind(t)

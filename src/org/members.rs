@@ -18,14 +18,15 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::idnumber::{mask_id_number, mask_phone, IdNumber};
-use super::normalize::{clean_text, format_date, name_initials, normalize_phone, parse_date};
 use crate::audit::{self, Entry};
 use crate::auth::{CurrentUser, Role, Scope};
+use crate::clock::now;
 use crate::crypto::{Field, KeyRing};
-use crate::db::{now, Backend, Sql};
+use crate::db::{Backend, Sql};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::messages::{member_kind_label, member_status_label};
 use crate::state::AppState;
+use crate::text::{clean_text, format_date, name_initials, normalize_phone, parse_date};
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -424,7 +425,7 @@ pub struct MemberInput {
     pub name: String,
     /// 男 | 女; derived from the ID number when empty.
     #[serde(default)]
-    #[schema(schema_with = crate::web::schema::gender)]
+    #[schema(schema_with = crate::org::schema::gender)]
     pub gender: String,
     #[serde(default)]
     pub ethnicity: String,
@@ -440,7 +441,7 @@ pub struct MemberInput {
     #[schema(format = Date)]
     pub joined_on: Option<String>,
     /// full | probationary (正式/预备 accepted)
-    #[schema(schema_with = crate::web::schema::member_kind)]
+    #[schema(schema_with = crate::org::schema::member_kind)]
     pub kind: String,
     #[serde(default)]
     #[schema(format = Date)]
@@ -451,7 +452,7 @@ pub struct MemberInput {
     pub is_division_head: bool,
     /// active | transferred_out | deceased | left (defaults to active)
     #[serde(default)]
-    #[schema(schema_with = crate::web::schema::member_status)]
+    #[schema(schema_with = crate::org::schema::member_status)]
     pub status: String,
     pub branch_id: i64,
     #[serde(default)]
@@ -683,7 +684,7 @@ async fn check_placement(
 
 pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) -> AppResult<i64> {
     user.require(user.is_registry_admin())?;
-    let mut errors = match validate(&input, web::today()) {
+    let mut errors = match validate(&input, crate::clock::today()) {
         Ok(_) => FieldErrors::new(),
         Err(e) => e,
     };
@@ -698,7 +699,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) ->
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
-    let v = validate(&input, web::today()).map_err(AppError::fields)?;
+    let v = validate(&input, crate::clock::today()).map_err(AppError::fields)?;
     let mut tx = state.db.begin_write().await?;
     let id = insert(
         tx.conn(),
@@ -784,7 +785,7 @@ pub async fn update(
 ) -> AppResult<()> {
     user.require(user.is_registry_admin())?;
     let before = get_member_in(state, &user.registry_scope(), id).await?;
-    let mut errors = match validate(&input, web::today()) {
+    let mut errors = match validate(&input, crate::clock::today()) {
         Ok(_) => FieldErrors::new(),
         Err(e) => e,
     };
@@ -805,7 +806,7 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
-    let v = validate(&input, web::today()).map_err(AppError::fields)?;
+    let v = validate(&input, crate::clock::today()).map_err(AppError::fields)?;
     let sealed = state.keys.seal_member(&v.id_number, &v.phone)?;
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
@@ -909,8 +910,8 @@ pub async fn transfer(
         );
     }
     let on = super::opt_date(&input.transferred_on, "transferred_on", &mut errors)
-        .unwrap_or_else(|| format_date(web::today()));
-    if on > format_date(web::today()) {
+        .unwrap_or_else(|| format_date(crate::clock::today()));
+    if on > format_date(crate::clock::today()) {
         errors.insert("transferred_on".into(), "转接日期不能晚于今天".into());
     }
     let reason = clean_text(&input.reason);
@@ -1753,9 +1754,10 @@ mod tests {
 
     #[test]
     fn every_value_the_api_document_lists_validates() {
-        use crate::web::schema;
+        use crate::apidoc::values;
+        use crate::org::schema;
         let today = date!(2026 - 11 - 26);
-        for kind in schema::values(schema::member_kind()) {
+        for kind in values(schema::member_kind()) {
             let mut i = input();
             if kind == "probationary" {
                 i.joined_on = Some("2026-01-01".into());
@@ -1764,12 +1766,12 @@ mod tests {
             i.kind = kind.clone();
             assert_eq!(validate(&i, today).expect("valid").kind, kind);
         }
-        for status in schema::values(schema::member_status()) {
+        for status in values(schema::member_status()) {
             let mut i = input();
             i.status = status.clone();
             assert_eq!(validate(&i, today).expect("valid").status, status);
         }
-        for gender in schema::values(schema::gender()) {
+        for gender in values(schema::gender()) {
             let mut i = input();
             i.gender = gender;
             // The ID number is a woman's: "女" or empty (derived) are both valid.

@@ -13,7 +13,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit::{self, Entry};
 use crate::auth::CurrentUser;
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::messages::org_kind_label;
 use crate::state::AppState;
@@ -134,7 +135,7 @@ pub fn flatten(orgs: &[Org], counts: &[(i64, Option<i64>, i64, i64)]) -> Vec<Tre
             e.1 += full;
         }
     }
-    let today = crate::org::normalize::format_date(web::today());
+    let today = crate::text::format_date(crate::clock::today());
     let mut out = Vec::new();
     fn walk(
         o: &Org,
@@ -200,7 +201,7 @@ pub struct OrgInput {
     pub unit_id: i64,
     pub parent_id: Option<i64>,
     /// committee_org | general_branch | branch | group
-    #[schema(schema_with = crate::web::schema::org_kind)]
+    #[schema(schema_with = crate::org::schema::org_kind)]
     pub kind: String,
     pub name: String,
     #[schema(format = Date)]
@@ -240,7 +241,7 @@ async fn check(
     if unit.is_none() {
         errors.insert("unit_id".into(), "所选机关党组织不存在".into());
     }
-    let name = super::normalize::clean_text(&input.name);
+    let name = crate::text::clean_text(&input.name);
     if name.is_empty() || name.chars().count() > 60 {
         errors.insert("name".into(), "请填写党组织名称（不超过60字）".into());
     }
@@ -286,7 +287,7 @@ async fn check(
     let founded_on = super::opt_date(&input.founded_on, "founded_on", &mut errors);
     let term_start = super::opt_date(&input.term_start, "term_start", &mut errors);
     let term_end = super::opt_date(&input.term_end, "term_end", &mut errors);
-    let today = super::normalize::format_date(web::today());
+    let today = crate::text::format_date(crate::clock::today());
     if founded_on.as_deref().is_some_and(|f| f > today.as_str()) {
         errors.insert("founded_on".into(), "成立日期不能晚于今天".into());
     }
@@ -477,7 +478,7 @@ pub async fn officers(state: &AppState, org_id: i64) -> AppResult<Vec<Officer>> 
 pub struct OfficerInput {
     pub member_id: i64,
     /// 书记 | 副书记 | 组织委员 | 宣传委员 | 纪检委员 | 委员
-    #[schema(schema_with = crate::web::schema::officer_post)]
+    #[schema(schema_with = crate::org::schema::officer_post)]
     pub post: String,
 }
 

@@ -12,7 +12,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit::{self, Entry};
 use crate::auth::CurrentUser;
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
@@ -175,11 +176,11 @@ async fn category_exists(state: &AppState, id: i64) -> AppResult<bool> {
 }
 
 fn validate_names(input: &UnitInput, errors: &mut FieldErrors) -> (String, String) {
-    let name = super::normalize::clean_text(&input.name);
+    let name = crate::text::clean_text(&input.name);
     if name.is_empty() || name.chars().count() > 60 {
         errors.insert("name".into(), "请填写机关党组织名称（不超过60字）".into());
     }
-    let short = super::normalize::clean_text(&input.short_name);
+    let short = crate::text::clean_text(&input.short_name);
     if short.chars().count() > 30 {
         errors.insert("short_name".into(), "简称不超过30字".into());
     }
@@ -194,7 +195,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: UnitInput) -> A
         errors.insert("category_id".into(), "请选择有效的类别".into());
     }
     let effective = super::opt_date(&input.effective_on, "effective_on", &mut errors)
-        .unwrap_or_else(|| super::normalize::format_date(web::today()));
+        .unwrap_or_else(|| crate::text::format_date(crate::clock::today()));
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
@@ -307,8 +308,8 @@ pub async fn change_category(
         errors.insert("category_id".into(), "请选择有效的类别".into());
     }
     let effective = super::opt_date(&input.effective_on, "effective_on", &mut errors)
-        .unwrap_or_else(|| super::normalize::format_date(web::today()));
-    let reason = super::normalize::clean_text(&input.reason);
+        .unwrap_or_else(|| crate::text::format_date(crate::clock::today()));
+    let reason = crate::text::clean_text(&input.reason);
     if reason.chars().count() > 200 {
         errors.insert("reason".into(), "调整原因不超过200字".into());
     }

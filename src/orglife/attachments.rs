@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::store;
 use crate::audit::{self, Entry};
 use crate::auth::CurrentUser;
-use crate::db::now;
+use crate::clock::now;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

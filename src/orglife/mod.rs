@@ -2,15 +2,98 @@
 //! review by the unit, and the compliance computed from them.
 
 pub mod attachments;
+pub mod home;
 pub mod reminders;
 pub mod routes;
 pub mod rules;
+pub mod schema;
 pub mod store;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::auth::{CurrentUser, Role};
+use crate::feature::Feature;
+use crate::jobs::{Step, StepFuture};
 use crate::state::AppState;
+use crate::web::NavEntry;
+
+pub use store::{may_read, may_review, may_write};
+
+const GROUP: &str = "组织生活";
+const GROUP_ORDER: u16 = 20;
+
+fn member(user: &CurrentUser) -> bool {
+    user.has(Role::Member)
+}
+
+const fn entry(
+    order: u16,
+    label: &'static str,
+    href: &'static str,
+    icon: &'static str,
+    show: fn(&CurrentUser) -> bool,
+) -> NavEntry {
+    NavEntry {
+        group: GROUP,
+        group_order: GROUP_ORDER,
+        order,
+        label,
+        href,
+        icon,
+        show,
+    }
+}
+
+const NAV: &[NavEntry] = &[
+    entry(
+        10,
+        "三会一课",
+        "/orglife/meetings",
+        "presentation",
+        may_read,
+    ),
+    entry(
+        20,
+        "合规日历",
+        "/orglife/calendar",
+        "calendar-event",
+        may_read,
+    ),
+    entry(30, "合规统计", "/orglife/compliance", "chart-bar", may_read),
+    entry(40, "会议规则", "/orglife/rules", "settings", may_read),
+    entry(50, "我的组织生活", "/orglife/mine", "user-check", member),
+];
+
+const AUDIT_LABELS: &[(&str, &str)] = &[
+    ("meeting", "组织生活"),
+    ("meeting.create", "登记组织生活"),
+    ("meeting.update", "修改组织生活记录"),
+    ("meeting.submit", "提交组织生活记录"),
+    ("meeting.accept", "通过组织生活记录"),
+    ("meeting.return", "退回组织生活记录"),
+    ("meeting.update_accepted", "修改已通过的组织生活记录"),
+    ("meeting.delete", "删除组织生活记录"),
+    ("meeting.attach", "上传会议附件"),
+    ("meeting.detach", "删除会议附件"),
+    ("meeting_rule.set", "设置组织生活频次"),
+];
+
+/// The daily reminders of meetings due, records awaiting review and terms falling due.
+fn reminders_step(state: &AppState, now: time::OffsetDateTime) -> StepFuture<'_> {
+    Box::pin(async move { Ok(reminders::run(state, now.date()).await?) })
+}
+
+pub const FEATURE: Feature = Feature {
+    nav: NAV,
+    audit_labels: AUDIT_LABELS,
+    daily: &[Step {
+        name: "reminders",
+        run: reminders_step,
+    }],
+    home: Some(home::cards),
+    ..Feature::new("orglife", pages, api)
+};
 
 pub fn pages() -> Router<AppState> {
     routes::pages()

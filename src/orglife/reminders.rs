@@ -18,8 +18,8 @@ use crate::auth::Scope;
 use crate::error::AppResult;
 use crate::notify::Notice;
 use crate::org::establishment::{self, Area};
-use crate::org::normalize::{format_date, parse_date};
 use crate::state::AppState;
+use crate::text::{format_date, parse_date};
 
 /// Days before a period's end when a missing meeting is worth a reminder.
 pub fn lead_days(p: Period) -> i64 {

@@ -103,7 +103,7 @@ fn token() -> String {
 }
 
 fn years_around(y: i32) -> Vec<i32> {
-    let now = web::today().year();
+    let now = crate::clock::today().year();
     let mut v: Vec<i32> = (now - 5..=now).rev().collect();
     if !v.contains(&y) {
         v.push(y);
@@ -298,7 +298,7 @@ async fn register_view(
     if v.branch_id == 0 {
         return Ok(empty("请先选择党支部。"));
     }
-    let Ok(held) = crate::org::normalize::parse_date(v.held_on.trim()) else {
+    let Ok(held) = crate::text::parse_date(v.held_on.trim()) else {
         return Ok(empty(
             "填写会议日期后，这里列出当日的支部党员名册用于签到。",
         ));
@@ -421,7 +421,7 @@ async fn new_page(
             .kind
             .filter(|k| MeetingKind::parse(k).is_some())
             .unwrap_or_else(|| "theme_day".into()),
-        held_on: crate::org::normalize::format_date(web::today()),
+        held_on: crate::text::format_date(crate::clock::today()),
         duration_minutes: Some(90),
         client_token: Some(token()),
         ..Default::default()
@@ -571,7 +571,7 @@ struct DetailPage {
 
 impl DetailPage {
     fn time(&self, t: &i64) -> String {
-        web::fmt_time(*t)
+        crate::clock::fmt_time(*t)
     }
     fn count(&self, s: &str) -> usize {
         self.attendance.iter().filter(|a| a.state == s).count()
@@ -591,7 +591,7 @@ async fn detail(
     let writer = store::may_write(user);
     let rules_all = store::load_rules(state).await?;
     let year =
-        crate::org::normalize::parse_date(&m.held_on).map_or(web::today().year(), |d| d.year());
+        crate::text::parse_date(&m.held_on).map_or(crate::clock::today().year(), |d| d.year());
     let quorum = MeetingKind::parse(&m.kind)
         .and_then(|k| rules::rule_for(&rules_all, k, year))
         .map_or(Quorum::None, |r| r.quorum);
@@ -1199,7 +1199,7 @@ async fn rules_render(
             .crumb("组织生活", "/orglife/meetings")
             .crumb("会议规则", "/orglife/rules"),
         year,
-        years: (2018..=web::today().year() + 1).rev().collect(),
+        years: (2018..=crate::clock::today().year() + 1).rev().collect(),
         rows,
         history: all,
         can_edit: user.is_committee(),
@@ -1242,7 +1242,7 @@ async fn rules_save(
         times: f.times.trim().parse().unwrap_or(0),
         quorum: f.quorum,
     };
-    let year = i32::try_from(input.from_year).unwrap_or(web::today().year());
+    let year = i32::try_from(input.from_year).unwrap_or(crate::clock::today().year());
     match store::set_rule(&state, &user, input).await {
         Ok(()) => Ok(web::redirect_with_flash(
             &format!("/orglife/rules?year={year}"),
@@ -1534,7 +1534,7 @@ async fn api_register(
 ) -> AppResult<Json<Vec<RegisterMember>>> {
     user.require(store::may_read(&user))?;
     store::branch_in_scope(&state, &user, q.branch_id).await?;
-    let d = crate::org::normalize::parse_date(q.held_on.trim())
+    let d = crate::text::parse_date(q.held_on.trim())
         .map_err(|e| AppError::field("held_on", format!("日期：{e}")))?;
     Ok(Json(store::register_on(&state, q.branch_id, d).await?))
 }

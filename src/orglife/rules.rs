@@ -320,10 +320,7 @@ pub fn cell_state(
     }
 }
 
-/// met / judged, as a percentage with one decimal; `None` when nothing was due yet.
-pub fn rate(met: i64, judged: i64) -> Option<f64> {
-    (judged > 0).then(|| (met as f64 * 1000.0 / judged as f64).round() / 10.0)
-}
+pub use crate::text::rate;
 
 /// A branch transfer as the register keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,10 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::rules::{self, CellState, MeetingKind, Move, Period, Quorum, Rule};
 use crate::audit::{self, Entry};
 use crate::auth::{CurrentUser, Role, Scope};
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::org::normalize::{clean_text, format_date, parse_date};
 use crate::state::AppState;
+use crate::text::{clean_text, format_date, parse_date};
 use crate::web::Paging;
 
 pub const STATUSES: [(&str, &str); 4] = [
@@ -474,7 +475,7 @@ pub async fn register_on(
 pub struct AttendanceInput {
     pub member_id: i64,
     /// present | leave | absent
-    #[schema(schema_with = crate::web::schema::attendance_state)]
+    #[schema(schema_with = crate::orglife::schema::attendance_state)]
     pub state: String,
     #[serde(default)]
     pub reason: String,
@@ -487,7 +488,7 @@ pub struct MeetingInput {
     #[serde(default)]
     pub group_id: Option<i64>,
     /// general_assembly | committee_meeting | group_meeting | party_lecture | theme_day | life_meeting | democratic_review
-    #[schema(schema_with = crate::web::schema::meeting_kind)]
+    #[schema(schema_with = crate::orglife::schema::meeting_kind)]
     pub kind: String,
     /// The date held, YYYY-MM-DD (the usual Chinese spellings are accepted).
     #[schema(format = Date)]
@@ -815,7 +816,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MeetingInput) -
             });
         }
     }
-    let c = check(state, &branch, &input, crate::web::today()).await?;
+    let c = check(state, &branch, &input, crate::clock::today()).await?;
     let t = now();
     let mut tx = state.db.begin_write().await?;
     let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
@@ -961,7 +962,7 @@ pub async fn update(
         return Err(AppError::field("branch_id", "不能把记录改到另一个支部"));
     }
     let branch = branch_in_scope(state, user, before.branch_id).await?;
-    let c = check(state, &branch, &input, crate::web::today()).await?;
+    let c = check(state, &branch, &input, crate::clock::today()).await?;
     let reopen = before.status == "accepted";
     let status = if reopen {
         "submitted"
@@ -1225,16 +1226,16 @@ pub async fn load_rules(state: &AppState) -> AppResult<Vec<Rule>> {
 
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 pub struct RuleInput {
-    #[schema(schema_with = crate::web::schema::meeting_kind)]
+    #[schema(schema_with = crate::orglife::schema::meeting_kind)]
     pub kind: String,
     /// The first year the rule applies to.
     pub from_year: i64,
     /// month | quarter | year
-    #[schema(schema_with = crate::web::schema::period)]
+    #[schema(schema_with = crate::orglife::schema::period)]
     pub period: String,
     pub times: i64,
     /// none | half_of_full_members | half_of_committee
-    #[schema(schema_with = crate::web::schema::quorum)]
+    #[schema(schema_with = crate::orglife::schema::quorum)]
     pub quorum: String,
 }
 
@@ -1676,7 +1677,7 @@ pub async fn branch_grid(
                 year,
                 shape,
                 tallies.get(&s.org_id).unwrap_or(&empty),
-                crate::web::today(),
+                crate::clock::today(),
             )
         })
         .unwrap_or_default();
@@ -1885,10 +1886,10 @@ async fn compute_year(
 
 /// Every branch's year, from the cache when nothing changed since it was computed.
 pub async fn year_stats(state: &AppState, year: i32) -> AppResult<std::sync::Arc<YearStats>> {
-    let today = crate::web::today();
+    let today = crate::clock::today();
     let version = data_version(state).await?;
     let cached = state
-        .orglife_stats
+        .ext::<StatsCache>()
         .years
         .lock()
         .ok()
@@ -1898,7 +1899,7 @@ pub async fn year_stats(state: &AppState, year: i32) -> AppResult<std::sync::Arc
         return Ok(y);
     }
     let fresh = std::sync::Arc::new(compute_year(state, year, today, version).await?);
-    if let Ok(mut m) = state.orglife_stats.years.lock() {
+    if let Ok(mut m) = state.ext::<StatsCache>().years.lock() {
         m.insert(year, fresh.clone());
     }
     Ok(fresh)
@@ -2049,7 +2050,7 @@ pub async fn my_meetings(
 pub fn year_or_now(y: Option<&str>) -> i32 {
     y.and_then(|v| v.trim().parse().ok())
         .filter(|v: &i32| (2000..=2100).contains(v))
-        .unwrap_or_else(|| crate::web::today().year())
+        .unwrap_or_else(|| crate::clock::today().year())
 }
 
 /// Spans of a period, for templates that label columns.

@@ -1,24 +1,118 @@
 //! 系统: users and their role grants, the audit log browser, backups.
 
+pub mod audit;
 pub mod backup;
+pub mod home;
+pub mod keys;
 pub mod security;
 pub mod users;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::auth::CurrentUser;
+use crate::feature::Feature;
 use crate::state::AppState;
+use crate::web::NavEntry;
+
+const GROUP: &str = "系统";
+const GROUP_ORDER: u16 = 40;
+
+fn system_admin(user: &CurrentUser) -> bool {
+    user.is_system_admin()
+}
+
+fn security_admin(user: &CurrentUser) -> bool {
+    user.is_security_admin()
+}
+
+fn audit_admin(user: &CurrentUser) -> bool {
+    user.is_audit_admin()
+}
+
+const fn entry(
+    order: u16,
+    label: &'static str,
+    href: &'static str,
+    icon: &'static str,
+    show: fn(&CurrentUser) -> bool,
+) -> NavEntry {
+    NavEntry {
+        group: GROUP,
+        group_order: GROUP_ORDER,
+        order,
+        label,
+        href,
+        icon,
+        show,
+    }
+}
+
+const NAV: &[NavEntry] = &[
+    entry(10, "用户与角色", "/system/users", "users", system_admin),
+    entry(
+        20,
+        "安全策略",
+        "/system/security",
+        "shield-lock",
+        security_admin,
+    ),
+    entry(
+        30,
+        "账号安全",
+        "/system/security/accounts",
+        "lock-open",
+        security_admin,
+    ),
+    entry(
+        40,
+        "授权审查",
+        "/system/security/grants",
+        "clipboard-check",
+        security_admin,
+    ),
+    entry(50, "审计日志", "/system/audit", "history", audit_admin),
+];
+
+const AUDIT_LABELS: &[(&str, &str)] = &[
+    ("user.create", "新建用户"),
+    ("user.password_reset", "重置密码"),
+    ("user.grant", "授予角色"),
+    ("user.revoke", "撤销角色"),
+    ("user.disable", "停用用户"),
+    ("user.enable", "启用用户"),
+    ("user.unlock", "解除锁定"),
+    ("user.rename", "重命名用户"),
+    ("session.end", "强制结束会话"),
+    ("totp.reset", "重置双因素认证"),
+    ("totp.encrypt", "加密双因素认证密钥"),
+    ("member.encrypt", "加密个人信息"),
+    ("backup", "备份"),
+    ("backup.create", "备份"),
+    ("backup.restore", "恢复备份"),
+    ("backup.prune", "删除过期备份"),
+    ("system.bootstrap", "系统初始化"),
+    ("demo.generate", "生成演示数据"),
+];
+
+pub const FEATURE: Feature = Feature {
+    nav: NAV,
+    audit_labels: AUDIT_LABELS,
+    jobs: &[audit::SCHEDULE, backup::schedule::SCHEDULE],
+    home: Some(home::cards),
+    ..Feature::new("system", pages, api)
+};
 
 pub fn pages() -> Router<AppState> {
     Router::new()
         .merge(users::pages())
         .merge(security::pages())
-        .merge(crate::audit::routes::pages())
+        .merge(audit::pages())
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(users::api())
         .merge(security::api())
-        .merge(crate::audit::routes::api())
+        .merge(audit::api())
 }

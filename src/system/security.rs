@@ -18,7 +18,8 @@ use crate::audit::{self, Entry};
 use crate::auth::policy::{self, Policy};
 use crate::auth::store::lock_rule;
 use crate::auth::{CurrentUser, Role};
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
@@ -155,7 +156,7 @@ pub async fn end_sessions(state: &AppState, user: &CurrentUser, id: i64) -> AppR
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok((n, tokens))
 }
 
@@ -214,7 +215,7 @@ async fn accounts(
     let live_tokens = format!(
         "(select count(*) from api_token t where t.user_id = u.user_id and t.revoked_at is null \
          and (t.expires_at is null or t.expires_at > {})) as tokens",
-        crate::db::now()
+        crate::clock::now()
     );
     let mut sql = Sql::new(&format!(
         "select u.user_id, u.username, u.display_name, u.disabled, u.password_changed_at, u.totp_enabled_at, \
@@ -530,10 +531,10 @@ struct AccountsPage {
 
 impl AccountsPage {
     fn time(&self, t: &i64) -> String {
-        web::fmt_time(*t)
+        crate::clock::fmt_time(*t)
     }
     fn opt_time(&self, t: &Option<i64>) -> String {
-        t.map(web::fmt_time).unwrap_or_else(|| "—".into())
+        t.map(crate::clock::fmt_time).unwrap_or_else(|| "—".into())
     }
     fn password_state(&self, changed_at: &i64) -> String {
         match self.policy.days_left(*changed_at, self.now) {
@@ -631,7 +632,7 @@ struct GrantsPage {
 
 impl GrantsPage {
     fn time(&self, t: &i64) -> String {
-        web::fmt_time(*t)
+        crate::clock::fmt_time(*t)
     }
     fn label(&self, code: &str) -> String {
         role_label(code)
@@ -682,7 +683,7 @@ async fn grants_export(
                 .into(),
                 role_label(&g.role),
                 g.scope_name.unwrap_or_else(|| "全市".into()),
-                web::fmt_time(g.created_at),
+                crate::clock::fmt_time(g.created_at),
             ]
         })
         .collect();

@@ -13,7 +13,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::audit::{self, Entry};
 use crate::auth::store::{self, NewGrant, NewUser, UserSummary};
 use crate::auth::{CurrentUser, Grant};
-use crate::db::{now, Sql};
+use crate::clock::now;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
@@ -114,7 +115,7 @@ pub async fn set_disabled(
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 
@@ -160,7 +161,7 @@ pub async fn add_grant(
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(gid)
 }
 
@@ -203,7 +204,7 @@ pub async fn revoke_grant(
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 
@@ -254,7 +255,7 @@ pub async fn rename(
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 
@@ -288,7 +289,7 @@ struct UsersPage {
 
 impl UsersPage {
     fn time(&self, t: &i64) -> String {
-        web::fmt_time(*t)
+        crate::clock::fmt_time(*t)
     }
 }
 
@@ -497,7 +498,7 @@ async fn export_page(
                 u.username,
                 u.display_name,
                 if u.disabled != 0 { "停用" } else { "正常" }.into(),
-                web::fmt_time(u.created_at),
+                crate::clock::fmt_time(u.created_at),
             ]
         })
         .collect();

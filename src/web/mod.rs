@@ -3,7 +3,6 @@
 
 pub mod home;
 pub mod nul;
-pub mod schema;
 
 use askama::Template;
 use axum::body::Body;
@@ -14,7 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use rust_embed::RustEmbed;
 use serde::Deserialize;
 
-use crate::auth::{CurrentUser, Role};
+use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, ErrorInfo};
 
 pub const FLASH_COOKIE: &str = "yaoshi_flash";
@@ -99,11 +98,28 @@ impl PageCtx {
     }
 }
 
+/// A menu entry a feature offers (see `feature::Feature::nav`): shown to whoever `show`
+/// lets see it, under its group, groups and entries in their order.
+pub struct NavEntry {
+    pub group: &'static str,
+    pub group_order: u16,
+    pub order: u16,
+    pub label: &'static str,
+    pub href: &'static str,
+    pub icon: &'static str,
+    /// The feature's own permission rule for the page behind the entry.
+    pub show: fn(&CurrentUser) -> bool,
+}
+
+static NAV: std::sync::OnceLock<Vec<&'static NavEntry>> = std::sync::OnceLock::new();
+
+/// Sets the menu entries, once at start (every app of the process has the same features).
+pub fn install_nav(mut entries: Vec<&'static NavEntry>) {
+    entries.sort_by_key(|e| (e.group_order, e.order));
+    let _ = NAV.set(entries);
+}
+
 fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavGroup> {
-    let committee = user.is_committee();
-    let unit = user.has(Role::Unit);
-    let branch = user.has(Role::Branch);
-    let member = user.has(Role::Member);
     let active = |href: &str| {
         if href == "/" {
             path == "/"
@@ -111,85 +127,32 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavGroup> {
             path == href || path.starts_with(&format!("{href}/"))
         }
     };
-    let item = |label, href: &'static str, icon| NavItem {
-        label,
-        href,
-        icon,
-        active: active(href),
-    };
     let mut groups = vec![NavGroup {
         label: "",
-        items: vec![item("首页", "/", "home")],
+        items: vec![NavItem {
+            label: "首页",
+            href: "/",
+            icon: "home",
+            active: active("/"),
+        }],
     }];
-    let mut org = Vec::new();
-    if committee || unit {
-        org.push(item("类别与要求", "/org/categories", "category"));
-        org.push(item("机关党组织", "/org/units", "building"));
-    }
-    if committee || unit || branch {
-        org.push(item("党组织树", "/org/tree", "sitemap"));
-        org.push(item("党员", "/org/members", "users"));
-    }
-    if committee || unit {
-        org.push(item("三个百分百", "/org/establishment", "checkbox"));
-    }
-    if committee {
-        org.push(item("社区", "/org/communities", "building-community"));
-    }
-    if !org.is_empty() {
-        groups.push(NavGroup {
-            label: "组织体系",
-            items: org,
-        });
-    }
-    let mut life = Vec::new();
-    if committee || unit || branch {
-        life.push(item("三会一课", "/orglife/meetings", "presentation"));
-        life.push(item("合规日历", "/orglife/calendar", "calendar-event"));
-        life.push(item("合规统计", "/orglife/compliance", "chart-bar"));
-        life.push(item("会议规则", "/orglife/rules", "settings"));
-    }
-    if member {
-        life.push(item("我的组织生活", "/orglife/mine", "user-check"));
-    }
-    if !life.is_empty() {
-        groups.push(NavGroup {
-            label: "组织生活",
-            items: life,
-        });
-    }
-    let mut mine = Vec::new();
-    if member {
-        mine.push(item("我的档案", "/me", "user"));
-    }
-    mine.push(item("API 令牌", "/account/tokens", "key"));
-    mine.push(item("双因素认证", "/account/totp", "device-mobile"));
-    mine.push(item("修改密码", "/password", "shield-lock"));
-    groups.push(NavGroup {
-        label: "个人",
-        items: mine,
-    });
-    let mut system = Vec::new();
-    if user.is_system_admin() {
-        system.push(item("用户与角色", "/system/users", "users"));
-    }
-    if user.is_security_admin() {
-        system.push(item("安全策略", "/system/security", "shield-lock"));
-        system.push(item("账号安全", "/system/security/accounts", "lock-open"));
-        system.push(item(
-            "授权审查",
-            "/system/security/grants",
-            "clipboard-check",
-        ));
-    }
-    if user.is_audit_admin() {
-        system.push(item("审计日志", "/system/audit", "history"));
-    }
-    if !system.is_empty() {
-        groups.push(NavGroup {
-            label: "系统",
-            items: system,
-        });
+    for e in NAV.get().map(Vec::as_slice).unwrap_or_default() {
+        if !(e.show)(user) {
+            continue;
+        }
+        let item = NavItem {
+            label: e.label,
+            href: e.href,
+            icon: e.icon,
+            active: active(e.href),
+        };
+        match groups.last_mut() {
+            Some(g) if g.label == e.group => g.items.push(item),
+            _ => groups.push(NavGroup {
+                label: e.group,
+                items: vec![item],
+            }),
+        }
     }
     groups
 }
@@ -406,30 +369,6 @@ pub fn fmt_bytes(size: i64) -> String {
     } else {
         format!("{} KB", (size + 1023) / 1024)
     }
-}
-
-/// Formats unix seconds as Beijing time.
-pub fn fmt_time(t: i64) -> String {
-    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    match time::OffsetDateTime::from_unix_timestamp(t) {
-        Ok(dt) => {
-            let dt = dt.to_offset(offset);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}",
-                dt.year(),
-                u8::from(dt.month()),
-                dt.day(),
-                dt.hour(),
-                dt.minute()
-            )
-        }
-        Err(_) => String::new(),
-    }
-}
-
-pub fn today() -> time::Date {
-    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    time::OffsetDateTime::now_utc().to_offset(offset).date()
 }
 
 /// Whether a request came from htmx (it then gets a fragment rather than a page).

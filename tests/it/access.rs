@@ -171,9 +171,9 @@ async fn every_role_on_every_route() {
     )
     .await;
     // Everything so far moves to an archive (as if a year had passed), for the archive routes.
-    let archived = yaoshi::audit::archive::run(
+    let archived = yaoshi::system::audit::archive_due(
         &app.state,
-        yaoshi::db::now() + 400 * 86_400,
+        yaoshi::clock::now() + 400 * 86_400,
         &yaoshi::audit::Actor::cli(),
     )
     .await

@@ -53,15 +53,15 @@ async fn old_records_move_to_sealed_archives_and_the_chain_continues() {
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
 
     // Nothing is old enough yet.
-    let now = yaoshi::db::now();
-    let made = archive::run(&app.state, now, &Actor::cli())
+    let now = yaoshi::clock::now();
+    let made = yaoshi::system::audit::archive_due(&app.state, now, &Actor::cli())
         .await
         .expect("run");
     assert!(made.is_empty());
 
     // 201 days on, everything so far is past the 200-day retention.
     let live = count(&app, "select count(*) from audit_log").await;
-    let made = archive::run(&app.state, now + 201 * DAY, &Actor::cli())
+    let made = yaoshi::system::audit::archive_due(&app.state, now + 201 * DAY, &Actor::cli())
         .await
         .expect("archive");
     assert_eq!(made.len(), 1);
@@ -163,7 +163,7 @@ async fn old_records_move_to_sealed_archives_and_the_chain_continues() {
     );
 
     // A second pass later takes what has aged since, linking onto the first archive.
-    let made = archive::run(&app.state, now + 401 * DAY, &Actor::system())
+    let made = yaoshi::system::audit::archive_due(&app.state, now + 401 * DAY, &Actor::system())
         .await
         .expect("second");
     assert_eq!(made.len(), 1);
@@ -225,9 +225,13 @@ async fn a_broken_chain_is_not_archived() {
     .await
     .expect("tamper");
     let before = count(&app, "select count(*) from audit_log").await;
-    let e = archive::run(&app.state, yaoshi::db::now() + 400 * DAY, &Actor::cli())
-        .await
-        .expect_err("refused");
+    let e = yaoshi::system::audit::archive_due(
+        &app.state,
+        yaoshi::clock::now() + 400 * DAY,
+        &Actor::cli(),
+    )
+    .await
+    .expect_err("refused");
     assert!(
         format!("{e:#}").contains(&format!("第 {target} 条")),
         "{e:#}"

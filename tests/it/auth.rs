@@ -227,7 +227,7 @@ async fn idle_sessions_expire() {
         .await
         .expect("age");
     // (The few-seconds cache of authenticated sessions would still know it.)
-    app.state.auth_cache.clear();
+    yaoshi::auth::cache::clear(&app.state);
     let (s, _) = app.get(&c, "/api/v1/me").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }

@@ -7,10 +7,10 @@ use serde_json::json;
 use yaoshi::audit::Actor;
 use yaoshi::auth::Scope;
 use yaoshi::config::Config;
-use yaoshi::crypto::store::{self, PassOptions};
 use yaoshi::crypto::{Field, KeyFile, KeyRing};
 use yaoshi::org::members::{list_in, MemberFilter};
 use yaoshi::state::AppState;
+use yaoshi::system::keys::{self as store, PassOptions};
 
 use crate::common::{city, nth_id, TestApp};
 

@@ -127,14 +127,18 @@ async fn the_daily_pass_reminds_once_per_cause_and_stage() {
     );
 
     // The day's pass is claimed once, however many instances try.
-    assert!(yaoshi::notify::daily(&app.state, date!(2027 - 01 - 04))
-        .await
-        .expect("daily")
-        .is_some());
-    assert!(yaoshi::notify::daily(&app.state, date!(2027 - 01 - 04))
-        .await
-        .expect("daily")
-        .is_none());
+    assert!(
+        yaoshi::jobs::daily_pass_on(&app.state, date!(2027 - 01 - 04))
+            .await
+            .expect("daily")
+            .is_some()
+    );
+    assert!(
+        yaoshi::jobs::daily_pass_on(&app.state, date!(2027 - 01 - 04))
+            .await
+            .expect("daily")
+            .is_none()
+    );
     assert_eq!(
         app.sql_scalar(
             "select count(*) from job_run where day = '2027-01-04' and finished_at is not null"
@@ -336,7 +340,7 @@ async fn a_daily_digest_by_email_not_a_flood() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 
-    let sent = yaoshi::notify::daily(&app.state, date!(2026 - 11 - 26))
+    let sent = yaoshi::jobs::daily_pass_on(&app.state, date!(2026 - 11 - 26))
         .await
         .expect("daily");
     assert!(
@@ -358,7 +362,7 @@ async fn a_daily_digest_by_email_not_a_flood() {
         .await
         .expect("again");
     assert_eq!(smtp.messages().len(), 1);
-    yaoshi::notify::daily(&app.state, date!(2026 - 12 - 05))
+    yaoshi::jobs::daily_pass_on(&app.state, date!(2026 - 12 - 05))
         .await
         .expect("daily");
     assert_eq!(smtp.messages().len(), 2);

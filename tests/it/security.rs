@@ -149,7 +149,7 @@ async fn lock_after_failures_is_audited_seen_and_lifted_by_the_security_admin() 
 /// Waits until the clock is well inside a 30-second step, so a test's steps are stable.
 async fn mid_step() -> i64 {
     loop {
-        let now = yaoshi::db::now();
+        let now = yaoshi::clock::now();
         let into = now.rem_euclid(STEP);
         if (3..=STEP - 8).contains(&into) {
             return now;
@@ -344,7 +344,7 @@ async fn session_ids_rotate_and_time_out_and_logout_ends_them_on_the_server() {
         .execute(&app.state.db.pool)
         .await
         .expect("age");
-    app.state.auth_cache.clear();
+    yaoshi::auth::cache::clear(&app.state);
     assert_eq!(app.get(&c, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
     // Active but older than the absolute limit: gone too.
     let c = app.login("qian", PASSWORD).await;
@@ -352,7 +352,7 @@ async fn session_ids_rotate_and_time_out_and_logout_ends_them_on_the_server() {
         .execute(&app.state.db.pool)
         .await
         .expect("age");
-    app.state.auth_cache.clear();
+    yaoshi::auth::cache::clear(&app.state);
     assert_eq!(app.get(&c, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
     // Logout ends the session on the server: replaying the cookie gets nothing.
     let c = TestApp::client();
@@ -564,7 +564,7 @@ async fn password_history_expiry_and_policy() {
         .execute(&app.state.db.pool)
         .await
         .expect("age");
-    app.state.auth_cache.clear();
+    yaoshi::auth::cache::clear(&app.state);
     let (_, me) = app.get(&c, "/api/v1/me").await;
     assert_eq!(me["password_days_left"], 10, "{me}");
     let home = c
@@ -583,7 +583,7 @@ async fn password_history_expiry_and_policy() {
         .execute(&app.state.db.pool)
         .await
         .expect("age");
-    app.state.auth_cache.clear();
+    yaoshi::auth::cache::clear(&app.state);
     let (s, v) = app.get(&c, "/api/v1/notifications").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(v["error"]["code"], "password_expired");
@@ -733,8 +733,8 @@ async fn behind_a_trusted_proxy_https_means_secure_cookies_and_hsts() {
 async fn the_audit_admin_exports_a_date_range_and_the_export_is_audited() {
     let app = TestApp::spawn().await;
     let (_admin, _sec, aud) = three(&app).await;
-    let today = yaoshi::web::today();
-    let d = yaoshi::org::normalize::format_date(today);
+    let today = yaoshi::clock::today();
+    let d = yaoshi::text::format_date(today);
     let r = aud
         .get(app.url(&format!("/system/audit/export?from={d}&to={d}")))
         .send()
@@ -1352,7 +1352,7 @@ async fn api_tokens_expire() {
         assert_eq!(v["error"]["fields"]["expires_in_days"], "有效期为1至365天");
     }
     // Ninety days unless said otherwise; one day when asked.
-    let now = yaoshi::db::now();
+    let now = yaoshi::clock::now();
     let (s, v) = app
         .post(&c, "/api/v1/tokens", json!({"name": "默认"}))
         .await;
@@ -1372,12 +1372,12 @@ async fn api_tokens_expire() {
     assert_eq!(with_token(&app, &token).await, StatusCode::OK);
     // A day later (the clock moved by hand): refused, and shown as expired.
     sqlx::query("update api_token set expires_at = $1 where api_token_id = $2")
-        .bind(yaoshi::db::now() - 1)
+        .bind(yaoshi::clock::now() - 1)
         .bind(id)
         .execute(&app.state.db.pool)
         .await
         .expect("age");
-    app.state.auth_cache.clear();
+    yaoshi::auth::cache::clear(&app.state);
     assert_eq!(with_token(&app, &token).await, StatusCode::UNAUTHORIZED);
     let html = c
         .get(app.url("/account/tokens"))

@@ -39,11 +39,6 @@ pub struct Created {
     pub warnings: Vec<String>,
 }
 
-pub fn beijing_now() -> OffsetDateTime {
-    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    OffsetDateTime::now_utc().to_offset(offset)
-}
-
 /// `yaoshi-YYYYMMDD-HHMMSS.tar.zst`, in the time zone `t` carries (Beijing for ours).
 pub fn default_name(t: OffsetDateTime) -> String {
     format!(
@@ -266,7 +261,7 @@ pub async fn create(
     target: Option<PathBuf>,
     actor: &Actor,
 ) -> anyhow::Result<Created> {
-    create_at(state, target, beijing_now(), actor).await
+    create_at(state, target, crate::clock::beijing_now(), actor).await
 }
 
 /// [`create`] with the time that names and stamps it.

@@ -5,35 +5,30 @@
 //! an hour later, a few times a day at most.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context;
 use time::OffsetDateTime;
 
-use super::{beijing_now, is_backup_name, Created};
+use super::{is_backup_name, Created};
 use crate::audit::{Actor, Entry};
 use crate::state::AppState;
 
 pub const JOB: &str = "backup";
-/// Tries a day, counting the first; then the next day's hour.
-const MAX_ATTEMPTS: u32 = 3;
 
 /// Runs the daily backup for the day of `now` unless an instance already has.
 pub async fn daily(state: &AppState, now: OffsetDateTime) -> anyhow::Result<Option<Created>> {
-    let day = crate::org::normalize::format_date(now.date());
-    if !crate::notify::claim(state, JOB, &day).await? {
+    let actor = Actor::system();
+    let Some(created) = crate::jobs::once(
+        state,
+        JOB,
+        now.date(),
+        || super::create_at(state, None, now, &actor),
+        |c: &Created| c.manifest.entries.len() as u64,
+    )
+    .await?
+    else {
         return Ok(None);
-    }
-    let created = match super::create_at(state, None, now, &Actor::system()).await {
-        Ok(c) => c,
-        Err(e) => {
-            if let Err(r) = crate::notify::release(state, JOB, &day).await {
-                tracing::warn!(error = %r, "could not release the backup claim");
-            }
-            return Err(e);
-        }
     };
-    crate::notify::finish(state, JOB, &day, created.manifest.entries.len() as u64).await?;
     let keep = state.config.backup_keep as usize;
     let removed = prune(&state.config.backup_dir, keep)?;
     if !removed.is_empty() {
@@ -81,56 +76,20 @@ pub fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<String>> {
     Ok(old)
 }
 
-/// Time from `now` until the next `hour`:00 in `now`'s offset (tomorrow's if it has passed).
-pub fn until_next(now: OffsetDateTime, hour: u8) -> Duration {
-    let secs =
-        i64::from(now.hour()) * 3600 + i64::from(now.minute()) * 60 + i64::from(now.second());
-    let target = i64::from(hour) * 3600;
-    let wait = if target > secs {
-        target - secs
-    } else {
-        target + 24 * 3600 - secs
-    };
-    Duration::from_secs(wait.clamp(1, 24 * 3600) as u64)
-}
+/// The scheduled job: at `YAOSHI_BACKUP_HOUR`, off when `YAOSHI_BACKUP_KEEP` is 0.
+pub const SCHEDULE: crate::jobs::Job = crate::jobs::Job {
+    name: JOB,
+    at: |c| (c.backup_keep > 0).then_some((c.backup_hour, 0)),
+    run: run_daily,
+};
 
-/// Starts the daily backup in the background, unless `backup_keep` is 0.
-pub fn spawn(state: AppState) {
-    let (keep, hour) = (state.config.backup_keep, state.config.backup_hour);
-    if keep == 0 {
-        tracing::info!("daily backup is off (YAOSHI_BACKUP_KEEP=0)");
-        return;
-    }
-    tracing::info!(keep, hour, dir = %state.config.backup_dir.display(), "daily backup scheduled");
-    tokio::spawn(async move {
-        let mut failed: (String, u32) = (String::new(), 0);
-        loop {
-            let now = beijing_now();
-            let mut wait = until_next(now, hour);
-            if now.hour() >= hour {
-                match daily(&state, now).await {
-                    Ok(Some(c)) => tracing::info!(
-                        path = %c.path.display(),
-                        size = c.size,
-                        "daily backup written"
-                    ),
-                    Ok(None) => tracing::debug!("daily backup already made today"),
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "daily backup failed");
-                        let day = crate::org::normalize::format_date(now.date());
-                        if failed.0 != day {
-                            failed = (day, 0);
-                        }
-                        failed.1 += 1;
-                        if failed.1 < MAX_ATTEMPTS {
-                            wait = wait.min(Duration::from_secs(3600));
-                        }
-                    }
-                }
-            }
-            tokio::time::sleep(wait).await;
-        }
-    });
+fn run_daily(state: &AppState, now: OffsetDateTime) -> crate::jobs::JobFuture<'_> {
+    Box::pin(async move {
+        Ok(daily(state, now).await?.map(|c| {
+            tracing::info!(path = %c.path.display(), size = c.size, "daily backup written");
+            c.manifest.entries.len() as u64
+        }))
+    })
 }
 
 #[cfg(test)]
@@ -164,31 +123,6 @@ mod tests {
         assert!(
             expired(&names, 0).is_empty(),
             "0 turns the schedule off, deletes nothing"
-        );
-    }
-
-    #[test]
-    fn waits_for_the_next_hour() {
-        use time::macros::datetime;
-        assert_eq!(
-            until_next(datetime!(2026-01-01 01:00:00 +08:00), 2),
-            Duration::from_secs(3600)
-        );
-        assert_eq!(
-            until_next(datetime!(2026-01-01 02:00:00 +08:00), 2),
-            Duration::from_secs(24 * 3600)
-        );
-        assert_eq!(
-            until_next(datetime!(2026-01-01 23:30:00 +08:00), 2),
-            Duration::from_secs(2 * 3600 + 30 * 60)
-        );
-        assert_eq!(
-            until_next(datetime!(2026-01-01 01:59:59 +08:00), 2),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            until_next(datetime!(2026-01-01 05:00:00 +08:00), 0),
-            Duration::from_secs(19 * 3600)
         );
     }
 }

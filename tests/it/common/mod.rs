@@ -149,7 +149,7 @@ impl TestApp {
     /// steps within reach are spent: each step is accepted once).
     pub async fn next_code(&self, username: &str) -> Option<String> {
         loop {
-            let now = yaoshi::db::now();
+            let now = yaoshi::clock::now();
             let current = now.div_euclid(yaoshi::auth::totp::STEP);
             let wait = {
                 let mut m = self.totp.lock().expect("lock");
@@ -167,7 +167,7 @@ impl TestApp {
 
     /// Remembers a secret the test enrolled by itself (the current step counts as used).
     pub fn remember_totp(&self, username: &str, secret: &str) {
-        let step = yaoshi::db::now().div_euclid(yaoshi::auth::totp::STEP);
+        let step = yaoshi::clock::now().div_euclid(yaoshi::auth::totp::STEP);
         self.totp
             .lock()
             .expect("lock")
@@ -443,7 +443,7 @@ pub async fn enrol_through_pages(app: &TestApp, c: &Client) -> (String, Vec<Stri
         .expect("confirm");
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().await.expect("t").contains("验证码不正确"));
-    let code = yaoshi::auth::totp::code_at(&secret, yaoshi::db::now()).expect("code");
+    let code = yaoshi::auth::totp::code_at(&secret, yaoshi::clock::now()).expect("code");
     let r = c
         .post(app.url("/account/totp/confirm"))
         .form(&[("code", code.as_str())])

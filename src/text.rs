@@ -1,5 +1,6 @@
-//! Normalising the messy cell values found in hand-kept Excel ledgers (台账)
-//! before they are validated.
+//! Text and date helpers shared by every feature: normalising the messy cell values
+//! found in hand-kept Excel ledgers (台账) before they are validated, and the one date
+//! format (`YYYY-MM-DD`) the system stores and shows.
 
 use std::fmt;
 
@@ -178,6 +179,11 @@ pub fn excel_serial_to_date(serial: f64) -> Result<Date, DateError> {
         date!(1899 - 12 - 30)
     };
     epoch.checked_add(Duration::days(day)).ok_or_else(invalid)
+}
+
+/// met / judged, as a percentage with one decimal; `None` when nothing was due yet.
+pub fn rate(met: i64, judged: i64) -> Option<f64> {
+    (judged > 0).then(|| (met as f64 * 1000.0 / judged as f64).round() / 10.0)
 }
 
 /// `YYYY-MM-DD`.

@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 
-use super::{is_plaintext, key_id_of, prefix_of, Field, KeyFile, KeyRing, Keys, PREFIX};
 use crate::audit::{self, Actor, Entry};
 use crate::config::Config;
+use crate::crypto::{is_plaintext, key_id_of, prefix_of, Field, KeyFile, KeyRing, Keys, PREFIX};
 use crate::db::{Db, Sql};
 
 /// Rows per transaction of the pass.

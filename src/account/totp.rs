@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::totp::{self, Status};
-use super::CurrentUser;
+use crate::auth::totp::{self, Status};
+use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx};

@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::archive::{self, ArchiveRow};
-use super::AuditRow;
+use crate::audit::action_label as audit_action_label;
+use crate::audit::archive::{self, ArchiveRow};
+use crate::audit::AuditRow;
 use crate::auth::CurrentUser;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
-use crate::messages::{audit_action_label, audit_result_label};
+use crate::messages::audit_result_label;
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
 
@@ -38,7 +39,7 @@ pub struct AuditFilter {
 
 /// Beijing midnight of a date as unix seconds.
 fn day_start(s: &str) -> Option<i64> {
-    let d = crate::org::normalize::parse_date(s).ok()?;
+    let d = crate::text::parse_date(s).ok()?;
     Some(d.midnight().assume_utc().unix_timestamp() - 8 * 3600)
 }
 
@@ -167,7 +168,7 @@ struct AuditPage {
 
 impl AuditPage {
     fn time(&self, t: &i64) -> String {
-        web::fmt_time(*t)
+        crate::clock::fmt_time(*t)
     }
     fn label<'a>(&self, a: &'a str) -> &'a str {
         audit_action_label(a)
@@ -232,31 +233,31 @@ async fn page(
 }
 
 /// The chain's verdict and the archive files' problems, in words; whether all is well.
-fn describe(v: &super::Verdict, problems: &[(i64, String)]) -> (bool, String) {
+fn describe(v: &crate::audit::Verdict, problems: &[(i64, String)]) -> (bool, String) {
     let mut text = match v {
-        super::Verdict::Intact { rows, archived: 0 } => {
+        crate::audit::Verdict::Intact { rows, archived: 0 } => {
             format!("哈希链完整：共 {rows} 条记录，未发现篡改")
         }
-        super::Verdict::Intact { rows, archived } => format!(
+        crate::audit::Verdict::Intact { rows, archived } => format!(
             "哈希链完整：日志中 {rows} 条记录，另有 {archived} 条已归档，首尾相接，未发现篡改"
         ),
-        super::Verdict::Broken {
+        crate::audit::Verdict::Broken {
             audit_id,
             reason: "archive",
         } => format!("发现篡改：归档登记在第 {audit_id} 条记录处与上一归档不相接"),
-        super::Verdict::Broken { audit_id, .. } => {
+        crate::audit::Verdict::Broken { audit_id, .. } => {
             format!("发现篡改：第一处断裂在第 {audit_id} 条记录")
         }
     };
     for (id, p) in problems {
         text.push_str(&format!("；归档 #{id} 校验失败：{p}"));
     }
-    let ok = matches!(v, super::Verdict::Intact { .. }) && problems.is_empty();
+    let ok = matches!(v, crate::audit::Verdict::Intact { .. }) && problems.is_empty();
     (ok, text)
 }
 
 async fn check(state: &AppState) -> AppResult<(bool, String)> {
-    let v = super::verify(&state.db).await?;
+    let v = crate::audit::verify(&state.db).await?;
     let problems = archive::check_files(state).await?;
     Ok(describe(&v, &problems))
 }
@@ -282,10 +283,10 @@ async fn archive_for(
     let a = archive::get(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    super::record_alone(
+    crate::audit::record_alone(
         &state.db,
         &user.actor(),
-        super::Entry::new(
+        crate::audit::Entry::new(
             "audit.export",
             "audit_archive",
             id,
@@ -348,7 +349,7 @@ fn workbook(rows: Vec<AuditRow>) -> AppResult<Vec<u8>> {
         .map(|r| {
             vec![
                 r.audit_id.to_string(),
-                web::fmt_time(r.at),
+                crate::clock::fmt_time(r.at),
                 r.actor_name,
                 r.ip,
                 audit_action_label(&r.action).to_string(),
@@ -388,10 +389,10 @@ async fn export_page(
     Query(f): Query<AuditFilter>,
 ) -> AppResult<Response> {
     let (rows, total) = list(&state, &user, &f, Some(100_000)).await?;
-    super::record_alone(
+    crate::audit::record_alone(
         &state.db,
         &user.actor(),
-        super::Entry::new(
+        crate::audit::Entry::new(
             "audit.export",
             "audit_log",
             "",
@@ -467,11 +468,11 @@ async fn api_verify(
     user: CurrentUser,
 ) -> AppResult<Json<VerifyResult>> {
     user.require(user.is_audit_admin())?;
-    let v = super::verify(&state.db).await?;
+    let v = crate::audit::verify(&state.db).await?;
     let problems = archive::check_files(&state).await?;
     let (intact, message) = describe(&v, &problems);
     Ok(Json(match v {
-        super::Verdict::Intact { rows, archived } => VerifyResult {
+        crate::audit::Verdict::Intact { rows, archived } => VerifyResult {
             intact,
             rows,
             archived,
@@ -479,7 +480,7 @@ async fn api_verify(
             broken_archives: problems.iter().map(|p| p.0).collect(),
             message,
         },
-        super::Verdict::Broken { audit_id, .. } => VerifyResult {
+        crate::audit::Verdict::Broken { audit_id, .. } => VerifyResult {
             intact,
             rows: 0,
             archived: 0,
@@ -509,4 +510,38 @@ async fn api_archive_file(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     archive_file(&state, &user, id).await
+}
+
+/// Archives what is older than the security policy's retention, as of `now`.
+pub async fn archive_due(
+    state: &AppState,
+    now: i64,
+    actor: &crate::audit::Actor,
+) -> anyhow::Result<Vec<ArchiveRow>> {
+    let days = crate::auth::policy::current(state)
+        .await?
+        .audit_retention_days;
+    archive::run(state, now, days, actor).await
+}
+
+/// The daily retention pass, at `archive::HOUR` Beijing time.
+pub const SCHEDULE: crate::jobs::Job = crate::jobs::Job {
+    name: archive::JOB,
+    at: |_| Some((archive::HOUR, 0)),
+    run: archive_daily,
+};
+
+fn archive_daily(state: &AppState, now: time::OffsetDateTime) -> crate::jobs::JobFuture<'_> {
+    Box::pin(async move {
+        let actor = crate::audit::Actor::system();
+        let made = crate::jobs::once(
+            state,
+            archive::JOB,
+            now.date(),
+            || archive_due(state, now.unix_timestamp(), &actor),
+            |made: &Vec<ArchiveRow>| made.iter().map(|a| a.rows).sum::<i64>() as u64,
+        )
+        .await?;
+        Ok(made.map(|m| m.len() as u64))
+    })
 }

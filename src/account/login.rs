@@ -10,10 +10,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::client::ClientInfo;
-use super::{session, store, CurrentUser, MaybeUser};
-use crate::audit::{self, Actor, Entry};
-use crate::db::now;
+use crate::audit::{self, Entry};
+use crate::auth::client::ClientInfo;
+use crate::auth::login::{
+    attempt_failed, attempt_passed, authenticate, begin_own_attempt, finish_login, has_totp,
+    second_factor,
+};
+use crate::auth::{session, store, CurrentUser, MaybeUser};
+use crate::clock::now;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx};
@@ -35,192 +39,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_change_password))
         .routes(routes!(api_tokens_list, api_tokens_create))
         .routes(routes!(api_tokens_revoke))
-}
-
-/// Checks the password with throttling; failures and locks are audited. The second
-/// factor, where the user has one, is checked by `second_factor` before `finish_login`.
-pub async fn authenticate(
-    state: &AppState,
-    username: &str,
-    password: &str,
-    ip: &str,
-) -> AppResult<store::UserRow> {
-    let username = username.trim().to_string();
-    if username.is_empty() || password.is_empty() {
-        return Err(AppError::BadCredentials);
-    }
-    let actor = Actor {
-        user_id: None,
-        name: username.clone(),
-        ip: ip.to_string(),
-    };
-    let attempt = begin_login_attempt(state, &actor, &username).await?;
-    let user = store::find_by_username(state, &username).await?;
-    let stored = user
-        .as_ref()
-        .map_or(super::password::DUMMY_HASH.to_string(), |u| {
-            u.password_hash.clone()
-        });
-    let ok = super::password::verify(password.to_string(), stored).await;
-    match user {
-        Some(u) if ok && u.disabled == 0 => {
-            attempt_passed(state, attempt).await?;
-            Ok(u)
-        }
-        _ => {
-            attempt_failed(state, &username, &actor, "登录失败").await?;
-            Err(AppError::BadCredentials)
-        }
-    }
-}
-
-/// One attempt at a secret of `username` (a password, a second-factor code), counted before
-/// it is checked: a failure is recorded first and taken back if the secret proves right.
-/// Only an attempt that finds the name unlocked by the failures recorded before its own goes
-/// on to the check, so guesses sent all at once get no more tries than guesses sent one by
-/// one (checking the lock first and recording after the slow password hash let a burst of
-/// hundreds through). `Err(until)`: locked, nothing recorded.
-async fn begin_attempt(state: &AppState, username: &str, ip: &str) -> AppResult<Result<i64, i64>> {
-    let id = store::record_failure(state, username, ip).await?;
-    if let Some(until) = store::locked_until_before(state, username, id).await? {
-        store::forget_failure(state, id).await?;
-        return Ok(Err(until));
-    }
-    Ok(Ok(id))
-}
-
-fn minutes_until(until: i64) -> i64 {
-    ((until - now()) + 59) / 60
-}
-
-/// A login's attempt (password or second-factor code): begun as `begin_attempt`; while the
-/// name is locked the attempt is audited and refused.
-async fn begin_login_attempt(state: &AppState, actor: &Actor, username: &str) -> AppResult<i64> {
-    let until = match begin_attempt(state, username, &actor.ip).await? {
-        Ok(id) => return Ok(id),
-        Err(until) => until,
-    };
-    audit::record_alone(
-        &state.db,
-        actor,
-        Entry::new("login.failed", "user", username, "账号锁定期间尝试登录").result("locked"),
-    )
-    .await?;
-    Err(AppError::TooManyRequests(format!(
-        "登录失败次数过多，请{}分钟后再试",
-        minutes_until(until)
-    )))
-}
-
-/// A signed-in user's own attempt at a secret (the current password, a second-factor code
-/// in the account settings), counted like a login's: returns the attempt to settle with
-/// `attempt_passed` or `attempt_failed`, or refuses while the name is locked.
-pub(crate) async fn begin_own_attempt(state: &AppState, user: &CurrentUser) -> AppResult<i64> {
-    match begin_attempt(state, &user.username, &user.ip).await? {
-        Ok(id) => Ok(id),
-        Err(until) => Err(AppError::TooManyRequests(format!(
-            "输入错误次数过多，请{}分钟后再试",
-            minutes_until(until)
-        ))),
-    }
-}
-
-/// The secret was right: the failure recorded ahead of the check is taken back.
-pub(crate) async fn attempt_passed(state: &AppState, attempt: i64) -> AppResult<()> {
-    store::forget_failure(state, attempt).await
-}
-
-/// The secret was wrong: the failure recorded ahead stays and is audited; the attempt that
-/// reaches the threshold locks the name, and the lock is audited as its own event.
-pub(crate) async fn attempt_failed(
-    state: &AppState,
-    username: &str,
-    actor: &Actor,
-    summary: &str,
-) -> AppResult<()> {
-    audit::record_alone(
-        &state.db,
-        actor,
-        Entry::new("login.failed", "user", username, summary).result("denied"),
-    )
-    .await?;
-    if let Some(until) = store::locked_until(state, username).await? {
-        let policy = super::policy::current(state).await?;
-        audit::record_alone(
-            &state.db,
-            actor,
-            Entry::new(
-                "user.lock",
-                "user",
-                username,
-                format!(
-                    "{}分钟内登录失败{}次，锁定至 {}",
-                    policy.lock_window_minutes,
-                    policy.lock_threshold,
-                    web::fmt_time(until)
-                ),
-            )
-            .result("locked"),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Whether the user has a second factor to present.
-async fn has_totp(state: &AppState, user_id: i64) -> AppResult<bool> {
-    let at: Option<i64> =
-        sqlx::query_scalar("select totp_enabled_at from app_user where user_id = $1")
-            .bind(user_id)
-            .fetch_one(&state.db.pool)
-            .await?;
-    Ok(at.is_some())
-}
-
-/// Checks the second factor; a wrong code counts towards the lock like a wrong password.
-async fn second_factor(
-    state: &AppState,
-    u: &store::UserRow,
-    code: &str,
-    ip: &str,
-) -> AppResult<()> {
-    let actor = Actor {
-        user_id: Some(u.user_id),
-        name: u.username.clone(),
-        ip: ip.to_string(),
-    };
-    let attempt = begin_login_attempt(state, &actor, &u.username).await?;
-    if super::totp::check_code(state, u.user_id, code, &actor).await? {
-        return attempt_passed(state, attempt).await;
-    }
-    attempt_failed(state, &u.username, &actor, "动态验证码错误").await?;
-    Err(AppError::field(
-        "code",
-        "动态验证码错误或已使用，请输入手机上的最新验证码",
-    ))
-}
-
-/// The password (and second factor) passed: the failures are forgotten, the login audited,
-/// and a new session begins.
-async fn finish_login(
-    state: &AppState,
-    u: &store::UserRow,
-    client: &ClientInfo,
-    previous: Option<&str>,
-    factors: &str,
-) -> AppResult<String> {
-    store::clear_failures(state, &u.username).await?;
-    audit::record_alone(
-        &state.db,
-        &Actor {
-            user_id: Some(u.user_id),
-            name: u.username.clone(),
-            ip: client.ip.clone(),
-        },
-        Entry::new("login", "user", u.user_id, format!("登录成功（{factors}）")),
-    )
-    .await?;
-    session::create(state, u.user_id, client, previous).await
 }
 
 #[derive(Template)]
@@ -475,7 +293,7 @@ async fn password_page(
     user: CurrentUser,
     flash: FlashIn,
 ) -> AppResult<Response> {
-    let policy = super::policy::current(&state).await?;
+    let policy = crate::auth::policy::current(&state).await?;
     web::render(&PasswordPage {
         forced: user.must_change_password,
         expired: user.password_expired,
@@ -486,7 +304,7 @@ async fn password_page(
     })
 }
 
-fn password_rules(p: &super::policy::Policy) -> String {
+fn password_rules(p: &crate::auth::policy::Policy) -> String {
     let mut s = format!(
         "至少{}位，包含大写字母、小写字母、数字、符号中的至少{}类，且不含用户名",
         p.password_min_length,
@@ -527,7 +345,7 @@ async fn change_password(
             return Err(AppError::field("confirm", "两次输入的新密码不一致"));
         }
     }
-    let policy = super::policy::current(state).await?;
+    let policy = crate::auth::policy::current(state).await?;
     policy
         .check_password(&f.new_password, &user.username)
         .map_err(|m| AppError::field("new_password", m))?;
@@ -540,7 +358,7 @@ async fn change_password(
     // A wrong current password counts towards the lock as at login, and a locked name may
     // not try again: a stolen session cannot guess the password it would change.
     let attempt = begin_own_attempt(state, user).await?;
-    if !super::password::verify(f.current, row.password_hash).await {
+    if !crate::auth::password::verify(f.current, row.password_hash).await {
         attempt_failed(
             state,
             &user.username,
@@ -593,7 +411,7 @@ async fn password_submit(
         }
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
-            let policy = super::policy::current(&state).await?;
+            let policy = crate::auth::policy::current(&state).await?;
             let page = PasswordPage {
                 forced: user.must_change_password,
                 expired: user.password_expired,
@@ -724,7 +542,7 @@ async fn revoke_token(state: &AppState, user: &CurrentUser, id: i64) -> AppResul
     )
     .await?;
     tx.commit().await?;
-    state.auth_cache.clear();
+    crate::auth::cache::clear(state);
     Ok(())
 }
 
@@ -743,10 +561,10 @@ impl TokensPage {
         t.expires_at.is_some_and(|e| e <= self.now)
     }
     fn time(&self, t: &i64) -> String {
-        web::fmt_time(*t)
+        crate::clock::fmt_time(*t)
     }
     fn opt_time(&self, t: &Option<i64>) -> String {
-        t.map(web::fmt_time).unwrap_or_else(|| "—".into())
+        t.map(crate::clock::fmt_time).unwrap_or_else(|| "—".into())
     }
 }
 
@@ -819,7 +637,7 @@ pub struct Me {
     pub password_days_left: Option<i64>,
     /// Two-factor authentication must be set up before anything else (POST /me/totp).
     pub totp_enrolment_required: bool,
-    pub grants: Vec<super::Grant>,
+    pub grants: Vec<crate::auth::Grant>,
 }
 
 impl From<&CurrentUser> for Me {

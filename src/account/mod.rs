@@ -1,0 +1,72 @@
+//! 个人: signing in and out, the second factor, the password, API tokens — what every
+//! account does for itself.
+
+pub mod login;
+pub mod totp;
+
+use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::CurrentUser;
+use crate::feature::Feature;
+use crate::state::AppState;
+use crate::web::NavEntry;
+
+pub fn pages() -> Router<AppState> {
+    Router::new().merge(login::pages()).merge(totp::pages())
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(login::api()).merge(totp::api())
+}
+
+pub const GROUP: &str = "个人";
+pub const GROUP_ORDER: u16 = 30;
+
+fn anyone(_: &CurrentUser) -> bool {
+    true
+}
+
+const NAV: &[NavEntry] = &[
+    NavEntry {
+        group: GROUP,
+        group_order: GROUP_ORDER,
+        order: 20,
+        label: "API 令牌",
+        href: "/account/tokens",
+        icon: "key",
+        show: anyone,
+    },
+    NavEntry {
+        group: GROUP,
+        group_order: GROUP_ORDER,
+        order: 30,
+        label: "双因素认证",
+        href: "/account/totp",
+        icon: "device-mobile",
+        show: anyone,
+    },
+    NavEntry {
+        group: GROUP,
+        group_order: GROUP_ORDER,
+        order: 40,
+        label: "修改密码",
+        href: "/password",
+        icon: "shield-lock",
+        show: anyone,
+    },
+];
+
+const AUDIT_LABELS: &[(&str, &str)] = &[
+    ("token", "API令牌"),
+    ("logout", "退出登录"),
+    ("user.password_change", "修改密码"),
+    ("token.create", "创建API令牌"),
+    ("token.revoke", "吊销API令牌"),
+];
+
+pub const FEATURE: Feature = Feature {
+    nav: NAV,
+    audit_labels: AUDIT_LABELS,
+    ..Feature::new("account", pages, api)
+};
