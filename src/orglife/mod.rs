@@ -1,12 +1,20 @@
 //! 组织生活: 三会一课, 主题党日, 组织生活会 and 民主评议 — the records a branch keeps, their
 //! review by the unit, and the compliance computed from them.
 
+pub mod api;
 pub mod attachments;
+pub mod grid;
 pub mod home;
+pub mod meeting_rules;
+pub mod meetings;
+pub mod mine;
+pub mod pages;
+pub mod register;
 pub mod reminders;
-pub mod routes;
+pub mod review;
 pub mod rules;
 pub mod schema;
+pub mod stats;
 pub mod store;
 
 use axum::Router;
@@ -18,7 +26,20 @@ use crate::jobs::{Step, StepFuture};
 use crate::state::AppState;
 use crate::web::NavEntry;
 
-pub use store::{may_read, may_review, may_write};
+/// May read meeting records at all (members use their own page).
+pub fn may_read(user: &CurrentUser) -> bool {
+    user.is_registry_admin() || user.has(Role::Branch)
+}
+
+/// May draft, edit and submit records (for branches in scope).
+pub fn may_write(user: &CurrentUser) -> bool {
+    user.has(Role::Unit) || user.has(Role::Branch)
+}
+
+/// May accept or return submitted records: the unit (and the committee above it).
+pub fn may_review(user: &CurrentUser) -> bool {
+    user.is_registry_admin()
+}
 
 const GROUP: &str = "组织生活";
 const GROUP_ORDER: u16 = 20;
@@ -96,9 +117,9 @@ pub const FEATURE: Feature = Feature {
 };
 
 pub fn pages() -> Router<AppState> {
-    routes::pages()
+    pages::pages()
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
-    routes::api()
+    api::api()
 }

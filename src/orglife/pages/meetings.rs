@@ -1,0 +1,785 @@
+//! Meeting record pages: the list with its filters and export, the form with the register
+//! of the date, the detail with attachments and the review trail, the review steps.
+
+use super::*;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::orglife::rules::{self, MeetingKind, Quorum};
+use crate::orglife::store::{
+    self, Attendance, Meeting, MeetingFilter, MeetingInput, RegisterMember, ReviewStep, Step,
+};
+use crate::state::AppState;
+use crate::web::{self, FlashIn, PageCtx, Pager};
+
+#[derive(Template)]
+#[template(path = "orglife/meetings.html")]
+pub(in crate::orglife) struct MeetingsPage {
+    ctx: PageCtx,
+    rows: Vec<Meeting>,
+    pager: Pager,
+    f: MeetingFilter,
+    units: Vec<(i64, String)>,
+    branches: Vec<(i64, String)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    statuses: [(&'static str, &'static str); 4],
+    years: Vec<i32>,
+    can_write: bool,
+    export_query: String,
+}
+
+impl MeetingsPage {
+    fn sel(&self, v: &Option<String>, k: &str) -> bool {
+        v.as_deref() == Some(k)
+    }
+    fn is(&self, v: &Option<String>, id: &i64) -> bool {
+        parse_id(v) == Some(*id)
+    }
+    fn year_is(&self, y: &i32) -> bool {
+        parse_id(&self.f.year) == Some(i64::from(*y))
+    }
+    fn q(&self) -> String {
+        self.f.q.clone().unwrap_or_default()
+    }
+}
+
+pub(in crate::orglife) async fn list_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(f): Query<MeetingFilter>,
+) -> AppResult<Response> {
+    let (rows, total) = store::list(&state, &user, &f, false).await?;
+    let qs = f.query_string();
+    let unit = parse_id(&f.unit_id);
+    web::render(&MeetingsPage {
+        ctx: PageCtx::new(&user, "三会一课", "/orglife/meetings", flash)
+            .crumb("组织生活", "/orglife/meetings")
+            .crumb("三会一课", "/orglife/meetings"),
+        pager: Pager::new(&f.paging(), total, "/orglife/meetings", &qs),
+        rows,
+        units: unit_options(&state, &user).await?,
+        branches: branch_options(&state, &user, unit).await?,
+        kinds: kinds(),
+        statuses: store::STATUSES,
+        years: years_around(store::year_or_now(f.year.as_deref())),
+        can_write: store::may_write(&user),
+        export_query: qs,
+        f,
+    })
+}
+
+pub(in crate::orglife) const EXPORT_HEADERS: [&str; 13] = [
+    "会议日期",
+    "会议类型",
+    "机关党组织",
+    "党支部",
+    "党小组",
+    "主题",
+    "地点",
+    "主持人",
+    "记录人",
+    "应到",
+    "实到",
+    "是否达到法定人数",
+    "状态",
+];
+
+pub async fn export(state: &AppState, user: &CurrentUser, f: &MeetingFilter) -> AppResult<Vec<u8>> {
+    let (rows, _) = store::list(state, user, f, true).await?;
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|m| {
+            vec![
+                m.held_on.clone(),
+                m.kind_label().to_string(),
+                m.unit_name.clone(),
+                m.branch_name.clone(),
+                m.group_name.clone().unwrap_or_default(),
+                m.topic.clone(),
+                m.place.clone(),
+                m.presenter.clone(),
+                m.recorder.clone(),
+                m.eligible_count.to_string(),
+                m.present_count.to_string(),
+                if m.quorum_met == 1 { "是" } else { "否" }.to_string(),
+                m.status_label().to_string(),
+            ]
+        })
+        .collect();
+    crate::xlsx::write_sheet("组织生活记录", &EXPORT_HEADERS, &rows)
+}
+
+pub(in crate::orglife) async fn export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<MeetingFilter>,
+) -> AppResult<Response> {
+    Ok(crate::xlsx::download(
+        "组织生活记录.xlsx",
+        export(&state, &user, &f).await?,
+    ))
+}
+
+// ---- the form ----
+
+#[derive(Template)]
+#[template(path = "orglife/meeting_form.html")]
+pub(in crate::orglife) struct MeetingForm {
+    ctx: PageCtx,
+    action: String,
+    meeting_id: Option<i64>,
+    v: MeetingInput,
+    branches: Vec<(i64, String)>,
+    groups: Vec<(i64, String)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    register: RegisterView,
+    errors: FieldErrors,
+    /// Editing an accepted record sends it back to review.
+    reopens: bool,
+}
+
+impl MeetingForm {
+    fn err(&self, f: &str) -> String {
+        self.errors.get(f).cloned().unwrap_or_default()
+    }
+    fn invalid(&self, f: &str) -> &'static str {
+        if self.errors.contains_key(f) {
+            " is-invalid"
+        } else {
+            ""
+        }
+    }
+    fn duration(&self) -> String {
+        self.v
+            .duration_minutes
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    }
+    fn group_is(&self, id: &i64) -> bool {
+        self.v.group_id == Some(*id)
+    }
+}
+
+/// The attendance part of the form: the register on the meeting's date.
+#[derive(Template)]
+#[template(path = "orglife/register.html")]
+pub(in crate::orglife) struct RegisterView {
+    rows: Vec<RegisterLine>,
+    /// Why there is no list yet.
+    hint: Option<String>,
+    quorum: String,
+}
+
+pub(in crate::orglife) struct RegisterLine {
+    m: RegisterMember,
+    state: String,
+    reason: String,
+}
+
+impl RegisterLine {
+    fn is(&self, s: &str) -> bool {
+        self.state == s
+    }
+}
+
+/// The register for a branch, date and kind, with what was already marked.
+pub(in crate::orglife) async fn register_view(
+    state: &AppState,
+    user: &CurrentUser,
+    v: &MeetingInput,
+) -> AppResult<RegisterView> {
+    let empty = |hint: &str| RegisterView {
+        rows: Vec::new(),
+        hint: Some(hint.into()),
+        quorum: String::new(),
+    };
+    if v.branch_id == 0 {
+        return Ok(empty("请先选择党支部。"));
+    }
+    let Ok(held) = crate::text::parse_date(v.held_on.trim()) else {
+        return Ok(empty(
+            "填写会议日期后，这里列出当日的支部党员名册用于签到。",
+        ));
+    };
+    store::branch_in_scope(state, user, v.branch_id).await?;
+    let kind = MeetingKind::parse(&v.kind);
+    let register = store::register_on(state, v.branch_id, held).await?;
+    let rows: Vec<RegisterLine> = register
+        .into_iter()
+        .filter(|m| match kind {
+            Some(MeetingKind::GroupMeeting) => v.group_id.is_some() && m.group_id == v.group_id,
+            Some(MeetingKind::CommitteeMeeting) => m.officer,
+            _ => true,
+        })
+        .map(|m| {
+            let given = v.attendance.iter().find(|a| a.member_id == m.member_id);
+            RegisterLine {
+                state: given.map_or("present".into(), |a| a.state.clone()),
+                reason: given.map(|a| a.reason.clone()).unwrap_or_default(),
+                m,
+            }
+        })
+        .collect();
+    let rules_all = store::load_rules(state).await?;
+    let quorum = kind
+        .and_then(|k| rules::rule_for(&rules_all, k, held.year()))
+        .map(|r| r.quorum)
+        .unwrap_or(Quorum::None);
+    let hint = if rows.is_empty() {
+        Some(match kind {
+            Some(MeetingKind::GroupMeeting) if v.group_id.is_none() => "请选择党小组。".to_string(),
+            Some(MeetingKind::CommitteeMeeting) => {
+                "本支部尚未登记支委会委员，请先在党组织页面登记委员。".to_string()
+            }
+            _ => "会议当日本支部名册中没有党员。".to_string(),
+        })
+    } else {
+        None
+    };
+    Ok(RegisterView {
+        rows,
+        hint,
+        quorum: match quorum {
+            Quorum::None => String::new(),
+            q => format!("法定人数：{}", q.label()),
+        },
+    })
+}
+
+pub(in crate::orglife) async fn groups_of(
+    state: &AppState,
+    branch_id: i64,
+) -> AppResult<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "select org_id, name from org where parent_id = $1 and kind = 'group' order by sort_order, org_id",
+    )
+    .bind(branch_id)
+    .fetch_all(&state.db.pool)
+    .await?)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(in crate::orglife) async fn render_form(
+    state: &AppState,
+    user: &CurrentUser,
+    title: &str,
+    action: String,
+    meeting_id: Option<i64>,
+    v: MeetingInput,
+    errors: FieldErrors,
+    reopens: bool,
+) -> AppResult<Response> {
+    let branches = branch_options(state, user, None).await?;
+    let groups = if v.branch_id > 0 {
+        groups_of(state, v.branch_id).await?
+    } else {
+        Vec::new()
+    };
+    let register = register_view(state, user, &v).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut r = web::render(&MeetingForm {
+        ctx: PageCtx::new(user, title, "/orglife/meetings", FlashIn(None))
+            .crumb("组织生活", "/orglife/meetings")
+            .crumb("三会一课", "/orglife/meetings")
+            .crumb(title, ""),
+        action,
+        meeting_id,
+        v,
+        branches,
+        groups,
+        kinds: kinds(),
+        register,
+        errors,
+        reopens,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+pub(in crate::orglife) struct NewQuery {
+    branch_id: Option<String>,
+    kind: Option<String>,
+}
+
+pub(in crate::orglife) async fn new_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Response> {
+    user.require(store::may_write(&user))?;
+    let branches = branch_options(&state, &user, None).await?;
+    let branch_id = parse_id(&q.branch_id)
+        .or_else(|| (branches.len() == 1).then(|| branches[0].0))
+        .unwrap_or(0);
+    let v = MeetingInput {
+        branch_id,
+        kind: q
+            .kind
+            .filter(|k| MeetingKind::parse(k).is_some())
+            .unwrap_or_else(|| "theme_day".into()),
+        held_on: crate::text::format_date(crate::clock::today()),
+        duration_minutes: Some(90),
+        client_token: Some(token()),
+        ..Default::default()
+    };
+    render_form(
+        &state,
+        &user,
+        "登记会议",
+        "/orglife/meetings".into(),
+        None,
+        v,
+        FieldErrors::new(),
+        false,
+    )
+    .await
+}
+
+/// Reads the form: the fields, then `att_<member>` and `reason_<member>` pairs.
+pub(in crate::orglife) fn input_from_form(pairs: Vec<(String, String)>) -> MeetingInput {
+    let mut v = MeetingInput::default();
+    let mut reasons = std::collections::HashMap::new();
+    for (k, val) in pairs {
+        match k.as_str() {
+            "branch_id" => v.branch_id = val.trim().parse().unwrap_or(0),
+            "group_id" => v.group_id = val.trim().parse().ok(),
+            "kind" => v.kind = val,
+            "held_on" => v.held_on = val,
+            "start_time" => v.start_time = val,
+            "duration_minutes" => {
+                v.duration_minutes = if val.trim().is_empty() {
+                    None
+                } else {
+                    Some(val.trim().parse().unwrap_or(-1))
+                }
+            }
+            "place" => v.place = val,
+            "topic" => v.topic = val,
+            "presenter" => v.presenter = val,
+            "recorder" => v.recorder = val,
+            "minutes" => v.minutes = val,
+            "client_token" => v.client_token = Some(val),
+            _ => {
+                if let Some(id) = k.strip_prefix("att_").and_then(|s| s.parse::<i64>().ok()) {
+                    v.attendance.push(store::AttendanceInput {
+                        member_id: id,
+                        state: val,
+                        reason: String::new(),
+                    });
+                } else if let Some(id) = k
+                    .strip_prefix("reason_")
+                    .and_then(|s| s.parse::<i64>().ok())
+                {
+                    reasons.insert(id, val);
+                }
+            }
+        }
+    }
+    for a in &mut v.attendance {
+        if let Some(r) = reasons.remove(&a.member_id) {
+            a.reason = r;
+        }
+    }
+    v
+}
+
+pub(in crate::orglife) async fn create_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let v = input_from_form(pairs);
+    match store::create(&state, &user, v.clone()).await {
+        Ok(saved) => Ok(web::redirect_with_flash(
+            &format!("/orglife/meetings/{}", saved.meeting_id),
+            if saved.duplicate {
+                "该表单已经提交过，这是已保存的记录（未重复登记）"
+            } else {
+                "已保存为草稿，核对无误后请提交审核"
+            },
+        )),
+        Err(AppError::Invalid {
+            message,
+            mut fields,
+        }) => {
+            if fields.is_empty() {
+                fields.insert("form".into(), message);
+            }
+            render_form(
+                &state,
+                &user,
+                "登记会议",
+                "/orglife/meetings".into(),
+                None,
+                v,
+                fields,
+                false,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(in crate::orglife) struct RegisterQuery {
+    branch_id: Option<String>,
+    held_on: Option<String>,
+    kind: Option<String>,
+    group_id: Option<String>,
+}
+
+/// The attendance table for the form, reloaded by htmx as branch, kind or date change.
+pub(in crate::orglife) async fn register_fragment(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<RegisterQuery>,
+) -> AppResult<Response> {
+    user.require(store::may_write(&user))?;
+    let v = MeetingInput {
+        branch_id: parse_id(&q.branch_id).unwrap_or(0),
+        held_on: q.held_on.unwrap_or_default(),
+        kind: q.kind.unwrap_or_default(),
+        group_id: parse_id(&q.group_id),
+        ..Default::default()
+    };
+    web::render(&register_view(&state, &user, &v).await?)
+}
+
+// ---- one record ----
+
+#[derive(Template)]
+#[template(path = "orglife/meeting_detail.html")]
+pub(in crate::orglife) struct DetailPage {
+    ctx: PageCtx,
+    m: Meeting,
+    attendance: Vec<Attendance>,
+    trail: Vec<ReviewStep>,
+    attachments: Vec<crate::orglife::attachments::Attachment>,
+    can_attach: bool,
+    can_edit: bool,
+    can_submit: bool,
+    can_review: bool,
+    can_delete: bool,
+    quorum_rule: String,
+    error: Option<String>,
+}
+
+impl DetailPage {
+    fn time(&self, t: &i64) -> String {
+        crate::clock::fmt_time(*t)
+    }
+    fn count(&self, s: &str) -> usize {
+        self.attendance.iter().filter(|a| a.state == s).count()
+    }
+}
+
+pub(in crate::orglife) async fn detail(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    flash: FlashIn,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let m = store::get(state, user, id).await?;
+    let attendance = store::attendance(state, id).await?;
+    let trail = store::review_trail(state, id).await?;
+    let writer = store::may_write(user);
+    let rules_all = store::load_rules(state).await?;
+    let year =
+        crate::text::parse_date(&m.held_on).map_or(crate::clock::today().year(), |d| d.year());
+    let quorum = MeetingKind::parse(&m.kind)
+        .and_then(|k| rules::rule_for(&rules_all, k, year))
+        .map_or(Quorum::None, |r| r.quorum);
+    let title = format!("{} · {}", m.kind_label(), m.held_on);
+    let mut r = web::render(&DetailPage {
+        ctx: PageCtx::new(user, &title, "/orglife/meetings", flash)
+            .crumb("组织生活", "/orglife/meetings")
+            .crumb("三会一课", "/orglife/meetings")
+            .crumb(title.clone(), ""),
+        attachments: crate::orglife::attachments::list(state, id).await?,
+        can_attach: writer && matches!(m.status.as_str(), "draft" | "returned"),
+        can_edit: writer && m.status != "submitted",
+        can_submit: writer && matches!(m.status.as_str(), "draft" | "returned"),
+        can_review: store::may_review(user) && m.status == "submitted",
+        can_delete: writer && matches!(m.status.as_str(), "draft" | "returned"),
+        quorum_rule: if quorum == Quorum::None {
+            String::new()
+        } else {
+            quorum.label().to_string()
+        },
+        m,
+        attendance,
+        trail,
+        error: error.clone(),
+    })?;
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+pub(in crate::orglife) async fn detail_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    detail(&state, &user, id, flash, None).await
+}
+
+pub(in crate::orglife) async fn edit_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    user.require(store::may_write(&user))?;
+    let m = store::get(&state, &user, id).await?;
+    if m.status == "submitted" {
+        return Ok(web::redirect_with_flash(
+            &format!("/orglife/meetings/{id}"),
+            "该记录正在审核中，审核完成前不能修改",
+        ));
+    }
+    let attendance = store::attendance(&state, id).await?;
+    let v = MeetingInput {
+        branch_id: m.branch_id,
+        group_id: m.group_id,
+        kind: m.kind.clone(),
+        held_on: m.held_on.clone(),
+        start_time: m.start_time.clone(),
+        duration_minutes: Some(m.duration_minutes),
+        place: m.place.clone(),
+        topic: m.topic.clone(),
+        presenter: m.presenter.clone(),
+        recorder: m.recorder.clone(),
+        minutes: m.minutes.clone(),
+        attendance: attendance
+            .into_iter()
+            .map(|a| store::AttendanceInput {
+                member_id: a.member_id,
+                state: a.state,
+                reason: a.reason,
+            })
+            .collect(),
+        client_token: None,
+    };
+    render_form(
+        &state,
+        &user,
+        "修改会议记录",
+        format!("/orglife/meetings/{id}"),
+        Some(id),
+        v,
+        FieldErrors::new(),
+        m.status == "accepted",
+    )
+    .await
+}
+
+pub(in crate::orglife) async fn update_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let v = input_from_form(pairs);
+    let before = store::get(&state, &user, id).await?;
+    match store::update(&state, &user, id, v.clone()).await {
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/orglife/meetings/{id}"),
+            if before.status == "accepted" {
+                "已修改，记录已重新提交审核"
+            } else {
+                "已保存修改"
+            },
+        )),
+        Err(AppError::Invalid {
+            message,
+            mut fields,
+        }) => {
+            if fields.is_empty() {
+                fields.insert("form".into(), message);
+            }
+            render_form(
+                &state,
+                &user,
+                "修改会议记录",
+                format!("/orglife/meetings/{id}"),
+                Some(id),
+                v,
+                fields,
+                before.status == "accepted",
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+pub struct CommentForm {
+    /// Required when returning a record: what to change.
+    #[serde(default)]
+    pub comment: String,
+}
+
+pub(in crate::orglife) async fn step_page(
+    state: AppState,
+    user: CurrentUser,
+    id: i64,
+    step: Step,
+    comment: &str,
+    done: &str,
+) -> AppResult<Response> {
+    match store::step(&state, &user, id, step, comment).await {
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/orglife/meetings/{id}"),
+            done,
+        )),
+        Err(AppError::Invalid { message, fields }) => {
+            let msg = fields.into_values().next().unwrap_or(message);
+            detail(&state, &user, id, FlashIn(None), Some(msg)).await
+        }
+        Err(AppError::Conflict(msg)) => {
+            let mut r = detail(&state, &user, id, FlashIn(None), Some(msg)).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(in crate::orglife) async fn submit_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    step_page(
+        state,
+        user,
+        id,
+        Step::Submit,
+        "",
+        "已提交，等待机关党组织审核",
+    )
+    .await
+}
+
+pub(in crate::orglife) async fn accept_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CommentForm>,
+) -> AppResult<Response> {
+    step_page(
+        state,
+        user,
+        id,
+        Step::Accept,
+        &f.comment,
+        "已审核通过，计入合规统计",
+    )
+    .await
+}
+
+pub(in crate::orglife) async fn return_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CommentForm>,
+) -> AppResult<Response> {
+    step_page(state, user, id, Step::Return, &f.comment, "已退回支部修改").await
+}
+
+pub(in crate::orglife) async fn delete_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    match store::delete(&state, &user, id).await {
+        Ok(()) => Ok(web::redirect_with_flash(
+            "/orglife/meetings",
+            "已删除该记录",
+        )),
+        Err(AppError::Conflict(msg)) => {
+            let mut r = detail(&state, &user, id, FlashIn(None), Some(msg)).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(in crate::orglife) async fn attach_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    mp: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let added = match crate::orglife::attachments::read_file(mp).await {
+        Ok((name, bytes)) => {
+            crate::orglife::attachments::add(&state, &user, id, &name, &bytes).await
+        }
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok(_) => Ok(web::redirect_with_flash(
+            &format!("/orglife/meetings/{id}"),
+            "附件已上传",
+        )),
+        Err(AppError::Invalid { message, fields }) => {
+            let msg = fields.into_values().next().unwrap_or(message);
+            detail(&state, &user, id, FlashIn(None), Some(msg)).await
+        }
+        Err(e @ (AppError::Conflict(_) | AppError::TooLarge(_))) => {
+            let status = e.status();
+            let mut r = detail(&state, &user, id, FlashIn(None), Some(e.to_string())).await?;
+            *r.status_mut() = status;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(in crate::orglife) async fn attachment_file(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    crate::orglife::attachments::download(&state, &user, id, aid).await
+}
+
+pub(in crate::orglife) async fn detach_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    match crate::orglife::attachments::remove(&state, &user, id, aid).await {
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/orglife/meetings/{id}"),
+            "已删除附件",
+        )),
+        Err(AppError::Conflict(msg)) => {
+            let mut r = detail(&state, &user, id, FlashIn(None), Some(msg)).await?;
+            *r.status_mut() = StatusCode::CONFLICT;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---- the year at a glance ----

@@ -1,0 +1,184 @@
+//! The review of a record: submit, accept, return, and the trail of each step.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::may_write;
+use super::meetings::*;
+use crate::audit::{self, Entry};
+use crate::auth::CurrentUser;
+use crate::clock::now;
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::text::clean_text;
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct ReviewStep {
+    /// submit | accept | return | reopen
+    pub action: String,
+    pub comment: String,
+    pub actor_name: String,
+    pub at: i64,
+}
+
+impl ReviewStep {
+    pub fn action_label(&self) -> &'static str {
+        match self.action.as_str() {
+            "submit" => "提交审核",
+            "accept" => "审核通过",
+            "return" => "退回修改",
+            "reopen" => "通过后修改，重新提交",
+            _ => "其他",
+        }
+    }
+}
+
+pub async fn review_trail(state: &AppState, meeting_id: i64) -> AppResult<Vec<ReviewStep>> {
+    Ok(sqlx::query_as(
+        "select action, comment, actor_name, at from meeting_review where meeting_id = $1 \
+         order by meeting_review_id",
+    )
+    .bind(meeting_id)
+    .fetch_all(&state.db.pool)
+    .await?)
+}
+
+pub(super) async fn log_step(
+    conn: &mut sqlx::AnyConnection,
+    meeting_id: i64,
+    action: &str,
+    comment: &str,
+    user: &CurrentUser,
+) -> AppResult<()> {
+    sqlx::query(
+        "insert into meeting_review (meeting_id, action, comment, actor_user_id, actor_name, at) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(meeting_id)
+    .bind(action)
+    .bind(comment)
+    .bind(user.user_id)
+    .bind(user.display_name.clone())
+    .bind(now())
+    .execute(&mut *conn)
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// The review steps: submit (editors), accept and return (reviewers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Submit,
+    Accept,
+    Return,
+}
+
+pub async fn step(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    step: Step,
+    comment: &str,
+) -> AppResult<()> {
+    let m = get(state, user, id).await?;
+    let comment = clean_text(comment);
+    let (from, to, action): (&[&str], &str, &str) = match step {
+        Step::Submit => {
+            user.require(may_write(user))?;
+            (&["draft", "returned"], "submitted", "submit")
+        }
+        Step::Accept => {
+            user.require(may_review_meeting(user, &m))?;
+            (&["submitted"], "accepted", "accept")
+        }
+        Step::Return => {
+            user.require(may_review_meeting(user, &m))?;
+            if comment.is_empty() {
+                return Err(AppError::field(
+                    "comment",
+                    "请填写退回理由，告诉支部要改什么",
+                ));
+            }
+            (&["submitted"], "returned", "return")
+        }
+    };
+    if comment.chars().count() > 500 {
+        return Err(AppError::field("comment", "意见不超过500字"));
+    }
+    if !from.contains(&m.status.as_str()) {
+        return Err(AppError::Conflict(format!(
+            "该记录当前为“{}”，不能{}",
+            m.status_label(),
+            match step {
+                Step::Submit => "提交",
+                Step::Accept => "通过",
+                Step::Return => "退回",
+            }
+        )));
+    }
+    let t = now();
+    let mut tx = state.db.begin_write().await?;
+    // The status guard in the WHERE makes a double click a no-op, not a second step.
+    let mut sql = Sql::new("update meeting set status = ");
+    sql.bind(to).push(", updated_at = ").bind(t);
+    match step {
+        Step::Submit => {
+            sql.push(", submitted_at = ").bind(t);
+        }
+        Step::Accept | Step::Return => {
+            sql.push(", reviewed_at = ")
+                .bind(t)
+                .push(", reviewed_by = ")
+                .bind(user.user_id)
+                .push(", review_comment = ")
+                .bind(comment.clone());
+        }
+    }
+    sql.push(" where meeting_id = ")
+        .bind(id)
+        .push(" and status = ")
+        .bind(m.status.clone());
+    let done = sqlx::query_with(&sql.text, sql.arguments())
+        .execute(tx.conn())
+        .await
+        .map_err(anyhow::Error::from)?
+        .rows_affected();
+    if done == 0 {
+        return Err(AppError::Conflict(
+            "该记录刚被他人处理，请刷新后再看".into(),
+        ));
+    }
+    log_step(tx.conn(), id, action, &comment, user).await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            match step {
+                Step::Submit => "meeting.submit",
+                Step::Accept => "meeting.accept",
+                Step::Return => "meeting.return",
+            },
+            "meeting",
+            id,
+            format!(
+                "{}：{}（{}）{}",
+                m.kind_label(),
+                m.topic,
+                m.held_on,
+                if comment.is_empty() {
+                    String::new()
+                } else {
+                    format!("，意见：{comment}")
+                }
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+// ---- rules as data ----
