@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::CurrentUser;
 use crate::feature::Feature;
 use crate::state::AppState;
-use crate::web::NavEntry;
+use crate::web::{MenuGroup, NavEntry};
 
 pub fn pages() -> Router<AppState> {
     Router::new().merge(login::pages()).merge(totp::pages())
@@ -20,41 +20,19 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().merge(login::api()).merge(totp::api())
 }
 
-pub const GROUP: &str = "个人";
-pub const GROUP_ORDER: u16 = 30;
+pub const GROUP: MenuGroup = MenuGroup {
+    label: "个人",
+    order: 30,
+};
 
 fn anyone(_: &CurrentUser) -> bool {
     true
 }
 
 const NAV: &[NavEntry] = &[
-    NavEntry {
-        group: GROUP,
-        group_order: GROUP_ORDER,
-        order: 20,
-        label: "API 令牌",
-        href: "/account/tokens",
-        icon: "key",
-        show: anyone,
-    },
-    NavEntry {
-        group: GROUP,
-        group_order: GROUP_ORDER,
-        order: 30,
-        label: "双因素认证",
-        href: "/account/totp",
-        icon: "device-mobile",
-        show: anyone,
-    },
-    NavEntry {
-        group: GROUP,
-        group_order: GROUP_ORDER,
-        order: 40,
-        label: "修改密码",
-        href: "/password",
-        icon: "shield-lock",
-        show: anyone,
-    },
+    GROUP.entry(20, "API 令牌", "/account/tokens", "key", anyone),
+    GROUP.entry(30, "双因素认证", "/account/totp", "device-mobile", anyone),
+    GROUP.entry(40, "修改密码", "/password", "shield-lock", anyone),
 ];
 
 const AUDIT_LABELS: &[(&str, &str)] = &[

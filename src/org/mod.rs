@@ -19,10 +19,12 @@ use crate::auth::{CurrentUser, Role};
 use crate::feature::Feature;
 use crate::jobs::{Step, StepFuture};
 use crate::state::AppState;
-use crate::web::NavEntry;
+use crate::web::{MenuGroup, NavEntry};
 
-pub const GROUP: &str = "组织体系";
-const GROUP_ORDER: u16 = 10;
+pub const GROUP: MenuGroup = MenuGroup {
+    label: "组织体系",
+    order: 10,
+};
 
 /// The committee and unit admins: categories, units, 三个百分百.
 pub fn may_administer(user: &CurrentUser) -> bool {
@@ -42,58 +44,32 @@ fn member(user: &CurrentUser) -> bool {
     user.has(Role::Member)
 }
 
-const fn entry(
-    order: u16,
-    label: &'static str,
-    href: &'static str,
-    icon: &'static str,
-    show: fn(&CurrentUser) -> bool,
-) -> NavEntry {
-    NavEntry {
-        group: GROUP,
-        group_order: GROUP_ORDER,
-        order,
-        label,
-        href,
-        icon,
-        show,
-    }
-}
-
 const NAV: &[NavEntry] = &[
-    entry(
+    GROUP.entry(
         10,
         "类别与要求",
         "/org/categories",
         "category",
         may_administer,
     ),
-    entry(20, "机关党组织", "/org/units", "building", may_administer),
-    entry(30, "党组织树", "/org/tree", "sitemap", may_read),
-    entry(40, "党员", "/org/members", "users", may_read),
-    entry(
+    GROUP.entry(20, "机关党组织", "/org/units", "building", may_administer),
+    GROUP.entry(30, "党组织树", "/org/tree", "sitemap", may_read),
+    GROUP.entry(40, "党员", "/org/members", "users", may_read),
+    GROUP.entry(
         50,
         "三个百分百",
         "/org/establishment",
         "checkbox",
         may_administer,
     ),
-    entry(
+    GROUP.entry(
         60,
         "社区",
         "/org/communities",
         "building-community",
         committee,
     ),
-    NavEntry {
-        group: crate::account::GROUP,
-        group_order: crate::account::GROUP_ORDER,
-        order: 10,
-        label: "我的档案",
-        href: "/me",
-        icon: "user",
-        show: member,
-    },
+    crate::account::GROUP.entry(10, "我的档案", "/me", "user", member),
 ];
 
 const AUDIT_LABELS: &[(&str, &str)] = &[

@@ -24,7 +24,7 @@ use crate::auth::{CurrentUser, Role};
 use crate::feature::Feature;
 use crate::jobs::{Step, StepFuture};
 use crate::state::AppState;
-use crate::web::NavEntry;
+use crate::web::{MenuGroup, NavEntry};
 
 /// May read meeting records at all (members use their own page).
 pub fn may_read(user: &CurrentUser) -> bool {
@@ -41,49 +41,33 @@ pub fn may_review(user: &CurrentUser) -> bool {
     user.is_registry_admin()
 }
 
-const GROUP: &str = "组织生活";
-const GROUP_ORDER: u16 = 20;
+pub const GROUP: MenuGroup = MenuGroup {
+    label: "组织生活",
+    order: 20,
+};
 
 fn member(user: &CurrentUser) -> bool {
     user.has(Role::Member)
 }
 
-const fn entry(
-    order: u16,
-    label: &'static str,
-    href: &'static str,
-    icon: &'static str,
-    show: fn(&CurrentUser) -> bool,
-) -> NavEntry {
-    NavEntry {
-        group: GROUP,
-        group_order: GROUP_ORDER,
-        order,
-        label,
-        href,
-        icon,
-        show,
-    }
-}
-
 const NAV: &[NavEntry] = &[
-    entry(
+    GROUP.entry(
         10,
         "三会一课",
         "/orglife/meetings",
         "presentation",
         may_read,
     ),
-    entry(
+    GROUP.entry(
         20,
         "合规日历",
         "/orglife/calendar",
         "calendar-event",
         may_read,
     ),
-    entry(30, "合规统计", "/orglife/compliance", "chart-bar", may_read),
-    entry(40, "会议规则", "/orglife/rules", "settings", may_read),
-    entry(50, "我的组织生活", "/orglife/mine", "user-check", member),
+    GROUP.entry(30, "合规统计", "/orglife/compliance", "chart-bar", may_read),
+    GROUP.entry(40, "会议规则", "/orglife/rules", "settings", may_read),
+    GROUP.entry(50, "我的组织生活", "/orglife/mine", "user-check", member),
 ];
 
 const AUDIT_LABELS: &[(&str, &str)] = &[

@@ -13,10 +13,12 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::CurrentUser;
 use crate::feature::Feature;
 use crate::state::AppState;
-use crate::web::NavEntry;
+use crate::web::{MenuGroup, NavEntry};
 
-const GROUP: &str = "系统";
-const GROUP_ORDER: u16 = 40;
+pub const GROUP: MenuGroup = MenuGroup {
+    label: "系统",
+    order: 40,
+};
 
 fn system_admin(user: &CurrentUser) -> bool {
     user.is_system_admin()
@@ -30,48 +32,30 @@ fn audit_admin(user: &CurrentUser) -> bool {
     user.is_audit_admin()
 }
 
-const fn entry(
-    order: u16,
-    label: &'static str,
-    href: &'static str,
-    icon: &'static str,
-    show: fn(&CurrentUser) -> bool,
-) -> NavEntry {
-    NavEntry {
-        group: GROUP,
-        group_order: GROUP_ORDER,
-        order,
-        label,
-        href,
-        icon,
-        show,
-    }
-}
-
 const NAV: &[NavEntry] = &[
-    entry(10, "用户与角色", "/system/users", "users", system_admin),
-    entry(
+    GROUP.entry(10, "用户与角色", "/system/users", "users", system_admin),
+    GROUP.entry(
         20,
         "安全策略",
         "/system/security",
         "shield-lock",
         security_admin,
     ),
-    entry(
+    GROUP.entry(
         30,
         "账号安全",
         "/system/security/accounts",
         "lock-open",
         security_admin,
     ),
-    entry(
+    GROUP.entry(
         40,
         "授权审查",
         "/system/security/grants",
         "clipboard-check",
         security_admin,
     ),
-    entry(50, "审计日志", "/system/audit", "history", audit_admin),
+    GROUP.entry(50, "审计日志", "/system/audit", "history", audit_admin),
 ];
 
 const AUDIT_LABELS: &[(&str, &str)] = &[

@@ -111,6 +111,34 @@ pub struct NavEntry {
     pub show: fn(&CurrentUser) -> bool,
 }
 
+/// A group of the menu, as a feature names it: its label and where it goes.
+pub struct MenuGroup {
+    pub label: &'static str,
+    pub order: u16,
+}
+
+impl MenuGroup {
+    /// An entry of this group.
+    pub const fn entry(
+        &self,
+        order: u16,
+        label: &'static str,
+        href: &'static str,
+        icon: &'static str,
+        show: fn(&CurrentUser) -> bool,
+    ) -> NavEntry {
+        NavEntry {
+            group: self.label,
+            group_order: self.order,
+            order,
+            label,
+            href,
+            icon,
+            show,
+        }
+    }
+}
+
 static NAV: std::sync::OnceLock<Vec<&'static NavEntry>> = std::sync::OnceLock::new();
 
 /// Sets the menu entries, once at start (every app of the process has the same features).

@@ -1,205 +1,24 @@
-//! Excel import of members and of units/orgs: every row validated before anything is
-//! written, all or nothing, row-level errors in Chinese, and a re-import of the same
-//! file changes nothing.
+//! The imports' writes: members and orgs planned against what is registered, then written
+//! all or nothing; the error report and the templates.
 
+use super::rules::*;
 use std::collections::{HashMap, HashSet};
 
-use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::Multipart;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use base64::Engine;
-use serde::Serialize;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::members::{validate, MemberInput, ValidMember};
 use crate::audit::{self, Actor, Entry};
-use crate::auth::{CurrentUser, Scope};
+use crate::auth::Scope;
 use crate::clock::now;
 use crate::crypto::Field;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
+use crate::org::members::{validate, MemberInput, ValidMember};
 use crate::state::AppState;
 use crate::text::{clean_text, parse_bool_zh};
-use crate::web::{self, FlashIn, PageCtx};
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RowError {
-    /// The row number as Excel shows it (the header is row 1).
-    pub row: usize,
-    pub column: String,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
-    Imported {
-        created: usize,
-        updated: usize,
-        unchanged: usize,
-    },
-    Rejected {
-        errors: Vec<RowError>,
-        rows: usize,
-    },
-}
-
-pub const MEMBER_HEADERS: [&str; 16] = [
-    "姓名",
-    "身份证号",
-    "性别",
-    "民族",
-    "出生日期",
-    "手机号",
-    "学历",
-    "入党日期",
-    "党员类别",
-    "转正日期",
-    "职务",
-    "是否处室负责人",
-    "状态",
-    "机关党组织",
-    "党支部",
-    "党小组",
-];
-const MEMBER_REQUIRED: [&str; 5] = ["姓名", "身份证号", "党员类别", "机关党组织", "党支部"];
-
-pub const ORG_HEADERS: [&str; 8] = [
-    "机关党组织",
-    "类别",
-    "组织名称",
-    "组织类型",
-    "上级组织",
-    "成立日期",
-    "任期开始",
-    "任期届满",
-];
-const ORG_REQUIRED: [&str; 4] = ["机关党组织", "组织名称", "组织类型", "类别"];
-
-/// Real ledgers name columns in several ways; each maps to one canonical header.
-fn canonical(header: &str) -> Option<&'static str> {
-    let h: String = clean_text(header)
-        .chars()
-        .filter(|c| !matches!(c, '*' | ' ' | '（' | '）' | '(' | ')'))
-        .collect();
-    let table: &[(&str, &[&str])] = &[
-        ("姓名", &["姓名"]),
-        (
-            "身份证号",
-            &["身份证号", "公民身份号码", "身份证号码", "身份证"],
-        ),
-        ("性别", &["性别"]),
-        ("民族", &["民族"]),
-        ("出生日期", &["出生日期", "出生年月", "出生年月日"]),
-        (
-            "手机号",
-            &["手机号", "手机", "手机号码", "联系电话", "电话"],
-        ),
-        ("学历", &["学历", "文化程度"]),
-        ("入党日期", &["入党日期", "入党时间"]),
-        (
-            "党员类别",
-            &["党员类别", "人员类别", "党员类型", "正式/预备"],
-        ),
-        ("转正日期", &["转正日期", "转正时间"]),
-        ("职务", &["职务", "职务职级", "职位"]),
-        ("是否处室负责人", &["是否处室负责人", "处室负责人"]),
-        ("状态", &["状态", "党籍状态"]),
-        (
-            "机关党组织",
-            &["机关党组织", "单位", "所在单位", "单位名称"],
-        ),
-        ("党支部", &["党支部", "所在党支部", "支部"]),
-        ("党小组", &["党小组", "所在党小组"]),
-        ("类别", &["类别", "单位类别"]),
-        ("组织名称", &["组织名称", "党组织名称"]),
-        ("组织类型", &["组织类型", "党组织类型"]),
-        ("上级组织", &["上级组织", "上级党组织"]),
-        ("成立日期", &["成立日期", "成立时间"]),
-        ("任期开始", &["任期开始", "本届任期开始", "换届日期"]),
-        ("任期届满", &["任期届满", "任期届满日期", "届满日期"]),
-    ];
-    table
-        .iter()
-        .find(|(_, names)| names.contains(&h.as_str()))
-        .map(|(c, _)| *c)
-}
-
-/// Locates the header row (within the first 5 rows) and maps canonical names to columns.
-fn header_map(
-    rows: &[Vec<String>],
-    required: &[&str],
-) -> Result<(usize, HashMap<&'static str, usize>), String> {
-    for (i, row) in rows.iter().take(5).enumerate() {
-        let map: HashMap<&'static str, usize> = row
-            .iter()
-            .enumerate()
-            .filter_map(|(c, h)| Some((canonical(h)?, c)))
-            .collect();
-        if required.iter().all(|r| map.contains_key(r)) {
-            return Ok((i, map));
-        }
-        if map.len() >= 2 {
-            let missing: Vec<&str> = required
-                .iter()
-                .filter(|r| !map.contains_key(*r))
-                .copied()
-                .collect();
-            return Err(format!(
-                "表头缺少必填列：{}。请使用下载的模板",
-                missing.join("、")
-            ));
-        }
-    }
-    Err(format!(
-        "找不到表头行（应包含：{}）。请使用下载的模板",
-        required.join("、")
-    ))
-}
-
-struct Sheet<'a> {
-    row: &'a [String],
-    map: &'a HashMap<&'static str, usize>,
-}
-
-impl Sheet<'_> {
-    fn get(&self, col: &str) -> String {
-        self.map
-            .get(col)
-            .and_then(|c| self.row.get(*c))
-            .map(|v| clean_text(v))
-            .unwrap_or_default()
-    }
-    fn opt(&self, col: &str) -> Option<String> {
-        Some(self.get(col)).filter(|v| !v.is_empty())
-    }
-}
-
-/// Which column a field error belongs to.
-fn column_of(field: &str) -> &'static str {
-    match field {
-        "name" => "姓名",
-        "id_number" => "身份证号",
-        "gender" => "性别",
-        "ethnicity" => "民族",
-        "birth_date" => "出生日期",
-        "phone" => "手机号",
-        "education" => "学历",
-        "joined_on" => "入党日期",
-        "kind" => "党员类别",
-        "converted_on" => "转正日期",
-        "position" => "职务",
-        "status" => "状态",
-        _ => "",
-    }
-}
 
 #[derive(sqlx::FromRow)]
-struct ExistingMember {
+pub(super) struct ExistingMember {
     member_id: i64,
     unit_id: i64,
     branch_id: i64,
@@ -240,7 +59,7 @@ impl ExistingMember {
     }
 }
 
-struct Planned {
+pub(super) struct Planned {
     v: ValidMember,
     unit_id: i64,
     branch_id: i64,
@@ -434,7 +253,11 @@ pub async fn import_members(
     write_members(state, actor, &planned).await
 }
 
-async fn write_members(state: &AppState, actor: &Actor, planned: &[Planned]) -> AppResult<Outcome> {
+pub(super) async fn write_members(
+    state: &AppState,
+    actor: &Actor,
+    planned: &[Planned],
+) -> AppResult<Outcome> {
     let creates: Vec<&Planned> = planned.iter().filter(|p| p.existing.is_none()).collect();
     let updates: Vec<&Planned> = planned
         .iter()
@@ -609,7 +432,7 @@ async fn write_members(state: &AppState, actor: &Actor, planned: &[Planned]) -> 
     })
 }
 
-struct OrgRow {
+pub(super) struct OrgRow {
     excel_row: usize,
     unit: String,
     category: String,
@@ -621,8 +444,8 @@ struct OrgRow {
     term_end: Option<String>,
 }
 
-fn kind_rank(kind: &str) -> usize {
-    super::orgs::KINDS
+pub(super) fn kind_rank(kind: &str) -> usize {
+    crate::org::orgs::KINDS
         .iter()
         .position(|k| *k == kind)
         .unwrap_or(9)
@@ -799,7 +622,7 @@ pub async fn import_orgs(
                 }
             }
         };
-        if !super::orgs::parent_allowed(r.kind, parent_kind) {
+        if !crate::org::orgs::parent_allowed(r.kind, parent_kind) {
             errors.push(RowError {
                 row: r.excel_row,
                 column: "上级组织".into(),
@@ -1041,233 +864,4 @@ pub async fn read_upload(mut mp: Multipart, max: usize) -> AppResult<Vec<u8>> {
         return Ok(bytes.to_vec());
     }
     Err(AppError::field("file", "请选择要上传的文件"))
-}
-
-// ---- pages ----
-
-pub fn pages() -> Router<AppState> {
-    Router::new()
-        .route("/org/import", get(page))
-        .route("/org/import/members", post(members_page))
-        .route("/org/import/orgs", post(orgs_page))
-        .route("/org/import/template/{kind}", get(template_page))
-}
-
-#[derive(Template)]
-#[template(path = "org/import.html")]
-struct ImportPage {
-    ctx: PageCtx,
-    can_orgs: bool,
-    result: Option<ImportResult>,
-}
-
-struct ImportResult {
-    what: &'static str,
-    ok: Option<(usize, usize, usize)>,
-    errors: Vec<RowError>,
-    total_errors: usize,
-    message: Option<String>,
-    report: Option<String>,
-}
-
-fn render_page(
-    user: &CurrentUser,
-    flash: FlashIn,
-    result: Option<ImportResult>,
-) -> AppResult<Response> {
-    web::render(&ImportPage {
-        ctx: PageCtx::new(user, "批量导入", "/org/import", flash)
-            .crumb("组织体系", "/org/units")
-            .crumb("批量导入", "/org/import"),
-        can_orgs: user.is_registry_admin(),
-        result,
-    })
-}
-
-async fn page(user: CurrentUser, flash: FlashIn) -> AppResult<Response> {
-    user.require(user.is_registry_admin())?;
-    render_page(&user, flash, None)
-}
-
-fn result_of(what: &'static str, r: AppResult<Outcome>) -> AppResult<(StatusCode, ImportResult)> {
-    Ok(match r {
-        Ok(Outcome::Imported {
-            created,
-            updated,
-            unchanged,
-        }) => (
-            StatusCode::OK,
-            ImportResult {
-                what,
-                ok: Some((created, updated, unchanged)),
-                errors: Vec::new(),
-                total_errors: 0,
-                message: None,
-                report: None,
-            },
-        ),
-        Ok(Outcome::Rejected { errors, .. }) => {
-            let report = error_report(&errors)?;
-            let total = errors.len();
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ImportResult {
-                    what,
-                    ok: None,
-                    total_errors: total,
-                    errors: errors.into_iter().take(200).collect(),
-                    message: None,
-                    report: Some(base64::engine::general_purpose::STANDARD.encode(report)),
-                },
-            )
-        }
-        Err(e @ (AppError::Invalid { .. } | AppError::TooLarge(_))) => {
-            let status = e.status();
-            let msg = match e {
-                AppError::Invalid { message, fields } => {
-                    fields.into_values().next().unwrap_or(message)
-                }
-                other => other.to_string(),
-            };
-            (
-                status,
-                ImportResult {
-                    what,
-                    ok: None,
-                    errors: Vec::new(),
-                    total_errors: 0,
-                    message: Some(msg),
-                    report: None,
-                },
-            )
-        }
-        Err(e) => return Err(e),
-    })
-}
-
-async fn members_page(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    mp: Multipart,
-) -> AppResult<Response> {
-    user.require(user.is_registry_admin())?;
-    let r = match read_upload(mp, state.config.max_upload_bytes).await {
-        Ok(bytes) => import_members(&state, &user.actor(), &user.scope(), &bytes).await,
-        Err(e) => Err(e),
-    };
-    let (status, result) = result_of("党员", r)?;
-    Ok((status, render_page(&user, FlashIn(None), Some(result))?).into_response())
-}
-
-async fn orgs_page(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    mp: Multipart,
-) -> AppResult<Response> {
-    user.require(user.is_registry_admin())?;
-    let r = match read_upload(mp, state.config.max_upload_bytes).await {
-        Ok(bytes) => import_orgs(&state, &user.actor(), &user.scope(), &bytes).await,
-        Err(e) => Err(e),
-    };
-    let (status, result) = result_of("党组织", r)?;
-    Ok((status, render_page(&user, FlashIn(None), Some(result))?).into_response())
-}
-
-async fn template_page(
-    user: CurrentUser,
-    axum::extract::Path(kind): axum::extract::Path<String>,
-) -> AppResult<Response> {
-    user.require(user.is_registry_admin())?;
-    let (file, kind) = match kind.as_str() {
-        "members" | "members.xlsx" => ("党员导入模板.xlsx", "members"),
-        "orgs" | "orgs.xlsx" => ("党组织导入模板.xlsx", "orgs"),
-        _ => return Err(AppError::NotFound),
-    };
-    Ok(crate::xlsx::download(file, template(kind)?))
-}
-
-// ---- API ----
-
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(api_import_members))
-        .routes(routes!(api_import_orgs))
-        .routes(routes!(api_template))
-}
-
-/// The import template (`members` or `orgs`) as .xlsx.
-#[utoipa::path(get, path = "/import/template/{kind}", tag = "org", params(("kind" = String, Path)),
-    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 404, body = crate::error::ErrorBody)))]
-async fn api_template(user: CurrentUser, path: axum::extract::Path<String>) -> AppResult<Response> {
-    template_page(user, path).await
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct Upload {
-    /// The .xlsx file (at most 20 MB).
-    #[schema(format = Binary, content_media_type = "application/octet-stream")]
-    file: String,
-}
-
-fn api_outcome(r: Outcome) -> Response {
-    match r {
-        Outcome::Imported { .. } => Json(r).into_response(),
-        Outcome::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Json(r)).into_response(),
-    }
-}
-
-/// Import members from .xlsx (multipart field `file`): all rows or none; 422 lists row errors.
-#[utoipa::path(post, path = "/import/members", tag = "org", request_body(content = Upload, content_type = "multipart/form-data"),
-    responses((status = 200, body = Outcome), (status = 422, body = Outcome), (status = 413, body = crate::error::ErrorBody)))]
-async fn api_import_members(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    mp: Multipart,
-) -> AppResult<Response> {
-    user.require(user.is_registry_admin())?;
-    let bytes = read_upload(mp, state.config.max_upload_bytes).await?;
-    Ok(api_outcome(
-        import_members(&state, &user.actor(), &user.scope(), &bytes).await?,
-    ))
-}
-
-/// Import units and orgs from .xlsx (multipart field `file`): all rows or none.
-#[utoipa::path(post, path = "/import/orgs", tag = "org", request_body(content = Upload, content_type = "multipart/form-data"),
-    responses((status = 200, body = Outcome), (status = 422, body = Outcome), (status = 413, body = crate::error::ErrorBody)))]
-async fn api_import_orgs(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    mp: Multipart,
-) -> AppResult<Response> {
-    user.require(user.is_registry_admin())?;
-    let bytes = read_upload(mp, state.config.max_upload_bytes).await?;
-    Ok(api_outcome(
-        import_orgs(&state, &user.actor(), &user.scope(), &bytes).await?,
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_headers_by_synonym_and_reports_missing() {
-        let rows = vec![
-            vec!["党员名册".to_string()],
-            vec![
-                "姓名*".into(),
-                "公民身份号码".into(),
-                "人员类别".into(),
-                "所在单位".into(),
-                "支部".into(),
-            ],
-        ];
-        let (row, map) = header_map(&rows, &MEMBER_REQUIRED).expect("headers");
-        assert_eq!(row, 1);
-        assert_eq!(map["身份证号"], 1);
-        let bad = vec![vec!["姓名".to_string(), "身份证号".into()]];
-        let e = header_map(&bad, &MEMBER_REQUIRED).expect_err("missing");
-        assert!(e.contains("党员类别"));
-    }
 }

@@ -1,0 +1,277 @@
+//! 三个百分百 pages: findings with filters and export, elections and extensions.
+
+use super::rules::*;
+use super::store::*;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::CurrentUser;
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+use crate::org::orgs::{self};
+use crate::state::AppState;
+use crate::web::{self, FlashIn, PageCtx};
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/org/establishment", get(page))
+        .route("/org/establishment/export", get(export_page))
+        .route(
+            "/org/orgs/{id}/election",
+            get(election_page).post(election_save),
+        )
+        .route(
+            "/org/orgs/{id}/extension",
+            axum::routing::post(extension_save),
+        )
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct FindingFilter {
+    /// establish | adjust | renew
+    pub area: Option<String>,
+}
+
+pub(super) fn filter(findings: Vec<Finding>, area: Option<&str>) -> Vec<Finding> {
+    let want = match area {
+        Some("establish") => Some(Area::Establish),
+        Some("adjust") => Some(Area::Adjust),
+        Some("renew") => Some(Area::Renew),
+        _ => None,
+    };
+    findings
+        .into_iter()
+        .filter(|f| want.is_none_or(|a| f.area == a))
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "org/establishment.html")]
+pub(super) struct EstablishmentPage {
+    ctx: PageCtx,
+    o: Overview,
+    area: String,
+    counts: [(&'static str, &'static str, usize); 3],
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Query(f): Query<FindingFilter>,
+) -> AppResult<Response> {
+    let mut o = overview(&state, &user).await?;
+    let count = |a: Area| {
+        o.findings
+            .iter()
+            .filter(|x| x.area == a && !x.warning)
+            .count()
+    };
+    let counts = [
+        ("establish", "应建尽建", count(Area::Establish)),
+        ("adjust", "应调尽调", count(Area::Adjust)),
+        ("renew", "应换尽换", count(Area::Renew)),
+    ];
+    o.findings = filter(std::mem::take(&mut o.findings), f.area.as_deref());
+    web::render(&EstablishmentPage {
+        ctx: PageCtx::new(&user, "三个百分百", "/org/establishment", flash)
+            .crumb("组织体系", "/org/units")
+            .crumb("三个百分百", "/org/establishment"),
+        o,
+        area: f.area.unwrap_or_default(),
+        counts,
+    })
+}
+
+pub(super) async fn export_xlsx(
+    state: &AppState,
+    user: &CurrentUser,
+    area: Option<&str>,
+) -> AppResult<Vec<u8>> {
+    let o = overview(state, user).await?;
+    let rows: Vec<Vec<String>> = filter(o.findings, area)
+        .into_iter()
+        .map(|f| {
+            vec![
+                f.area_label().to_string(),
+                if f.warning { "提示" } else { "问题" }.to_string(),
+                f.unit_name.clone(),
+                f.object.clone(),
+                f.figures.clone(),
+                f.advice.clone(),
+                f.deadline.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    crate::xlsx::write_sheet(
+        "三个百分百",
+        &[
+            "方面",
+            "性质",
+            "机关党组织",
+            "对象",
+            "情况",
+            "依据与建议",
+            "期限",
+        ],
+        &rows,
+    )
+}
+
+pub(super) async fn export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(f): Query<FindingFilter>,
+) -> AppResult<Response> {
+    Ok(crate::xlsx::download(
+        "三个百分百问题清单.xlsx",
+        export_xlsx(&state, &user, f.area.as_deref()).await?,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "org/election.html")]
+pub(super) struct ElectionPage {
+    ctx: PageCtx,
+    org: orgs::Org,
+    extended_to: Option<String>,
+    extension_doc: String,
+    members: Vec<(i64, String)>,
+    officers: Vec<orgs::Officer>,
+    past: Vec<PastTerm>,
+    posts: [&'static str; 6],
+    years: i64,
+    error: Option<String>,
+}
+
+impl ElectionPage {
+    fn post_of(&self, member: &i64) -> String {
+        self.officers
+            .iter()
+            .find(|o| o.member_id == *member)
+            .map(|o| o.post.clone())
+            .unwrap_or_default()
+    }
+}
+
+pub(super) async fn election_render(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    flash: FlashIn,
+    error: Option<String>,
+) -> AppResult<Response> {
+    user.require(user.is_registry_admin())?;
+    let org = orgs::get_org(state, user, id).await?;
+    let subtree: Vec<i64> = orgs::subtree_of(&orgs::tree_for_unit(state, org.unit_id).await?, id)
+        .iter()
+        .map(|n| n.org_id)
+        .collect();
+    let mut ms = Sql::new(
+        "select m.member_id, m.name from member m where m.status = 'active' and m.branch_id in ",
+    );
+    ms.bind_list(&subtree)
+        .push(" order by m.name_initials, m.member_id");
+    let members = ms.fetch_all(&state.db.pool).await?;
+    let ext: (Option<String>, String) =
+        sqlx::query_as("select term_extended_to, term_extension_doc from org where org_id = $1")
+            .bind(id)
+            .fetch_one(&state.db.pool)
+            .await?;
+    let years = term_years(state)
+        .await?
+        .get(&org.kind)
+        .copied()
+        .unwrap_or(3);
+    let title = format!("{} · 换届", org.name);
+    let mut r = web::render(&ElectionPage {
+        ctx: PageCtx::new(user, &title, "/org/establishment", flash)
+            .crumb("组织体系", "/org/units")
+            .crumb(org.name.clone(), format!("/org/orgs/{id}"))
+            .crumb("换届", ""),
+        officers: orgs::officers(state, id).await?,
+        past: past_terms(state, user, id).await?,
+        org,
+        extended_to: ext.0,
+        extension_doc: ext.1,
+        members,
+        posts: crate::messages::OFFICER_POSTS,
+        years,
+        error: error.clone(),
+    })?;
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+pub(super) async fn election_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashIn,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    election_render(&state, &user, id, flash, None).await
+}
+
+/// The election form: `elected_on` and `post_<member>` for each member given a post.
+pub(super) async fn election_save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let mut input = ElectionInput {
+        elected_on: String::new(),
+        officers: Vec::new(),
+    };
+    for (k, v) in pairs {
+        if k == "elected_on" {
+            input.elected_on = v;
+        } else if let Some(m) = k.strip_prefix("post_").and_then(|s| s.parse::<i64>().ok()) {
+            if !v.trim().is_empty() {
+                input.officers.push(orgs::OfficerInput {
+                    member_id: m,
+                    post: v.trim().to_string(),
+                });
+            }
+        }
+    }
+    match record_election(&state, &user, id, input).await {
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/orgs/{id}/election"),
+            "已记录换届选举：上一届已存档，新一届任期开始",
+        )),
+        Err(AppError::Invalid { message, fields }) => {
+            let msg = fields.into_values().next().unwrap_or(message);
+            election_render(&state, &user, id, FlashIn(None), Some(msg)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn extension_save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(input): Form<ExtensionInput>,
+) -> AppResult<Response> {
+    match extend_term(&state, &user, id, input).await {
+        Ok(()) => Ok(web::redirect_with_flash(
+            &format!("/org/orgs/{id}/election"),
+            "已登记经批准的延期换届",
+        )),
+        Err(AppError::Invalid { message, fields }) => {
+            let msg = fields.into_values().next().unwrap_or(message);
+            election_render(&state, &user, id, FlashIn(None), Some(msg)).await
+        }
+        Err(e) => Err(e),
+    }
+}

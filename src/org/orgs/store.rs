@@ -1,0 +1,535 @@
+//! The org tree's SQL: reading the tree in scope, writes with their audit entries,
+//! officers, exports.
+
+use super::rules::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Entry};
+use crate::auth::CurrentUser;
+use crate::clock::now;
+use crate::db::Sql;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::messages::org_kind_label;
+use crate::state::AppState;
+
+pub const KINDS: [&str; 4] = ["committee_org", "general_branch", "branch", "group"];
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Org {
+    pub org_id: i64,
+    pub unit_id: i64,
+    pub unit_name: String,
+    pub category_name: String,
+    pub parent_id: Option<i64>,
+    pub kind: String,
+    pub name: String,
+    pub founded_on: Option<String>,
+    pub term_start: Option<String>,
+    pub term_end: Option<String>,
+    pub sort_order: i64,
+}
+
+impl Org {
+    pub fn kind_label(&self) -> &'static str {
+        org_kind_label(&self.kind)
+    }
+}
+
+/// One line of a flattened tree, indented by depth.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TreeNode {
+    pub org_id: i64,
+    pub unit_id: i64,
+    pub parent_id: Option<i64>,
+    pub kind: String,
+    pub kind_label: String,
+    pub name: String,
+    pub depth: usize,
+    /// Active members in this org and everything under it.
+    pub members: i64,
+    pub full_members: i64,
+    pub term_end: Option<String>,
+    pub term_overdue: bool,
+}
+
+pub(super) const ORG_SELECT: &str =
+    "select o.org_id, o.unit_id, u.name as unit_name, c.name as category_name, o.parent_id, o.kind, \
+    o.name, o.founded_on, o.term_start, o.term_end, o.sort_order from org o join unit u on u.unit_id = o.unit_id \
+    join category c on c.category_id = u.category_id where ";
+
+pub async fn get_org(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Org> {
+    let mut sql = Sql::new(ORG_SELECT);
+    sql.push("o.org_id = ").bind(id).push(" and ");
+    user.scope().org_condition(&mut sql);
+    sql.fetch_all::<Org>(&state.db.pool)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
+}
+
+/// Orgs of one unit (or all in scope) as a flattened, depth-first tree.
+pub async fn tree(
+    state: &AppState,
+    user: &CurrentUser,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<TreeNode>> {
+    tree_in(state, &user.scope(), unit_id).await
+}
+
+pub async fn tree_in(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<TreeNode>> {
+    let mut sql = Sql::new(ORG_SELECT);
+    scope.org_condition(&mut sql);
+    if let Some(u) = unit_id {
+        sql.push(" and o.unit_id = ").bind(u);
+    }
+    sql.push(" order by o.unit_id, o.sort_order, o.org_id");
+    let orgs: Vec<Org> = sql.fetch_all(&state.db.pool).await?;
+    let mut counts = Sql::new(
+        "select m.branch_id, m.group_id, count(*) as n, sum(case when m.kind = 'full' then 1 else 0 end) as full_n \
+         from member m where m.status = 'active'",
+    );
+    if let Some(u) = unit_id {
+        counts.push(" and m.unit_id = ").bind(u);
+    }
+    counts.push(" group by m.branch_id, m.group_id");
+    let counts: Vec<(i64, Option<i64>, i64, i64)> = counts.fetch_all(&state.db.pool).await?;
+    Ok(flatten(&orgs, &counts))
+}
+
+/// A unit's whole tree, for callers already allowed to see the unit.
+pub async fn tree_for_unit(state: &AppState, unit_id: i64) -> AppResult<Vec<TreeNode>> {
+    tree_in(state, &crate::auth::Scope::everything(), Some(unit_id)).await
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema, Clone)]
+pub struct OrgInput {
+    pub unit_id: i64,
+    pub parent_id: Option<i64>,
+    /// committee_org | general_branch | branch | group
+    #[schema(schema_with = crate::org::schema::org_kind)]
+    pub kind: String,
+    pub name: String,
+    #[schema(format = Date)]
+    pub founded_on: Option<String>,
+    #[schema(format = Date)]
+    pub term_start: Option<String>,
+    #[schema(format = Date)]
+    pub term_end: Option<String>,
+    #[serde(default)]
+    pub sort_order: Option<i64>,
+}
+
+pub(super) struct Checked {
+    name: String,
+    founded_on: Option<String>,
+    term_start: Option<String>,
+    term_end: Option<String>,
+}
+
+pub(super) async fn check(
+    state: &AppState,
+    user: &CurrentUser,
+    input: &OrgInput,
+    self_id: Option<i64>,
+) -> AppResult<Checked> {
+    user.require(user.is_registry_admin())?;
+    if !user.scope().sees_unit(input.unit_id) {
+        return Err(AppError::NotFound);
+    }
+    let mut errors = FieldErrors::new();
+    // The committee sees every unit, existing or not: one that is not there is a field
+    // error, not a failed foreign key.
+    let unit: Option<i64> = sqlx::query_scalar("select unit_id from unit where unit_id = $1")
+        .bind(input.unit_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    if unit.is_none() {
+        errors.insert("unit_id".into(), "所选机关党组织不存在".into());
+    }
+    let name = crate::text::clean_text(&input.name);
+    if name.is_empty() || name.chars().count() > 60 {
+        errors.insert("name".into(), "请填写党组织名称（不超过60字）".into());
+    }
+    if !KINDS.contains(&input.kind.as_str()) {
+        errors.insert(
+            "kind".into(),
+            "请选择组织类型（党委、党总支、党支部或党小组）".into(),
+        );
+    }
+    let parent_kind = match input.parent_id {
+        Some(p) => {
+            let row: Option<(i64, String)> =
+                sqlx::query_as("select unit_id, kind from org where org_id = $1")
+                    .bind(p)
+                    .fetch_optional(&state.db.pool)
+                    .await?;
+            match row {
+                Some((u, k)) if u == input.unit_id && Some(p) != self_id => Some(k),
+                _ => {
+                    errors.insert(
+                        "parent_id".into(),
+                        "上级组织须是本单位的另一个党组织".into(),
+                    );
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if KINDS.contains(&input.kind.as_str())
+        && !errors.contains_key("parent_id")
+        && !parent_allowed(&input.kind, parent_kind.as_deref())
+    {
+        errors.insert(
+            "parent_id".into(),
+            format!(
+                "{}不能设在{}之下",
+                org_kind_label(&input.kind),
+                parent_kind.as_deref().map_or("单位顶层", org_kind_label)
+            ),
+        );
+    }
+    let founded_on = crate::org::opt_date(&input.founded_on, "founded_on", &mut errors);
+    let term_start = crate::org::opt_date(&input.term_start, "term_start", &mut errors);
+    let term_end = crate::org::opt_date(&input.term_end, "term_end", &mut errors);
+    let today = crate::text::format_date(crate::clock::today());
+    if founded_on.as_deref().is_some_and(|f| f > today.as_str()) {
+        errors.insert("founded_on".into(), "成立日期不能晚于今天".into());
+    }
+    if let (Some(s), Some(e)) = (&term_start, &term_end) {
+        if e <= s {
+            errors.insert("term_end".into(), "任期届满日期应晚于任期开始日期".into());
+        }
+    }
+    if let (Some(f), Some(s)) = (&founded_on, &term_start) {
+        if s < f {
+            errors.insert("term_start".into(), "任期开始不能早于成立日期".into());
+        }
+    }
+    if errors.is_empty() {
+        Ok(Checked {
+            name,
+            founded_on,
+            term_start,
+            term_end,
+        })
+    } else {
+        Err(AppError::fields(errors))
+    }
+}
+
+pub async fn create(state: &AppState, user: &CurrentUser, input: OrgInput) -> AppResult<i64> {
+    let c = check(state, user, &input, None).await?;
+    let t = now();
+    let mut tx = state.db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into org (unit_id, parent_id, kind, name, founded_on, term_start, term_end, sort_order, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning org_id",
+    )
+    .bind(input.unit_id)
+    .bind(input.parent_id)
+    .bind(input.kind.clone())
+    .bind(c.name.clone())
+    .bind(c.founded_on)
+    .bind(c.term_start)
+    .bind(c.term_end)
+    .bind(input.sort_order.unwrap_or(0))
+    .bind(t)
+    .bind(t)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| crate::error::on_unique(e, "name", "本单位已有同名党组织"))?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "org.create",
+            "org",
+            id,
+            format!("新建{} {}", org_kind_label(&input.kind), c.name),
+        )
+        .after(&input),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn update(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    input: OrgInput,
+) -> AppResult<()> {
+    let before = get_org(state, user, id).await?;
+    // An org stays in its unit; moving units is a transfer of its members, not an edit.
+    if input.unit_id != before.unit_id {
+        return Err(AppError::field(
+            "unit_id",
+            "党组织不能改属其他机关党组织；请在该机关党组织下新建组织，再把党员转接过去",
+        ));
+    }
+    let c = check(state, user, &input, Some(id)).await?;
+    if input.kind != before.kind {
+        let children: i64 = sqlx::query_scalar("select count(*) from org where parent_id = $1")
+            .bind(id)
+            .fetch_one(&state.db.pool)
+            .await?;
+        let members: i64 =
+            sqlx::query_scalar("select count(*) from member where branch_id = $1 or group_id = $1")
+                .bind(id)
+                .fetch_one(&state.db.pool)
+                .await?;
+        if children > 0 || members > 0 {
+            return Err(AppError::field(
+                "kind",
+                "该组织下已有下级组织或党员，不能直接改变组织类型",
+            ));
+        }
+    }
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "update org set parent_id = $1, kind = $2, name = $3, founded_on = $4, term_start = $5, term_end = $6, sort_order = $7, updated_at = $8 where org_id = $9",
+    )
+    .bind(input.parent_id)
+    .bind(input.kind.clone())
+    .bind(c.name.clone())
+    .bind(c.founded_on)
+    .bind(c.term_start)
+    .bind(c.term_end)
+    .bind(input.sort_order.unwrap_or(before.sort_order))
+    .bind(now())
+    .bind(id)
+    .execute(tx.conn())
+    .await
+    .map_err(|e| crate::error::on_unique(e, "name", "本单位已有同名党组织"))?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new("org.update", "org", id, format!("修改党组织 {}", c.name))
+            .before(&before)
+            .after(&input),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes an org that has no sub-orgs and no members (ever): nothing is lost.
+pub async fn delete(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
+    user.require(user.is_registry_admin())?;
+    let before = get_org(state, user, id).await?;
+    if !user.scope().sees_unit(before.unit_id) {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = state.db.begin_write().await?;
+    let refs: i64 = sqlx::query_scalar(
+        "select (select count(*) from org where parent_id = $1) + (select count(*) from member where branch_id = $1 or group_id = $1) \
+         + (select count(*) from member_transfer where from_branch_id = $1 or to_branch_id = $1) + (select count(*) from role_grant where org_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?;
+    if refs > 0 {
+        return Err(AppError::Conflict(
+            "该组织下还有下级组织、党员、转接记录或账号授权，不能删除".into(),
+        ));
+    }
+    sqlx::query("delete from org_officer where org_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("delete from org where org_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "org.delete",
+            "org",
+            id,
+            format!("删除党组织 {}", before.name),
+        )
+        .before(&before),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Officer {
+    pub member_id: i64,
+    pub name: String,
+    pub post: String,
+}
+
+pub async fn officers(state: &AppState, org_id: i64) -> AppResult<Vec<Officer>> {
+    Ok(sqlx::query_as(
+        "select f.member_id, m.name, f.post from org_officer f join member m on m.member_id = f.member_id where f.org_id = $1 \
+         order by case f.post when '书记' then 0 when '副书记' then 1 else 2 end, f.org_officer_id",
+    )
+    .bind(org_id)
+    .fetch_all(&state.db.pool)
+    .await?)
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct OfficerInput {
+    pub member_id: i64,
+    /// 书记 | 副书记 | 组织委员 | 宣传委员 | 纪检委员 | 委员
+    #[schema(schema_with = crate::org::schema::officer_post)]
+    pub post: String,
+}
+
+/// Replaces the officers of an org's current term.
+pub async fn set_officers(
+    state: &AppState,
+    user: &CurrentUser,
+    org_id: i64,
+    list: Vec<OfficerInput>,
+) -> AppResult<()> {
+    user.require(user.is_registry_admin())?;
+    let org = get_org(state, user, org_id).await?;
+    if !user.scope().sees_unit(org.unit_id) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, o) in list.iter().enumerate() {
+        if !crate::messages::OFFICER_POSTS.contains(&o.post.as_str()) {
+            errors.insert(
+                format!("officers[{i}].post"),
+                "请选择职务（书记、副书记、组织委员、宣传委员、纪检委员、委员）".into(),
+            );
+        }
+        if !seen.insert(o.member_id) {
+            errors.insert(
+                format!("officers[{i}].member_id"),
+                "同一名党员只能担任一个职务".into(),
+            );
+        }
+        let unit: Option<i64> = sqlx::query_scalar(
+            "select unit_id from member where member_id = $1 and status = 'active'",
+        )
+        .bind(o.member_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        if unit != Some(org.unit_id) {
+            errors.insert(
+                format!("officers[{i}].member_id"),
+                "班子成员须是本单位在册党员".into(),
+            );
+        }
+    }
+    if list.iter().filter(|o| o.post == "书记").count() > 1 {
+        errors.insert("officers".into(), "书记只能有一名".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let before = officers(state, org_id).await?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("delete from org_officer where org_id = $1")
+        .bind(org_id)
+        .execute(tx.conn())
+        .await?;
+    for o in &list {
+        sqlx::query(
+            "insert into org_officer (org_id, member_id, post, created_at) values ($1, $2, $3, $4)",
+        )
+        .bind(org_id)
+        .bind(o.member_id)
+        .bind(o.post.clone())
+        .bind(now())
+        .execute(tx.conn())
+        .await?;
+    }
+    audit::record(
+        tx.conn(),
+        state.db.backend,
+        &user.actor(),
+        Entry::new(
+            "org.officer_set",
+            "org",
+            org_id,
+            format!("调整 {} 班子成员", org.name),
+        )
+        .before(&before)
+        .after(&list),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every org, for `yaoshi export orgs`.
+pub async fn export_all(state: &AppState) -> AppResult<Vec<u8>> {
+    let mut sql = Sql::new(ORG_SELECT);
+    sql.push("1 = 1 order by o.unit_id, o.sort_order, o.org_id");
+    let orgs: Vec<Org> = sql.fetch_all(&state.db.pool).await?;
+    write_orgs(&orgs)
+}
+
+pub(super) fn write_orgs(orgs: &[Org]) -> AppResult<Vec<u8>> {
+    let names: std::collections::HashMap<i64, &str> =
+        orgs.iter().map(|o| (o.org_id, o.name.as_str())).collect();
+    let rows: Vec<Vec<String>> = orgs
+        .iter()
+        .map(|o| {
+            vec![
+                o.unit_name.clone(),
+                o.category_name.clone(),
+                o.name.clone(),
+                o.kind_label().to_string(),
+                o.parent_id
+                    .and_then(|p| names.get(&p))
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                o.founded_on.clone().unwrap_or_default(),
+                o.term_start.clone().unwrap_or_default(),
+                o.term_end.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    crate::xlsx::write_sheet(
+        "党组织",
+        &[
+            "机关党组织",
+            "类别",
+            "组织名称",
+            "组织类型",
+            "上级组织",
+            "成立日期",
+            "任期开始",
+            "任期届满",
+        ],
+        &rows,
+    )
+}
+
+pub async fn export_scoped(
+    state: &AppState,
+    user: &CurrentUser,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<u8>> {
+    let mut sql = Sql::new(ORG_SELECT);
+    user.scope().org_condition(&mut sql);
+    if let Some(u) = unit_id {
+        sql.push(" and o.unit_id = ").bind(u);
+    }
+    sql.push(" order by o.unit_id, o.sort_order, o.org_id");
+    let orgs: Vec<Org> = sql.fetch_all(&state.db.pool).await?;
+    write_orgs(&orgs)
+}
