@@ -1,7 +1,7 @@
 //! First start: the six categories with their requirements, the common goal, and the
 //! first admin (committee and system admin). Idempotent: runs at every start and changes nothing twice.
 
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::auth::store::{self, NewGrant, NewUser};
 use crate::clock::now;
 use crate::state::AppState;
@@ -114,9 +114,7 @@ pub async fn seed_reference_data(state: &AppState) -> anyhow::Result<()> {
             .execute(tx.conn())
             .await?;
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &Actor::system(),
         Entry::new(
             "system.bootstrap",

@@ -101,14 +101,21 @@ impl FromSqlite for (i64, String) {
     }
 }
 
+/// A write transaction that knows its backend (for what differs between the two, such as
+/// the audit chain's lock: `audit` adds `tx.audit(..)`).
 pub struct WriteTx {
     pub tx: Transaction<'static, Any>,
+    backend: Backend,
     _guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub async fn commit(self) -> anyhow::Result<()> {
@@ -208,7 +215,11 @@ impl Db {
             Backend::Postgres => self.pool.begin().await,
         }
         .context("开始事务失败")?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            _guard: guard,
+        })
     }
 
     pub async fn ping(&self) -> anyhow::Result<()> {

@@ -23,7 +23,7 @@ use sqlx::{AnyConnection, Arguments};
 use time::macros::date;
 use time::{Date, Duration};
 
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::auth::store::{self, NewGrant, NewUser};
 use crate::auth::Role;
 use crate::clock::now;
@@ -2722,10 +2722,7 @@ async fn write_all(state: &AppState, scale: Scale, today: Date) -> anyhow::Resul
     written.meetings =
         write_meetings(tx.conn(), state.db.backend, today, t, &rosters, &ids).await?;
 
-    audit::record(
-        tx.conn(),
-        state.db.backend,
-        &Actor::system(),
+    tx.audit(&Actor::system(),
         Entry::new(
             "demo.generate",
             "demo",

@@ -502,9 +502,7 @@ async fn create_token(
     .bind(expires_at)
     .fetch_one(tx.conn())
     .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "token.create",
@@ -534,9 +532,7 @@ async fn revoke_token(state: &AppState, user: &CurrentUser, id: i64) -> AppResul
     if n == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new("token.revoke", "api_token", id, "吊销API令牌"),
     )

@@ -168,6 +168,15 @@ pub fn check_chain(prev: &str, rows: &[AuditRow]) -> Option<(i64, &'static str)>
     None
 }
 
+impl crate::db::WriteTx {
+    /// Records `e` inside this transaction, so the act and its audit entry commit together
+    /// or not at all.
+    pub async fn audit(&mut self, actor: &Actor, e: Entry<'_>) -> anyhow::Result<()> {
+        let backend = self.backend();
+        record(self.conn(), backend, actor, e).await
+    }
+}
+
 /// Appends one entry inside the caller's write transaction.
 pub async fn record(
     conn: &mut AnyConnection,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::clock::now;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -304,9 +304,7 @@ pub async fn save(state: &AppState, actor: &Actor, p: Policy) -> AppResult<()> {
         .execute(tx.conn())
         .await?;
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         actor,
         Entry::new("security.policy", "setting", KEY, "修改安全策略")
             .before(&before)

@@ -90,9 +90,7 @@ pub async fn create(
                 .bind(hash.clone())
                 .execute(tx.conn())
                 .await?;
-            crate::audit::record(
-                tx.conn(),
-                state.db.backend,
+            tx.audit(
                 &crate::audit::Actor {
                     user_id: Some(user_id),
                     name: username.clone(),

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{CurrentUser, Grant, Role};
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::clock::now;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -268,9 +268,7 @@ pub async fn create_user(
     for g in grants {
         insert_grant(tx.conn(), id, g).await?;
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         actor,
         Entry::new(
             "user.create",
@@ -467,13 +465,8 @@ pub async fn set_password(
     } else {
         ("user.password_change", "修改密码")
     };
-    audit::record(
-        tx.conn(),
-        state.db.backend,
-        actor,
-        Entry::new(action, "user", user_id, summary),
-    )
-    .await?;
+    tx.audit(actor, Entry::new(action, "user", user_id, summary))
+        .await?;
     tx.commit().await?;
     crate::auth::cache::clear(state);
     Ok(())

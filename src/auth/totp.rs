@@ -8,7 +8,7 @@ use sm3::{Digest, Sm3};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::{CurrentUser, Role};
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::clock::now;
 use crate::crypto::Field;
 use crate::error::{AppError, AppResult};
@@ -230,9 +230,7 @@ pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
     .execute(tx.conn())
     .await?;
     store_recovery_codes(tx.conn(), user.user_id, &codes).await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new("totp.enable", "user", user.user_id, "启用双因素认证"),
     )
@@ -270,9 +268,7 @@ pub async fn renew_recovery_codes(
     let codes = new_recovery_codes();
     let mut tx = state.db.begin_write().await?;
     store_recovery_codes(tx.conn(), user.user_id, &codes).await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "totp.recovery_renew",
@@ -332,13 +328,8 @@ pub async fn clear(
         .execute(tx.conn())
         .await?;
     super::session::sign_out_everywhere_in(tx.conn(), user_id).await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
-        actor,
-        Entry::new(action, "user", user_id, summary),
-    )
-    .await?;
+    tx.audit(actor, Entry::new(action, "user", user_id, summary))
+        .await?;
     tx.commit().await?;
     crate::auth::cache::clear(state);
     Ok(())
@@ -397,9 +388,7 @@ pub async fn check_code(
     .bind(user_id)
     .fetch_one(tx.conn())
     .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         actor,
         Entry::new(
             "totp.recovery_used",

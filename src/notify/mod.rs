@@ -205,9 +205,7 @@ pub async fn set_email(state: &AppState, user: &CurrentUser, email: &str) -> App
         .execute(tx.conn())
         .await
         .map_err(anyhow::Error::from)?;
-    crate::audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         crate::audit::Entry::new(
             "user.email",

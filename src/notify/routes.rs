@@ -113,9 +113,9 @@ async fn email_page(
                 page: None,
                 per_page: None,
             };
-            let mut r = render(&state, &user, FlashIn(None), q, Some(msg)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                render(&state, &user, FlashIn(None), q, Some(msg)).await?,
+            ))
         }
         Err(e) => Err(e),
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -181,9 +181,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: CategoryInput) 
     .await
     .map_err(|e| crate::error::on_unique(e, "name", "该类别名称或标识已存在"))?;
     write_requirements(tx.conn(), id, &reqs).await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "category.create",
@@ -249,9 +247,7 @@ pub async fn update(
     .await
     .map_err(|e| crate::error::on_unique(e, "name", "该类别名称已存在"))?;
     write_requirements(tx.conn(), id, &reqs).await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "category.update",
@@ -372,9 +368,9 @@ async fn page_create(
         Ok(()) => Ok(web::redirect_with_flash("/org/categories", "类别已新建")),
         Err(e) => {
             let msg = first_message(e)?;
-            let mut r = render_page(&state, &user, FlashIn(None), Some(msg)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                render_page(&state, &user, FlashIn(None), Some(msg)).await?,
+            ))
         }
     }
 }
@@ -396,9 +392,9 @@ async fn page_update(
         )),
         Err(e) => {
             let msg = first_message(e)?;
-            let mut r = render_page(&state, &user, FlashIn(None), Some(msg)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                render_page(&state, &user, FlashIn(None), Some(msg)).await?,
+            ))
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::db::Sql;
@@ -98,9 +98,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: CommunityInput)
         .fetch_one(tx.conn())
         .await
         .map_err(|e| crate::error::on_unique(e, "name", "该社区已登记"))?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "community.create",
@@ -176,20 +174,20 @@ async fn create_page(
         Ok(_) => Ok(web::redirect_with_flash("/org/communities", "社区已登记")),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
-            let mut r = render(
-                &state,
-                &user,
-                CommunityFilter {
-                    q: None,
-                    page: None,
-                    per_page: None,
-                },
-                FlashIn(None),
-                Some(msg),
-            )
-            .await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                render(
+                    &state,
+                    &user,
+                    CommunityFilter {
+                        q: None,
+                        page: None,
+                        per_page: None,
+                    },
+                    FlashIn(None),
+                    Some(msg),
+                )
+                .await?,
+            ))
         }
         Err(e) => Err(e),
     }

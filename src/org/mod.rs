@@ -9,6 +9,7 @@ pub mod idnumber;
 pub mod import;
 pub mod members;
 pub mod orgs;
+pub mod pickers;
 pub mod schema;
 pub mod units;
 

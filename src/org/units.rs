@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::db::Sql;
@@ -224,10 +224,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: UnitInput) -> A
     .bind(t)
     .execute(tx.conn())
     .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
-        &user.actor(),
+    tx.audit(&user.actor(),
         Entry::new("unit.create", "unit", id, format!("新建机关党组织 {name}"))
             .after(&serde_json::json!({"name": name, "short_name": short, "category_id": input.category_id})),
     )
@@ -268,9 +265,7 @@ pub async fn update(
         .execute(tx.conn())
         .await
         .map_err(|e| crate::error::on_unique(e, "name", "该机关党组织名称已存在"))?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new("unit.update", "unit", id, format!("修改机关党组织 {name}"))
             .before(&before)
@@ -338,10 +333,7 @@ pub async fn change_category(
     .bind(t)
     .execute(tx.conn())
     .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
-        &user.actor(),
+    tx.audit(&user.actor(),
         Entry::new("unit.category_change", "unit", id, format!("{} 调整类别", before.name))
             .before(&serde_json::json!({"category_id": before.category_id, "category": before.category_name}))
             .after(&serde_json::json!({"category_id": input.category_id, "effective_on": effective, "reason": reason})),
@@ -506,7 +498,7 @@ async fn form_error(
         AppError::Invalid { fields, .. } => fields,
         other => return Err(other),
     };
-    let mut r = web::render(&UnitForm {
+    web::render_invalid(&UnitForm {
         ctx: PageCtx::new(
             user,
             if is_new {
@@ -526,9 +518,7 @@ async fn form_error(
         categories: super::categories::list(state).await?,
         errors,
         is_new,
-    })?;
-    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(r)
+    })
 }
 
 async fn create_page(
@@ -632,9 +622,9 @@ async fn category_page(
         )),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
-            let mut r = detail(&state, &user, id, FlashIn(None), Some(msg)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                detail(&state, &user, id, FlashIn(None), Some(msg)).await?,
+            ))
         }
         Err(e) => Err(e),
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::store;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::error::{AppError, AppResult};
@@ -148,9 +148,7 @@ pub async fn add(
     .fetch_one(tx.conn())
     .await
     .map_err(anyhow::Error::from)?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "meeting.attach",
@@ -208,9 +206,7 @@ pub async fn remove(
         .execute(tx.conn())
         .await
         .map_err(anyhow::Error::from)?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "meeting.detach",

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rules::{self, MeetingKind, Period, Quorum, Rule};
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -106,9 +106,7 @@ pub async fn set_rule(state: &AppState, user: &CurrentUser, input: RuleInput) ->
     .execute(tx.conn())
     .await
     .map_err(anyhow::Error::from)?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "meeting_rule.set",

@@ -12,7 +12,7 @@ use super::register::*;
 use super::review::*;
 use super::rules::{self, MeetingKind, Quorum};
 use super::{may_read, may_review, may_write};
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::{CurrentUser, Scope};
 use crate::clock::now;
 use crate::db::Sql;
@@ -655,9 +655,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MeetingInput) -
         Err(e) => return Err(e.into()),
     };
     write_attendance(tx.conn(), id, &c.attendance).await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "meeting.create",
@@ -794,9 +792,7 @@ pub async fn update(
     if reopen {
         log_step(tx.conn(), id, "reopen", "通过后修改", user).await?;
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             if reopen {
@@ -844,9 +840,7 @@ pub async fn delete(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
         .execute(tx.conn())
         .await
         .map_err(anyhow::Error::from)?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "meeting.delete",

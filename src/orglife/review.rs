@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::may_write;
 use super::meetings::*;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::db::Sql;
@@ -151,9 +151,7 @@ pub async fn step(
         ));
     }
     log_step(tx.conn(), id, action, &comment, user).await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             match step {

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::config::Config;
 use crate::crypto::{is_plaintext, key_id_of, prefix_of, Field, KeyFile, KeyRing, Keys, PREFIX};
 use crate::db::{Db, Sql};
@@ -97,9 +97,7 @@ pub async fn totp_pass(
         written += 1;
     }
     if written > 0 {
-        audit::record(
-            tx.conn(),
-            db.backend,
+        tx.audit(
             actor,
             Entry::new(
                 "totp.encrypt",
@@ -399,10 +397,7 @@ pub async fn pass(
             .iter()
             .filter(|(_, i, p)| is_plaintext(i) || is_plaintext(p))
             .count();
-        audit::record(
-            tx.conn(),
-            db.backend,
-            actor,
+        tx.audit(actor,
             Entry::new(
                 "member.encrypt",
                 "member",

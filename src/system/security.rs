@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::policy::{self, Policy};
 use crate::auth::store::lock_rule;
 use crate::auth::{CurrentUser, Role};
@@ -121,9 +121,7 @@ pub async fn unlock(state: &AppState, user: &CurrentUser, username: &str) -> App
     if n == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "user.unlock",
@@ -143,9 +141,7 @@ pub async fn end_sessions(state: &AppState, user: &CurrentUser, id: i64) -> AppR
     user.require(user.is_security_admin())?;
     let mut tx = state.db.begin_write().await?;
     let (n, tokens) = crate::auth::session::sign_out_everywhere_in(tx.conn(), id).await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "session.end",
@@ -504,14 +500,12 @@ async fn policy_submit(
         )),
         Err(AppError::Invalid { fields, .. }) => {
             let p = parsed.unwrap_or_else(|_| Policy::default());
-            let mut r = web::render(&PolicyPage {
+            web::render_invalid(&PolicyPage {
                 ctx: PageCtx::new(&user, "安全策略", "/system/security", FlashIn(None))
                     .crumb("安全策略", "/system/security"),
                 p,
                 errors: fields,
-            })?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            })
         }
         Err(e) => Err(e),
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::store::{self, NewGrant, NewUser, UserSummary};
 use crate::auth::{CurrentUser, Grant};
 use crate::clock::now;
@@ -107,13 +107,8 @@ pub async fn set_disabled(
     } else {
         ("user.enable", "启用用户")
     };
-    audit::record(
-        tx.conn(),
-        state.db.backend,
-        &user.actor(),
-        Entry::new(action, "user", id, summary),
-    )
-    .await?;
+    tx.audit(&user.actor(), Entry::new(action, "user", id, summary))
+        .await?;
     tx.commit().await?;
     crate::auth::cache::clear(state);
     Ok(())
@@ -147,9 +142,7 @@ pub async fn add_grant(
         .bind(id)
         .execute(tx.conn())
         .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "user.grant",
@@ -191,9 +184,7 @@ pub async fn revoke_grant(
         .bind(id)
         .execute(tx.conn())
         .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "user.revoke",
@@ -240,9 +231,7 @@ pub async fn rename(
         .bind(id)
         .execute(tx.conn())
         .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "user.rename",
@@ -476,9 +465,9 @@ async fn create_page(
         }
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
-            let mut r = list_render(&state, &user, empty, FlashIn(None), None, Some(msg)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                list_render(&state, &user, empty, FlashIn(None), None, Some(msg)).await?,
+            ))
         }
         Err(e) => Err(e),
     }
@@ -585,9 +574,9 @@ async fn rename_page(
         )),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
-            let mut r = detail(&state, &user, id, FlashIn(None), None, Some(msg)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                detail(&state, &user, id, FlashIn(None), None, Some(msg)).await?,
+            ))
         }
         Err(e) => Err(e),
     }
@@ -642,9 +631,9 @@ async fn grant_page(
         )),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
-            let mut r = detail(&state, &user, id, FlashIn(None), None, Some(msg)).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                detail(&state, &user, id, FlashIn(None), None, Some(msg)).await?,
+            ))
         }
         Err(e) => Err(e),
     }

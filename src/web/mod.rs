@@ -222,6 +222,18 @@ pub fn render(t: &impl Template) -> AppResult<Response> {
     Ok(Html(html).into_response())
 }
 
+/// A form page shown again with its errors: the same page, answered 422 so that scripts and
+/// tests can tell a refusal from a success.
+pub fn invalid(mut page: Response) -> Response {
+    *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    page
+}
+
+/// Renders a form page with its errors, answered 422 (see `invalid`).
+pub fn render_invalid(t: &impl Template) -> AppResult<Response> {
+    Ok(invalid(render(t)?))
+}
+
 /// Clears a flash cookie once a page has shown it, and turns errors on page routes
 /// into pages: a login redirect, the password-change redirect, or a Chinese error page.
 pub async fn page_layer(req: Request, next: Next) -> Response {

@@ -5,7 +5,6 @@ use super::store::*;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
@@ -191,7 +190,7 @@ pub(super) async fn election_render(
         .copied()
         .unwrap_or(3);
     let title = format!("{} · 换届", org.name);
-    let mut r = web::render(&ElectionPage {
+    let r = web::render(&ElectionPage {
         ctx: PageCtx::new(user, &title, "/org/establishment", flash)
             .crumb("组织体系", "/org/units")
             .crumb(org.name.clone(), format!("/org/orgs/{id}"))
@@ -206,10 +205,7 @@ pub(super) async fn election_render(
         years,
         error: error.clone(),
     })?;
-    if error.is_some() {
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    Ok(if error.is_some() { web::invalid(r) } else { r })
 }
 
 pub(super) async fn election_page(

@@ -531,9 +531,7 @@ pub async fn extend_term(
         .execute(tx.conn())
         .await
         .map_err(anyhow::Error::from)?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "org.term_extension",

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::auth::Scope;
 use crate::clock::now;
 use crate::crypto::Field;
@@ -402,9 +402,7 @@ pub(super) async fn write_members(
         .execute(tx.conn())
         .await?;
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         actor,
         Entry::new(
             "member.import",
@@ -741,9 +739,7 @@ pub async fn import_orgs(
             }
         }
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         actor,
         Entry::new(
             "org.import",

@@ -5,16 +5,15 @@ use super::rules::*;
 use super::store::*;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::auth::{CurrentUser, Role, Scope};
-use crate::db::Sql;
+use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::org::idnumber::{mask_id_number, mask_phone};
+use crate::org::pickers;
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager};
 
@@ -61,50 +60,6 @@ pub(super) struct MembersTable<'a> {
     page: &'a MembersPage,
 }
 
-pub(super) async fn branch_options(
-    state: &AppState,
-    user: &CurrentUser,
-    unit_id: Option<i64>,
-) -> AppResult<Vec<(i64, String)>> {
-    let Some(unit_id) = unit_id.or_else(|| {
-        if user.is_committee() {
-            None
-        } else {
-            user.unit_ids().first().copied()
-        }
-    }) else {
-        return Ok(Vec::new());
-    };
-    let mut sql =
-        Sql::new("select o.org_id, o.name from org o where o.kind = 'branch' and o.unit_id = ");
-    sql.bind(unit_id).push(" and ");
-    user.scope().org_condition(&mut sql);
-    sql.push(" order by o.sort_order, o.org_id");
-    Ok(sql.fetch_page(&state.db).await?)
-}
-
-pub(super) async fn unit_options(
-    state: &AppState,
-    user: &CurrentUser,
-) -> AppResult<Vec<(i64, String)>> {
-    if !user.is_registry_admin() {
-        return Ok(Vec::new());
-    }
-    if !user.is_committee() {
-        // A unit admin's units and their names come with the grants.
-        return Ok(user
-            .grants
-            .iter()
-            .filter(|g| g.role == Role::Unit)
-            .filter_map(|g| Some((g.unit_id?, g.scope_name.clone())))
-            .collect());
-    }
-    let mut sql = Sql::new("select u.unit_id, u.name from unit u where ");
-    user.scope().unit_condition(&mut sql);
-    sql.push(" order by u.sort_order, u.unit_id");
-    Ok(sql.fetch_all(&state.db.pool).await?)
-}
-
 pub(super) async fn list_page(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -131,12 +86,12 @@ pub(super) async fn list_page(
         units: if fragment {
             Vec::new()
         } else {
-            unit_options(&state, &user).await?
+            pickers::units(&state, &user).await?
         },
         branches: if fragment {
             Vec::new()
         } else {
-            branch_options(&state, &user, num(&f.unit_id)).await?
+            pickers::branches(&state, &user, num(&f.unit_id)).await?
         },
         can_edit: user.is_registry_admin(),
         can_unmask: user.may_unmask(),
@@ -205,29 +160,6 @@ pub(super) struct NewQuery {
     org_id: Option<i64>,
 }
 
-/// The groups of a branch in `scope` (none for a branch outside it).
-pub(super) async fn groups_of(
-    state: &AppState,
-    scope: &Scope,
-    branch_id: i64,
-) -> AppResult<Vec<(i64, String)>> {
-    let mut sql = Sql::new("select o.org_id, o.name from org o where o.parent_id = ");
-    sql.bind(branch_id).push(" and o.kind = 'group' and ");
-    scope.org_condition(&mut sql);
-    sql.push(" order by o.sort_order, o.org_id");
-    Ok(sql.fetch_all(&state.db.pool).await?)
-}
-
-pub(super) async fn all_branch_options(
-    state: &AppState,
-    user: &CurrentUser,
-) -> AppResult<Vec<(i64, String)>> {
-    let mut sql = Sql::new("select o.org_id, u.name || ' · ' || o.name from org o join unit u on u.unit_id = o.unit_id where o.kind = 'branch' and ");
-    user.scope().org_condition(&mut sql);
-    sql.push(" order by u.sort_order, o.unit_id, o.sort_order, o.org_id limit 3000");
-    Ok(sql.fetch_all(&state.db.pool).await?)
-}
-
 pub(super) async fn new_page(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -247,9 +179,9 @@ pub(super) async fn new_page(
             kind: "full".into(),
             ..Default::default()
         },
-        branches: all_branch_options(&state, &user).await?,
+        branches: pickers::all_branches_labelled(&state, &user).await?,
         groups: if branch_id > 0 {
-            groups_of(&state, &user.registry_scope(), branch_id).await?
+            pickers::groups(&state, &user.registry_scope(), branch_id).await?
         } else {
             Vec::new()
         },
@@ -325,11 +257,11 @@ pub(super) async fn form_error(
         other => return Err(other),
     };
     let groups = if v.branch_id > 0 {
-        groups_of(state, &user.registry_scope(), v.branch_id).await?
+        pickers::groups(state, &user.registry_scope(), v.branch_id).await?
     } else {
         Vec::new()
     };
-    let mut r = web::render(&MemberForm {
+    web::render_invalid(&MemberForm {
         ctx: PageCtx::new(
             user,
             if member_id.is_some() {
@@ -343,13 +275,11 @@ pub(super) async fn form_error(
         .crumb("党员", "/org/members"),
         action: member_id.map_or("/org/members".into(), |id| format!("/org/members/{id}")),
         member_id,
-        branches: all_branch_options(state, user).await?,
+        branches: pickers::all_branches_labelled(state, user).await?,
         groups,
         v,
         errors,
-    })?;
-    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(r)
+    })
 }
 
 pub(super) async fn create_page(
@@ -472,11 +402,11 @@ pub(super) async fn detail(
         },
         transfers: transfers(state, m.member_id).await?,
         branches: if can_edit {
-            all_branch_options(state, user).await?
+            pickers::all_branches_labelled(state, user).await?
         } else {
             Vec::new()
         },
-        groups: groups_of(state, &user.scope(), m.branch_id).await?,
+        groups: pickers::groups(state, &user.scope(), m.branch_id).await?,
         can_unmask: user.may_unmask(),
         can_edit,
         unmasked,
@@ -537,9 +467,9 @@ pub(super) async fn transfer_page(
         )),
         Err(AppError::Invalid { fields, .. }) => {
             let m = get_member(&state, &user, id).await?;
-            let mut r = detail(&state, &user, m, false, FlashIn(None), fields).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(web::invalid(
+                detail(&state, &user, m, false, FlashIn(None), fields).await?,
+            ))
         }
         Err(e) => Err(e),
     }

@@ -480,9 +480,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) ->
         input.group_id,
     )
     .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "member.create",
@@ -606,9 +604,7 @@ pub async fn update(
     .execute(tx.conn())
     .await
     .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "member.update",
@@ -718,10 +714,7 @@ pub async fn transfer(
         .bind(m.branch_id)
         .execute(tx.conn())
         .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
-        &user.actor(),
+    tx.audit(&user.actor(),
         Entry::new("member.transfer", "member", id, format!("{} 转接组织关系", m.name))
             .before(&serde_json::json!({"branch_id": m.branch_id, "branch": m.branch_name}))
             .after(&serde_json::json!({"branch_id": input.to_branch_id, "transferred_on": on, "reason": reason})),

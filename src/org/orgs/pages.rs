@@ -4,7 +4,6 @@ use super::rules::*;
 use super::store::*;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -243,7 +242,7 @@ pub(super) async fn form_error(
     };
     let input = f.input();
     let unit_name = unit_name(state, user, input.unit_id).await?;
-    let mut r = web::render(&OrgForm {
+    web::render_invalid(&OrgForm {
         ctx: PageCtx::new(
             user,
             if org_id.is_some() {
@@ -268,9 +267,7 @@ pub(super) async fn form_error(
         sort_order: input.sort_order.unwrap_or(0),
         parents: tree_for_unit(state, input.unit_id).await?,
         errors,
-    })?;
-    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(r)
+    })
 }
 
 pub(super) async fn create_page(
@@ -416,11 +413,9 @@ pub(super) async fn officers_page(
             &format!("/org/orgs/{id}"),
             "班子成员已更新",
         )),
-        Err(AppError::Invalid { fields, .. }) => {
-            let mut r = detail(&state, &user, id, FlashIn(None), fields).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
-        }
+        Err(AppError::Invalid { fields, .. }) => Ok(web::invalid(
+            detail(&state, &user, id, FlashIn(None), fields).await?,
+        )),
         Err(e) => Err(e),
     }
 }

@@ -5,7 +5,7 @@ use super::rules::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::db::Sql;
@@ -245,9 +245,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: OrgInput) -> Ap
     .fetch_one(tx.conn())
     .await
     .map_err(|e| crate::error::on_unique(e, "name", "本单位已有同名党组织"))?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "org.create",
@@ -310,9 +308,7 @@ pub async fn update(
     .execute(tx.conn())
     .await
     .map_err(|e| crate::error::on_unique(e, "name", "本单位已有同名党组织"))?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new("org.update", "org", id, format!("修改党组织 {}", c.name))
             .before(&before)
@@ -351,9 +347,7 @@ pub async fn delete(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
         .bind(id)
         .execute(tx.conn())
         .await?;
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "org.delete",
@@ -456,9 +450,7 @@ pub async fn set_officers(
         .execute(tx.conn())
         .await?;
     }
-    audit::record(
-        tx.conn(),
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "org.officer_set",

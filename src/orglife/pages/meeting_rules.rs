@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
@@ -83,7 +82,7 @@ pub(in crate::orglife) async fn rules_render(
             rule: rules::rule_for(&all, *k, year).cloned(),
         })
         .collect();
-    let mut r = web::render(&RulesPage {
+    let r = web::render(&RulesPage {
         ctx: PageCtx::new(user, "会议规则", "/orglife/rules", flash)
             .crumb("组织生活", "/orglife/meetings")
             .crumb("会议规则", "/orglife/rules"),
@@ -94,10 +93,7 @@ pub(in crate::orglife) async fn rules_render(
         can_edit: user.is_committee(),
         error: error.clone(),
     })?;
-    if error.is_some() {
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    Ok(if error.is_some() { web::invalid(r) } else { r })
 }
 
 pub(in crate::orglife) async fn rules_page(

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::org::pickers;
 use crate::orglife::rules::{self, MeetingKind, Quorum};
 use crate::orglife::store::{
     self, Attendance, Meeting, MeetingFilter, MeetingInput, RegisterMember, ReviewStep, Step,
@@ -65,8 +66,8 @@ pub(in crate::orglife) async fn list_page(
             .crumb("三会一课", "/orglife/meetings"),
         pager: Pager::new(&f.paging(), total, "/orglife/meetings", &qs),
         rows,
-        units: unit_options(&state, &user).await?,
-        branches: branch_options(&state, &user, unit).await?,
+        units: pickers::units(&state, &user).await?,
+        branches: pickers::branches_labelled(&state, &user, unit).await?,
         kinds: kinds(),
         statuses: store::STATUSES,
         years: years_around(store::year_or_now(f.year.as_deref())),
@@ -254,18 +255,6 @@ pub(in crate::orglife) async fn register_view(
     })
 }
 
-pub(in crate::orglife) async fn groups_of(
-    state: &AppState,
-    branch_id: i64,
-) -> AppResult<Vec<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "select org_id, name from org where parent_id = $1 and kind = 'group' order by sort_order, org_id",
-    )
-    .bind(branch_id)
-    .fetch_all(&state.db.pool)
-    .await?)
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(in crate::orglife) async fn render_form(
     state: &AppState,
@@ -277,9 +266,9 @@ pub(in crate::orglife) async fn render_form(
     errors: FieldErrors,
     reopens: bool,
 ) -> AppResult<Response> {
-    let branches = branch_options(state, user, None).await?;
+    let branches = pickers::branches_labelled(state, user, None).await?;
     let groups = if v.branch_id > 0 {
-        groups_of(state, v.branch_id).await?
+        pickers::groups(state, &user.scope(), v.branch_id).await?
     } else {
         Vec::new()
     };
@@ -320,7 +309,7 @@ pub(in crate::orglife) async fn new_page(
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
     user.require(store::may_write(&user))?;
-    let branches = branch_options(&state, &user, None).await?;
+    let branches = pickers::branches_labelled(&state, &user, None).await?;
     let branch_id = parse_id(&q.branch_id)
         .or_else(|| (branches.len() == 1).then(|| branches[0].0))
         .unwrap_or(0);
@@ -505,7 +494,7 @@ pub(in crate::orglife) async fn detail(
         .and_then(|k| rules::rule_for(&rules_all, k, year))
         .map_or(Quorum::None, |r| r.quorum);
     let title = format!("{} · {}", m.kind_label(), m.held_on);
-    let mut r = web::render(&DetailPage {
+    let r = web::render(&DetailPage {
         ctx: PageCtx::new(user, &title, "/orglife/meetings", flash)
             .crumb("组织生活", "/orglife/meetings")
             .crumb("三会一课", "/orglife/meetings")
@@ -526,10 +515,7 @@ pub(in crate::orglife) async fn detail(
         trail,
         error: error.clone(),
     })?;
-    if error.is_some() {
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    Ok(if error.is_some() { web::invalid(r) } else { r })
 }
 
 pub(in crate::orglife) async fn detail_page(

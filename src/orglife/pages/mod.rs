@@ -12,9 +12,6 @@ pub(in crate::orglife) use meetings::*;
 pub(in crate::orglife) use mine::*;
 pub(in crate::orglife) use stats::*;
 
-use crate::auth::CurrentUser;
-use crate::db::Sql;
-use crate::error::AppResult;
 use crate::orglife::rules::MeetingKind;
 use crate::state::AppState;
 
@@ -53,41 +50,6 @@ pub(in crate::orglife) fn kinds() -> Vec<(&'static str, &'static str)> {
         .iter()
         .map(|k| (k.as_str(), k.label()))
         .collect()
-}
-
-/// Branches the caller may pick, labelled with their unit.
-pub(in crate::orglife) async fn branch_options(
-    state: &AppState,
-    user: &CurrentUser,
-    unit_id: Option<i64>,
-) -> AppResult<Vec<(i64, String)>> {
-    if user.is_committee() && unit_id.is_none() {
-        // 1,500 branches make no menu: the committee picks a unit first.
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::new(
-        "select o.org_id, u.name || ' · ' || o.name from org o join unit u on u.unit_id = o.unit_id \
-         where o.kind = 'branch' and ",
-    );
-    user.scope().org_condition(&mut sql);
-    if let Some(u) = unit_id {
-        sql.push(" and o.unit_id = ").bind(u);
-    }
-    sql.push(" order by u.sort_order, u.unit_id, o.sort_order, o.org_id");
-    Ok(sql.fetch_page(&state.db).await?)
-}
-
-pub(in crate::orglife) async fn unit_options(
-    state: &AppState,
-    user: &CurrentUser,
-) -> AppResult<Vec<(i64, String)>> {
-    if !user.is_registry_admin() {
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::new("select u.unit_id, u.name from unit u where ");
-    user.scope().unit_condition(&mut sql);
-    sql.push(" order by u.sort_order, u.unit_id");
-    Ok(sql.fetch_page(&state.db).await?)
 }
 
 pub(in crate::orglife) fn parse_id(v: &Option<String>) -> Option<i64> {

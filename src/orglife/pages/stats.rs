@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
+use crate::org::pickers;
 use crate::orglife::rules::{self, MeetingKind};
 use crate::orglife::store::{self, ComplianceLine, GridRow};
 use crate::state::AppState;
@@ -70,7 +71,7 @@ pub(in crate::orglife) async fn calendar_page(
         unit_id = Some(facts.unit_id);
         branch_name = facts.name;
     }
-    let branches = branch_options(&state, &user, unit_id).await?;
+    let branches = pickers::branches_labelled(&state, &user, unit_id).await?;
     if branch_id.is_none() && branches.len() == 1 {
         branch_id = Some(branches[0].0);
         branch_name = branches[0].1.clone();
@@ -91,7 +92,7 @@ pub(in crate::orglife) async fn calendar_page(
         branch_id: branch_id.unwrap_or(0),
         branch_name,
         units: if user.is_committee() {
-            unit_options(&state, &user).await?
+            pickers::units(&state, &user).await?
         } else {
             Vec::new()
         },
@@ -202,7 +203,7 @@ pub(in crate::orglife) async fn compliance_page(
         years: years_around(year),
         by,
         unit_id,
-        units: unit_options(&state, &user).await?,
+        units: pickers::units(&state, &user).await?,
         lines,
         total,
         kinds: kinds(),

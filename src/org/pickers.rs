@@ -1,0 +1,98 @@
+//! The pickers of forms and filters — units, branches, groups — each under the caller's
+//! scope, for every feature's pages (a picker never lists what the caller may not see).
+
+use crate::auth::{CurrentUser, Scope};
+use crate::db::Sql;
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// The units a registry admin may pick: the committee's all, a unit admin's own.
+pub async fn units(state: &AppState, user: &CurrentUser) -> AppResult<Vec<(i64, String)>> {
+    if !user.is_registry_admin() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("select u.unit_id, u.name from unit u where ");
+    user.scope().unit_condition(&mut sql);
+    sql.push(" order by u.sort_order, u.unit_id");
+    Ok(sql.fetch_page(&state.db).await?)
+}
+
+/// The branches of one unit by name; without a unit, the first unit of a unit admin (the
+/// committee picks a unit first).
+pub async fn branches(
+    state: &AppState,
+    user: &CurrentUser,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<(i64, String)>> {
+    let Some(unit_id) = unit_id.or_else(|| {
+        if user.is_committee() {
+            None
+        } else {
+            user.unit_ids().first().copied()
+        }
+    }) else {
+        return Ok(Vec::new());
+    };
+    let mut sql =
+        Sql::new("select o.org_id, o.name from org o where o.kind = 'branch' and o.unit_id = ");
+    sql.bind(unit_id).push(" and ");
+    user.scope().org_condition(&mut sql);
+    sql.push(" order by o.sort_order, o.org_id");
+    Ok(sql.fetch_page(&state.db).await?)
+}
+
+/// Branches labelled `单位 · 支部`, of one unit or of every unit in scope; the committee's
+/// 1,500 branches make no menu, so without a unit it gets none and picks a unit first.
+pub async fn branches_labelled(
+    state: &AppState,
+    user: &CurrentUser,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<(i64, String)>> {
+    if user.is_committee() && unit_id.is_none() {
+        return Ok(Vec::new());
+    }
+    labelled(state, &user.scope(), unit_id, None).await
+}
+
+/// Every branch in scope labelled `单位 · 支部`, for a form that places a member anywhere
+/// the caller administers (at most 3,000).
+pub async fn all_branches_labelled(
+    state: &AppState,
+    user: &CurrentUser,
+) -> AppResult<Vec<(i64, String)>> {
+    labelled(state, &user.scope(), None, Some(3000)).await
+}
+
+async fn labelled(
+    state: &AppState,
+    scope: &Scope,
+    unit_id: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<Vec<(i64, String)>> {
+    let mut sql = Sql::new(
+        "select o.org_id, u.name || ' · ' || o.name from org o join unit u on u.unit_id = o.unit_id \
+         where o.kind = 'branch' and ",
+    );
+    scope.org_condition(&mut sql);
+    if let Some(u) = unit_id {
+        sql.push(" and o.unit_id = ").bind(u);
+    }
+    sql.push(" order by u.sort_order, u.unit_id, o.sort_order, o.org_id");
+    if let Some(n) = limit {
+        sql.push(" limit ").bind(n);
+    }
+    Ok(sql.fetch_page(&state.db).await?)
+}
+
+/// The groups (党小组) of a branch, within `scope`.
+pub async fn groups(
+    state: &AppState,
+    scope: &Scope,
+    branch_id: i64,
+) -> AppResult<Vec<(i64, String)>> {
+    let mut sql = Sql::new("select o.org_id, o.name from org o where o.parent_id = ");
+    sql.bind(branch_id).push(" and o.kind = 'group' and ");
+    scope.org_condition(&mut sql);
+    sql.push(" order by o.sort_order, o.org_id");
+    Ok(sql.fetch_page(&state.db).await?)
+}
