@@ -25,7 +25,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Yaoshi 钥匙 API", description = "机关党建分类指导系统接口。登录：POST /api/v1/session，或 Authorization: Bearer <API令牌>。"),
     servers((url = "/api/v1")),
-    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "system", description = "系统"))
+    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "system", description = "系统"), (name = "indicators", description = "指标：各功能发布的统计口径、数值及其依据记录"))
 )]
 struct ApiDoc;
 
@@ -49,7 +49,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
 
 /// The API routes and their OpenAPI document, built together so they cannot drift apart.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(crate::indicators::api());
     for f in FEATURES {
         api = api.merge((f.api)());
     }

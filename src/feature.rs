@@ -6,6 +6,7 @@
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::indicators::Indicator;
 use crate::jobs::{Job, Step};
 use crate::state::AppState;
 use crate::web::home::CardsFn;
@@ -22,6 +23,8 @@ pub struct Feature {
     /// Jobs with a time of day of their own.
     pub jobs: &'static [Job],
     pub home: Option<CardsFn>,
+    /// Figures the feature publishes for grading, competitions and dashboards.
+    pub indicators: &'static [Indicator],
 }
 
 impl Feature {
@@ -40,6 +43,7 @@ impl Feature {
             daily: &[],
             jobs: &[],
             home: None,
+            indicators: &[],
         }
     }
 }
@@ -56,6 +60,7 @@ pub fn install(features: &'static [Feature]) {
     let mut labels: Vec<&'static [(&'static str, &'static str)]> = BASE_AUDIT_LABELS.to_vec();
     labels.extend(features.iter().map(|f| f.audit_labels));
     crate::audit::install_labels(&labels);
+    crate::indicators::install(features.iter().flat_map(|f| f.indicators.iter()).collect());
     crate::jobs::install(crate::jobs::Jobs {
         steps: features.iter().flat_map(|f| f.daily.iter()).collect(),
         jobs: features.iter().flat_map(|f| f.jobs.iter()).collect(),

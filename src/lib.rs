@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod feature;
 pub mod files;
+pub mod indicators;
 pub mod jobs;
 pub mod messages;
 pub mod notify;

@@ -7,6 +7,7 @@ pub mod establishment;
 pub mod home;
 pub mod idnumber;
 pub mod import;
+pub mod indicators;
 pub mod members;
 pub mod orgs;
 pub mod pickers;
@@ -15,6 +16,8 @@ pub mod units;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
+
+pub use indicators::subject_in_scope;
 
 use crate::auth::{CurrentUser, Role};
 use crate::feature::Feature;
@@ -116,6 +119,7 @@ pub const FEATURE: Feature = Feature {
         run: establishment_snapshot,
     }],
     home: Some(home::cards),
+    indicators: indicators::INDICATORS,
     ..Feature::new("org", pages, api)
 };
 

@@ -5,6 +5,7 @@ pub mod api;
 pub mod attachments;
 pub mod grid;
 pub mod home;
+pub mod indicators;
 pub mod meeting_rules;
 pub mod meetings;
 pub mod mine;
@@ -97,6 +98,7 @@ pub const FEATURE: Feature = Feature {
         run: reminders_step,
     }],
     home: Some(home::cards),
+    indicators: indicators::INDICATORS,
     ..Feature::new("orglife", pages, api)
 };
 

@@ -10,6 +10,7 @@ mod crypto;
 mod establishment;
 mod fuzzing;
 mod import;
+mod indicators;
 mod notify;
 mod ops;
 mod orglife;

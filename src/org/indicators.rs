@@ -1,0 +1,210 @@
+//! 组织体系's indicators: the three rates of 三个百分百 and the full members on the
+//! register, as the registry stands today (the period does not change them).
+
+use super::establishment::{overview_in, Area, Finding, RateLine};
+use crate::auth::Scope;
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+use crate::indicators::{
+    Evidence, Indicator, Level, Measure, Period, ReadFuture, Reading, Subject, MAX_RECORDS,
+};
+use crate::state::AppState;
+
+const RATE_LEVELS: &[Level] = &[Level::Unit, Level::Category, Level::City];
+
+pub const INDICATORS: &[Indicator] = &[
+    Indicator {
+        key: "establishment.establish",
+        label: "应建尽建",
+        explain: "机关党组织中，党组织设置符合规定（有正式党员3名以上的应建立党支部等）的比例，按当前登记状态计算。依据《中国共产党支部工作条例（试行）》第四条。",
+        measure: Measure::Rate,
+        levels: RATE_LEVELS,
+        by_period: false,
+        read: read_rate,
+    },
+    Indicator {
+        key: "establishment.adjust",
+        label: "应调尽调",
+        explain: "党委、党总支、党支部中，规模与设置符合规定（党支部党员不超过50名、正式党员7人以上设支委会等）的比例，按当前登记状态计算。",
+        measure: Measure::Rate,
+        levels: RATE_LEVELS,
+        by_period: false,
+        read: read_rate,
+    },
+    Indicator {
+        key: "establishment.renew",
+        label: "应换尽换",
+        explain: "党组织中任期未届满或已按期换届（含经批准延期）的比例，按当前登记状态计算。依据《关于党的基层组织任期的意见》：党支部每届任期3年或5年。",
+        measure: Measure::Rate,
+        levels: RATE_LEVELS,
+        by_period: false,
+        read: read_rate,
+    },
+    Indicator {
+        key: "registry.full_members",
+        label: "在册正式党员",
+        explain: "在册（未转出、未去世、未出党）的正式党员人数，按当前登记状态计算。",
+        measure: Measure::Count,
+        levels: &[Level::Branch, Level::Unit, Level::Category, Level::City],
+        by_period: false,
+        read: read_full_members,
+    },
+];
+
+/// Whether `subject` exists and `scope` sees it: a branch through its unit or itself, a
+/// unit in scope, a category with a unit in scope (the committee: any), the city always.
+pub async fn subject_in_scope(
+    state: &AppState,
+    scope: &Scope,
+    subject: Subject,
+) -> AppResult<bool> {
+    let sql = match subject {
+        Subject::City => return Ok(true),
+        Subject::Branch(id) => {
+            let mut s =
+                Sql::new("select count(*) from org o where o.kind = 'branch' and o.org_id = ");
+            s.bind(id).push(" and ");
+            scope.org_condition(&mut s);
+            s
+        }
+        Subject::Unit(id) => {
+            let mut s = Sql::new("select count(*) from unit u where u.unit_id = ");
+            s.bind(id).push(" and ");
+            scope.unit_condition(&mut s);
+            s
+        }
+        Subject::Category(id) => {
+            let mut s = Sql::new("select count(*) from category c where c.category_id = ");
+            s.bind(id);
+            if !scope.all {
+                s.push(
+                    " and exists (select 1 from unit u where u.category_id = c.category_id and ",
+                );
+                scope.unit_condition(&mut s);
+                s.push(")");
+            }
+            s
+        }
+    };
+    Ok(sql.fetch_scalar(&state.db.pool).await? > 0)
+}
+
+/// The part of `scope` a unit, category or the city covers, for 三个百分百's figures.
+async fn narrowed(state: &AppState, scope: &Scope, subject: Subject) -> AppResult<Scope> {
+    if !subject_in_scope(state, scope, subject).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(match subject {
+        Subject::Unit(id) => Scope {
+            units: vec![id],
+            ..Default::default()
+        },
+        Subject::Category(id) => {
+            let mut s = Sql::new("select u.unit_id from unit u where u.category_id = ");
+            s.bind(id).push(" and ");
+            scope.unit_condition(&mut s);
+            let units: Vec<(i64,)> = s.fetch_page(&state.db).await?;
+            Scope {
+                units: units.into_iter().map(|u| u.0).collect(),
+                ..Default::default()
+            }
+        }
+        Subject::City | Subject::Branch(_) => scope.clone(),
+    })
+}
+
+fn finding_evidence(f: &Finding) -> Evidence {
+    Evidence {
+        kind: "finding".into(),
+        id: f.org_id.unwrap_or(f.unit_id),
+        label: format!(
+            "{} · {}：{}。{}",
+            f.unit_name, f.object, f.figures, f.advice
+        ),
+        href: f.href(),
+        counts: false,
+    }
+}
+
+fn read_rate<'a>(
+    state: &'a AppState,
+    scope: &'a Scope,
+    ind: &'static Indicator,
+    subject: Subject,
+    _: Period,
+) -> ReadFuture<'a> {
+    Box::pin(async move {
+        let within = narrowed(state, scope, subject).await?;
+        let o = overview_in(state, &within, "").await?;
+        let t: &RateLine = &o.total;
+        let (area, ok, all) = match ind.key {
+            "establishment.establish" => (Area::Establish, t.units_ok, t.units),
+            "establishment.adjust" => (Area::Adjust, t.orgs_adjust_ok, t.orgs_adjust),
+            _ => (Area::Renew, t.orgs_renew_ok, t.orgs_renew),
+        };
+        let records = o
+            .findings
+            .iter()
+            .filter(|f| f.area == area && !f.warning)
+            .map(finding_evidence)
+            .collect();
+        Ok(Reading::share(ok, all, records))
+    })
+}
+
+fn read_full_members<'a>(
+    state: &'a AppState,
+    scope: &'a Scope,
+    _: &'static Indicator,
+    subject: Subject,
+    _: Period,
+) -> ReadFuture<'a> {
+    Box::pin(async move {
+        if !subject_in_scope(state, scope, subject).await? {
+            return Err(AppError::NotFound);
+        }
+        let filter = |sql: &mut Sql| {
+            match subject {
+                Subject::Branch(id) => {
+                    sql.push(" and m.branch_id = ").bind(id);
+                }
+                Subject::Unit(id) => {
+                    sql.push(" and m.unit_id = ").bind(id);
+                }
+                Subject::Category(id) => {
+                    sql.push(" and u.category_id = ").bind(id);
+                }
+                Subject::City => {}
+            }
+            sql.push(" and ");
+            scope.member_condition(sql);
+        };
+        let from = "from member m join unit u on u.unit_id = m.unit_id join org b on b.org_id = m.branch_id \
+                    where m.status = 'active' and m.kind = 'full'";
+        let mut count = Sql::new(&format!("select count(*) {from}"));
+        filter(&mut count);
+        let n = count.fetch_scalar(&state.db.pool).await?;
+        let mut rows = Sql::new(&format!(
+            "select m.member_id, u.name || ' · ' || b.name || '：' || m.name {from}"
+        ));
+        filter(&mut rows);
+        rows.push(" order by m.unit_id, m.branch_id, m.member_id limit ")
+            .bind(MAX_RECORDS as i64);
+        let members: Vec<(i64, String)> = rows.fetch_page(&state.db).await?;
+        let mut r = Reading::count(
+            n,
+            members
+                .into_iter()
+                .map(|(id, label)| Evidence {
+                    kind: "member".into(),
+                    id,
+                    label,
+                    href: format!("/org/members/{id}"),
+                    counts: true,
+                })
+                .collect(),
+        );
+        r.records_total = usize::try_from(n).unwrap_or(0);
+        Ok(r)
+    })
+}
