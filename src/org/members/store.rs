@@ -503,6 +503,57 @@ pub(super) fn masked_json(v: &ValidMember) -> serde_json::Value {
     serde_json::to_value(m).unwrap_or_default()
 }
 
+/// The columns insert and update write from a validated member, in the order
+/// `bind_fields!` binds them.
+const FIELD_COLUMNS: [&str; 16] = [
+    "name",
+    "name_initials",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "id_number",
+    "id_suffix",
+    "phone",
+    "education",
+    "joined_on",
+    "kind",
+    "converted_on",
+    "position",
+    "is_division_head",
+    "status",
+    "id_hash",
+];
+
+/// Binds a validated member's fields (ID number and phone sealed) in `FIELD_COLUMNS` order.
+macro_rules! bind_fields {
+    ($q:expr, $v:expr, $sealed:expr) => {
+        $q.bind($v.name.clone())
+            .bind($v.name_initials.clone())
+            .bind($v.gender.clone())
+            .bind($v.ethnicity.clone())
+            .bind(Some($v.birth_date.clone()).filter(|s| !s.is_empty()))
+            .bind($sealed.id_number)
+            .bind($sealed.id_suffix)
+            .bind($sealed.phone)
+            .bind($v.education.clone())
+            .bind($v.joined_on.clone())
+            .bind($v.kind.clone())
+            .bind($v.converted_on.clone())
+            .bind($v.position.clone())
+            .bind(i64::from($v.is_division_head))
+            .bind($v.status.clone())
+            .bind($sealed.id_hash)
+    };
+}
+
+/// `$from, $from+1, …` for `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub async fn insert(
     conn: &mut sqlx::AnyConnection,
     keys: &KeyRing,
@@ -513,35 +564,21 @@ pub async fn insert(
 ) -> AppResult<i64> {
     let t = now();
     let sealed = keys.seal_member(&v.id_number, &v.phone)?;
-    sqlx::query_scalar(
-        "insert into member (unit_id, branch_id, group_id, name, name_initials, gender, ethnicity, birth_date, id_number, id_suffix, \
-         phone, education, joined_on, kind, converted_on, position, is_division_head, status, created_at, updated_at, id_hash) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) returning member_id",
-    )
-    .bind(unit_id)
-    .bind(branch_id)
-    .bind(group_id)
-    .bind(v.name.clone())
-    .bind(v.name_initials.clone())
-    .bind(v.gender.clone())
-    .bind(v.ethnicity.clone())
-    .bind(Some(v.birth_date.clone()).filter(|s| !s.is_empty()))
-    .bind(sealed.id_number)
-    .bind(sealed.id_suffix)
-    .bind(sealed.phone)
-    .bind(v.education.clone())
-    .bind(v.joined_on.clone())
-    .bind(v.kind.clone())
-    .bind(v.converted_on.clone())
-    .bind(v.position.clone())
-    .bind(i64::from(v.is_division_head))
-    .bind(v.status.clone())
-    .bind(t)
-    .bind(t)
-    .bind(sealed.id_hash)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))
+    let sql = format!(
+        "insert into member (unit_id, branch_id, group_id, created_at, updated_at, {}) values ({}) returning member_id",
+        FIELD_COLUMNS.join(", "),
+        placeholders(1, 5 + FIELD_COLUMNS.len())
+    );
+    let q = sqlx::query_scalar(&sql)
+        .bind(unit_id)
+        .bind(branch_id)
+        .bind(group_id)
+        .bind(t)
+        .bind(t);
+    bind_fields!(q, v, sealed)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))
 }
 
 /// Updates a member's own fields; moving to another branch is a transfer, not an edit.
@@ -577,33 +614,22 @@ pub async fn update(
     let v = validate(&input, crate::clock::today()).map_err(AppError::fields)?;
     let sealed = state.keys.seal_member(&v.id_number, &v.phone)?;
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "update member set group_id = $1, name = $2, name_initials = $3, gender = $4, ethnicity = $5, birth_date = $6, id_number = $7, \
-         id_suffix = $8, phone = $9, education = $10, joined_on = $11, kind = $12, converted_on = $13, position = $14, is_division_head = $15, \
-         status = $16, updated_at = $17, id_hash = $18 where member_id = $19",
-    )
-    .bind(input.group_id)
-    .bind(v.name.clone())
-    .bind(v.name_initials.clone())
-    .bind(v.gender.clone())
-    .bind(v.ethnicity.clone())
-    .bind(Some(v.birth_date.clone()).filter(|s| !s.is_empty()))
-    .bind(sealed.id_number)
-    .bind(sealed.id_suffix)
-    .bind(sealed.phone)
-    .bind(v.education.clone())
-    .bind(v.joined_on.clone())
-    .bind(v.kind.clone())
-    .bind(v.converted_on.clone())
-    .bind(v.position.clone())
-    .bind(i64::from(v.is_division_head))
-    .bind(v.status.clone())
-    .bind(now())
-    .bind(sealed.id_hash)
-    .bind(id)
-    .execute(tx.conn())
-    .await
-    .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))?;
+    let sets: Vec<String> = FIELD_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 3))
+        .collect();
+    let sql = format!(
+        "update member set group_id = $1, updated_at = $2, {} where member_id = ${}",
+        sets.join(", "),
+        FIELD_COLUMNS.len() + 3
+    );
+    let q = sqlx::query(&sql).bind(input.group_id).bind(now());
+    bind_fields!(q, v, sealed)
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))?;
     tx.audit(
         &user.actor(),
         Entry::new(
