@@ -141,6 +141,8 @@ row() { # line → markdown row with ratio to /healthz
 CPU=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')
 # bench/security.sh's section survives this rewrite.
 SECURITY=$(python3 -c "import re; m = re.search(r'<!-- security:begin -->.*?<!-- security:end -->', open('BENCHMARKS.md').read(), re.S); print(m.group(0) if m else '')")
+# And bench/import_memory.sh's.
+IMPORT_MEMORY=$(python3 -c "import re; m = re.search(r'<!-- import-memory:begin -->.*?<!-- import-memory:end -->', open('BENCHMARKS.md').read(), re.S); print(m.group(0) if m else '')")
 {
 cat <<MD
 # Benchmarks
@@ -193,11 +195,14 @@ Both include process start and migrations check; the server runs the same pass o
 
 $SECURITY
 
+$IMPORT_MEMORY
+
 ## Rerun
 
 \`\`\`sh
 bash bench/run.sh                       # BENCH_DURATION=30s, BENCH_PORT=… to change
 bash bench/security.sh                  # the security section only
+bash bench/import_memory.sh             # the import memory section only
 \`\`\`
 MD
 } > BENCHMARKS.md

@@ -2,7 +2,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::{city, id_number, nth_id, TestApp};
+use crate::common::{city, id_number, nth_id, testid_text, TestApp};
 
 fn sheet(headers: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     yaoshi::xlsx::write_sheet("Sheet1", headers, rows).expect("xlsx")
@@ -417,4 +417,109 @@ async fn org_import_builds_units_and_trees() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["errors"].as_array().map(Vec::len), Some(2), "{v}");
     assert_eq!(app.sql_scalar("select count(*) from unit").await, 1);
+}
+
+/// A unit admin's upload through the page: the status and the import's error message.
+async fn upload_page(
+    app: &TestApp,
+    c: &reqwest::Client,
+    path: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Option<String>) {
+    let form = Form::new().part("file", Part::bytes(bytes).file_name("名册.xlsx"));
+    let r = c
+        .post(app.url(path))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let s = r.status();
+    let html = r.text().await.expect("page");
+    (s, testid_text(&html, "import-error"))
+}
+
+#[tokio::test]
+async fn hostile_workbooks_are_refused_and_the_server_keeps_serving() {
+    use yaoshi::xlsx::samples;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let city = city(&app, &admin).await;
+    let unit = app
+        .user_with(
+            &admin,
+            "import_unit",
+            json!({"role": "unit", "unit_id": city.unit_a}),
+        )
+        .await;
+    let members = app.sql_scalar("select count(*) from member").await;
+    // Cells at A1 and XFD1048576 only, 1.6 KB: reading it densely aborted the server.
+    let sparse = samples::sparse(false).expect("xlsx");
+    let rows_message = "文件过大或结构异常：第 1048576 行有内容，超过导入上限 100000 行";
+    for path in ["/api/v1/import/members", "/api/v1/import/orgs"] {
+        let (s, v) = upload(&app, &unit, path, "名册.xlsx", sparse.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {v}");
+        assert_eq!(v["error"]["message"], rows_message, "{path}");
+    }
+    for path in ["/org/import/members", "/org/import/orgs"] {
+        let (s, m) = upload_page(&app, &unit, path, sparse.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert_eq!(m.as_deref(), Some(rows_message), "{path}");
+    }
+    // The same declaring its range.
+    let (s, m) = upload_page(
+        &app,
+        &unit,
+        "/org/import/members",
+        samples::sparse(true).expect("xlsx"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        m.as_deref(),
+        Some("文件过大或结构异常：工作表声明了 1048576 行（范围 A1:XFD1048576），超过导入上限 100000 行")
+    );
+    // 64 MB of text in one cell, packed into 64 KB.
+    let (s, v) = upload(
+        &app,
+        &unit,
+        "/api/v1/import/members",
+        "名册.xlsx",
+        samples::huge_shared_string(64 << 20).expect("xlsx"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("共享字符串表 xl/sharedStrings.xml 解压后有 64.0 MB，超过上限 24.0 MB"),
+        "{v}"
+    );
+    // Still serving, nothing imported, and a real file still imports.
+    let r = TestApp::client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.sql_scalar("select count(*) from member").await, members);
+    let good = vec![row(
+        "周五",
+        &nth_id(30),
+        "正式",
+        "2001-07-01",
+        "2002-07-01",
+        "办公室党支部",
+        "",
+    )];
+    let (s, v) = upload(
+        &app,
+        &unit,
+        "/api/v1/import/members",
+        "名册.xlsx",
+        sheet(&H, &good),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["created"], 1, "{v}");
 }
