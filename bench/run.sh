@@ -20,10 +20,10 @@ echo "== demo --scale city"
 t0=$(now); YAOSHI_DATA_DIR=$WORK/city "$BIN" demo --scale city >/dev/null 2>&1; t1=$(now)
 DEMO_S=$(secs "$t0" "$t1")
 
-MEETINGS=$(sqlite3 "$WORK/city/yaoshi.db" "select count(*) from meeting")
+MEETINGS=$(sqlite3 -cmd ".timeout 10000" "$WORK/city/yaoshi.db" "select count(*) from meeting")
 # Every branch and unit has its admin, as in production (the demo makes one of each; these
 # share the demo password's hash), so the reminder pass has its real audience.
-sqlite3 "$WORK/city/yaoshi.db" <<'SQL'
+sqlite3 -cmd ".timeout 10000" "$WORK/city/yaoshi.db" <<'SQL'
 insert into app_user (username, display_name, password_hash, must_change_password, disabled, password_changed_at, created_at, updated_at)
   select 'bench_b' || o.org_id, o.name || '管理员', (select password_hash from app_user where username = 'demo_branch'), 0, 0, 0, 0, 0
   from org o where o.kind = 'branch';
@@ -35,7 +35,7 @@ insert into app_user (username, display_name, password_hash, must_change_passwor
 insert into role_grant (user_id, role, unit_id, created_at)
   select u.user_id, 'unit', cast(substr(u.username, 8) as integer), 0 from app_user u where u.username like 'bench_u%';
 SQL
-ADMINS=$(sqlite3 "$WORK/city/yaoshi.db" "select count(*) from role_grant where role in ('unit', 'branch')")
+ADMINS=$(sqlite3 -cmd ".timeout 10000" "$WORK/city/yaoshi.db" "select count(*) from role_grant where role in ('unit', 'branch')")
 TODAY=$(TZ=Asia/Shanghai date +%Y-%m-%d)
 echo "== daily reminder pass"
 t0=$(now); REMIND_OUT=$(YAOSHI_DATA_DIR=$WORK/city "$BIN" remind --date "$TODAY"); t1=$(now)
@@ -66,7 +66,7 @@ for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null &&
 # Admin accounts log in with a second factor: give them a known TOTP secret.
 SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
 code() { python3 -c "import sys, time; sys.path.insert(0, 'bench'); from login_load import totp; print(totp('$SECRET', time.time()))"; }
-with_totp() { sqlite3 "$1" "update app_user set totp_secret = '$SECRET', totp_enabled_at = 1, totp_last_step = 0 where username = '$2'"; }
+with_totp() { sqlite3 -cmd ".timeout 10000" "$1" "update app_user set totp_secret = '$SECRET', totp_enabled_at = 1, totp_last_step = 0 where username = '$2'"; }
 with_totp "$WORK/http/yaoshi.db" admin
 curl -sf -c "$WORK/admin.jar" -H 'content-type: application/json' -d '{"username":"admin","password":"Bench@12345","totp":"'"$(code)"'"}' "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
 IMPORT_HTTP_S=$(curl -s -b "$WORK/admin.jar" -o "$WORK/import.json" -w '%{time_total}' -F "file=@$WORK/members.xlsx" "http://127.0.0.1:$PORT/api/v1/import/members")
@@ -85,14 +85,14 @@ login() {
 UNIT_COOKIE=$(login demo_unit)
 COMMITTEE_COOKIE=$(login demo_committee)
 BRANCH_COOKIE=$(login demo_branch)
-BRANCH_ID=$(sqlite3 "$WORK/city/yaoshi.db" "select g.org_id from role_grant g join app_user u on u.user_id = g.user_id where u.username = 'demo_branch'")
+BRANCH_ID=$(sqlite3 -cmd ".timeout 10000" "$WORK/city/yaoshi.db" "select g.org_id from role_grant g join app_user u on u.user_id = g.user_id where u.username = 'demo_branch'")
 YEAR=${TODAY:0:4}
 COMPLIANCE_PATH="/orglife/compliance?year=$YEAR"
 CALENDAR_PATH="/orglife/calendar?branch_id=$BRANCH_ID&year=$YEAR"
 # The city's compliance table right after a write (the cached figures are invalid): bump
 # the data version as any write does, then time one request; 30 times.
 for _ in $(seq 1 30); do
-  sqlite3 "$WORK/city/yaoshi.db" "update data_version set version = version + 1 where name = 'orglife'"
+  sqlite3 -cmd ".timeout 10000" "$WORK/city/yaoshi.db" "update data_version set version = version + 1 where name = 'orglife'"
   curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: yaoshi_session=$COMMITTEE_COOKIE" "http://127.0.0.1:$PORT$COMPLIANCE_PATH"
 done >"$WORK/cold.txt"
 COLD=$(python3 - "$WORK/cold.txt" <<'PY'
