@@ -83,6 +83,30 @@ impl SqliteReader {
     }
 }
 
+/// `$from, $from+1, …` for `n` values (an insert's placeholders).
+pub fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A fixed-choice column (`crate::choice!`) read by position on the SQLite fast path.
+pub fn choice_at<T>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    from_key: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let key: String = r.get(i)?;
+    from_key(&key).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown value {key:?}").into(),
+        )
+    })
+}
+
 /// A row type the SQLite fast path can decode; columns are read by position, in the
 /// order of the query's select list.
 pub trait FromSqlite: Sized {

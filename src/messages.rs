@@ -22,68 +22,6 @@ pub fn role_label(key: &str) -> &'static str {
     }
 }
 
-/// 党委 / 党总支 / 党支部 / 党小组.
-pub fn org_kind_label(kind: &str) -> &'static str {
-    match kind {
-        "committee_org" => "党委",
-        "general_branch" => "党总支",
-        "branch" => "党支部",
-        "group" => "党小组",
-        _ => "未知",
-    }
-}
-
-pub fn org_kind_parse(label: &str) -> Option<&'static str> {
-    match label.trim() {
-        "党委" | "基层党委" | "committee_org" => Some("committee_org"),
-        "党总支" | "总支" | "general_branch" => Some("general_branch"),
-        "党支部" | "支部" | "联合党支部" | "branch" => Some("branch"),
-        "党小组" | "小组" | "group" => Some("group"),
-        _ => None,
-    }
-}
-
-pub fn member_kind_label(kind: &str) -> &'static str {
-    match kind {
-        "full" => "正式党员",
-        "probationary" => "预备党员",
-        _ => "未知",
-    }
-}
-
-pub fn member_kind_parse(label: &str) -> Option<&'static str> {
-    match label.trim() {
-        "正式" | "正式党员" | "full" => Some("full"),
-        "预备" | "预备党员" | "probationary" => Some("probationary"),
-        _ => None,
-    }
-}
-
-pub const MEMBER_STATUSES: [(&str, &str); 4] = [
-    ("active", "在册"),
-    ("transferred_out", "已转出"),
-    ("deceased", "已去世"),
-    ("left", "已出党"),
-];
-
-pub fn member_status_label(s: &str) -> &'static str {
-    MEMBER_STATUSES
-        .iter()
-        .find(|(k, _)| *k == s)
-        .map_or("未知", |(_, v)| v)
-}
-
-pub fn member_status_parse(label: &str) -> Option<&'static str> {
-    let l = label.trim();
-    if l.is_empty() {
-        return Some("active");
-    }
-    MEMBER_STATUSES
-        .iter()
-        .find(|(k, v)| *k == l || *v == l)
-        .map(|(k, _)| *k)
-}
-
 pub fn gender_parse(label: &str) -> Option<&'static str> {
     match label.trim() {
         "男" | "male" | "M" | "m" => Some("男"),

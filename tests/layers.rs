@@ -12,6 +12,7 @@ const BASE: &[&str] = &[
     "messages",
     "clock",
     "text",
+    "choice",
     "apidoc",
     "error",
     "db",

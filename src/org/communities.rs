@@ -213,21 +213,15 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(api_list, api_create))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct CommunityPage {
-    pub items: Vec<Community>,
-    pub total: i64,
-}
-
 /// Communities (committee only).
-#[utoipa::path(get, path = "/communities", tag = "org", params(CommunityFilter), responses((status = 200, body = CommunityPage), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/communities", tag = "org", params(CommunityFilter), responses((status = 200, body = crate::web::ListPage<Community>), (status = 403, body = crate::error::ErrorBody)))]
 async fn api_list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(f): Query<CommunityFilter>,
-) -> AppResult<Json<CommunityPage>> {
+) -> AppResult<Json<crate::web::ListPage<Community>>> {
     let (items, total) = list(&state, &user, &f, false).await?;
-    Ok(Json(CommunityPage { items, total }))
+    Ok(Json(crate::web::ListPage { items, total }))
 }
 
 /// Register a community (committee only).

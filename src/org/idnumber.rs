@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use time::macros::{date, offset};
-use time::{Date, Month, OffsetDateTime};
+use time::macros::date;
+use time::{Date, Month};
 
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK_CHARS: &[u8; 11] = b"10X98765432";
@@ -57,8 +57,7 @@ impl Gender {
 impl IdNumber {
     pub fn parse(raw: &str) -> Result<IdNumber, IdNumberError> {
         // ID numbers are issued in China, so "today" is Beijing time, not UTC.
-        let today = OffsetDateTime::now_utc().to_offset(offset!(+8)).date();
-        Self::parse_at(raw, today)
+        Self::parse_at(raw, crate::clock::today())
     }
 
     /// `parse` with an explicit "today", so tests do not depend on the clock.

@@ -152,15 +152,15 @@ pub fn opt(s: &Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Parses an optional date field into 'YYYY-MM-DD', recording a field error.
+/// Parses an optional date field, recording a field error.
 pub fn opt_date(
     raw: &Option<String>,
     field: &str,
     errors: &mut crate::error::FieldErrors,
-) -> Option<String> {
+) -> Option<time::Date> {
     let v = opt(raw)?;
     match crate::text::parse_date(&v) {
-        Ok(d) => Some(crate::text::format_date(d)),
+        Ok(d) => Some(d),
         Err(e) => {
             errors.insert(field.to_string(), e.to_string());
             None

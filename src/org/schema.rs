@@ -6,21 +6,21 @@ use crate::apidoc::one_of;
 
 pub fn org_kind() -> Object {
     one_of(
-        super::orgs::KINDS,
+        super::orgs::OrgKind::keys(),
         "committee_org 机关党委 | general_branch 党总支 | branch 党支部 | group 党小组",
     )
 }
 
 pub fn member_kind() -> Object {
     one_of(
-        ["full", "probationary"],
+        super::members::MemberKind::keys(),
         "full 正式党员 | probationary 预备党员（也接受“正式”“预备”）",
     )
 }
 
 pub fn member_status() -> Object {
     one_of(
-        crate::messages::MEMBER_STATUSES.iter().map(|(k, _)| *k),
+        super::members::MemberStatus::keys(),
         "党员状态，空则为 active",
     )
 }

@@ -194,8 +194,10 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: UnitInput) -> A
     if !category_exists(state, input.category_id).await? {
         errors.insert("category_id".into(), "请选择有效的类别".into());
     }
-    let effective = super::opt_date(&input.effective_on, "effective_on", &mut errors)
-        .unwrap_or_else(|| crate::text::format_date(crate::clock::today()));
+    let effective = crate::text::format_date(
+        super::opt_date(&input.effective_on, "effective_on", &mut errors)
+            .unwrap_or_else(crate::clock::today),
+    );
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
@@ -302,8 +304,10 @@ pub async fn change_category(
     if !category_exists(state, input.category_id).await? {
         errors.insert("category_id".into(), "请选择有效的类别".into());
     }
-    let effective = super::opt_date(&input.effective_on, "effective_on", &mut errors)
-        .unwrap_or_else(|| crate::text::format_date(crate::clock::today()));
+    let effective = crate::text::format_date(
+        super::opt_date(&input.effective_on, "effective_on", &mut errors)
+            .unwrap_or_else(crate::clock::today),
+    );
     let reason = crate::text::clean_text(&input.reason);
     if reason.chars().count() > 200 {
         errors.insert("reason".into(), "调整原因不超过200字".into());
@@ -639,21 +643,15 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_change_category))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct UnitPage {
-    pub items: Vec<UnitRow>,
-    pub total: i64,
-}
-
 /// Units in the caller's scope.
-#[utoipa::path(get, path = "/units", tag = "org", params(UnitFilter), responses((status = 200, body = UnitPage), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/units", tag = "org", params(UnitFilter), responses((status = 200, body = crate::web::ListPage<UnitRow>), (status = 403, body = crate::error::ErrorBody)))]
 async fn api_list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(f): Query<UnitFilter>,
-) -> AppResult<Json<UnitPage>> {
+) -> AppResult<Json<crate::web::ListPage<UnitRow>>> {
     let (items, total) = list(&state, &user, &f, false).await?;
-    Ok(Json(UnitPage { items, total }))
+    Ok(Json(crate::web::ListPage { items, total }))
 }
 
 /// Create a unit (committee only).

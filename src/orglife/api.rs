@@ -89,21 +89,15 @@ pub(in crate::orglife) async fn api_detach(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct MeetingPage {
-    pub items: Vec<Meeting>,
-    pub total: i64,
-}
-
 /// Meeting records in the caller's scope.
-#[utoipa::path(get, path = "/meetings", tag = "orglife", params(MeetingFilter), responses((status = 200, body = MeetingPage), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/meetings", tag = "orglife", params(MeetingFilter), responses((status = 200, body = crate::web::ListPage<Meeting>), (status = 403, body = crate::error::ErrorBody)))]
 pub(in crate::orglife) async fn api_list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(f): Query<MeetingFilter>,
-) -> AppResult<Json<MeetingPage>> {
+) -> AppResult<Json<crate::web::ListPage<Meeting>>> {
     let (items, total) = store::list(&state, &user, &f, false).await?;
-    Ok(Json(MeetingPage { items, total }))
+    Ok(Json(crate::web::ListPage { items, total }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -94,7 +94,7 @@ pub async fn add(
 ) -> AppResult<i64> {
     user.require(store::may_write(user))?;
     let m = store::get(state, user, meeting_id).await?;
-    if !matches!(m.status.as_str(), "draft" | "returned") {
+    if !m.status.is_open() {
         return Err(AppError::Conflict(format!(
             "记录为“{}”时不能增删附件；如需补充，请先修改记录",
             m.status_label()
@@ -194,7 +194,7 @@ pub async fn remove(
     user.require(store::may_write(user))?;
     let m = store::get(state, user, meeting_id).await?;
     let (a, _) = row(state, meeting_id, id).await?;
-    if !matches!(m.status.as_str(), "draft" | "returned") {
+    if !m.status.is_open() {
         return Err(AppError::Conflict(format!(
             "记录为“{}”时不能增删附件",
             m.status_label()

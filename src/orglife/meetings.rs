@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::meeting_rules::*;
 use super::register::*;
 use super::review::*;
-use super::rules::{self, MeetingKind, Quorum};
+use super::rules::{self, MeetingKind, MeetingStatus, Quorum};
 use super::{may_read, may_review, may_write};
 use crate::audit::Entry;
 use crate::auth::{CurrentUser, Scope};
@@ -20,20 +20,6 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 use crate::text::{clean_text, format_date, parse_date};
 use crate::web::Paging;
-
-pub const STATUSES: [(&str, &str); 4] = [
-    ("draft", "草稿"),
-    ("submitted", "待审核"),
-    ("accepted", "已通过"),
-    ("returned", "已退回"),
-];
-
-pub fn status_label(s: &str) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|(k, _)| *k == s)
-        .map_or("未知", |(_, l)| l)
-}
 
 pub const ATTENDANCE_STATES: [(&str, &str); 3] =
     [("present", "出席"), ("leave", "请假"), ("absent", "缺席")];
@@ -63,8 +49,8 @@ pub struct Meeting {
     pub presenter: String,
     pub recorder: String,
     pub minutes: String,
-    /// draft | submitted | accepted | returned
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: MeetingStatus,
     /// Those who should attend (for an assembly: the full members on that date).
     pub eligible_count: i64,
     pub present_count: i64,
@@ -80,7 +66,7 @@ impl Meeting {
     }
 
     pub fn status_label(&self) -> &'static str {
-        status_label(&self.status)
+        self.status.label()
     }
 
     /// 参学率 of this meeting, in percent.
@@ -108,7 +94,7 @@ impl crate::db::FromSqlite for Meeting {
             presenter: r.get(13)?,
             recorder: r.get(14)?,
             minutes: r.get(15)?,
-            status: r.get(16)?,
+            status: crate::db::choice_at(r, 16, MeetingStatus::from_key)?,
             eligible_count: r.get(17)?,
             present_count: r.get(18)?,
             quorum_met: r.get(19)?,
@@ -196,12 +182,8 @@ impl MeetingFilter {
         if let Some(k) = self.kind.as_deref().and_then(MeetingKind::parse) {
             sql.push(" and mt.kind = ").bind(k.as_str());
         }
-        if let Some(s) = self
-            .status
-            .as_deref()
-            .filter(|s| STATUSES.iter().any(|(k, _)| k == s))
-        {
-            sql.push(" and mt.status = ").bind(s);
+        if let Some(s) = self.status.as_deref().and_then(MeetingStatus::from_key) {
+            sql.push(" and mt.status = ").bind(s.as_str());
         }
         if let Some(y) = num(&self.year).filter(|y| (1921..=9999).contains(y)) {
             sql.push(" and mt.held_on between ")
@@ -346,6 +328,43 @@ pub(super) struct Checked {
     eligible: i64,
     present: i64,
     quorum_met: bool,
+}
+
+/// The columns insert and update write from a checked record, in the order
+/// `bind_record!` binds them.
+const RECORD_COLUMNS: [&str; 13] = [
+    "group_id",
+    "kind",
+    "held_on",
+    "start_time",
+    "duration_minutes",
+    "place",
+    "topic",
+    "presenter",
+    "recorder",
+    "minutes",
+    "eligible_count",
+    "present_count",
+    "quorum_met",
+];
+
+/// Binds a checked record's fields in `RECORD_COLUMNS` order.
+macro_rules! bind_record {
+    ($q:expr, $c:expr) => {
+        $q.bind($c.group_id)
+            .bind($c.kind.as_str())
+            .bind($c.held_on.clone())
+            .bind($c.start_time.clone())
+            .bind($c.duration)
+            .bind($c.place.clone())
+            .bind($c.topic.clone())
+            .bind($c.presenter.clone())
+            .bind($c.recorder.clone())
+            .bind($c.minutes.clone())
+            .bind($c.eligible)
+            .bind($c.present)
+            .bind(i64::from($c.quorum_met))
+    };
 }
 
 pub(super) fn limit(errors: &mut FieldErrors, field: &str, label: &str, v: &str, max: usize) {
@@ -611,34 +630,26 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MeetingInput) -
     let c = check(state, &branch, &input, crate::clock::today()).await?;
     let t = now();
     let mut tx = state.db.begin_write().await?;
-    let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-        "insert into meeting (unit_id, branch_id, group_id, kind, held_on, start_time, duration_minutes, \
-         place, topic, presenter, recorder, minutes, status, eligible_count, present_count, quorum_met, \
-         client_token, created_by, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'draft', $13, $14, $15, $16, $17, $18, $19) \
-         returning meeting_id",
-    )
-    .bind(branch.unit_id)
-    .bind(branch.org_id)
-    .bind(c.group_id)
-    .bind(c.kind.as_str())
-    .bind(c.held_on.clone())
-    .bind(c.start_time.clone())
-    .bind(c.duration)
-    .bind(c.place.clone())
-    .bind(c.topic.clone())
-    .bind(c.presenter.clone())
-    .bind(c.recorder.clone())
-    .bind(c.minutes.clone())
-    .bind(c.eligible)
-    .bind(c.present)
-    .bind(i64::from(c.quorum_met))
-    .bind(token.clone())
-    .bind(user.user_id)
-    .bind(t)
-    .bind(t)
-    .fetch_one(tx.conn())
-    .await;
+    let sql = format!(
+        "insert into meeting (unit_id, branch_id, {}, status, client_token, created_by, created_at, updated_at) \
+         values ($1, $2, {}, 'draft', ${}, ${}, ${}, ${}) returning meeting_id",
+        RECORD_COLUMNS.join(", "),
+        crate::db::placeholders(3, RECORD_COLUMNS.len()),
+        RECORD_COLUMNS.len() + 3,
+        RECORD_COLUMNS.len() + 4,
+        RECORD_COLUMNS.len() + 5,
+        RECORD_COLUMNS.len() + 6,
+    );
+    let q = sqlx::query_scalar(&sql)
+        .bind(branch.unit_id)
+        .bind(branch.org_id);
+    let inserted: Result<i64, sqlx::Error> = bind_record!(q, c)
+        .bind(token.clone())
+        .bind(user.user_id)
+        .bind(t)
+        .bind(t)
+        .fetch_one(tx.conn())
+        .await;
     let id = match inserted {
         Ok(id) => id,
         Err(e) if token.is_some() && is_unique(&e) => {
@@ -743,7 +754,7 @@ pub async fn update(
 ) -> AppResult<()> {
     user.require(may_write(user))?;
     let before = get(state, user, id).await?;
-    if before.status == "submitted" {
+    if before.status == MeetingStatus::Submitted {
         return Err(AppError::Conflict(
             "该记录正在审核中，审核完成前不能修改".into(),
         ));
@@ -753,41 +764,39 @@ pub async fn update(
     }
     let branch = branch_in_scope(state, user, before.branch_id).await?;
     let c = check(state, &branch, &input, crate::clock::today()).await?;
-    let reopen = before.status == "accepted";
+    let reopen = before.status == MeetingStatus::Accepted;
     let status = if reopen {
-        "submitted"
+        MeetingStatus::Submitted
     } else {
-        before.status.as_str()
+        before.status
     };
     let t = now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "update meeting set group_id = $1, kind = $2, held_on = $3, start_time = $4, duration_minutes = $5, \
-         place = $6, topic = $7, presenter = $8, recorder = $9, minutes = $10, eligible_count = $11, \
-         present_count = $12, quorum_met = $13, status = $14, updated_at = $15, \
-         submitted_at = case when $16 = 1 then $17 else submitted_at end where meeting_id = $18",
-    )
-    .bind(c.group_id)
-    .bind(c.kind.as_str())
-    .bind(c.held_on.clone())
-    .bind(c.start_time.clone())
-    .bind(c.duration)
-    .bind(c.place.clone())
-    .bind(c.topic.clone())
-    .bind(c.presenter.clone())
-    .bind(c.recorder.clone())
-    .bind(c.minutes.clone())
-    .bind(c.eligible)
-    .bind(c.present)
-    .bind(i64::from(c.quorum_met))
-    .bind(status)
-    .bind(t)
-    .bind(i64::from(reopen))
-    .bind(t)
-    .bind(id)
-    .execute(tx.conn())
-    .await
-    .map_err(anyhow::Error::from)?;
+    let n = RECORD_COLUMNS.len();
+    let sets: Vec<String> = RECORD_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, col)| format!("{col} = ${}", i + 1))
+        .collect();
+    let sql = format!(
+        "update meeting set {}, status = ${}, updated_at = ${}, \
+         submitted_at = case when ${} = 1 then ${} else submitted_at end where meeting_id = ${}",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4,
+        n + 5,
+    );
+    bind_record!(sqlx::query(&sql), c)
+        .bind(status.as_str())
+        .bind(t)
+        .bind(i64::from(reopen))
+        .bind(t)
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .map_err(anyhow::Error::from)?;
     write_attendance(tx.conn(), id, &c.attendance).await?;
     if reopen {
         log_step(tx.conn(), id, "reopen", "通过后修改", user).await?;
@@ -816,7 +825,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
     user.require(may_write(user))?;
     let before = get(state, user, id).await?;
-    if !matches!(before.status.as_str(), "draft" | "returned") {
+    if !before.status.is_open() {
         return Err(AppError::Conflict("只能删除草稿或已退回的记录".into()));
     }
     let mut tx = state.db.begin_write().await?;

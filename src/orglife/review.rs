@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use super::may_write;
 use super::meetings::*;
+use super::rules::MeetingStatus;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
@@ -84,14 +85,15 @@ pub async fn step(
 ) -> AppResult<()> {
     let m = get(state, user, id).await?;
     let comment = clean_text(comment);
-    let (from, to, action): (&[&str], &str, &str) = match step {
+    use MeetingStatus::*;
+    let (from, to, action): (&[MeetingStatus], MeetingStatus, &str) = match step {
         Step::Submit => {
             user.require(may_write(user))?;
-            (&["draft", "returned"], "submitted", "submit")
+            (&[Draft, Returned], Submitted, "submit")
         }
         Step::Accept => {
             user.require(may_review_meeting(user, &m))?;
-            (&["submitted"], "accepted", "accept")
+            (&[Submitted], Accepted, "accept")
         }
         Step::Return => {
             user.require(may_review_meeting(user, &m))?;
@@ -101,13 +103,13 @@ pub async fn step(
                     "请填写退回理由，告诉支部要改什么",
                 ));
             }
-            (&["submitted"], "returned", "return")
+            (&[Submitted], Returned, "return")
         }
     };
     if comment.chars().count() > 500 {
         return Err(AppError::field("comment", "意见不超过500字"));
     }
-    if !from.contains(&m.status.as_str()) {
+    if !from.contains(&m.status) {
         return Err(AppError::Conflict(format!(
             "该记录当前为“{}”，不能{}",
             m.status_label(),
@@ -122,7 +124,7 @@ pub async fn step(
     let mut tx = state.db.begin_write().await?;
     // The status guard in the WHERE makes a double click a no-op, not a second step.
     let mut sql = Sql::new("update meeting set status = ");
-    sql.bind(to).push(", updated_at = ").bind(t);
+    sql.bind(to.as_str()).push(", updated_at = ").bind(t);
     match step {
         Step::Submit => {
             sql.push(", submitted_at = ").bind(t);
@@ -139,7 +141,7 @@ pub async fn step(
     sql.push(" where meeting_id = ")
         .bind(id)
         .push(" and status = ")
-        .bind(m.status.clone());
+        .bind(m.status.as_str());
     let done = sqlx::query_with(&sql.text, sql.arguments())
         .execute(tx.conn())
         .await

@@ -7,58 +7,37 @@
 use serde::Serialize;
 use time::{Date, Month};
 
-/// The kinds of organizational-life meeting a branch records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MeetingKind {
-    GeneralAssembly,
-    CommitteeMeeting,
-    GroupMeeting,
-    PartyLecture,
-    ThemeDay,
-    LifeMeeting,
-    DemocraticReview,
+crate::choice! {
+    /// The kinds of organizational-life meeting a branch records.
+    pub enum MeetingKind {
+        GeneralAssembly = "general_assembly", "支部党员大会", [];
+        CommitteeMeeting = "committee_meeting", "支委会", [];
+        GroupMeeting = "group_meeting", "党小组会", [];
+        PartyLecture = "party_lecture", "党课", [];
+        ThemeDay = "theme_day", "主题党日", [];
+        LifeMeeting = "life_meeting", "组织生活会", [];
+        DemocraticReview = "democratic_review", "民主评议党员", [];
+    }
+}
+
+crate::choice! {
+    /// A meeting record's place in the review: 草稿 → 待审核 → 已通过, or 已退回 for changes.
+    pub enum MeetingStatus {
+        Draft = "draft", "草稿", [];
+        Submitted = "submitted", "待审核", [];
+        Accepted = "accepted", "已通过", [];
+        Returned = "returned", "已退回", [];
+    }
+}
+
+impl MeetingStatus {
+    /// Whether the branch may still change the record (edit, attach, submit, delete).
+    pub fn is_open(self) -> bool {
+        matches!(self, MeetingStatus::Draft | MeetingStatus::Returned)
+    }
 }
 
 impl MeetingKind {
-    pub const ALL: [MeetingKind; 7] = [
-        MeetingKind::GeneralAssembly,
-        MeetingKind::CommitteeMeeting,
-        MeetingKind::GroupMeeting,
-        MeetingKind::PartyLecture,
-        MeetingKind::ThemeDay,
-        MeetingKind::LifeMeeting,
-        MeetingKind::DemocraticReview,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MeetingKind::GeneralAssembly => "general_assembly",
-            MeetingKind::CommitteeMeeting => "committee_meeting",
-            MeetingKind::GroupMeeting => "group_meeting",
-            MeetingKind::PartyLecture => "party_lecture",
-            MeetingKind::ThemeDay => "theme_day",
-            MeetingKind::LifeMeeting => "life_meeting",
-            MeetingKind::DemocraticReview => "democratic_review",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<MeetingKind> {
-        MeetingKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            MeetingKind::GeneralAssembly => "支部党员大会",
-            MeetingKind::CommitteeMeeting => "支委会",
-            MeetingKind::GroupMeeting => "党小组会",
-            MeetingKind::PartyLecture => "党课",
-            MeetingKind::ThemeDay => "主题党日",
-            MeetingKind::LifeMeeting => "组织生活会",
-            MeetingKind::DemocraticReview => "民主评议党员",
-        }
-    }
-
     /// Whether the attendees are the branch's members (all but the committee meeting,
     /// whose attendees are the committee, and group meetings, the group's members).
     pub fn is_group(self) -> bool {
@@ -66,37 +45,16 @@ impl MeetingKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Period {
-    Month,
-    Quarter,
-    Year,
+crate::choice! {
+    /// How often a kind of meeting is due.
+    pub enum Period {
+        Month = "month", "每月", [];
+        Quarter = "quarter", "每季度", [];
+        Year = "year", "每年", [];
+    }
 }
 
 impl Period {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Period::Month => "month",
-            Period::Quarter => "quarter",
-            Period::Year => "year",
-        }
-    }
-
-    pub const ALL: [Period; 3] = [Period::Month, Period::Quarter, Period::Year];
-
-    pub fn parse(s: &str) -> Option<Period> {
-        Period::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Period::Month => "每月",
-            Period::Quarter => "每季度",
-            Period::Year => "每年",
-        }
-    }
-
     fn months(self) -> u8 {
         match self {
             Period::Month => 1,
@@ -106,45 +64,17 @@ impl Period {
     }
 }
 
-/// Who must be present for a meeting to proceed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Quorum {
-    /// No quorum rule.
-    None,
-    /// 半数以上 of the branch's full (voting) members.
-    HalfOfFullMembers,
-    /// 半数以上 of the branch committee's members.
-    HalfOfCommittee,
+crate::choice! {
+    /// Who must be present for a meeting to proceed: no quorum rule, or 半数以上 of the
+    /// branch's full (voting) members, or of the branch committee's members.
+    pub enum Quorum {
+        None = "none", "不设", [];
+        HalfOfFullMembers = "half_of_full_members", "应到正式党员半数以上", [];
+        HalfOfCommittee = "half_of_committee", "支委会委员半数以上", [];
+    }
 }
 
 impl Quorum {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Quorum::None => "none",
-            Quorum::HalfOfFullMembers => "half_of_full_members",
-            Quorum::HalfOfCommittee => "half_of_committee",
-        }
-    }
-
-    pub const ALL: [Quorum; 3] = [
-        Quorum::None,
-        Quorum::HalfOfFullMembers,
-        Quorum::HalfOfCommittee,
-    ];
-
-    pub fn parse(s: &str) -> Option<Quorum> {
-        Quorum::ALL.into_iter().find(|q| q.as_str() == s)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Quorum::None => "不设",
-            Quorum::HalfOfFullMembers => "应到正式党员半数以上",
-            Quorum::HalfOfCommittee => "支委会委员半数以上",
-        }
-    }
-
     /// Whether `present` of `eligible` proceeds: 半数以上 includes exactly half.
     /// With nobody eligible a quorum rule cannot be met.
     pub fn met(self, eligible: i64, present: i64) -> bool {

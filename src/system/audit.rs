@@ -429,21 +429,15 @@ async fn api_export(
     export_page(State(state), user, Query(f)).await
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AuditPageJson {
-    pub items: Vec<AuditRow>,
-    pub total: i64,
-}
-
 /// The audit log, newest first (audit admin only).
-#[utoipa::path(get, path = "/audit", tag = "system", params(AuditFilter), responses((status = 200, body = AuditPageJson), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/audit", tag = "system", params(AuditFilter), responses((status = 200, body = crate::web::ListPage<AuditRow>), (status = 403, body = crate::error::ErrorBody)))]
 async fn api_list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(f): Query<AuditFilter>,
-) -> AppResult<Json<AuditPageJson>> {
+) -> AppResult<Json<crate::web::ListPage<AuditRow>>> {
     let (items, total) = list(&state, &user, &f, None).await?;
-    Ok(Json(AuditPageJson { items, total }))
+    Ok(Json(crate::web::ListPage { items, total }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -733,23 +733,17 @@ async fn api_unlock(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct GrantPage {
-    pub items: Vec<GrantRow>,
-    pub total: i64,
-}
-
 /// Every role grant, for review (security admin).
 #[utoipa::path(get, path = "/security/grants", tag = "system", params(GrantFilter),
-    responses((status = 200, body = GrantPage), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = crate::web::ListPage<GrantRow>), (status = 403, body = crate::error::ErrorBody)))]
 async fn api_grants(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(f): Query<GrantFilter>,
-) -> AppResult<Json<GrantPage>> {
+) -> AppResult<Json<crate::web::ListPage<GrantRow>>> {
     user.require(user.is_security_admin())?;
     let (items, total, _) = grants(&state, &f, false).await?;
-    Ok(Json(GrantPage { items, total }))
+    Ok(Json(crate::web::ListPage { items, total }))
 }
 
 /// Clear a user's second factor (lost phone); they set it up again at next login.

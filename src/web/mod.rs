@@ -355,6 +355,14 @@ impl Paging {
     }
 }
 
+/// One page of a list as the API answers it: the rows asked for (`Paging`) and how many
+/// match the filter in all.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
 /// A page's links, for the pager under a table.
 pub struct Pager {
     pub page: i64,

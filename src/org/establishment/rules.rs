@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
 
-use crate::org::orgs::TreeNode;
+use crate::org::orgs::{OrgKind, TreeNode};
 use crate::text::format_date;
 
 /// A branch may be set up with this many full members (3名以上).
@@ -150,8 +150,8 @@ pub fn org_findings(o: &OrgFacts, term_years: Option<i64>, today: Date) -> Vec<F
             deadline: deadline.map(format_date),
         });
     };
-    match n.kind.as_str() {
-        "branch" => {
+    match n.kind {
+        OrgKind::Branch => {
             if n.full_members < MIN_FULL_FOR_BRANCH {
                 add(
                     Area::Adjust,
@@ -185,7 +185,7 @@ pub fn org_findings(o: &OrgFacts, term_years: Option<i64>, today: Date) -> Vec<F
                 );
             }
         }
-        "general_branch" => {
+        OrgKind::GeneralBranch => {
             if n.members >= MIN_COMMITTEE_ORG {
                 add(
                     Area::Adjust,
@@ -206,7 +206,7 @@ pub fn org_findings(o: &OrgFacts, term_years: Option<i64>, today: Date) -> Vec<F
                 );
             }
         }
-        "committee_org" => {
+        OrgKind::CommitteeOrg => {
             if n.members < MIN_COMMITTEE_ORG {
                 add(
                     Area::Adjust,
@@ -286,7 +286,7 @@ mod tests {
             org_id: 1,
             unit_id: 1,
             parent_id: None,
-            kind: kind.into(),
+            kind: OrgKind::from_key(kind).expect("kind"),
             kind_label: String::new(),
             name: "某支部".into(),
             depth: 0,

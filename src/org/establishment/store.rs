@@ -13,7 +13,7 @@ use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::org::orgs::{self};
+use crate::org::orgs::{self, OrgKind};
 use crate::state::AppState;
 use crate::text::{clean_text, format_date, parse_date};
 
@@ -81,11 +81,14 @@ pub(super) fn d(s: &Option<String>) -> Option<Date> {
     s.as_deref().and_then(|v| parse_date(v).ok())
 }
 
-pub async fn term_years(state: &AppState) -> AppResult<HashMap<String, i64>> {
+pub async fn term_years(state: &AppState) -> AppResult<HashMap<OrgKind, i64>> {
     let rows: Vec<(String, i64)> = sqlx::query_as("select kind, years from term_rule")
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(k, y)| Some((OrgKind::from_key(&k)?, y)))
+        .collect())
 }
 
 /// Findings and rates for everything in the caller's scope (committee and unit admins).
@@ -139,7 +142,7 @@ pub async fn overview_in(
         .map(|u| (u.unit_id, (u.name.as_str(), u.category_id)))
         .collect();
     let mut branches_of: HashMap<i64, i64> = HashMap::new();
-    for n in tree.iter().filter(|n| n.kind == "branch") {
+    for n in tree.iter().filter(|n| n.kind == OrgKind::Branch) {
         *branches_of.entry(n.unit_id).or_default() += 1;
     }
     let mut lines: Vec<RateLine> = Vec::new();
@@ -172,7 +175,7 @@ pub async fn overview_in(
         }
         findings.extend(f);
     }
-    for n in tree.iter().filter(|n| n.kind != "group") {
+    for n in tree.iter().filter(|n| n.kind != OrgKind::Group) {
         let Some(&(unit_name, category)) = unit_names.get(&n.unit_id) else {
             continue;
         };
@@ -188,10 +191,7 @@ pub async fn overview_in(
         let f = org_findings(&facts, years.get(&n.kind).copied(), today);
         let adjust_ok = i64::from(!f.iter().any(|x| x.area == Area::Adjust));
         let renew_ok = i64::from(!f.iter().any(|x| x.area == Area::Renew && !x.warning));
-        let adjusts = i64::from(matches!(
-            n.kind.as_str(),
-            "branch" | "general_branch" | "committee_org"
-        ));
+        let adjusts = i64::from(n.kind != OrgKind::Group);
         if let Some(&i) = line_of.get(&category) {
             for l in [&mut lines[i], &mut total] {
                 l.orgs_adjust += adjusts;
@@ -305,7 +305,7 @@ pub async fn record_election(
     let org = orgs::get_org(state, user, org_id).await?;
     // Only where the registry powers apply (not a branch held through another grant).
     user.require(user.registry_scope().sees_unit(org.unit_id))?;
-    if org.kind == "group" {
+    if org.kind == OrgKind::Group {
         return Err(AppError::invalid("党小组不实行任期制，无需换届"));
     }
     let mut errors = FieldErrors::new();

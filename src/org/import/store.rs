@@ -14,8 +14,9 @@ use crate::crypto::Field;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::org::members::{validate, MemberInput, ValidMember};
+use crate::org::orgs::OrgKind;
 use crate::state::AppState;
-use crate::text::{clean_text, parse_bool_zh};
+use crate::text::{clean_text, format_date, parse_bool_zh};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ExistingMember {
@@ -47,15 +48,15 @@ impl ExistingMember {
             && self.name == v.name
             && self.gender == v.gender
             && self.ethnicity == v.ethnicity
-            && self.birth_date.as_deref().unwrap_or("") == v.birth_date
+            && self.birth_date.as_deref() == Some(format_date(v.birth_date).as_str())
             && phone == v.phone
             && self.education == v.education
-            && self.joined_on == v.joined_on
-            && self.kind == v.kind
-            && self.converted_on == v.converted_on
+            && self.joined_on == v.joined_on.map(format_date)
+            && self.kind == v.kind.as_str()
+            && self.converted_on == v.converted_on.map(format_date)
             && self.position == v.position
             && (self.is_division_head != 0) == v.is_division_head
-            && self.status == v.status
+            && self.status == v.status.as_str()
     }
 }
 
@@ -119,7 +120,7 @@ pub async fn import_members(
     let today = crate::clock::today();
     let mut errors = Vec::new();
     let mut planned = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<crate::org::idnumber::IdNumber, usize> = HashMap::new();
     let mut data_rows = 0;
     for (i, row) in rows.iter().enumerate().skip(header_row + 1) {
         let excel_row = i + 1;
@@ -206,7 +207,7 @@ pub async fn import_members(
                     err("身份证号", format!("与第{first}行的身份证号重复"));
                     continue;
                 }
-                let ex = existing.get(&state.keys.id_hash(&v.id_number));
+                let ex = existing.get(&state.keys.id_hash(v.id_number.as_str()));
                 if let Some(ex) = ex {
                     if !scope.all && !scope.units.contains(&ex.unit_id) {
                         err(
@@ -268,11 +269,11 @@ pub(super) async fn write_members(
     // Encrypted before the write transaction (SQLite has one writer at a time).
     let sealed_creates = creates
         .iter()
-        .map(|p| state.keys.seal_member(&p.v.id_number, &p.v.phone))
+        .map(|p| state.keys.seal_member(p.v.id_number.as_str(), &p.v.phone))
         .collect::<Result<Vec<_>, _>>()?;
     let sealed_updates = updates
         .iter()
-        .map(|p| state.keys.seal_member(&p.v.id_number, &p.v.phone))
+        .map(|p| state.keys.seal_member(p.v.id_number.as_str(), &p.v.phone))
         .collect::<Result<Vec<_>, _>>()?;
     let mut tx = state.db.begin_write().await?;
     // Multi-row inserts. SQLite binds slow down sharply on long statements: each `$n` is
@@ -309,7 +310,7 @@ pub(super) async fn write_members(
                 .push(", ");
             sql.bind(v.ethnicity.clone())
                 .push(", ")
-                .bind(Some(v.birth_date.clone()).filter(|s| !s.is_empty()))
+                .bind(format_date(v.birth_date))
                 .push(", ");
             sql.bind(s.id_number.clone())
                 .push(", ")
@@ -319,17 +320,17 @@ pub(super) async fn write_members(
                 .push(", ");
             sql.bind(v.education.clone())
                 .push(", ")
-                .bind(v.joined_on.clone())
+                .bind(v.joined_on.map(format_date))
                 .push(", ")
-                .bind(v.kind.clone())
+                .bind(v.kind.as_str())
                 .push(", ");
-            sql.bind(v.converted_on.clone())
+            sql.bind(v.converted_on.map(format_date))
                 .push(", ")
                 .bind(v.position.clone())
                 .push(", ")
                 .bind(i64::from(v.is_division_head))
                 .push(", ");
-            sql.bind(v.status.clone())
+            sql.bind(v.status.as_str())
                 .push(", ")
                 .bind(t)
                 .push(", ")
@@ -369,15 +370,15 @@ pub(super) async fn write_members(
         .bind(v.name_initials.clone())
         .bind(v.gender.clone())
         .bind(v.ethnicity.clone())
-        .bind(Some(v.birth_date.clone()).filter(|s| !s.is_empty()))
+        .bind(format_date(v.birth_date))
         .bind(s.phone.clone())
         .bind(v.education.clone())
-        .bind(v.joined_on.clone())
-        .bind(v.kind.clone())
-        .bind(v.converted_on.clone())
+        .bind(v.joined_on.map(format_date))
+        .bind(v.kind.as_str())
+        .bind(v.converted_on.map(format_date))
         .bind(v.position.clone())
         .bind(i64::from(v.is_division_head))
-        .bind(v.status.clone())
+        .bind(v.status.as_str())
         .bind(t)
         .bind(s.id_number.clone())
         .bind(s.id_suffix.clone())
@@ -435,18 +436,16 @@ pub(super) struct OrgRow {
     unit: String,
     category: String,
     name: String,
-    kind: &'static str,
+    kind: OrgKind,
     parent: Option<String>,
     founded_on: Option<String>,
     term_start: Option<String>,
     term_end: Option<String>,
 }
 
-pub(super) fn kind_rank(kind: &str) -> usize {
-    crate::org::orgs::KINDS
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(9)
+/// Parents before children: the order of `OrgKind::ALL`.
+pub(super) fn kind_rank(kind: OrgKind) -> usize {
+    OrgKind::ALL.iter().position(|k| *k == kind).unwrap_or(9)
 }
 
 /// Imports units and their orgs (committee: any unit, creating missing ones; a unit
@@ -478,7 +477,8 @@ pub async fn import_orgs(
         unit_id: i64,
         org_id: i64,
         name: String,
-        kind: String,
+        #[sqlx(try_from = "String")]
+        kind: OrgKind,
         parent_id: Option<i64>,
         founded_on: Option<String>,
         term_start: Option<String>,
@@ -523,7 +523,7 @@ pub async fn import_orgs(
         } else if name.chars().count() > 60 {
             err("组织名称", "名称不超过60字".into());
         }
-        let kind = crate::messages::org_kind_parse(&s.get("组织类型"));
+        let kind = OrgKind::parse(&s.get("组织类型"));
         if kind.is_none() {
             err(
                 "组织类型",
@@ -591,7 +591,7 @@ pub async fn import_orgs(
         return Err(AppError::invalid("文件中没有数据行"));
     }
     // Parents must be known: in the file or already registered, and of a fitting kind.
-    let in_file: HashMap<(String, String), &'static str> = parsed
+    let in_file: HashMap<(String, String), OrgKind> = parsed
         .iter()
         .map(|r| ((r.unit.clone(), r.name.clone()), r.kind))
         .collect();
@@ -602,7 +602,7 @@ pub async fn import_orgs(
                 let from_db = units
                     .get(&r.unit)
                     .and_then(|(u, _)| ex_by_name.get(&(*u, p.clone())))
-                    .map(|e| e.kind.as_str());
+                    .map(|e| e.kind);
                 match in_file
                     .get(&(r.unit.clone(), p.clone()))
                     .copied()
@@ -626,8 +626,8 @@ pub async fn import_orgs(
                 column: "上级组织".into(),
                 message: format!(
                     "{}不能设在{}之下",
-                    crate::messages::org_kind_label(r.kind),
-                    parent_kind.map_or("单位顶层", crate::messages::org_kind_label)
+                    r.kind.label(),
+                    parent_kind.map_or("单位顶层", OrgKind::label)
                 ),
             });
         }
@@ -637,11 +637,7 @@ pub async fn import_orgs(
                     errors.push(RowError {
                         row: r.excel_row,
                         column: "组织类型".into(),
-                        message: format!(
-                            "“{}”已登记为{}",
-                            r.name,
-                            crate::messages::org_kind_label(&e.kind)
-                        ),
+                        message: format!("“{}”已登记为{}", r.name, e.kind.label()),
                     });
                 }
             }
@@ -724,7 +720,7 @@ pub async fn import_orgs(
                 )
                 .bind(unit_id)
                 .bind(parent_id)
-                .bind(r.kind)
+                .bind(r.kind.as_str())
                 .bind(r.name.clone())
                 .bind(r.founded_on.clone())
                 .bind(r.term_start.clone())

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::CurrentUser;
@@ -35,21 +35,15 @@ pub(super) async fn api_export(
     export_page(State(state), user, Query(q)).await
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct MemberPage {
-    pub items: Vec<Member>,
-    pub total: i64,
-}
-
 /// Members in the caller's scope, masked.
-#[utoipa::path(get, path = "/members", tag = "org", params(MemberFilter), responses((status = 200, body = MemberPage), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/members", tag = "org", params(MemberFilter), responses((status = 200, body = crate::web::ListPage<Member>), (status = 403, body = crate::error::ErrorBody)))]
 pub(super) async fn api_list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(f): Query<MemberFilter>,
-) -> AppResult<Json<MemberPage>> {
+) -> AppResult<Json<crate::web::ListPage<Member>>> {
     let (items, total) = list(&state, &user, &f, false).await?;
-    Ok(Json(MemberPage {
+    Ok(Json(crate::web::ListPage {
         items: items.into_iter().map(Member::masked).collect(),
         total,
     }))

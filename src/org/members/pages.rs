@@ -150,8 +150,8 @@ impl MemberForm {
     fn educations(&self) -> [&'static str; 8] {
         crate::messages::EDUCATIONS
     }
-    fn statuses(&self) -> [(&'static str, &'static str); 4] {
-        crate::messages::MEMBER_STATUSES
+    fn statuses(&self) -> Vec<(&'static str, &'static str)> {
+        MemberStatus::options()
     }
 }
 
@@ -353,8 +353,8 @@ impl MemberDetail {
     fn educations(&self) -> [&'static str; 8] {
         crate::messages::EDUCATIONS
     }
-    fn statuses(&self) -> [(&'static str, &'static str); 4] {
-        crate::messages::MEMBER_STATUSES
+    fn statuses(&self) -> Vec<(&'static str, &'static str)> {
+        MemberStatus::options()
     }
 }
 
@@ -368,11 +368,11 @@ pub(super) fn input_of(m: &Member) -> MemberInput {
         phone: m.phone.clone(),
         education: m.education.clone(),
         joined_on: m.joined_on.clone(),
-        kind: m.kind.clone(),
+        kind: m.kind.as_str().to_string(),
         converted_on: m.converted_on.clone(),
         position: m.position.clone(),
         is_division_head: m.is_division_head != 0,
-        status: m.status.clone(),
+        status: m.status.as_str().to_string(),
         branch_id: m.branch_id,
         group_id: m.group_id,
     }

@@ -1,11 +1,30 @@
 //! A member's input and its validation (pure): names, ID numbers, dates, kinds, statuses.
 
 use serde::{Deserialize, Serialize};
+use time::Date;
 use utoipa::ToSchema;
 
 use crate::error::FieldErrors;
-use crate::org::idnumber::IdNumber;
+use crate::org::idnumber::{mask_id_number, mask_phone, IdNumber};
 use crate::text::{clean_text, format_date, name_initials, normalize_phone, parse_date};
+
+crate::choice! {
+    /// 党员类别.
+    pub enum MemberKind {
+        Full = "full", "正式党员", ["正式"];
+        Probationary = "probationary", "预备党员", ["预备"];
+    }
+}
+
+crate::choice! {
+    /// A member's standing in the register (在册 unless transferred out, deceased or left).
+    pub enum MemberStatus {
+        Active = "active", "在册", [];
+        TransferredOut = "transferred_out", "已转出", [];
+        Deceased = "deceased", "已去世", [];
+        Left = "left", "已出党", [];
+    }
+}
 
 #[derive(Debug, Deserialize, Serialize, ToSchema, Clone, Default)]
 pub struct MemberInput {
@@ -47,23 +66,45 @@ pub struct MemberInput {
 }
 
 /// A member record that passed every check that needs no database.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValidMember {
     pub name: String,
     pub name_initials: String,
     pub gender: String,
     pub ethnicity: String,
-    pub birth_date: String,
-    pub id_number: String,
-    pub id_suffix: String,
+    pub birth_date: Date,
+    pub id_number: IdNumber,
     pub phone: String,
     pub education: String,
-    pub joined_on: Option<String>,
-    pub kind: String,
-    pub converted_on: Option<String>,
+    pub joined_on: Option<Date>,
+    pub kind: MemberKind,
+    pub converted_on: Option<Date>,
     pub position: String,
     pub is_division_head: bool,
-    pub status: String,
+    pub status: MemberStatus,
+}
+
+impl ValidMember {
+    /// The record as the audit log keeps it: ID number and phone masked.
+    pub fn masked_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "name_initials": self.name_initials,
+            "gender": self.gender,
+            "ethnicity": self.ethnicity,
+            "birth_date": format_date(self.birth_date),
+            "id_number": mask_id_number(self.id_number.as_str()),
+            "id_suffix": self.id_number.suffix(),
+            "phone": mask_phone(&self.phone),
+            "education": self.education,
+            "joined_on": self.joined_on.map(format_date),
+            "kind": self.kind,
+            "converted_on": self.converted_on.map(format_date),
+            "position": self.position,
+            "is_division_head": self.is_division_head,
+            "status": self.status,
+        })
+    }
 }
 
 /// Pure: validates and normalises a member's fields against `today`.
@@ -150,14 +191,11 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
             );
         }
     }
-    let kind = match crate::messages::member_kind_parse(&input.kind) {
-        Some(k) => k.to_string(),
-        None => {
-            e.insert("kind".into(), "党员类别应为“正式党员”或“预备党员”".into());
-            String::new()
-        }
-    };
-    if kind == "probationary" && converted.is_some() {
+    let kind = MemberKind::parse(&input.kind);
+    if kind.is_none() {
+        e.insert("kind".into(), "党员类别应为“正式党员”或“预备党员”".into());
+    }
+    if kind == Some(MemberKind::Probationary) && converted.is_some() {
         e.insert(
             "converted_on".into(),
             "预备党员没有转正日期；已转正的请选择“正式党员”".into(),
@@ -175,16 +213,16 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
             String::new()
         }
     };
-    let status = match crate::messages::member_status_parse(&input.status) {
-        Some(s) => s.to_string(),
-        None => {
-            e.insert(
-                "status".into(),
-                "状态应为在册、已转出、已去世或已出党".into(),
-            );
-            String::new()
-        }
+    let status = match input.status.trim() {
+        "" => Some(MemberStatus::Active),
+        s => MemberStatus::parse(s),
     };
+    if status.is_none() {
+        e.insert(
+            "status".into(),
+            "状态应为在册、已转出、已去世或已出党".into(),
+        );
+    }
     let ethnicity = match clean_text(&input.ethnicity) {
         s if s.is_empty() => "汉族".to_string(),
         s if s.chars().count() > 10 => {
@@ -202,23 +240,25 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
     if position.chars().count() > 40 {
         e.insert("position".into(), "职务不超过40字".into());
     }
+    let (Some(id_number), Some(birth_date), Some(kind), Some(status)) = (id, birth, kind, status)
+    else {
+        return Err(e);
+    };
     if !e.is_empty() {
         return Err(e);
     }
-    let id = id.ok_or_else(FieldErrors::new)?;
     Ok(ValidMember {
         name_initials: name_initials(&name),
         name,
         gender,
         ethnicity,
-        birth_date: birth.map(format_date).unwrap_or_default(),
-        id_suffix: id.suffix().to_string(),
-        id_number: id.as_str().to_string(),
+        birth_date,
+        id_number,
         phone,
         education,
-        joined_on: joined.map(format_date),
+        joined_on: joined,
         kind,
-        converted_on: converted.map(format_date),
+        converted_on: converted,
         position,
         is_division_head: input.is_division_head,
         status,
@@ -254,12 +294,12 @@ mod tests {
                 i.converted_on = None;
             }
             i.kind = kind.clone();
-            assert_eq!(validate(&i, today).expect("valid").kind, kind);
+            assert_eq!(validate(&i, today).expect("valid").kind.as_str(), kind);
         }
         for status in values(schema::member_status()) {
             let mut i = input();
             i.status = status.clone();
-            assert_eq!(validate(&i, today).expect("valid").status, status);
+            assert_eq!(validate(&i, today).expect("valid").status.as_str(), status);
         }
         for gender in values(schema::gender()) {
             let mut i = input();
@@ -275,11 +315,11 @@ mod tests {
     fn derives_gender_and_birth_from_id() {
         let v = validate(&input(), date!(2026 - 11 - 26)).expect("valid");
         assert_eq!(v.gender, "女");
-        assert_eq!(v.birth_date, "1949-12-31");
-        assert_eq!(v.id_number, "11010519491231002X");
-        assert_eq!(v.id_suffix, "002X");
-        assert_eq!(v.kind, "full");
-        assert_eq!(v.status, "active");
+        assert_eq!(v.birth_date, date!(1949 - 12 - 31));
+        assert_eq!(v.id_number.as_str(), "11010519491231002X");
+        assert_eq!(v.id_number.suffix(), "002X");
+        assert_eq!(v.kind, MemberKind::Full);
+        assert_eq!(v.status, MemberStatus::Active);
         assert_eq!(v.ethnicity, "汉族");
         assert_eq!(v.name, "张 三");
     }

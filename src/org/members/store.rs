@@ -1,7 +1,7 @@
 //! The member register's SQL: lists and pages in scope, one member, writes with their
 //! audit entries, transfers, exports.
 
-use super::rules::*;
+use super::rules::{validate, MemberInput, MemberKind, MemberStatus, ValidMember};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,7 +11,6 @@ use crate::clock::now;
 use crate::crypto::{Field, KeyRing};
 use crate::db::{Backend, Sql};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::messages::{member_kind_label, member_status_label};
 use crate::org::idnumber::{mask_id_number, mask_phone};
 use crate::state::AppState;
 use crate::text::{clean_text, format_date};
@@ -35,13 +34,13 @@ pub struct Member {
     pub phone: String,
     pub education: String,
     pub joined_on: Option<String>,
-    /// full | probationary
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: MemberKind,
     pub converted_on: Option<String>,
     pub position: String,
     pub is_division_head: i64,
-    /// active | transferred_out | deceased | left
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: MemberStatus,
 }
 
 impl Member {
@@ -66,10 +65,10 @@ impl Member {
         self
     }
     pub fn kind_label(&self) -> &'static str {
-        member_kind_label(&self.kind)
+        self.kind.label()
     }
     pub fn status_label(&self) -> &'static str {
-        member_status_label(&self.status)
+        self.status.label()
     }
 }
 
@@ -130,11 +129,11 @@ impl crate::db::FromSqlite for Member {
             phone: r.get(12)?,
             education: r.get(13)?,
             joined_on: r.get(14)?,
-            kind: r.get(15)?,
+            kind: crate::db::choice_at(r, 15, MemberKind::from_key)?,
             converted_on: r.get(16)?,
             position: r.get(17)?,
             is_division_head: r.get(18)?,
-            status: r.get(19)?,
+            status: crate::db::choice_at(r, 19, MemberStatus::from_key)?,
         })
     }
 }
@@ -248,23 +247,14 @@ impl MemberFilter {
         if let Some(g) = num(&self.group_id) {
             sql.push(" and m.group_id = ").bind(g);
         }
-        if let Some(k) = self
-            .kind
-            .as_deref()
-            .filter(|k| matches!(*k, "full" | "probationary"))
-        {
-            sql.push(" and m.kind = ").bind(k);
+        if let Some(k) = self.kind.as_deref().and_then(MemberKind::from_key) {
+            sql.push(" and m.kind = ").bind(k.as_str());
         }
         match self.status.as_deref().unwrap_or("active") {
             "all" => {}
-            s if crate::messages::MEMBER_STATUSES
-                .iter()
-                .any(|(k, _)| *k == s) =>
-            {
-                sql.push(" and m.status = ").bind(s);
-            }
-            _ => {
-                sql.push(" and m.status = 'active'");
+            s => {
+                let s = MemberStatus::from_key(s).unwrap_or(MemberStatus::Active);
+                sql.push(" and m.status = ").bind(s.as_str());
             }
         }
         if self.division_head.as_deref() == Some("1") {
@@ -497,10 +487,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) ->
 
 /// The audit log keeps personal data masked too.
 pub(super) fn masked_json(v: &ValidMember) -> serde_json::Value {
-    let mut m = v.clone();
-    m.id_number = mask_id_number(&m.id_number);
-    m.phone = mask_phone(&m.phone);
-    serde_json::to_value(m).unwrap_or_default()
+    v.masked_json()
 }
 
 /// The columns insert and update write from a validated member, in the order
@@ -531,27 +518,19 @@ macro_rules! bind_fields {
             .bind($v.name_initials.clone())
             .bind($v.gender.clone())
             .bind($v.ethnicity.clone())
-            .bind(Some($v.birth_date.clone()).filter(|s| !s.is_empty()))
+            .bind(format_date($v.birth_date))
             .bind($sealed.id_number)
             .bind($sealed.id_suffix)
             .bind($sealed.phone)
             .bind($v.education.clone())
-            .bind($v.joined_on.clone())
-            .bind($v.kind.clone())
-            .bind($v.converted_on.clone())
+            .bind($v.joined_on.map(format_date))
+            .bind($v.kind.as_str())
+            .bind($v.converted_on.map(format_date))
             .bind($v.position.clone())
             .bind(i64::from($v.is_division_head))
-            .bind($v.status.clone())
+            .bind($v.status.as_str())
             .bind($sealed.id_hash)
     };
-}
-
-/// `$from, $from+1, …` for `n` values.
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 pub async fn insert(
@@ -563,11 +542,11 @@ pub async fn insert(
     group_id: Option<i64>,
 ) -> AppResult<i64> {
     let t = now();
-    let sealed = keys.seal_member(&v.id_number, &v.phone)?;
+    let sealed = keys.seal_member(v.id_number.as_str(), &v.phone)?;
     let sql = format!(
         "insert into member (unit_id, branch_id, group_id, created_at, updated_at, {}) values ({}) returning member_id",
         FIELD_COLUMNS.join(", "),
-        placeholders(1, 5 + FIELD_COLUMNS.len())
+        crate::db::placeholders(1, 5 + FIELD_COLUMNS.len())
     );
     let q = sqlx::query_scalar(&sql)
         .bind(unit_id)
@@ -612,7 +591,7 @@ pub async fn update(
         return Err(AppError::fields(errors));
     }
     let v = validate(&input, crate::clock::today()).map_err(AppError::fields)?;
-    let sealed = state.keys.seal_member(&v.id_number, &v.phone)?;
+    let sealed = state.keys.seal_member(v.id_number.as_str(), &v.phone)?;
     let mut tx = state.db.begin_write().await?;
     let sets: Vec<String> = FIELD_COLUMNS
         .iter()
@@ -684,7 +663,7 @@ pub async fn transfer(
     user.require(user.is_registry_admin())?;
     let m = get_member_in(state, &user.registry_scope(), id).await?;
     let mut errors = FieldErrors::new();
-    if m.status != "active" {
+    if m.status != MemberStatus::Active {
         errors.insert("member".into(), "只有在册党员可以转接组织关系".into());
     }
     let unit_id = check_placement(
@@ -702,10 +681,11 @@ pub async fn transfer(
         );
     }
     let on = crate::org::opt_date(&input.transferred_on, "transferred_on", &mut errors)
-        .unwrap_or_else(|| format_date(crate::clock::today()));
-    if on > format_date(crate::clock::today()) {
+        .unwrap_or_else(crate::clock::today);
+    if on > crate::clock::today() {
         errors.insert("transferred_on".into(), "转接日期不能晚于今天".into());
     }
+    let on = format_date(on);
     let reason = clean_text(&input.reason);
     if reason.chars().count() > 200 {
         errors.insert("reason".into(), "转接原因不超过200字".into());

@@ -13,7 +13,6 @@ use utoipa::IntoParams;
 use crate::auth::CurrentUser;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::messages::org_kind_label;
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx};
 
@@ -128,7 +127,7 @@ impl OrgForm {
         self.errors.get(f).cloned().unwrap_or_default()
     }
     fn kinds(&self) -> Vec<(&'static str, &'static str)> {
-        KINDS.iter().map(|k| (*k, org_kind_label(k))).collect()
+        OrgKind::options()
     }
     fn indent(&self, depth: &usize) -> String {
         "　".repeat(*depth)
@@ -172,9 +171,9 @@ pub(super) async fn new_page(
         Some(p) => Some(get_org(&state, &user, p).await?.kind),
         None => None,
     };
-    let kind = match parent_kind.as_deref() {
-        Some("branch") => "group",
-        Some(_) | None => "branch",
+    let kind = match parent_kind {
+        Some(OrgKind::Branch) => OrgKind::Group,
+        Some(_) | None => OrgKind::Branch,
     };
     web::render(&OrgForm {
         ctx: PageCtx::new(&user, "新建党组织", "/org/tree", flash)
@@ -185,7 +184,7 @@ pub(super) async fn new_page(
         unit_id,
         unit_name,
         parent_id: q.parent_id,
-        kind: kind.into(),
+        kind: kind.as_str().into(),
         name: String::new(),
         founded_on: String::new(),
         term_start: String::new(),
@@ -330,7 +329,7 @@ pub(super) struct OrgDetail {
 
 impl OrgDetail {
     fn kinds(&self) -> Vec<(&'static str, &'static str)> {
-        KINDS.iter().map(|k| (*k, org_kind_label(k))).collect()
+        OrgKind::options()
     }
     fn indent(&self, depth: &usize) -> String {
         "　".repeat(*depth)
@@ -362,7 +361,7 @@ pub(super) async fn detail(
     )
     .bind(id)
     .bind(org.unit_id)
-    .bind(i64::from(org.kind != "branch" && org.kind != "group"))
+    .bind(i64::from(!matches!(org.kind, OrgKind::Branch | OrgKind::Group)))
     .fetch_all(&state.db.pool)
     .await?;
     web::render(&OrgDetail {
@@ -373,7 +372,7 @@ pub(super) async fn detail(
         can_edit: user.is_registry_admin() && user.scope().sees_unit(org.unit_id),
         parents: unit_tree
             .into_iter()
-            .filter(|n| n.org_id != id && n.kind != "group")
+            .filter(|n| n.org_id != id && n.kind != OrgKind::Group)
             .collect(),
         subtree,
         candidates,

@@ -1,8 +1,16 @@
 //! The tree's pure rules: which kind may sit under which, and the counts of a subtree.
 
-use super::store::*;
+use super::store::{Org, TreeNode};
 
-use crate::messages::org_kind_label;
+crate::choice! {
+    /// 党组织类型: 党委 / 党总支 / 党支部 / 党小组.
+    pub enum OrgKind {
+        CommitteeOrg = "committee_org", "党委", ["基层党委"];
+        GeneralBranch = "general_branch", "党总支", ["总支"];
+        Branch = "branch", "党支部", ["支部", "联合党支部"];
+        Group = "group", "党小组", ["小组"];
+    }
+}
 
 /// Pure: depth-first order with subtree member counts.
 pub fn flatten(orgs: &[Org], counts: &[(i64, Option<i64>, i64, i64)]) -> Vec<TreeNode> {
@@ -40,8 +48,8 @@ pub fn flatten(orgs: &[Org], counts: &[(i64, Option<i64>, i64, i64)]) -> Vec<Tre
             org_id: o.org_id,
             unit_id: o.unit_id,
             parent_id: o.parent_id,
-            kind: o.kind.clone(),
-            kind_label: org_kind_label(&o.kind).to_string(),
+            kind: o.kind,
+            kind_label: o.kind.label().to_string(),
             name: o.name.clone(),
             depth,
             members: 0,
@@ -57,7 +65,7 @@ pub fn flatten(orgs: &[Org], counts: &[(i64, Option<i64>, i64, i64)]) -> Vec<Tre
             .unwrap_or_default()
         {
             let (cn, cf) = walk(c, depth + 1, children, own, today, out);
-            if c.kind != "group" {
+            if c.kind != OrgKind::Group {
                 n += cn;
                 f += cf;
             }
@@ -73,16 +81,14 @@ pub fn flatten(orgs: &[Org], counts: &[(i64, Option<i64>, i64, i64)]) -> Vec<Tre
 }
 
 /// Pure: may an org of `kind` sit under a parent of `parent_kind`?
-pub fn parent_allowed(kind: &str, parent_kind: Option<&str>) -> bool {
+pub fn parent_allowed(kind: OrgKind, parent_kind: Option<OrgKind>) -> bool {
+    use OrgKind::*;
     matches!(
         (kind, parent_kind),
-        ("committee_org", None)
-            | ("general_branch", None | Some("committee_org"))
-            | (
-                "branch",
-                None | Some("committee_org") | Some("general_branch")
-            )
-            | ("group", Some("branch"))
+        (CommitteeOrg, None)
+            | (GeneralBranch, None | Some(CommitteeOrg))
+            | (Branch, None | Some(CommitteeOrg) | Some(GeneralBranch))
+            | (Group, Some(Branch))
     )
 }
 
@@ -113,7 +119,7 @@ mod tests {
             unit_name: "u".into(),
             category_name: "c".into(),
             parent_id: parent,
-            kind: kind.into(),
+            kind: OrgKind::from_key(kind).expect("kind"),
             name: format!("o{id}"),
             founded_on: None,
             term_start: None,
@@ -146,11 +152,12 @@ mod tests {
 
     #[test]
     fn hierarchy_rules() {
-        assert!(parent_allowed("branch", None));
-        assert!(parent_allowed("branch", Some("general_branch")));
-        assert!(parent_allowed("group", Some("branch")));
-        assert!(!parent_allowed("group", None));
-        assert!(!parent_allowed("committee_org", Some("branch")));
-        assert!(!parent_allowed("branch", Some("group")));
+        use OrgKind::*;
+        assert!(parent_allowed(Branch, None));
+        assert!(parent_allowed(Branch, Some(GeneralBranch)));
+        assert!(parent_allowed(Group, Some(Branch)));
+        assert!(!parent_allowed(Group, None));
+        assert!(!parent_allowed(CommitteeOrg, Some(Branch)));
+        assert!(!parent_allowed(Branch, Some(Group)));
     }
 }

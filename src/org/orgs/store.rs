@@ -1,7 +1,7 @@
 //! The org tree's SQL: reading the tree in scope, writes with their audit entries,
 //! officers, exports.
 
-use super::rules::*;
+use super::rules::{flatten, parent_allowed, OrgKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,10 +10,7 @@ use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::messages::org_kind_label;
 use crate::state::AppState;
-
-pub const KINDS: [&str; 4] = ["committee_org", "general_branch", "branch", "group"];
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Org {
@@ -22,7 +19,8 @@ pub struct Org {
     pub unit_name: String,
     pub category_name: String,
     pub parent_id: Option<i64>,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: OrgKind,
     pub name: String,
     pub founded_on: Option<String>,
     pub term_start: Option<String>,
@@ -32,7 +30,7 @@ pub struct Org {
 
 impl Org {
     pub fn kind_label(&self) -> &'static str {
-        org_kind_label(&self.kind)
+        self.kind.label()
     }
 }
 
@@ -42,7 +40,7 @@ pub struct TreeNode {
     pub org_id: i64,
     pub unit_id: i64,
     pub parent_id: Option<i64>,
-    pub kind: String,
+    pub kind: OrgKind,
     pub kind_label: String,
     pub name: String,
     pub depth: usize,
@@ -125,11 +123,13 @@ pub struct OrgInput {
     pub sort_order: Option<i64>,
 }
 
+/// An org's input that passed every check.
 pub(super) struct Checked {
+    kind: OrgKind,
     name: String,
-    founded_on: Option<String>,
-    term_start: Option<String>,
-    term_end: Option<String>,
+    founded_on: Option<time::Date>,
+    term_start: Option<time::Date>,
+    term_end: Option<time::Date>,
 }
 
 pub(super) async fn check(
@@ -156,7 +156,8 @@ pub(super) async fn check(
     if name.is_empty() || name.chars().count() > 60 {
         errors.insert("name".into(), "请填写党组织名称（不超过60字）".into());
     }
-    if !KINDS.contains(&input.kind.as_str()) {
+    let kind = OrgKind::from_key(input.kind.trim());
+    if kind.is_none() {
         errors.insert(
             "kind".into(),
             "请选择组织类型（党委、党总支、党支部或党小组）".into(),
@@ -170,7 +171,7 @@ pub(super) async fn check(
                     .fetch_optional(&state.db.pool)
                     .await?;
             match row {
-                Some((u, k)) if u == input.unit_id && Some(p) != self_id => Some(k),
+                Some((u, k)) if u == input.unit_id && Some(p) != self_id => OrgKind::from_key(&k),
                 _ => {
                     errors.insert(
                         "parent_id".into(),
@@ -182,24 +183,22 @@ pub(super) async fn check(
         }
         None => None,
     };
-    if KINDS.contains(&input.kind.as_str())
-        && !errors.contains_key("parent_id")
-        && !parent_allowed(&input.kind, parent_kind.as_deref())
-    {
-        errors.insert(
-            "parent_id".into(),
-            format!(
-                "{}不能设在{}之下",
-                org_kind_label(&input.kind),
-                parent_kind.as_deref().map_or("单位顶层", org_kind_label)
-            ),
-        );
+    if let Some(k) = kind {
+        if !errors.contains_key("parent_id") && !parent_allowed(k, parent_kind) {
+            errors.insert(
+                "parent_id".into(),
+                format!(
+                    "{}不能设在{}之下",
+                    k.label(),
+                    parent_kind.map_or("单位顶层", OrgKind::label)
+                ),
+            );
+        }
     }
     let founded_on = crate::org::opt_date(&input.founded_on, "founded_on", &mut errors);
     let term_start = crate::org::opt_date(&input.term_start, "term_start", &mut errors);
     let term_end = crate::org::opt_date(&input.term_end, "term_end", &mut errors);
-    let today = crate::text::format_date(crate::clock::today());
-    if founded_on.as_deref().is_some_and(|f| f > today.as_str()) {
+    if founded_on.is_some_and(|f| f > crate::clock::today()) {
         errors.insert("founded_on".into(), "成立日期不能晚于今天".into());
     }
     if let (Some(s), Some(e)) = (&term_start, &term_end) {
@@ -212,20 +211,27 @@ pub(super) async fn check(
             errors.insert("term_start".into(), "任期开始不能早于成立日期".into());
         }
     }
-    if errors.is_empty() {
-        Ok(Checked {
+    match kind {
+        Some(kind) if errors.is_empty() => Ok(Checked {
+            kind,
             name,
             founded_on,
             term_start,
             term_end,
-        })
-    } else {
-        Err(AppError::fields(errors))
+        }),
+        _ => Err(AppError::fields(errors)),
+    }
+}
+
+impl Checked {
+    fn dates(&self) -> [Option<String>; 3] {
+        [self.founded_on, self.term_start, self.term_end].map(|d| d.map(crate::text::format_date))
     }
 }
 
 pub async fn create(state: &AppState, user: &CurrentUser, input: OrgInput) -> AppResult<i64> {
     let c = check(state, user, &input, None).await?;
+    let [founded_on, term_start, term_end] = c.dates();
     let t = now();
     let mut tx = state.db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
@@ -234,11 +240,11 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: OrgInput) -> Ap
     )
     .bind(input.unit_id)
     .bind(input.parent_id)
-    .bind(input.kind.clone())
+    .bind(c.kind.as_str())
     .bind(c.name.clone())
-    .bind(c.founded_on)
-    .bind(c.term_start)
-    .bind(c.term_end)
+    .bind(founded_on)
+    .bind(term_start)
+    .bind(term_end)
     .bind(input.sort_order.unwrap_or(0))
     .bind(t)
     .bind(t)
@@ -251,7 +257,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: OrgInput) -> Ap
             "org.create",
             "org",
             id,
-            format!("新建{} {}", org_kind_label(&input.kind), c.name),
+            format!("新建{} {}", c.kind.label(), c.name),
         )
         .after(&input),
     )
@@ -275,7 +281,8 @@ pub async fn update(
         ));
     }
     let c = check(state, user, &input, Some(id)).await?;
-    if input.kind != before.kind {
+    let [founded_on, term_start, term_end] = c.dates();
+    if c.kind != before.kind {
         let children: i64 = sqlx::query_scalar("select count(*) from org where parent_id = $1")
             .bind(id)
             .fetch_one(&state.db.pool)
@@ -297,11 +304,11 @@ pub async fn update(
         "update org set parent_id = $1, kind = $2, name = $3, founded_on = $4, term_start = $5, term_end = $6, sort_order = $7, updated_at = $8 where org_id = $9",
     )
     .bind(input.parent_id)
-    .bind(input.kind.clone())
+    .bind(c.kind.as_str())
     .bind(c.name.clone())
-    .bind(c.founded_on)
-    .bind(c.term_start)
-    .bind(c.term_end)
+    .bind(founded_on)
+    .bind(term_start)
+    .bind(term_end)
     .bind(input.sort_order.unwrap_or(before.sort_order))
     .bind(now())
     .bind(id)

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::org::pickers;
-use crate::orglife::rules::{self, MeetingKind, Quorum};
+use crate::orglife::rules::{self, MeetingKind, MeetingStatus, Quorum};
 use crate::orglife::store::{
     self, Attendance, Meeting, MeetingFilter, MeetingInput, RegisterMember, ReviewStep, Step,
 };
@@ -30,7 +30,7 @@ pub(in crate::orglife) struct MeetingsPage {
     units: Vec<(i64, String)>,
     branches: Vec<(i64, String)>,
     kinds: Vec<(&'static str, &'static str)>,
-    statuses: [(&'static str, &'static str); 4],
+    statuses: Vec<(&'static str, &'static str)>,
     years: Vec<i32>,
     can_write: bool,
     export_query: String,
@@ -69,7 +69,7 @@ pub(in crate::orglife) async fn list_page(
         units: pickers::units(&state, &user).await?,
         branches: pickers::branches_labelled(&state, &user, unit).await?,
         kinds: kinds(),
-        statuses: store::STATUSES,
+        statuses: MeetingStatus::options(),
         years: years_around(store::year_or_now(f.year.as_deref())),
         can_write: store::may_write(&user),
         export_query: qs,
@@ -500,11 +500,11 @@ pub(in crate::orglife) async fn detail(
             .crumb("三会一课", "/orglife/meetings")
             .crumb(title.clone(), ""),
         attachments: crate::orglife::attachments::list(state, id).await?,
-        can_attach: writer && matches!(m.status.as_str(), "draft" | "returned"),
-        can_edit: writer && m.status != "submitted",
-        can_submit: writer && matches!(m.status.as_str(), "draft" | "returned"),
-        can_review: store::may_review(user) && m.status == "submitted",
-        can_delete: writer && matches!(m.status.as_str(), "draft" | "returned"),
+        can_attach: writer && m.status.is_open(),
+        can_edit: writer && m.status != MeetingStatus::Submitted,
+        can_submit: writer && m.status.is_open(),
+        can_review: store::may_review(user) && m.status == MeetingStatus::Submitted,
+        can_delete: writer && m.status.is_open(),
         quorum_rule: if quorum == Quorum::None {
             String::new()
         } else {
@@ -534,7 +534,7 @@ pub(in crate::orglife) async fn edit_page(
 ) -> AppResult<Response> {
     user.require(store::may_write(&user))?;
     let m = store::get(&state, &user, id).await?;
-    if m.status == "submitted" {
+    if m.status == MeetingStatus::Submitted {
         return Ok(web::redirect_with_flash(
             &format!("/orglife/meetings/{id}"),
             "该记录正在审核中，审核完成前不能修改",
@@ -571,7 +571,7 @@ pub(in crate::orglife) async fn edit_page(
         Some(id),
         v,
         FieldErrors::new(),
-        m.status == "accepted",
+        m.status == MeetingStatus::Accepted,
     )
     .await
 }
@@ -587,7 +587,7 @@ pub(in crate::orglife) async fn update_page(
     match store::update(&state, &user, id, v.clone()).await {
         Ok(()) => Ok(web::redirect_with_flash(
             &format!("/orglife/meetings/{id}"),
-            if before.status == "accepted" {
+            if before.status == MeetingStatus::Accepted {
                 "已修改，记录已重新提交审核"
             } else {
                 "已保存修改"
@@ -608,7 +608,7 @@ pub(in crate::orglife) async fn update_page(
                 Some(id),
                 v,
                 fields,
-                before.status == "accepted",
+                before.status == MeetingStatus::Accepted,
             )
             .await
         }
