@@ -10,7 +10,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -106,6 +106,7 @@ function cellText(v) {
 describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
   let server;
   let serverLog = '';
+  let serverEnv;
   let dataDir;
   let baseUrl;
   let adminPassword;
@@ -167,6 +168,7 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
     env.YAOSHI_DATA_DIR = dataDir;
     env.YAOSHI_CONFIG = path.join(dataDir, 'yaoshi.toml'); // does not exist
 
+    serverEnv = env;
     server = spawn(BIN, [], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let exited = null;
     server.on('exit', (code, signal) => { exited = { code, signal }; });
@@ -584,11 +586,30 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
   let securityPage;
   let auditPage;
 
-  /** Creates an admin account and walks it through its first sign-in in a new context. */
-  async function adminThroughPages(username, role) {
+  /**
+   * Creates an admin account and walks it through its first sign-in in a new context.
+   * 三权分立: the system admin's request waits for a second admin (`confirmer`, on the
+   * 双人确认 page) or, before there is one, the operator's command line; each sees half of
+   * the one-time password.
+   */
+  async function adminThroughPages(username, role, confirmer) {
     const res = await page.request.post(url('/api/v1/users'), { data: { username, display_name: username, grant: { role } } });
-    assert.equal(res.status(), 201, await res.text());
-    const otp = (await res.json()).password;
+    assert.equal(res.status(), 202, await res.text());
+    const requested = await res.json();
+    assert.equal(requested.password, undefined, 'the requester never holds the whole password');
+    let second;
+    if (confirmer) {
+      await confirmer.goto(url('/system/approvals'));
+      const row = confirmer.getByTestId('approvals').locator('tbody tr', { hasText: username });
+      confirmer.once('dialog', (d) => d.accept());
+      await row.getByRole('button', { name: '确认', exact: true }).click();
+      second = (await confirmer.getByTestId('second-half').innerText()).trim();
+      await confirmer.screenshot({ path: path.join(SHOTS, '16-approval-confirmed.png'), fullPage: true });
+    } else {
+      const out = execFileSync(BIN, ['admin', 'confirm', String(requested.approval_id)], { cwd: dataDir, env: serverEnv, encoding: 'utf8' });
+      second = out.match(/后半段：([^（\s]+)/)[1];
+    }
+    const otp = requested.first_half + second;
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', acceptDownloads: true });
     const p = await ctx.newPage();
     p.setDefaultTimeout(15_000);
@@ -647,7 +668,7 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
   });
 
   step('three admins: the audit admin finds the lock and unlock, verifies the chain, exports it', async () => {
-    auditPage = await adminThroughPages('e2e_audit', 'audit_admin');
+    auditPage = await adminThroughPages('e2e_audit', 'audit_admin', securityPage);
     const p = auditPage;
     await p.goto(url('/system/audit?action=user'));
     const rows = p.locator('table tbody tr');

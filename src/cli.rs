@@ -114,6 +114,11 @@ enum AdminAction {
     },
     /// Reset a user's password to a one-time password and end their sessions.
     ResetPassword { username: String },
+    /// List the 双人确认 requests waiting for a second admin.
+    Pending,
+    /// Confirm a 双人确认 request; only while no security or audit admin exists (a new
+    /// installation). Prints the second half of the one-time password.
+    Confirm { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -248,6 +253,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已重置 {username} 的密码，一次性密码：{password}（登录后须修改）");
+                }
+                AdminAction::Pending => {
+                    let rows = crate::system::approvals::pending(&state)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if rows.is_empty() {
+                        println!("没有待确认的申请");
+                    }
+                    for a in rows {
+                        println!(
+                            "#{} {} {}（{}） 申请人 {} {}",
+                            a.approval_id,
+                            a.action.label(),
+                            a.username,
+                            a.role_label(),
+                            a.requested_by_name,
+                            a.requested()
+                        );
+                    }
+                }
+                AdminAction::Confirm { id } => {
+                    let c = crate::system::approvals::confirm(
+                        &state,
+                        crate::system::approvals::Decider::CommandLine,
+                        id,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    match c.second_half {
+                        Some(h) => println!(
+                            "已确认申请 #{id}（账号 {}）。初始密码后半段：{h}（请当面交给本人，前半段由申请人交给本人）",
+                            c.username
+                        ),
+                        None => println!("已确认申请 #{id}（账号 {}）", c.username),
+                    }
                 }
             }
         }

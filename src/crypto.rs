@@ -83,6 +83,8 @@ pub enum Field {
     Phone,
     /// A user's TOTP secret (base32), enabled or awaiting confirmation.
     TotpSecret,
+    /// The second half of a one-time password awaiting a second admin's confirmation.
+    ApprovalSecret,
 }
 
 impl Field {
@@ -93,6 +95,7 @@ impl Field {
             Field::Phone => "member.phone",
             // Pending and enabled secrets share one label: enrolment moves the value over.
             Field::TotpSecret => "app_user.totp_secret",
+            Field::ApprovalSecret => "admin_approval.second_half",
         }
     }
 }

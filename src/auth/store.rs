@@ -249,22 +249,15 @@ pub async fn create_user(
         return Err(AppError::field("display_name", "请填写姓名"));
     }
     let hash = super::password::hash(u.password).await?;
-    let t = now();
     let mut tx = state.db.begin_write().await?;
-    let id: i64 = sqlx::query_scalar(
-        "insert into app_user (username, display_name, password_hash, must_change_password, password_changed_at, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7) returning user_id",
+    let id = insert_user(
+        tx.conn(),
+        &u.username,
+        &u.display_name,
+        &hash,
+        u.must_change_password,
     )
-    .bind(u.username.clone())
-    .bind(u.display_name.trim().to_string())
-    .bind(hash)
-    .bind(i64::from(u.must_change_password))
-    .bind(t)
-    .bind(t)
-    .bind(t)
-    .fetch_one(tx.conn())
-    .await
-    .map_err(|e| crate::error::on_unique(e, "username", "该用户名已被使用"))?;
+    .await?;
     for g in grants {
         insert_grant(tx.conn(), id, g).await?;
     }
@@ -284,6 +277,31 @@ pub async fn create_user(
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Inserts an account row with a password hash made already (the caller audits).
+pub async fn insert_user(
+    conn: &mut sqlx::AnyConnection,
+    username: &str,
+    display_name: &str,
+    password_hash: &str,
+    must_change_password: bool,
+) -> AppResult<i64> {
+    let t = now();
+    sqlx::query_scalar(
+        "insert into app_user (username, display_name, password_hash, must_change_password, password_changed_at, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7) returning user_id",
+    )
+    .bind(username.to_string())
+    .bind(display_name.trim().to_string())
+    .bind(password_hash.to_string())
+    .bind(i64::from(must_change_password))
+    .bind(t)
+    .bind(t)
+    .bind(t)
+    .fetch_one(conn)
+    .await
+    .map_err(|e| crate::error::on_unique(e, "username", "该用户名已被使用"))
 }
 
 #[derive(Clone, Debug, serde::Deserialize, Serialize, utoipa::ToSchema)]
@@ -435,31 +453,8 @@ pub async fn set_password(
     must_change: bool,
 ) -> AppResult<()> {
     let hash = super::password::hash(password).await?;
-    let t = now();
     let mut tx = state.db.begin_write().await?;
-    // The hash being replaced joins the history, so the last N stay unusable.
-    sqlx::query(
-        "insert into password_history (user_id, password_hash, created_at) \
-         select user_id, password_hash, $1 from app_user where user_id = $2",
-    )
-    .bind(t)
-    .bind(user_id)
-    .execute(tx.conn())
-    .await?;
-    let n = sqlx::query(
-        "update app_user set password_hash = $1, must_change_password = $2, password_changed_at = $3, updated_at = $4 where user_id = $5",
-    )
-    .bind(hash)
-    .bind(i64::from(must_change))
-    .bind(t)
-    .bind(t)
-    .bind(user_id)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
+    replace_password_hash(tx.conn(), user_id, &hash, must_change).await?;
     let (action, summary) = if must_change {
         ("user.password_reset", "管理员重置密码")
     } else {
@@ -469,6 +464,40 @@ pub async fn set_password(
         .await?;
     tx.commit().await?;
     crate::auth::cache::clear(state);
+    Ok(())
+}
+
+/// Puts a new password hash in place in the caller's transaction (the caller audits); the
+/// hash being replaced joins the history, so the last N stay unusable.
+pub async fn replace_password_hash(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    hash: &str,
+    must_change: bool,
+) -> AppResult<()> {
+    let t = now();
+    sqlx::query(
+        "insert into password_history (user_id, password_hash, created_at) \
+         select user_id, password_hash, $1 from app_user where user_id = $2",
+    )
+    .bind(t)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    let n = sqlx::query(
+        "update app_user set password_hash = $1, must_change_password = $2, password_changed_at = $3, updated_at = $4 where user_id = $5",
+    )
+    .bind(hash.to_string())
+    .bind(i64::from(must_change))
+    .bind(t)
+    .bind(t)
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
     Ok(())
 }
 

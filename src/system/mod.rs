@@ -1,5 +1,6 @@
 //! 系统: users and their role grants, the audit log browser, backups.
 
+pub mod approvals;
 pub mod audit;
 pub mod backup;
 pub mod home;
@@ -56,7 +57,12 @@ const NAV: &[NavEntry] = &[
         security_admin,
     ),
     GROUP.entry(50, "审计日志", "/system/audit", "history", audit_admin),
+    GROUP.entry(60, "双人确认", "/system/approvals", "user-check", any_admin),
 ];
+
+fn any_admin(user: &CurrentUser) -> bool {
+    user.is_system_admin() || user.is_security_admin() || user.is_audit_admin()
+}
 
 const AUDIT_LABELS: &[(&str, &str)] = &[
     ("user.create", "新建用户"),
@@ -67,6 +73,10 @@ const AUDIT_LABELS: &[(&str, &str)] = &[
     ("user.enable", "启用用户"),
     ("user.unlock", "解除锁定"),
     ("user.rename", "重命名用户"),
+    ("approval", "双人确认"),
+    ("approval.request", "申请双人确认"),
+    ("approval.confirm", "确认申请"),
+    ("approval.refuse", "拒绝或撤回申请"),
     ("session.end", "强制结束会话"),
     ("totp.reset", "重置双因素认证"),
     ("totp.encrypt", "加密双因素认证密钥"),
@@ -90,6 +100,7 @@ pub const FEATURE: Feature = Feature {
 pub fn pages() -> Router<AppState> {
     Router::new()
         .merge(users::pages())
+        .merge(approvals::pages())
         .merge(security::pages())
         .merge(audit::pages())
 }
@@ -97,6 +108,7 @@ pub fn pages() -> Router<AppState> {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(users::api())
+        .merge(approvals::api())
         .merge(security::api())
         .merge(audit::api())
 }

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
@@ -12,12 +12,14 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit::Entry;
 use crate::auth::store::{self, NewGrant, NewUser, UserSummary};
-use crate::auth::{CurrentUser, Grant};
+use crate::auth::{CurrentUser, Grant, Role};
 use crate::clock::now;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
+
+use super::approvals::{self, Requested};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct UserFilter {
@@ -40,12 +42,28 @@ pub struct CreatedUser {
     pub password: String,
 }
 
-pub async fn create(
-    state: &AppState,
-    user: &CurrentUser,
-    input: UserInput,
-) -> AppResult<CreatedUser> {
+/// A new account, or — for the security-admin and audit-admin roles — a request that a
+/// second admin must confirm (`approvals`).
+pub enum Created {
+    User(CreatedUser),
+    Pending(Requested),
+}
+
+pub async fn create(state: &AppState, user: &CurrentUser, input: UserInput) -> AppResult<Created> {
     user.require(user.is_system_admin())?;
+    if let Some(role) =
+        Role::parse(&input.grant.role).filter(|r| approvals::needs_second_person(*r))
+    {
+        return approvals::request_create(
+            state,
+            user,
+            input.username.trim(),
+            &input.display_name,
+            role,
+        )
+        .await
+        .map(Created::Pending);
+    }
     let password = crate::auth::password::generate();
     let id = store::create_user(
         state,
@@ -59,14 +77,26 @@ pub async fn create(
         &[input.grant],
     )
     .await?;
-    Ok(CreatedUser {
+    Ok(Created::User(CreatedUser {
         user_id: id,
         password,
-    })
+    }))
 }
 
-pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<String> {
+/// A new one-time password, or — for an account holding the security-admin or audit-admin
+/// role — a request that a second admin must confirm (`approvals`).
+pub enum Reset {
+    Done(String),
+    Pending(Requested),
+}
+
+pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Reset> {
     user.require(user.is_system_admin())?;
+    if let Some(role) = approvals::guarded_role(state, id).await? {
+        return approvals::request_reset(state, user, id, role)
+            .await
+            .map(Reset::Pending);
+    }
     let password = crate::auth::password::generate();
     store::set_password(state, &user.actor(), id, password.clone(), true).await?;
     crate::auth::session::sign_out_everywhere(state, id).await?;
@@ -75,7 +105,7 @@ pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> Ap
         .fetch_one(&state.db.pool)
         .await?;
     store::clear_failures(state, &username).await?;
-    Ok(password)
+    Ok(Reset::Done(password))
 }
 
 pub async fn set_disabled(
@@ -114,12 +144,19 @@ pub async fn set_disabled(
     Ok(())
 }
 
+/// A grant made, or — for the security-admin and audit-admin roles — a request that a
+/// second admin must confirm (`approvals`).
+pub enum Granted {
+    Done(i64),
+    Pending(Requested),
+}
+
 pub async fn add_grant(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
     g: NewGrant,
-) -> AppResult<i64> {
+) -> AppResult<Granted> {
     user.require(user.is_system_admin())?;
     // Granting oneself a role (a business role, say, to read unmasked personal data) would
     // let the system admin step outside the duties it checks others in.
@@ -127,6 +164,11 @@ pub async fn add_grant(
         return Err(AppError::invalid(
             "不能给自己授予角色，请由其他系统管理员办理",
         ));
+    }
+    if let Some(role) = Role::parse(&g.role).filter(|r| approvals::needs_second_person(*r)) {
+        return approvals::request_grant(state, user, id, role)
+            .await
+            .map(Granted::Pending);
     }
     let mut tx = state.db.begin_write().await?;
     let exists: Option<i64> = sqlx::query_scalar("select user_id from app_user where user_id = $1")
@@ -155,7 +197,7 @@ pub async fn add_grant(
     .await?;
     tx.commit().await?;
     crate::auth::cache::clear(state);
-    Ok(gid)
+    Ok(Granted::Done(gid))
 }
 
 pub async fn revoke_grant(
@@ -274,6 +316,7 @@ struct UsersPage {
     created: Option<(String, String)>,
     error: Option<String>,
     units: Vec<(i64, String)>,
+    pending: Option<Requested>,
 }
 
 impl UsersPage {
@@ -381,6 +424,7 @@ async fn list_render(
     flash: FlashIn,
     created: Option<(String, String)>,
     error: Option<String>,
+    pending: Option<Requested>,
 ) -> AppResult<Response> {
     user.require(user.is_system_admin())?;
     let p = Paging {
@@ -404,6 +448,7 @@ async fn list_render(
         created,
         error,
         units: units(state).await?,
+        pending,
     })
 }
 
@@ -413,7 +458,7 @@ async fn list_page(
     flash: FlashIn,
     Query(f): Query<UserFilter>,
 ) -> AppResult<Response> {
-    list_render(&state, &user, f, flash, None, None).await
+    list_render(&state, &user, f, flash, None, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -452,7 +497,7 @@ async fn create_page(
         per_page: None,
     };
     match create(&state, &user, input).await {
-        Ok(c) => {
+        Ok(Created::User(c)) => {
             list_render(
                 &state,
                 &user,
@@ -460,13 +505,17 @@ async fn create_page(
                 FlashIn(None),
                 Some((f.username.trim().to_string(), c.password)),
                 None,
+                None,
             )
             .await
+        }
+        Ok(Created::Pending(r)) => {
+            list_render(&state, &user, empty, FlashIn(None), None, None, Some(r)).await
         }
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
             Ok(web::invalid(
-                list_render(&state, &user, empty, FlashIn(None), None, Some(msg)).await?,
+                list_render(&state, &user, empty, FlashIn(None), None, Some(msg), None).await?,
             ))
         }
         Err(e) => Err(e),
@@ -506,6 +555,7 @@ struct UserDetail {
     password: Option<String>,
     error: Option<String>,
     units: Vec<(i64, String)>,
+    pending: Option<Requested>,
 }
 
 async fn detail(
@@ -515,6 +565,7 @@ async fn detail(
     flash: FlashIn,
     password: Option<String>,
     error: Option<String>,
+    pending: Option<Requested>,
 ) -> AppResult<Response> {
     user.require(user.is_system_admin())?;
     let u: UserSummary = sqlx::query_as("select user_id, username, display_name, must_change_password, disabled, created_at from app_user where user_id = $1")
@@ -531,6 +582,7 @@ async fn detail(
         password,
         error,
         units: units(state).await?,
+        pending,
     })
 }
 
@@ -540,7 +592,7 @@ async fn detail_page(
     flash: FlashIn,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    detail(&state, &user, id, flash, None, None).await
+    detail(&state, &user, id, flash, None, None, None).await
 }
 
 async fn reset_page(
@@ -548,8 +600,16 @@ async fn reset_page(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let p = reset_password(&state, &user, id).await?;
-    detail(&state, &user, id, FlashIn(None), Some(p), None).await
+    match reset_password(&state, &user, id).await {
+        Ok(Reset::Done(p)) => detail(&state, &user, id, FlashIn(None), Some(p), None, None).await,
+        Ok(Reset::Pending(r)) => {
+            detail(&state, &user, id, FlashIn(None), None, None, Some(r)).await
+        }
+        Err(AppError::Conflict(message)) => Ok(web::invalid(
+            detail(&state, &user, id, FlashIn(None), None, Some(message), None).await?,
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -575,7 +635,7 @@ async fn rename_page(
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
             Ok(web::invalid(
-                detail(&state, &user, id, FlashIn(None), None, Some(msg)).await?,
+                detail(&state, &user, id, FlashIn(None), None, Some(msg), None).await?,
             ))
         }
         Err(e) => Err(e),
@@ -593,7 +653,7 @@ async fn disable_page(
             "用户已停用",
         )),
         Err(AppError::Invalid { message, .. }) => {
-            detail(&state, &user, id, FlashIn(None), None, Some(message)).await
+            detail(&state, &user, id, FlashIn(None), None, Some(message), None).await
         }
         Err(e) => Err(e),
     }
@@ -625,14 +685,20 @@ async fn grant_page(
     Form(f): Form<GrantForm>,
 ) -> AppResult<Response> {
     match add_grant(&state, &user, id, grant_from(&f.role, &f.scope_id)).await {
-        Ok(_) => Ok(web::redirect_with_flash(
+        Ok(Granted::Done(_)) => Ok(web::redirect_with_flash(
             &format!("/system/users/{id}"),
             "已授予角色",
+        )),
+        Ok(Granted::Pending(r)) => {
+            detail(&state, &user, id, FlashIn(None), None, None, Some(r)).await
+        }
+        Err(AppError::Conflict(message)) => Ok(web::invalid(
+            detail(&state, &user, id, FlashIn(None), None, Some(message), None).await?,
         )),
         Err(AppError::Invalid { message, fields }) => {
             let msg = fields.into_values().next().unwrap_or(message);
             Ok(web::invalid(
-                detail(&state, &user, id, FlashIn(None), None, Some(msg)).await?,
+                detail(&state, &user, id, FlashIn(None), None, Some(msg), None).await?,
             ))
         }
         Err(e) => Err(e),
@@ -650,7 +716,7 @@ async fn revoke_page(
             "已撤销角色",
         )),
         Err(AppError::Invalid { message, .. }) => {
-            detail(&state, &user, id, FlashIn(None), None, Some(message)).await
+            detail(&state, &user, id, FlashIn(None), None, Some(message), None).await
         }
         Err(e) => Err(e),
     }
@@ -681,19 +747,13 @@ async fn api_rename(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct UserPage {
-    pub items: Vec<UserSummary>,
-    pub total: i64,
-}
-
 /// Users (system admin only).
-#[utoipa::path(get, path = "/users", tag = "system", params(UserFilter), responses((status = 200, body = UserPage), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/users", tag = "system", params(UserFilter), responses((status = 200, body = crate::web::ListPage<UserSummary>), (status = 403, body = crate::error::ErrorBody)))]
 async fn api_list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(f): Query<UserFilter>,
-) -> AppResult<Json<UserPage>> {
+) -> AppResult<Json<crate::web::ListPage<UserSummary>>> {
     user.require(user.is_system_admin())?;
     let p = Paging {
         page: f.page,
@@ -706,20 +766,22 @@ async fn api_list(
         p.offset(),
     )
     .await?;
-    Ok(Json(UserPage { items, total }))
+    Ok(Json(crate::web::ListPage { items, total }))
 }
 
-/// Create a user with one role grant; returns a one-time password.
-#[utoipa::path(post, path = "/users", tag = "system", request_body = UserInput, responses((status = 201, body = CreatedUser), (status = 422, body = crate::error::ErrorBody)))]
+/// Create a user with one role grant; returns a one-time password. With the security-admin
+/// or audit-admin role the answer is 202: a request a second admin must confirm, carrying
+/// the password's first half.
+#[utoipa::path(post, path = "/users", tag = "system", request_body = UserInput, responses((status = 201, body = CreatedUser), (status = 202, body = Requested), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn api_create(
     State(state): State<AppState>,
     user: CurrentUser,
     Json(input): Json<UserInput>,
-) -> AppResult<(StatusCode, Json<CreatedUser>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(create(&state, &user, input).await?),
-    ))
+) -> AppResult<Response> {
+    Ok(match create(&state, &user, input).await? {
+        Created::User(c) => (StatusCode::CREATED, Json(c)).into_response(),
+        Created::Pending(r) => approvals::accepted(r),
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -727,16 +789,19 @@ pub struct ResetPassword {
     pub password: String,
 }
 
-/// Reset a user's password to a one-time password; their sessions end.
-#[utoipa::path(post, path = "/users/{id}/password-reset", tag = "system", params(("id" = i64, Path)), responses((status = 200, body = ResetPassword), (status = 404, body = crate::error::ErrorBody)))]
+/// Reset a user's password to a one-time password; their sessions end. For an account
+/// holding the security-admin or audit-admin role the answer is 202: a request a second
+/// admin must confirm, carrying the password's first half.
+#[utoipa::path(post, path = "/users/{id}/password-reset", tag = "system", params(("id" = i64, Path)), responses((status = 200, body = ResetPassword), (status = 202, body = Requested), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn api_reset(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-) -> AppResult<Json<ResetPassword>> {
-    Ok(Json(ResetPassword {
-        password: reset_password(&state, &user, id).await?,
-    }))
+) -> AppResult<Response> {
+    Ok(match reset_password(&state, &user, id).await? {
+        Reset::Done(password) => Json(ResetPassword { password }).into_response(),
+        Reset::Pending(r) => approvals::accepted(r),
+    })
 }
 
 /// A user's role grants.
@@ -750,18 +815,19 @@ async fn api_grants(
     Ok(Json(store::grants(&state, id).await?))
 }
 
-/// Grant a role over a scope.
-#[utoipa::path(post, path = "/users/{id}/grants", tag = "system", params(("id" = i64, Path)), request_body = NewGrant, responses((status = 201, body = i64), (status = 422, body = crate::error::ErrorBody)))]
+/// Grant a role over a scope. The security-admin and audit-admin roles answer 202: a
+/// request a second admin must confirm.
+#[utoipa::path(post, path = "/users/{id}/grants", tag = "system", params(("id" = i64, Path)), request_body = NewGrant, responses((status = 201, body = i64), (status = 202, body = Requested), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn api_add_grant(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Json(g): Json<NewGrant>,
-) -> AppResult<(StatusCode, Json<i64>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(add_grant(&state, &user, id, g).await?),
-    ))
+) -> AppResult<Response> {
+    Ok(match add_grant(&state, &user, id, g).await? {
+        Granted::Done(gid) => (StatusCode::CREATED, Json(gid)).into_response(),
+        Granted::Pending(r) => approvals::accepted(r),
+    })
 }
 
 /// Revoke a role grant.

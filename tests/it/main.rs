@@ -2,6 +2,7 @@
 //! when YAOSHI_TEST_DATABASE_URL is set.
 
 mod access;
+mod approvals;
 mod archive;
 mod auth;
 mod backup;

@@ -69,6 +69,9 @@ struct Ctx {
     del: i64,
     meeting: Value,
     member_body: Value,
+    /// 双人确认 requests of the system admin: to confirm by API and page, to refuse by API
+    /// and page.
+    approvals: [i64; 4],
 }
 
 /// A meeting recorded through the page's form.
@@ -261,7 +264,26 @@ async fn every_role_on_every_route() {
         meetings[3],
         meetings[4],
     );
+    // The system admin asks four times for an audit admin account (双人确认).
+    let system = &clients
+        .iter()
+        .find(|(r, _)| *r == System)
+        .expect("system")
+        .1;
+    let mut approvals = [0i64; 4];
+    for (i, id) in approvals.iter_mut().enumerate() {
+        let (s, v) = app
+            .post(
+                system,
+                "/api/v1/users",
+                json!({"username": format!("pending_{i}"), "display_name": "待确认", "grant": {"role": "audit_admin"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        *id = v["approval_id"].as_i64().expect("approval");
+    }
     let ctx = Ctx {
+        approvals,
         a,
         ba,
         ba2,

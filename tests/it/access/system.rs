@@ -1,6 +1,11 @@
 //! Access rows of 系统: users and grants, the security admin, the audit admin.
 
-use super::{r, Body, Ctx, Route, A, S, X};
+use super::{r, Body, Ctx, Route, A, R, S, X};
+
+/// The three admins (the list of 双人确认 requests, refusing or withdrawing one).
+const SXA: &[R] = &[R::System, R::Security, R::Auditor];
+/// The security and audit admins (confirming a 双人确认 request).
+const XA: &[R] = &[R::Security, R::Auditor];
 use serde_json::json;
 
 pub(super) fn rows(c: &Ctx) -> Vec<Route> {
@@ -9,9 +14,36 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
         target,
         grant,
         arch,
+        approvals: [confirm_api, confirm_page, refuse_api, refuse_page],
         ..
     } = c;
     vec![
+        r("GET", "/api/v1/approvals", Body::None, SXA),
+        r(
+            "POST",
+            format!("/api/v1/approvals/{confirm_api}/confirm"),
+            Body::None,
+            XA,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/approvals/{refuse_api}/refuse"),
+            Body::Json(json!({"note": ""})),
+            SXA,
+        ),
+        r("GET", "/system/approvals", Body::None, SXA),
+        r(
+            "POST",
+            format!("/system/approvals/{confirm_page}/confirm"),
+            Body::None,
+            XA,
+        ),
+        r(
+            "POST",
+            format!("/system/approvals/{refuse_page}/refuse"),
+            Body::Form(vec![("note", String::new())]),
+            SXA,
+        ),
         r("GET", "/api/v1/users", Body::None, S),
         r(
             "POST",

@@ -23,6 +23,8 @@ pub struct TestApp {
     pg: Option<(String, String)>,
     /// Second-factor secrets of the users the harness enrolled, and the last step used.
     totp: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
+    /// The security and audit admins `user_with` made, signed in: they confirm 双人确认.
+    watchers: std::sync::Mutex<Vec<Client>>,
 }
 
 pub fn random_suffix() -> String {
@@ -82,6 +84,7 @@ impl TestApp {
             dir,
             pg,
             totp: Default::default(),
+            watchers: Default::default(),
         }
     }
 
@@ -223,6 +226,10 @@ impl TestApp {
     /// Creates a user with one grant through the API and returns a logged-in client
     /// after the forced password change.
     pub async fn user_with(&self, admin: &Client, username: &str, grant: Value) -> Client {
+        let watcher = matches!(
+            grant["role"].as_str(),
+            Some("security_admin" | "audit_admin")
+        );
         let (s, v) = self
             .post(
                 admin,
@@ -230,8 +237,16 @@ impl TestApp {
                 json!({"username": username, "display_name": username, "grant": grant}),
             )
             .await;
-        assert_eq!(s, StatusCode::CREATED, "create user {username}: {v}");
-        let otp = v["password"].as_str().expect("password").to_string();
+        let otp = if watcher {
+            // 三权分立: a second admin confirms; the owner gets both halves.
+            assert_eq!(s, StatusCode::ACCEPTED, "request user {username}: {v}");
+            let first = v["first_half"].as_str().expect("first half").to_string();
+            let id = v["approval_id"].as_i64().expect("approval");
+            format!("{first}{}", self.confirm_approval(id).await)
+        } else {
+            assert_eq!(s, StatusCode::CREATED, "create user {username}: {v}");
+            v["password"].as_str().expect("password").to_string()
+        };
         let c = self.login(username, &otp).await;
         let (s, v) = self
             .post(
@@ -245,7 +260,37 @@ impl TestApp {
         if me["totp_enrolment_required"] == json!(true) {
             self.enrol_totp(&c, username).await;
         }
+        if watcher {
+            self.watchers.lock().expect("lock").push(c.clone());
+        }
         c
+    }
+
+    /// Confirms a pending 双人确认 request as the first security or audit admin this app made,
+    /// or — before there is one — as the operator on the command line; the second half of the
+    /// one-time password, if any.
+    pub async fn confirm_approval(&self, id: i64) -> String {
+        let watcher = self.watchers.lock().expect("lock").first().cloned();
+        let v = match watcher {
+            Some(w) => {
+                let (s, v) = self
+                    .post(&w, &format!("/api/v1/approvals/{id}/confirm"), json!({}))
+                    .await;
+                assert_eq!(s, StatusCode::OK, "confirm {id}: {v}");
+                v
+            }
+            None => serde_json::to_value(
+                yaoshi::system::approvals::confirm(
+                    &self.state,
+                    yaoshi::system::approvals::Decider::CommandLine,
+                    id,
+                )
+                .await
+                .expect("confirm on the command line"),
+            )
+            .expect("json"),
+        };
+        v["second_half"].as_str().unwrap_or_default().to_string()
     }
 
     pub async fn sql_scalar(&self, sql: &str) -> i64 {
