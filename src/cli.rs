@@ -378,6 +378,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = std::time::Instant::now();
             let v = crate::system::backup::verify(&file).await?;
             print_verified(&file, &v);
+            let (key_path, _) = config.key_file_path();
+            match crate::crypto::KeyRing::load(&key_path) {
+                Ok(keys) => {
+                    crate::system::backup::check_seal(&v.manifest, &keys)?;
+                    println!("清单签名有效：本系统（{}）生成的备份", key_path.display());
+                }
+                Err(_) => println!(
+                    "未找到密钥文件 {}，未核验清单签名（恢复时会核验）",
+                    key_path.display()
+                ),
+            }
             println!("用时 {:.2} 秒", started.elapsed().as_secs_f64());
         }
         Command::Backup { action: None, file } => {
@@ -453,11 +464,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 crate::audit::Verdict::Broken { audit_id, reason } => {
-                    let why = match reason {
-                        "link" => "与上一条的链接不符（前一条被删除或修改）",
-                        "archive" => "归档登记与上一归档不相接（归档登记被改动）",
-                        _ => "内容与哈希不符（该条被修改）",
-                    };
+                    let why = crate::audit::reason_label(reason);
                     println!("审计日志被篡改：第一处断裂在 audit_id = {audit_id}，{why}");
                     broken = true;
                 }

@@ -65,7 +65,7 @@ use sm4::Sm4;
 use zeroize::Zeroizing;
 
 type Sm4Gcm = AesGcm<Sm4, U12>;
-type HmacSm3 = Hmac<Sm3>;
+pub type HmacSm3 = Hmac<Sm3>;
 
 /// The format version written in front of every stored value.
 pub const VERSION: &str = "v1";
@@ -75,6 +75,8 @@ const TAG_LEN: usize = 16;
 const LABEL_DATA: &[u8] = b"yaoshi v1 SM4-GCM data key";
 const LABEL_INDEX: &[u8] = b"yaoshi v1 SM3-HMAC blind index";
 const LABEL_SEAL: &[u8] = b"yaoshi v1 SM3-HMAC audit archive seal";
+const LABEL_CHAIN: &[u8] = b"yaoshi v1 SM3-HMAC audit chain";
+const LABEL_BACKUP: &[u8] = b"yaoshi v1 SM3-HMAC backup manifest";
 
 /// An encrypted column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -368,6 +370,11 @@ pub struct Keys {
     /// Seals audit archives; derived from the index master, which rotation keeps, so an
     /// archive sealed years ago still verifies.
     seal: HmacSm3,
+    /// Keys the live audit chain (each row's MAC and the checkpoint outside the database);
+    /// derived from the index master too, so it outlives rotations.
+    chain: HmacSm3,
+    /// Seals backup manifests, so a forged backup (consistent digests, no key) is refused.
+    backup: HmacSm3,
 }
 
 impl fmt::Debug for Keys {
@@ -408,11 +415,15 @@ impl Keys {
             .collect();
         let index = hmac_sm3(&derive(&file.index, LABEL_INDEX));
         let seal = hmac_sm3(&derive(&file.index, LABEL_SEAL));
+        let chain = hmac_sm3(&derive(&file.index, LABEL_CHAIN));
+        let backup = hmac_sm3(&derive(&file.index, LABEL_BACKUP));
         Keys {
             current: file.current.clone(),
             data,
             index,
             seal,
+            chain,
+            backup,
         }
     }
 
@@ -433,6 +444,28 @@ impl Keys {
         let mut mac = self.seal.clone();
         mac.update(bytes);
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The keyed MAC of the audit chain (an HMAC-SM3 to feed).
+    pub fn chain_mac(&self) -> HmacSm3 {
+        self.chain.clone()
+    }
+
+    /// The seal of a backup manifest's bytes, 64 hex digits.
+    pub fn backup_seal(&self, bytes: &[u8]) -> String {
+        let mut mac = self.backup.clone();
+        mac.update(bytes);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `seal_hex` is the backup seal of `bytes` (constant time).
+    pub fn backup_seal_matches(&self, bytes: &[u8], seal_hex: &str) -> bool {
+        let Ok(tag) = hex::decode(seal_hex) else {
+            return false;
+        };
+        let mut mac = self.backup.clone();
+        mac.update(bytes);
+        mac.verify_slice(&tag).is_ok()
     }
 
     /// Whether `seal_hex` is the seal of `bytes` (compared in constant time).
@@ -640,6 +673,19 @@ impl KeyRing {
 
     pub fn id_hash(&self, id_number: &str) -> String {
         self.snapshot().id_hash(id_number)
+    }
+
+    /// The keyed MAC of the audit chain (`audit`).
+    pub fn chain_mac(&self) -> HmacSm3 {
+        self.snapshot().chain_mac()
+    }
+
+    pub fn backup_seal(&self, bytes: &[u8]) -> String {
+        self.snapshot().backup_seal(bytes)
+    }
+
+    pub fn backup_seal_matches(&self, bytes: &[u8], seal_hex: &str) -> bool {
+        self.snapshot().backup_seal_matches(bytes, seal_hex)
     }
 
     pub fn suffix_hash(&self, suffix: &str) -> String {

@@ -32,6 +32,18 @@ pub struct Db {
     pub backend: Backend,
     writer: Arc<Mutex<()>>,
     reader: Option<Arc<SqliteReader>>,
+    /// The audit chain's key and outside anchor, set once at start (`audit` uses it).
+    chain: Arc<std::sync::OnceLock<Arc<ChainSeal>>>,
+}
+
+/// What keys the audit chain and anchors it outside the database: an HMAC-SM3 keyed from the
+/// key file (never stored in the database) and the checkpoint file in the data directory.
+/// The logic is `audit`'s; the database only carries it to every write transaction.
+pub struct ChainSeal {
+    pub mac: hmac::Hmac<sm3::Sm3>,
+    pub checkpoint: Option<std::path::PathBuf>,
+    /// Serialises this process's checkpoint writes.
+    pub lock: std::sync::Mutex<()>,
 }
 
 /// Read-only rusqlite connections to the same SQLite file, for [`Sql::fetch_page`].
@@ -131,6 +143,8 @@ pub struct WriteTx {
     pub tx: Transaction<'static, Any>,
     backend: Backend,
     _guard: Option<OwnedMutexGuard<()>>,
+    chain: Option<Arc<ChainSeal>>,
+    on_commit: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 impl WriteTx {
@@ -142,8 +156,23 @@ impl WriteTx {
         self.backend
     }
 
+    /// The audit chain's seal, when the app set one.
+    pub fn chain(&self) -> Option<Arc<ChainSeal>> {
+        self.chain.clone()
+    }
+
+    /// Runs `f` once the transaction has committed (not if it fails or is dropped).
+    pub fn after_commit(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.on_commit.push(Box::new(f));
+    }
+
     pub async fn commit(self) -> anyhow::Result<()> {
-        self.tx.commit().await.context("提交事务失败")
+        let WriteTx { tx, on_commit, .. } = self;
+        tx.commit().await.context("提交事务失败")?;
+        for f in on_commit {
+            f();
+        }
+        Ok(())
     }
 }
 
@@ -205,6 +234,7 @@ impl Db {
             backend,
             writer: Arc::new(Mutex::new(())),
             reader,
+            chain: Arc::default(),
         })
     }
 
@@ -243,7 +273,18 @@ impl Db {
             tx,
             backend: self.backend,
             _guard: guard,
+            chain: self.chain.get().cloned(),
+            on_commit: Vec::new(),
         })
+    }
+
+    /// Sets the audit chain's seal (once; later calls keep the first).
+    pub fn set_chain(&self, seal: ChainSeal) {
+        let _ = self.chain.set(Arc::new(seal));
+    }
+
+    pub fn chain(&self) -> Option<Arc<ChainSeal>> {
+        self.chain.get().cloned()
     }
 
     pub async fn ping(&self) -> anyhow::Result<()> {

@@ -325,9 +325,7 @@ pub async fn run(
             crate::clock::fmt_time(header.from_at),
             crate::clock::fmt_time(header.to_at),
         );
-        super::record(
-            tx.conn(),
-            state.db.backend,
+        tx.audit(
             actor,
             Entry::new("audit.archive", "audit_archive", archive_id, summary),
         )
@@ -393,6 +391,7 @@ mod tests {
                     result: "ok".into(),
                     prev_hash: prev.clone(),
                     hash: String::new(),
+                    mac: String::new(),
                 };
                 r.hash = row_hash(&r);
                 prev = r.hash.clone();

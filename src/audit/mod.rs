@@ -4,15 +4,28 @@
 //! removed row breaks the chain and `yaoshi audit verify` finds it. Records past the
 //! retention period move to sealed archive files (`archive`); the chain continues from
 //! the newest archive's last hash.
+//!
+//! Someone with the database alone could still drop the triggers, edit a row and recompute
+//! every later hash, or delete the newest rows. So the chain is keyed and anchored outside
+//! the database: each row also carries `mac`, an HMAC-SM3 of its hash under a key derived
+//! from the key file (never in the database), which cannot be recomputed without it; and
+//! after every committed audited write a sealed checkpoint — the newest row's id and hash,
+//! the first keyed row's id — is written to the data directory (`audit-checkpoint.json`)
+//! and put into every backup's manifest. `verify` reports a row whose MAC is wrong or
+//! missing (a recomputed chain) and a checkpointed row that is no longer there or no longer
+//! the same (a cut tail).
 
 pub mod archive;
+pub mod checkpoint;
 
 use serde::{Deserialize, Serialize};
 use sm3::{Digest, Sm3};
 use sqlx::AnyConnection;
 
+use hmac::Mac;
+
 use crate::clock::now;
-use crate::db::{Backend, Db};
+use crate::db::{Backend, ChainSeal, Db};
 
 /// Labels of this module's actions (and of the filter's group `audit`).
 pub const AUDIT_LABELS: &[(&str, &str)] = &[
@@ -127,6 +140,27 @@ pub struct AuditRow {
     pub result: String,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC-SM3 of `hash` under the chain key; empty on rows from before the chain was keyed.
+    #[serde(default)]
+    pub mac: String,
+}
+
+/// The keyed MAC of a row's hash, 64 hex digits.
+pub fn row_mac(seal: &ChainSeal, hash: &str) -> String {
+    let mut m = seal.mac.clone();
+    m.update(b"row|");
+    m.update(hash.as_bytes());
+    hex::encode(m.finalize().into_bytes())
+}
+
+fn mac_matches(seal: &ChainSeal, hash: &str, mac_hex: &str) -> bool {
+    let Ok(tag) = hex::decode(mac_hex) else {
+        return false;
+    };
+    let mut m = seal.mac.clone();
+    m.update(b"row|");
+    m.update(hash.as_bytes());
+    m.verify_slice(&tag).is_ok()
 }
 
 pub fn row_hash(r: &AuditRow) -> String {
@@ -170,20 +204,26 @@ pub fn check_chain(prev: &str, rows: &[AuditRow]) -> Option<(i64, &'static str)>
 
 impl crate::db::WriteTx {
     /// Records `e` inside this transaction, so the act and its audit entry commit together
-    /// or not at all.
+    /// or not at all; once committed, the checkpoint moves to it.
     pub async fn audit(&mut self, actor: &Actor, e: Entry<'_>) -> anyhow::Result<()> {
         let backend = self.backend();
-        record(self.conn(), backend, actor, e).await
+        let seal = self.chain();
+        let (id, hash) = record(self.conn(), backend, seal.as_deref(), actor, e).await?;
+        if let Some(seal) = seal {
+            self.after_commit(move || checkpoint::advance(&seal, id, &hash));
+        }
+        Ok(())
     }
 }
 
-/// Appends one entry inside the caller's write transaction.
+/// Appends one entry inside the caller's write transaction; its id and hash.
 pub async fn record(
     conn: &mut AnyConnection,
     backend: Backend,
+    seal: Option<&ChainSeal>,
     actor: &Actor,
     e: Entry<'_>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(i64, String)> {
     if backend == Backend::Postgres {
         // Serialise appends so two transactions never chain onto the same row.
         sqlx::query("select pg_advisory_xact_lock(724200101)")
@@ -213,11 +253,15 @@ pub async fn record(
         result: e.result.to_string(),
         prev_hash: prev.unwrap_or_else(|| GENESIS.to_string()),
         hash: String::new(),
+        mac: String::new(),
     };
     row.hash = row_hash(&row);
-    sqlx::query(
+    row.mac = seal.map(|s| row_mac(s, &row.hash)).unwrap_or_default();
+    let hash = row.hash.clone();
+    let id: i64 = sqlx::query_scalar(
         "insert into audit_log (at, actor_user_id, actor_name, ip, action, object_type, object_id, summary, \
-         before_json, after_json, result, prev_hash, hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         before_json, after_json, result, prev_hash, hash, mac) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         returning audit_id",
     )
     .bind(row.at)
     .bind(row.actor_user_id)
@@ -232,15 +276,16 @@ pub async fn record(
     .bind(row.result)
     .bind(row.prev_hash)
     .bind(row.hash)
-    .execute(&mut *conn)
+    .bind(row.mac)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok((id, hash))
 }
 
 /// Records one entry in a transaction of its own (for events with no other write).
 pub async fn record_alone(db: &Db, actor: &Actor, e: Entry<'_>) -> anyhow::Result<()> {
     let mut tx = db.begin_write().await?;
-    record(tx.conn(), db.backend, actor, e).await?;
+    tx.audit(actor, e).await?;
     tx.commit().await
 }
 
@@ -261,7 +306,25 @@ pub enum Verdict {
 /// link on the row after it (ids may have gaps on PostgreSQL, so continuity of ids proves
 /// nothing). An archive whose anchor does not continue the one before is reported at its
 /// first id with reason `archive`.
+///
+/// With the chain's key (`Db::chain`): a keyed row whose MAC does not match, or a row
+/// without one where the checkpoint says rows are keyed, is reason `mac` (a chain
+/// recomputed without the key); a checkpointed row that is gone is reason `cut` (the
+/// newest rows deleted), one that differs or a checkpoint that does not verify `anchor`.
 pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
+    let seal = db.chain();
+    let anchor = match seal.as_deref().map(checkpoint::read) {
+        Some(Err(_)) => {
+            return Ok(Verdict::Broken {
+                audit_id: 0,
+                reason: "anchor",
+            })
+        }
+        Some(Ok(c)) => c,
+        None => None,
+    };
+    let mut keyed_from = anchor.as_ref().map(|c| c.keyed_from);
+    let mut anchor_hash: Option<String> = None;
     let mut prev = GENESIS.to_string();
     let mut last_id = 0i64;
     let mut rows = 0i64;
@@ -273,10 +336,14 @@ pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
                 reason: "archive",
             });
         }
+        if anchor.as_ref().is_some_and(|c| c.audit_id == a.last_id) {
+            anchor_hash = Some(a.last_hash.clone());
+        }
         prev = a.last_hash;
         last_id = a.last_id;
         archived += a.rows;
     }
+    let archived_to = last_id;
     loop {
         let page: Vec<AuditRow> = sqlx::query_as(
             "select * from audit_log where audit_id > $1 order by audit_id limit 5000",
@@ -290,13 +357,70 @@ pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
         if let Some((audit_id, reason)) = check_chain(&prev, &page) {
             return Ok(Verdict::Broken { audit_id, reason });
         }
+        if let Some(seal) = seal.as_deref() {
+            for r in &page {
+                if r.mac.is_empty() {
+                    if keyed_from.is_some_and(|k| r.audit_id >= k) {
+                        return Ok(Verdict::Broken {
+                            audit_id: r.audit_id,
+                            reason: "mac",
+                        });
+                    }
+                } else {
+                    if !mac_matches(seal, &r.hash, &r.mac) {
+                        return Ok(Verdict::Broken {
+                            audit_id: r.audit_id,
+                            reason: "mac",
+                        });
+                    }
+                    keyed_from.get_or_insert(r.audit_id);
+                }
+            }
+        }
+        if let Some(c) = &anchor {
+            if let Some(r) = page.iter().find(|r| r.audit_id == c.audit_id) {
+                anchor_hash = Some(r.hash.clone());
+            }
+        }
         if let Some(r) = page.last() {
             prev = r.hash.clone();
             last_id = r.audit_id;
         }
         rows += page.len() as i64;
     }
+    if let Some(c) = &anchor {
+        match &anchor_hash {
+            Some(h) if *h == c.hash => {}
+            Some(_) => {
+                return Ok(Verdict::Broken {
+                    audit_id: c.audit_id,
+                    reason: "anchor",
+                })
+            }
+            // Inside an archive (not at its end): the archive's seal covers it.
+            None if c.audit_id <= archived_to => {}
+            None => {
+                return Ok(Verdict::Broken {
+                    audit_id: c.audit_id,
+                    reason: "cut",
+                })
+            }
+        }
+    }
     Ok(Verdict::Intact { rows, archived })
+}
+
+/// The Chinese words for a broken chain's reason.
+pub fn reason_label(reason: &str) -> &'static str {
+    match reason {
+        "link" => "与上一条的链接不符（前一条被删除或修改）",
+        "content" => "内容与其哈希不符（该条被修改）",
+        "archive" => "归档文件的衔接不符（归档被删除、替换或次序被改）",
+        "mac" => "密钥校验值不符或缺失（哈希链被重新计算，或该条被伪造）",
+        "cut" => "检查点记录的最新一条已不在（最新的记录被删除）",
+        "anchor" => "与数据库外的检查点不符，或检查点文件无法验证",
+        _ => "未知原因",
+    }
 }
 
 #[cfg(test)]
@@ -320,6 +444,7 @@ mod tests {
             result: "ok".into(),
             prev_hash: GENESIS.into(),
             hash: String::new(),
+            mac: String::new(),
         };
         let h = row_hash(&r);
         assert_eq!(h.len(), 64);

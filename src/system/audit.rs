@@ -245,9 +245,14 @@ fn describe(v: &crate::audit::Verdict, problems: &[(i64, String)]) -> (bool, Str
             audit_id,
             reason: "archive",
         } => format!("发现篡改：归档登记在第 {audit_id} 条记录处与上一归档不相接"),
-        crate::audit::Verdict::Broken { audit_id, .. } => {
-            format!("发现篡改：第一处断裂在第 {audit_id} 条记录")
-        }
+        crate::audit::Verdict::Broken {
+            audit_id: 0,
+            reason,
+        } => format!("发现篡改：{}", crate::audit::reason_label(reason)),
+        crate::audit::Verdict::Broken { audit_id, reason } => format!(
+            "发现篡改：第一处断裂在第 {audit_id} 条记录，{}",
+            crate::audit::reason_label(reason)
+        ),
     };
     for (id, p) in problems {
         text.push_str(&format!("；归档 #{id} 校验失败：{p}"));

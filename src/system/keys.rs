@@ -23,6 +23,11 @@ pub const DEFAULT_BATCH: usize = 500;
 /// version before encryption. Called by `app::state` before anything is served.
 pub async fn startup(db: &Db, config: &Config) -> anyhow::Result<KeyRing> {
     let keys = open_keys(db, config).await?;
+    // Every audit row from here on is keyed, the start-up passes' included.
+    db.set_chain(crate::audit::checkpoint::seal(
+        keys.chain_mac(),
+        &config.data_dir,
+    ));
     check(db, &keys).await?;
     let report = pass(
         db,

@@ -257,12 +257,13 @@ async fn backup_and_restore_give_back_every_row_and_file() {
     restored_db.pool.close().await;
     assert_eq!(files_under(&to.data_dir.join("files")), store_before);
     if pg.is_some() {
-        // PostgreSQL's data dir holds the file store only.
-        assert_eq!(
-            std::fs::read_dir(&to.data_dir).expect("dir").count(),
-            1,
-            "only files/"
-        );
+        // PostgreSQL's data dir holds the file store and the audit checkpoint only.
+        let mut names: Vec<String> = std::fs::read_dir(&to.data_dir)
+            .expect("dir")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        assert_eq!(names, ["audit-checkpoint.json", "files"]);
     }
 
     // The restored installation runs: the admin logs in and adds a unit.
@@ -284,7 +285,77 @@ async fn backup_and_restore_give_back_every_row_and_file() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The restored chain is keyed and anchored in its new data dir: it verifies with the
+    // key, the restore's own record and the writes after it included.
+    assert!(matches!(
+        yaoshi::audit::verify(&restored.state.db)
+            .await
+            .expect("verify"),
+        yaoshi::audit::Verdict::Intact { .. }
+    ));
+    // The manifest carried where the chain stood and its seal.
+    let cp = c
+        .manifest
+        .audit_checkpoint
+        .clone()
+        .expect("checkpoint in manifest");
+    assert!(cp.audit_id > 0 && !c.manifest.seal.is_empty());
     drop(restored);
+    let _ = std::fs::remove_dir_all(&parent);
+}
+
+/// A backup assembled without the key — entries and digests all consistent, as anyone can
+/// make them — is refused: before the manifest was sealed it restored.
+#[tokio::test]
+async fn a_forged_backup_is_refused() {
+    use yaoshi::system::backup::archive;
+    let app = TestApp::spawn().await;
+    populate(&app).await;
+    let genuine = app.dir().join("bk").join("genuine.tar.zst");
+    let c = backup::create(&app.state, Some(genuine.clone()), &Actor::cli())
+        .await
+        .expect("backup");
+    let parent = scratch_parent();
+    let unpacked = parent.join("unpacked");
+    std::fs::create_dir_all(&unpacked).expect("dir");
+    archive::extract(&genuine, &unpacked).expect("extract");
+    let forge = |name: &str, manifest: archive::Manifest| {
+        let path = app.dir().join("bk").join(name);
+        let f = archive::create_private_file(&path).expect("file");
+        let mut w = archive::Writer::new(f, 0).expect("writer");
+        for e in &c.manifest.entries {
+            w.add_file(
+                &e.path,
+                &unpacked.join(&e.path),
+                e.path.starts_with("files/"),
+            )
+            .expect("add");
+        }
+        w.finish(manifest, None).expect("finish");
+        path
+    };
+    let mut unsigned = c.manifest.clone();
+    unsigned.seal = String::new();
+    let mut edited = c.manifest.clone();
+    edited.created_at = "2020-01-01T00:00:00+08:00".into();
+    for (file, words) in [
+        (forge("unsigned.tar.zst", unsigned), "没有签名"),
+        (forge("edited.tar.zst", edited), "签名与本系统的密钥不符"),
+    ] {
+        // Whole and consistent: the digests check out.
+        backup::verify(&file).await.expect("consistent");
+        let (to, _pg) = restore_target(&parent).await;
+        let e = backup::restore(&app.state.config, &file, &to, &Actor::cli())
+            .await
+            .expect_err("forged backup restored");
+        assert!(format!("{e:#}").contains(words), "{e:#}");
+        assert!(!to.data_dir.exists(), "nothing written");
+    }
+    // The genuine one still restores.
+    let (to, _pg) = restore_target(&parent).await;
+    backup::restore(&app.state.config, &genuine, &to, &Actor::cli())
+        .await
+        .expect("genuine restores");
     let _ = std::fs::remove_dir_all(&parent);
 }
 

@@ -189,3 +189,132 @@ async fn audit_chain_verifies_and_detects_tampering() {
     assert_eq!(v["intact"], false);
     assert_eq!(v["broken_at"], target);
 }
+
+/// The hostile review's two attacks with the database alone: drop the guards, edit a row and
+/// recompute every later hash (the unkeyed chain then verified "intact"), or delete the
+/// newest rows (a clean cut also verified). The keyed MACs and the checkpoint outside the
+/// database catch both; a forged checkpoint is reported too.
+#[tokio::test]
+async fn a_recomputed_chain_and_a_cut_tail_are_caught() {
+    use yaoshi::audit::{row_hash, verify, AuditRow, Verdict};
+
+    async fn drop_guards(app: &TestApp) {
+        let pool = &app.state.db.pool;
+        for t in ["audit_log_no_update", "audit_log_no_delete"] {
+            let sql = match app.state.db.backend {
+                yaoshi::db::Backend::Sqlite => format!("drop trigger {t}"),
+                yaoshi::db::Backend::Postgres => format!("drop trigger if exists {t} on audit_log"),
+            };
+            sqlx::query(&sql).execute(pool).await.expect("drop");
+        }
+    }
+    async fn writes(app: &TestApp, c: &reqwest::Client, n: usize) {
+        for i in 0..n {
+            let (s, v) = app
+                .post(
+                    c,
+                    "/api/v1/communities",
+                    json!({"name": format!("社区{i}")}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+    }
+
+    // 1. Edit one row and recompute the chain from there on, as the attacker can.
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    writes(&app, &c, 5).await;
+    assert!(matches!(
+        verify(&app.state.db).await.expect("verify"),
+        Verdict::Intact { .. }
+    ));
+    drop_guards(&app).await;
+    let pool = &app.state.db.pool;
+    let target = app
+        .sql_scalar("select min(audit_id) from audit_log where action = 'community.create'")
+        .await;
+    let mut rows: Vec<AuditRow> = sqlx::query_as("select * from audit_log order by audit_id")
+        .fetch_all(pool)
+        .await
+        .expect("rows");
+    let mut prev = String::new();
+    for r in rows.iter_mut() {
+        if r.audit_id < target {
+            prev = r.hash.clone();
+            continue;
+        }
+        if r.audit_id == target {
+            r.summary = "新建社区 伪造社区".into();
+        }
+        r.prev_hash = prev.clone();
+        r.hash = row_hash(r);
+        prev = r.hash.clone();
+        sqlx::query(
+            "update audit_log set summary = $1, prev_hash = $2, hash = $3 where audit_id = $4",
+        )
+        .bind(r.summary.clone())
+        .bind(r.prev_hash.clone())
+        .bind(r.hash.clone())
+        .bind(r.audit_id)
+        .execute(pool)
+        .await
+        .expect("tamper");
+    }
+    assert_eq!(
+        verify(&app.state.db).await.expect("verify"),
+        Verdict::Broken {
+            audit_id: target,
+            reason: "mac"
+        }
+    );
+    // Stripping every MAC does not pass for an old, unkeyed log: the checkpoint says from
+    // where rows are keyed.
+    sqlx::query("update audit_log set mac = ''")
+        .execute(pool)
+        .await
+        .expect("strip");
+    assert!(matches!(
+        verify(&app.state.db).await.expect("verify"),
+        Verdict::Broken { reason: "mac", .. }
+    ));
+    // The audit admin's page and the command line say so in words.
+    let auditor = app
+        .user_with(&c, "auditor", json!({"role": "audit_admin"}))
+        .await;
+    let (_, v) = app.get(&auditor, "/api/v1/audit/verify").await;
+    assert_eq!(v["intact"], false, "{v}");
+
+    // 2. Delete the newest rows: the chain that is left is consistent, the cut is not.
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    writes(&app, &c, 4).await;
+    let newest = app.sql_scalar("select max(audit_id) from audit_log").await;
+    drop_guards(&app).await;
+    sqlx::query("delete from audit_log where audit_id > $1")
+        .bind(newest - 3)
+        .execute(&app.state.db.pool)
+        .await
+        .expect("cut");
+    assert_eq!(
+        verify(&app.state.db).await.expect("verify"),
+        Verdict::Broken {
+            audit_id: newest,
+            reason: "cut"
+        }
+    );
+
+    // 3. A checkpoint edited to agree with the cut does not verify.
+    let path = app.dir().join(yaoshi::audit::checkpoint::FILE);
+    let mut cp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("checkpoint")).expect("json");
+    cp["audit_id"] = json!(newest - 3);
+    std::fs::write(&path, cp.to_string()).expect("write");
+    assert_eq!(
+        verify(&app.state.db).await.expect("verify"),
+        Verdict::Broken {
+            audit_id: 0,
+            reason: "anchor"
+        }
+    );
+}

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::clock::now;
 use crate::db::Sql;
@@ -438,9 +438,7 @@ pub async fn record_election(
         .await
         .map_err(anyhow::Error::from)?;
     }
-    audit::record(
-        conn,
-        state.db.backend,
+    tx.audit(
         &user.actor(),
         Entry::new(
             "org.election",

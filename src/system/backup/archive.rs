@@ -64,6 +64,14 @@ pub struct Manifest {
     pub entries: Vec<EntryInfo>,
     /// Rows per table, counted in the same snapshot as the copy.
     pub tables: BTreeMap<String, i64>,
+    /// Where the audit chain stood when the backup was taken (`audit::checkpoint`): a copy
+    /// of the anchor outside the database.
+    #[serde(default)]
+    pub audit_checkpoint: Option<crate::audit::checkpoint::Checkpoint>,
+    /// HMAC-SM3 (the key file's backup key) of this manifest with `seal` empty: a backup
+    /// made without the key is refused, not only a damaged one.
+    #[serde(default)]
+    pub seal: String,
 }
 
 impl Manifest {
@@ -85,7 +93,16 @@ impl Manifest {
             keys_note: KEYS_NOTE.into(),
             entries: Vec::new(),
             tables,
+            audit_checkpoint: None,
+            seal: String::new(),
         }
+    }
+
+    /// The bytes the seal covers: the manifest with `seal` empty.
+    pub fn sealed_bytes(&self) -> Vec<u8> {
+        let mut m = self.clone();
+        m.seal = String::new();
+        serde_json::to_vec(&m).unwrap_or_default()
     }
 
     pub fn parse(bytes: &[u8]) -> anyhow::Result<Manifest> {
@@ -269,6 +286,9 @@ impl<R: Read> Read for Exact<R> {
 
 type Sink = zstd::Encoder<'static, HashWriter<BufWriter<File>>>;
 
+/// Seals a manifest's bytes (`KeyRing::backup_seal`).
+pub type Sealer<'a> = dyn Fn(&[u8]) -> String + 'a;
+
 /// Writes a backup file entry by entry; [`Writer::finish`] adds the manifest and the trailer.
 pub struct Writer {
     tar: tar::Builder<Sink>,
@@ -342,10 +362,17 @@ impl Writer {
         Ok(sha.map(|h| hex::encode(sha2::Digest::finalize(h))))
     }
 
-    /// Writes the manifest (listing the entries added) and the digest of the whole; returns
-    /// the file, the digest and the manifest as written.
-    pub fn finish(mut self, mut manifest: Manifest) -> anyhow::Result<(File, String, Manifest)> {
+    /// Writes the manifest (listing the entries added, sealed by `seal` when given) and the
+    /// digest of the whole; returns the file, the digest and the manifest as written.
+    pub fn finish(
+        mut self,
+        mut manifest: Manifest,
+        seal: Option<&Sealer<'_>>,
+    ) -> anyhow::Result<(File, String, Manifest)> {
         manifest.entries = std::mem::take(&mut self.entries);
+        if let Some(seal) = seal {
+            manifest.seal = seal(&manifest.sealed_bytes());
+        }
         let json = serde_json::to_vec_pretty(&manifest).context("生成备份清单失败")?;
         let mut header = self.header(json.len() as u64);
         self.tar
@@ -613,7 +640,7 @@ mod tests {
         let mut tables = BTreeMap::new();
         tables.insert("member".to_string(), 2);
         let m = Manifest::new("2026-01-01T02:00:00+08:00".into(), "sqlite", 10, tables);
-        let (f, digest, m) = w.finish(m).expect("finish");
+        let (f, digest, m) = w.finish(m, None).expect("finish");
         drop(f);
         assert_eq!(m.entries.len(), 2);
         assert_eq!(digest.len(), 64);

@@ -391,7 +391,11 @@ async fn create_inner(
             (archive::PG_DUMP, tables, schema)
         }
     };
-    let manifest = Manifest::new(created_at, backend_name(backend), schema, tables);
+    let mut manifest = Manifest::new(created_at, backend_name(backend), schema, tables);
+    if let Some(seal) = state.db.chain() {
+        manifest.audit_checkpoint = crate::audit::checkpoint::current(&state.db, &seal).await?;
+    }
+    let keyring = state.keys.clone();
     let data_dir = state.config.data_dir.clone();
     let keys = key_files(&state.config);
     let archive_tmp = temps.add(temp_path(&dir, "backup"));
@@ -414,7 +418,8 @@ async fn create_inner(
                 ));
             }
         }
-        let (file, digest, manifest) = w.finish(manifest)?;
+        let seal = |bytes: &[u8]| keyring.backup_seal(bytes);
+        let (file, digest, manifest) = w.finish(manifest, Some(&seal))?;
         file.sync_all().context("写入备份失败")?;
         Ok((digest, manifest, warnings))
     })
@@ -477,8 +482,8 @@ pub async fn restore(
     to: &RestoreTo,
     actor: &Actor,
 ) -> anyhow::Result<Restored> {
-    let result = match restore_inner(file, to).await {
-        Ok(r) => audit_restored(&r, file, actor).await.map(|()| r),
+    let result = match restore_inner(config, file, to).await {
+        Ok(r) => audit_restored(config, &r, file, actor).await.map(|()| r),
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
@@ -500,9 +505,24 @@ fn file_label(file: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Brings the restored database up to this binary's schema and records the restore in it.
-async fn audit_restored(r: &Restored, file: &Path, actor: &Actor) -> anyhow::Result<()> {
+/// Brings the restored database up to this binary's schema and records the restore in it,
+/// keyed like every audit row (the key file stays this installation's: backups never hold
+/// it), and anchors the restored chain in the new data dir's checkpoint.
+async fn audit_restored(
+    config: &Config,
+    r: &Restored,
+    file: &Path,
+    actor: &Actor,
+) -> anyhow::Result<()> {
     let db = Db::connect(&r.database_url).await?;
+    let (key_path, _) = config.key_file_path();
+    match crate::crypto::KeyRing::load(&key_path) {
+        Ok(keys) => db.set_chain(crate::audit::checkpoint::seal(
+            keys.chain_mac(),
+            &r.data_dir,
+        )),
+        Err(e) => tracing::warn!(error = %e, "恢复时读不到密钥文件，恢复记录不带密钥校验值"),
+    }
     let outcome = async {
         db.migrate()
             .await
@@ -537,7 +557,10 @@ async fn audit_restored(r: &Restored, file: &Path, actor: &Actor) -> anyhow::Res
             })),
         )
         .await
-        .context("已恢复，但写入审计日志失败")
+        .context("已恢复，但写入审计日志失败")?;
+        crate::audit::checkpoint::reanchor(&db)
+            .await
+            .context("已恢复，但写入审计日志检查点失败")
     }
     .await;
     db.pool.close().await;
@@ -601,9 +624,30 @@ fn check_counts(
     Ok(())
 }
 
-async fn restore_inner(file: &Path, to: &RestoreTo) -> anyhow::Result<Restored> {
-    // 1. The whole file, every entry against the manifest; nothing is written before this.
+/// Whether a verified backup's manifest carries this key file's seal: a backup made by this
+/// installation, not one assembled without the key.
+pub fn check_seal(m: &Manifest, keys: &crate::crypto::KeyRing) -> anyhow::Result<()> {
+    if m.seal.is_empty() {
+        bail!("备份清单没有签名，无法确认是本系统生成的备份，已拒绝恢复");
+    }
+    if !keys.backup_seal_matches(&m.sealed_bytes(), &m.seal) {
+        bail!("备份清单的签名与本系统的密钥不符：该备份被伪造或改动过，或来自使用其他密钥文件的系统，已拒绝恢复");
+    }
+    Ok(())
+}
+
+async fn restore_inner(config: &Config, file: &Path, to: &RestoreTo) -> anyhow::Result<Restored> {
+    // 1. The whole file, every entry against the manifest, and the manifest's seal; nothing
+    // is written before this.
     let verified = verify(file).await?;
+    let (key_path, _) = config.key_file_path();
+    let keys = crate::crypto::KeyRing::load(&key_path).with_context(|| {
+        format!(
+            "恢复前须用密钥文件核验备份的签名，读取 {} 失败（备份不含密钥，请先放回密钥文件）",
+            key_path.display()
+        )
+    })?;
+    check_seal(&verified.manifest, &keys)?;
     let m = &verified.manifest;
     let backend = if m.backend == "postgres" {
         Backend::Postgres
