@@ -472,6 +472,16 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
     }));
     await shot('09-members-phone');
     assert.ok(scrollWidth <= innerWidth + 1, `page overflows horizontally: scrollWidth ${scrollWidth} > ${innerWidth}`);
+    // Below 992 px the side menu folds away; the menu button opens it and closes it again.
+    const menu = page.locator('#sidebar-menu');
+    const link = menu.getByRole('link', { name: '党员', exact: true });
+    assert.equal(await link.isVisible(), false, 'the folded menu hides its links');
+    await page.getByRole('button', { name: '菜单' }).click();
+    await link.waitFor({ state: 'visible' });
+    assert.equal(await page.getByRole('button', { name: '菜单' }).getAttribute('aria-expanded'), 'true');
+    await shot('09b-menu-phone');
+    await page.getByRole('button', { name: '菜单' }).click();
+    await link.waitFor({ state: 'hidden' });
   });
 
   // 9 -----------------------------------------------------------------------

@@ -12,13 +12,25 @@ use time::{Date, Duration, Month};
 const MAX_EXCEL_SERIAL: f64 = 2_958_465.0;
 
 /// Trims, collapses whitespace runs to one ASCII space and folds full-width
-/// ASCII (U+FF01–U+FF5E) to half-width.
+/// ASCII (U+FF01–U+FF5E) to half-width: for names and codes that are matched and compared
+/// (a unit's name typed with full-width digits is the same unit).
 pub fn clean_text(s: &str) -> String {
+    clean(s, true)
+}
+
+/// Like `clean_text` but keeps full-width punctuation and letters as typed: for the words of
+/// a record (a meeting's topic and place, an absence reason, a review comment), which an
+/// official record keeps exactly — "研究党费，安排工作（第1次）" stays so.
+pub fn clean_prose(s: &str) -> String {
+    clean(s, false)
+}
+
+fn clean(s: &str, fold_width: bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars() {
         let c = match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{FF01}'..='\u{FF5E}' if fold_width => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             other => other,
         };
         // Zero-width characters come along when text is pasted from web pages
@@ -37,6 +49,26 @@ pub fn clean_text(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod prose_tests {
+    use super::*;
+
+    #[test]
+    fn prose_keeps_full_width_punctuation_names_fold_it() {
+        let typed = "  研究党费，安排工作（第１次）；\u{200B}地点：三楼  会议室 ";
+        assert_eq!(
+            clean_prose(typed),
+            "研究党费，安排工作（第１次）；地点：三楼 会议室"
+        );
+        assert_eq!(
+            clean_text(typed),
+            "研究党费,安排工作(第1次);地点:三楼 会议室"
+        );
+        // The ideographic space is whitespace to both.
+        assert_eq!(clean_prose("党课\u{3000}\u{3000}第二讲"), "党课 第二讲");
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

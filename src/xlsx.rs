@@ -1036,10 +1036,11 @@ mod tests {
         (r, PEAK.with(|p| p.get()) - base, elapsed)
     }
 
-    /// `bytes` must be refused with a message containing `expected`, in under 10 s (on an
-    /// unoptimised build), allocating at most `max_mb` MB along the way.
+    /// `bytes` must be refused with a message containing `expected`, allocating at most
+    /// `max_mb` MB along the way. (How long it takes is a benchmark's business, not a test's:
+    /// see BENCHMARKS.md, "Import memory".)
     fn refuses(bytes: &[u8], expected: &str, max_mb: isize) -> String {
-        let (r, peak, elapsed) = measured(bytes);
+        let (r, peak, _elapsed) = measured(bytes);
         let message = match r {
             Err(AppError::Invalid { message, .. }) => message,
             Err(e) => panic!("refused otherwise: {e:?}"),
@@ -1047,7 +1048,6 @@ mod tests {
         };
         assert!(message.contains(expected), "{message}");
         assert!(peak < max_mb * MB, "{message}: {} MB allocated", peak / MB);
-        assert!(elapsed < Duration::from_secs(10), "{message}: {elapsed:?}");
         message
     }
 

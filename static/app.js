@@ -15,6 +15,9 @@
  *       (use it for POST forms that answer with a file download).
  *   .alert[data-autohide]        fades out after 5 s (or data-autohide="ms").
  *   button[data-copy="ID"]       copies #ID's text; label shows "已复制" for 2 s.
+ *   button[data-bs-toggle="collapse"][data-bs-target]
+ *       shows/hides the target (the side menu below 992 px, e.g. on a phone or a
+ *       laptop zoomed to 150%), keeping aria-expanded true to it.
  *
  * htmx configuration is NOT set here: this file runs after htmx has already
  * processed the page. The layout sets it in <head>, before htmx loads:
@@ -321,6 +324,18 @@
     }
 
     copyText(text).then(function () { flash('已复制'); }, function () { flash('复制失败'); });
+  });
+
+  // ------------------------------------------------------------------ menu
+
+  document.addEventListener('click', function (event) {
+    var btn = closestFromEvent(event, 'button[data-bs-toggle="collapse"][data-bs-target]');
+    if (!btn) return;
+    var target = document.querySelector(btn.getAttribute('data-bs-target'));
+    if (!target) return;
+    event.preventDefault();
+    var open = target.classList.toggle('show');
+    btn.setAttribute('aria-expanded', open ? 'true' : 'false');
   });
 
   // ------------------------------------------------------------------ init

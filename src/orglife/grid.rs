@@ -26,6 +26,9 @@ pub struct Cell {
     pub state: CellState,
     pub accepted: i64,
     pub submitted: i64,
+    /// Held without the quorum its rule requires (条例: such a meeting could not validly
+    /// decide): shown, never counted towards the period.
+    pub inquorate: i64,
 }
 
 impl Cell {
@@ -75,6 +78,7 @@ pub struct BranchShape {
 pub struct MonthCounts {
     pub accepted: i64,
     pub submitted: i64,
+    pub inquorate: i64,
 }
 
 /// Meetings of a branch by (kind, group, month 1–12).
@@ -107,6 +111,7 @@ pub fn year_grid(
                     if let Some(t) = tally.get(&(kind, group, m)) {
                         c.accepted += t.accepted;
                         c.submitted += t.submitted;
+                        c.inquorate += t.inquorate;
                     }
                 }
                 c
@@ -150,6 +155,7 @@ pub fn year_grid(
                         let c = count(Some(*g));
                         a.accepted += c.accepted;
                         a.submitted += c.submitted;
+                        a.inquorate += c.inquorate;
                         a
                     })
             } else {
@@ -169,6 +175,7 @@ pub fn year_grid(
                 state,
                 accepted: totals.accepted,
                 submitted: totals.submitted,
+                inquorate: totals.inquorate,
             });
         }
         out.push(GridRow {
@@ -204,6 +211,7 @@ pub(super) struct MeetingRow {
     status: String,
     present_count: i64,
     eligible_count: i64,
+    quorum_met: i64,
 }
 
 impl crate::db::FromSqlite for MeetingRow {
@@ -216,6 +224,7 @@ impl crate::db::FromSqlite for MeetingRow {
             status: r.get(4)?,
             present_count: r.get(5)?,
             eligible_count: r.get(6)?,
+            quorum_met: r.get(7)?,
         })
     }
 }
@@ -292,8 +301,8 @@ pub async fn shapes_and_tallies(
     }
     // Plain rows from a covering index, counted here: cheaper than SQL's GROUP BY sort.
     let mut t = Sql::new(
-        "select mt.branch_id, mt.kind, mt.group_id, mt.held_on, mt.status, mt.present_count, mt.eligible_count \
-         from meeting mt where mt.held_on between ",
+        "select mt.branch_id, mt.kind, mt.group_id, mt.held_on, mt.status, mt.present_count, mt.eligible_count, \
+         mt.quorum_met from meeting mt where mt.held_on between ",
     );
     t.bind(format!("{year:04}-01-01"))
         .push(" and ")
@@ -325,7 +334,10 @@ pub async fn shapes_and_tallies(
             .or_default()
             .entry((kind, r.group_id, month))
             .or_default();
-        if r.status == "accepted" {
+        if r.quorum_met == 0 {
+            // Held without its quorum: it does not satisfy the period.
+            e.inquorate += 1;
+        } else if r.status == "accepted" {
             e.accepted += 1;
             if let Some(a) = sums
                 .entry(r.branch_id)
@@ -409,6 +421,7 @@ mod tests {
                     MonthCounts {
                         accepted: 1,
                         submitted: 0,
+                        inquorate: 0,
                     },
                 );
             }
@@ -452,6 +465,7 @@ mod tests {
             MonthCounts {
                 accepted: 1,
                 submitted: 0,
+                inquorate: 0,
             },
         );
         let grid = year_grid(
@@ -472,6 +486,7 @@ mod tests {
             MonthCounts {
                 accepted: 0,
                 submitted: 1,
+                inquorate: 0,
             },
         );
         let grid = year_grid(

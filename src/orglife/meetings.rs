@@ -18,7 +18,7 @@ use crate::clock::now;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
-use crate::text::{clean_text, format_date, parse_date};
+use crate::text::{clean_prose, clean_text, format_date, parse_date};
 use crate::web::Paging;
 
 pub const ATTENDANCE_STATES: [(&str, &str); 3] =
@@ -429,16 +429,16 @@ pub(super) async fn check(
     } else if duration > 24 * 60 {
         errors.insert("duration_minutes".into(), "会议时长不超过1440分钟".into());
     }
-    let topic = clean_text(&input.topic);
+    let topic = clean_prose(&input.topic);
     if topic.is_empty() {
         errors.insert("topic".into(), "请填写会议主题".into());
     }
     limit(&mut errors, "topic", "会议主题", &topic, 100);
-    let place = clean_text(&input.place);
+    let place = clean_prose(&input.place);
     limit(&mut errors, "place", "地点", &place, 100);
-    let presenter = clean_text(&input.presenter);
+    let presenter = clean_prose(&input.presenter);
     limit(&mut errors, "presenter", "主持人", &presenter, 30);
-    let recorder = clean_text(&input.recorder);
+    let recorder = clean_prose(&input.recorder);
     limit(&mut errors, "recorder", "记录人", &recorder, 30);
     let minutes = input.minutes.trim().to_string();
     if minutes.chars().count() > 20_000 {
@@ -476,7 +476,7 @@ pub(super) async fn check(
     let mut seen = HashSet::new();
     let mut attendance = Vec::new();
     for a in &input.attendance {
-        let reason = clean_text(&a.reason);
+        let reason = clean_prose(&a.reason);
         if !seen.insert(a.member_id) {
             errors.insert("attendance".into(), "同一党员在签到中出现了两次".into());
             continue;

@@ -12,7 +12,7 @@ use crate::clock::now;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::text::clean_text;
+use crate::text::clean_prose;
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ReviewStep {
@@ -84,7 +84,7 @@ pub async fn step(
     comment: &str,
 ) -> AppResult<()> {
     let m = get(state, user, id).await?;
-    let comment = clean_text(comment);
+    let comment = clean_prose(comment);
     use MeetingStatus::*;
     let (from, to, action): (&[MeetingStatus], MeetingStatus, &str) = match step {
         Step::Submit => {

@@ -1105,3 +1105,82 @@ async fn attachments_are_sniffed_limited_and_scoped() {
             == 1
     );
 }
+
+/// 条例: a 党员大会 without 半数以上 of the voting members present could not validly be held —
+/// recorded and flagged, and it no longer satisfies its quarter in the year grid or the
+/// compliance table (before, an accepted inquorate assembly counted). The words of the record
+/// keep the full-width punctuation typed (before, "（第1次）" came back as "(第1次)").
+#[tokio::test]
+async fn an_inquorate_assembly_does_not_count_and_the_words_are_kept() {
+    let s = setup().await;
+    let app = &s.app;
+    let mut body = assembly(
+        &s,
+        "2026-04-10",
+        json!([{"member_id": s.zhao, "state": "present"},
+               {"member_id": s.wang, "state": "leave", "reason": "外出学习，周五返回（已请假）"}]),
+    );
+    body["topic"] = json!("研究党费，安排工作（第1次）");
+    body["place"] = json!("三楼会议室：东侧");
+    let (st, created) = app.post(&s.branch, "/api/v1/meetings", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let id = created["meeting_id"].as_i64().expect("id");
+    for (who, step) in [(&s.branch, "submit"), (&s.unit, "accept")] {
+        let (st, e) = app
+            .post(who, &format!("/api/v1/meetings/{id}/{step}"), json!({}))
+            .await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{step}: {e}");
+    }
+    let (_, d) = app.get(&s.branch, &format!("/api/v1/meetings/{id}")).await;
+    assert_eq!(d["meeting"]["quorum_met"], 0);
+    assert_eq!(d["meeting"]["topic"], "研究党费，安排工作（第1次）");
+    assert_eq!(d["meeting"]["place"], "三楼会议室：东侧");
+    let reason = d["attendance"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["state"] == "leave"))
+        .map(|x| x["reason"].clone());
+    assert_eq!(reason, Some(json!("外出学习，周五返回（已请假）")));
+    // The second quarter's cell: held but inquorate, not met.
+    let (_, grid) = app
+        .get(
+            &s.branch,
+            &format!(
+                "/api/v1/orglife/calendar?branch_id={}&year=2026",
+                s.city.branch_a
+            ),
+        )
+        .await;
+    let q2 = grid
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["kind"] == "general_assembly"))
+        .map(|r| r["cells"][1].clone())
+        .expect("q2");
+    assert_ne!(q2["state"], "met", "{q2}");
+    assert_eq!(
+        (q2["accepted"].as_i64(), q2["inquorate"].as_i64()),
+        (Some(0), Some(1)),
+        "{q2}"
+    );
+    let page = s
+        .branch
+        .get(app.url(&format!(
+            "/orglife/calendar?branch_id={}&year=2026",
+            s.city.branch_a
+        )))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("不足法定人数 1 次"), "the grid says why");
+    // The compliance table agrees: branch_a met no assembly quarter of 2026.
+    let (_, t) = app
+        .get(&s.unit, "/api/v1/orglife/compliance?year=2026&by=branch")
+        .await;
+    let line = t["lines"]
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["id"] == s.city.branch_a))
+        .expect("line");
+    assert_eq!(line["by_kind"][0][0], json!(0), "{line}");
+}

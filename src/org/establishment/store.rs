@@ -15,7 +15,7 @@ use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::org::orgs::{self, OrgKind};
 use crate::state::AppState;
-use crate::text::{clean_text, format_date, parse_date};
+use crate::text::{format_date, parse_date};
 
 /// One line of the three rates.
 #[derive(Clone, Debug, Default, Serialize, ToSchema)]
@@ -486,7 +486,7 @@ pub async fn extend_term(
         ));
     };
     let mut errors = FieldErrors::new();
-    let doc = clean_text(&input.document);
+    let doc = crate::text::clean_prose(&input.document);
     if doc.is_empty() || doc.chars().count() > 60 {
         errors.insert(
             "document".into(),
