@@ -40,6 +40,7 @@ pub const FEATURES: &[Feature] = &[
 ];
 
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
+    crate::files::prepare(&config.data_dir)?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let keys = crate::system::keys::startup(&db, &config).await?;

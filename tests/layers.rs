@@ -14,8 +14,9 @@ const BASE: &[&str] = &[
     "text",
     "apidoc",
     "error",
-    "db",
+    // Before `db`: the database file is made owner-only with the store's helpers.
     "files",
+    "db",
     "xlsx",
     "crypto",
     "state",
