@@ -120,9 +120,23 @@ pub fn router(state: AppState) -> Router {
                 "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
             ),
         ))
+        .layer(middleware::from_fn(no_store))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Pages and API answers carry personal data (ID numbers unmasked, sign-in scans, exports):
+/// no browser or proxy may keep any of them. Only the static assets, the same for everyone,
+/// keep the caching their handler gives them.
+async fn no_store(req: Request, next: Next) -> Response {
+    let static_asset = req.uri().path().starts_with("/static/");
+    let mut resp = next.run(req).await;
+    if !static_asset {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 async fn api_not_found() -> AppError {

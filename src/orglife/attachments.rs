@@ -240,9 +240,6 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename*=UTF-8''{encoded}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
+    // Not cached (a scan shows who attended): `app::no_store` says so for every answer.
     Ok(r)
 }
