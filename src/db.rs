@@ -185,21 +185,28 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let m = match self.backend {
+        Self::migrator(self.backend)
+            .run(&self.pool)
+            .await
+            .context("数据库迁移失败")?;
+        Ok(())
+    }
+
+    /// The migrations this binary carries for `backend`.
+    pub fn migrator(backend: Backend) -> &'static sqlx::migrate::Migrator {
+        match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        m.run(&self.pool).await.context("数据库迁移失败")?;
-        Ok(())
+        }
     }
 
     /// The newest migration this binary knows for `backend`.
     pub fn latest_migration(backend: Backend) -> i64 {
-        let m = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        m.iter().map(|m| m.version).max().unwrap_or(0)
+        Self::migrator(backend)
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
     }
 
     pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
