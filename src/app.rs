@@ -92,7 +92,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(crate::ops::healthz))
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/static/favicon.svg") }))
         .route("/readyz", get(crate::ops::readyz))
-        .route("/metrics", get(crate::ops::metrics))
+        .route(
+            "/metrics",
+            get(crate::ops::metrics).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::auth::client::metrics_gate,
+            )),
+        )
         .route("/static/{*path}", get(crate::web::static_file))
         .merge(pages)
         .route_layer(middleware::from_fn(crate::ops::track))

@@ -6,6 +6,9 @@ pub const LOGIN_FAILED: &str = "用户名或密码错误";
 pub const SAVED: &str = "已保存";
 /// Text with a NUL character (U+0000), which PostgreSQL cannot store.
 pub const NUL_IN_TEXT: &str = "提交的内容含有不可见的空字符（U+0000），请删除后重试";
+/// `/metrics` asked for from an address not allowed, without the token.
+pub const METRICS_REFUSED: &str =
+    "指标接口只对配置的地址（YAOSHI_METRICS_ALLOW）或持有令牌（YAOSHI_METRICS_TOKEN）的抓取程序开放";
 
 /// A role's name, by its key (`auth::Role::as_str`).
 pub fn role_label(key: &str) -> &'static str {

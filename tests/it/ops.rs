@@ -299,3 +299,62 @@ async fn the_data_dir_database_and_file_store_are_owner_only() {
         .expect("list");
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// `/metrics` answers this machine (the default list), a configured address list, or the
+/// bearer token; never an outsider, whether straight or through a proxy.
+#[tokio::test]
+async fn metrics_are_served_only_to_allowed_addresses_or_the_token() {
+    const TOKEN: &str = "metrics-token-for-the-test-0123456789";
+    let get = |app: &TestApp, xff: Option<&'static str>, bearer: Option<&str>| {
+        let mut r = TestApp::client().get(app.url("/metrics"));
+        if let Some(x) = xff {
+            r = r.header("x-forwarded-for", x);
+        }
+        if let Some(t) = bearer {
+            r = r.bearer_auth(t);
+        }
+        async move {
+            let r = r.send().await.expect("metrics");
+            let s = r.status();
+            (s, r.text().await.unwrap_or_default())
+        }
+    };
+    // Defaults: the loopback scraper is served.
+    let app = TestApp::spawn().await;
+    let (s, text) = get(&app, None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.contains("yaoshi_http_requests_total"), "{text}");
+    // A reverse proxy on this machine forwarding an outsider: the peer is loopback, but
+    // the request is not this machine's own.
+    let (s, text) = get(&app, Some("203.0.113.9"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{text}");
+    assert!(!text.contains("yaoshi_"), "{text}");
+    assert!(text.contains("YAOSHI_METRICS_ALLOW"), "{text}");
+    drop(app);
+
+    // Behind a trusted proxy, the client it names decides; the token opens it anywhere.
+    let app = TestApp::spawn_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.metrics_allow = vec!["10.1.2.0/24".into()];
+        c.metrics_token = Some(TOKEN.into());
+    })
+    .await;
+    let (s, _) = get(&app, Some("203.0.113.9"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = get(&app, Some("203.0.113.9"), Some("wrong-token")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, text) = get(&app, Some("10.1.2.7"), None).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let (s, text) = get(&app, Some("203.0.113.9"), Some(TOKEN)).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert!(text.contains("yaoshi_http_requests_total"), "{text}");
+    // Loopback is no longer in the list.
+    let (s, _) = get(&app, None, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    drop(app);
+
+    // An empty list: only the token.
+    let app = TestApp::spawn_with(|c| c.metrics_allow = Vec::new()).await;
+    let (s, _) = get(&app, None, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
