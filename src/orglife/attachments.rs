@@ -63,6 +63,9 @@ pub async fn read_file(mut mp: Multipart) -> AppResult<(String, Vec<u8>)> {
             continue;
         }
         let name = field.file_name().unwrap_or("附件").to_string();
+        if crate::text::has_bidi_control(&name) {
+            return Err(AppError::field("file", crate::messages::BIDI_IN_TEXT));
+        }
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
