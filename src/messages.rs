@@ -13,6 +13,8 @@ pub const BIDI_IN_TEXT: &str =
 /// The same in a cell of an imported workbook (a row error).
 pub const BIDI_IN_CELL: &str =
     "含有不可见的文字方向控制字符（如 U+202E），会使名称显示颠倒或被伪装，请删除后重新导入";
+/// A new password found among the common ones, after its decorations are taken off.
+pub const PASSWORD_TOO_COMMON: &str = "密码过于常见，容易被猜中，请换一个";
 /// `/metrics` asked for from an address not allowed, without the token.
 pub const METRICS_REFUSED: &str =
     "指标接口只对配置的地址（YAOSHI_METRICS_ALLOW）或持有令牌（YAOSHI_METRICS_TOKEN）的抓取程序开放";
