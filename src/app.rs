@@ -40,6 +40,7 @@ pub const FEATURES: &[Feature] = &[
 ];
 
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
+    crate::files::prepare(&config.data_dir)?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let keys = crate::system::keys::startup(&db, &config).await?;
@@ -91,7 +92,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(crate::ops::healthz))
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/static/favicon.svg") }))
         .route("/readyz", get(crate::ops::readyz))
-        .route("/metrics", get(crate::ops::metrics))
+        .route(
+            "/metrics",
+            get(crate::ops::metrics).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::auth::client::metrics_gate,
+            )),
+        )
         .route("/static/{*path}", get(crate::web::static_file))
         .merge(pages)
         .route_layer(middleware::from_fn(crate::ops::track))
@@ -119,9 +126,23 @@ pub fn router(state: AppState) -> Router {
                 "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
             ),
         ))
+        .layer(middleware::from_fn(no_store))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Pages and API answers carry personal data (ID numbers unmasked, sign-in scans, exports):
+/// no browser or proxy may keep any of them. Only the static assets, the same for everyone,
+/// keep the caching their handler gives them.
+async fn no_store(req: Request, next: Next) -> Response {
+    let static_asset = req.uri().path().starts_with("/static/");
+    let mut resp = next.run(req).await;
+    if !static_asset {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 async fn api_not_found() -> AppError {

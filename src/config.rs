@@ -38,6 +38,12 @@ pub struct Config {
     /// The key file for personal data encrypted at rest (`YAOSHI_KEY_FILE`); without it,
     /// `<data_dir>/yaoshi.key`, generated on first start (see `crypto`).
     pub key_file: Option<PathBuf>,
+    /// Who may read `/metrics` without the token: addresses or CIDR ranges (default the
+    /// loopback addresses; empty: nobody). A forwarded request counts as the client its
+    /// trusted proxy names, and as nobody through a proxy that is not trusted.
+    pub metrics_allow: Vec<String>,
+    /// A bearer token that opens `/metrics` from any address (`YAOSHI_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -59,6 +65,8 @@ impl fmt::Debug for Config {
             .field("backup_hour", &self.backup_hour)
             // A path, not the keys: they never enter the configuration.
             .field("key_file", &self.key_file_path().0)
+            .field("metrics_allow", &self.metrics_allow)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +100,25 @@ struct FileConfig {
     backup_keep: Option<i64>,
     backup_hour: Option<i64>,
     key_file: Option<PathBuf>,
+    metrics_allow: Option<Vec<String>>,
+    metrics_token: Option<String>,
+}
+
+/// Who may read `/metrics` when nothing is configured: this machine only.
+pub const METRICS_ALLOW_DEFAULT: [&str; 2] = ["127.0.0.1", "::1"];
+
+/// The shortest `/metrics` token accepted.
+pub const METRICS_TOKEN_MIN: usize = 24;
+
+/// A comma-separated list of addresses; `none` is the empty list.
+fn address_list(v: &str) -> Vec<String> {
+    if v.trim().eq_ignore_ascii_case("none") {
+        return Vec::new();
+    }
+    v.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 impl Config {
@@ -137,6 +164,15 @@ impl Config {
             .ok_or_else(|| {
                 anyhow::anyhow!("YAOSHI_BACKUP_HOUR 应为 0 到 23 之间的整数（北京时间的小时）")
             })?;
+        let metrics_token = env("YAOSHI_METRICS_TOKEN").or(file.metrics_token);
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.trim().chars().count() < METRICS_TOKEN_MIN)
+        {
+            anyhow::bail!(
+                "YAOSHI_METRICS_TOKEN 至少需要{METRICS_TOKEN_MIN}个字符（可用 openssl rand -hex 32 生成）"
+            );
+        }
         Ok(Config {
             addr: env("YAOSHI_ADDR")
                 .or(file.addr)
@@ -174,6 +210,16 @@ impl Config {
             backup_keep,
             backup_hour,
             key_file: env("YAOSHI_KEY_FILE").map(PathBuf::from).or(file.key_file),
+            metrics_allow: match env("YAOSHI_METRICS_ALLOW") {
+                Some(v) => address_list(&v),
+                None => file.metrics_allow.unwrap_or_else(|| {
+                    METRICS_ALLOW_DEFAULT
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect()
+                }),
+            },
+            metrics_token: metrics_token.map(|t| t.trim().to_string()),
         })
     }
 
@@ -206,6 +252,11 @@ impl Config {
             trusted_proxies: Vec::new(),
             // Tests get a fresh random key file generated in their temp data dir.
             key_file: None,
+            metrics_allow: METRICS_ALLOW_DEFAULT
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            metrics_token: None,
         }
     }
 }
@@ -221,5 +272,24 @@ mod tests {
             "postgres://u:***@localhost/db"
         );
         assert_eq!(redact_url("sqlite://data/y.db"), "sqlite://data/y.db");
+    }
+
+    #[test]
+    fn metrics_addresses_are_a_list_or_none() {
+        assert_eq!(
+            address_list("10.0.0.5, 192.168.0.0/24,"),
+            ["10.0.0.5", "192.168.0.0/24"]
+        );
+        assert!(address_list("none").is_empty());
+        assert!(address_list(" NONE ").is_empty());
+    }
+
+    #[test]
+    fn the_metrics_token_is_not_in_debug_output() {
+        let mut c = Config::for_database("sqlite::memory:", PathBuf::from("/tmp"));
+        c.metrics_token = Some("s3cret-metrics-token-0123456789".into());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("metrics_token: Some(\"***\")"), "{shown}");
     }
 }

@@ -187,7 +187,7 @@ impl Db {
             anyhow::bail!("不支持的 DATABASE_URL：只支持 sqlite: 与 postgres://");
         };
         if backend == Backend::Sqlite {
-            ensure_sqlite_dir(url)?;
+            prepare_sqlite_file(url)?;
         }
         let opts = AnyPoolOptions::new()
             .max_connections(
@@ -239,21 +239,28 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let m = match self.backend {
+        Self::migrator(self.backend)
+            .run(&self.pool)
+            .await
+            .context("数据库迁移失败")?;
+        Ok(())
+    }
+
+    /// The migrations this binary carries for `backend`.
+    pub fn migrator(backend: Backend) -> &'static sqlx::migrate::Migrator {
+        match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        m.run(&self.pool).await.context("数据库迁移失败")?;
-        Ok(())
+        }
     }
 
     /// The newest migration this binary knows for `backend`.
     pub fn latest_migration(backend: Backend) -> i64 {
-        let m = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        m.iter().map(|m| m.version).max().unwrap_or(0)
+        Self::migrator(backend)
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
     }
 
     pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
@@ -305,15 +312,31 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     Some(std::path::PathBuf::from(path))
 }
 
-fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+/// The SQLite file holds password hashes: it, its folder when made here, and the WAL and
+/// shared-memory files are the owner's only. SQLite gives those the database file's mode,
+/// so the file is made (empty, which SQLite takes as a new database) 0600 before SQLite
+/// opens it; files an older version left readable by others are tightened.
+fn prepare_sqlite_file(url: &str) -> anyhow::Result<()> {
     let Some(path) = sqlite_file(url) else {
         return Ok(());
     };
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("创建数据目录 {} 失败", dir.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::files::create_private_dir_all(dir)
+            .with_context(|| format!("创建数据目录 {} 失败", dir.display()))?;
+    }
+    if url.contains("mode=rwc") {
+        match crate::files::create_private_file(&path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("创建数据库文件 {} 失败", path.display()))
+            }
         }
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        crate::files::make_private(std::path::Path::new(&name));
     }
     Ok(())
 }

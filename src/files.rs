@@ -1,6 +1,10 @@
 //! The file store behind evidence and photos: content-addressed files under the data dir
 //! (`files/ab/abcdef…`), written atomically. One interface, so another store (an
 //! S3-compatible one) can replace it without touching the features.
+//!
+//! On disk everything of the data dir is its owner's alone (0700 folders, 0600 files): the
+//! database holds password hashes and the store scans of sign-in sheets, and other local
+//! users of the machine read neither.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +30,66 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Creates a directory (and its parents) readable by the owner only.
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Creates a new file (never overwriting) readable by the owner only.
+pub fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
+/// Takes the group's and others' permissions off a file or folder made before the data dir
+/// was owner-only (a missing one is left alone); says so in the log. Best effort: a path
+/// the server does not own is reported, not fatal.
+pub fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.file_type().is_symlink() || mode & 0o077 == 0 {
+            return;
+        }
+        let private = mode & 0o700;
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(private)) {
+            Ok(()) => tracing::warn!(
+                path = %path.display(),
+                "权限 {mode:o} 可被其他用户读取，已收紧为 {private:o}"
+            ),
+            Err(e) => tracing::warn!(
+                path = %path.display(),
+                error = %e,
+                "权限 {mode:o} 可被其他用户读取，且无法收紧：请执行 chmod go-rwx"
+            ),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Makes the data dir and the file store's folder (owner-only when made, and made so if an
+/// older version left them readable by others), before anything is written there.
+pub fn prepare(root: &Path) -> anyhow::Result<()> {
+    let store = root.join("files");
+    create_private_dir_all(&store)
+        .with_context(|| format!("创建文件目录 {} 失败", store.display()))?;
+    make_private(root);
+    make_private(&store);
+    Ok(())
+}
+
 fn path_for(root: &Path, hash: &str) -> PathBuf {
     let prefix = hash.get(0..2).unwrap_or("00");
     root.join("files").join(prefix).join(hash)
@@ -39,15 +103,25 @@ pub async fn put(root: &Path, bytes: &[u8]) -> anyhow::Result<String> {
         return Ok(hash);
     }
     if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir)
+        let mut b = tokio::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        b.mode(0o700);
+        b.create(dir)
             .await
             .with_context(|| format!("创建文件目录 {} 失败", dir.display()))?;
     }
     // Write aside, then rename: a crash never leaves half a file under the real name.
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    tokio::fs::write(&tmp, bytes)
+    let mut o = tokio::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    o.mode(0o600);
+    let mut f = o.open(&tmp).await.context("写入文件失败")?;
+    tokio::io::AsyncWriteExt::write_all(&mut f, bytes)
         .await
         .context("写入文件失败")?;
+    drop(f);
     tokio::fs::rename(&tmp, &path)
         .await
         .context("保存文件失败")?;
@@ -115,6 +189,30 @@ mod tests {
         assert_eq!(put(&dir, b"%PDF-1.4 test").await.expect("again"), h);
         assert_eq!(get(&dir, &h).await.expect("get"), b"%PDF-1.4 test");
         assert!(get(&dir, "../../etc/passwd").await.is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_permissions_are_taken_back_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("yaoshi-private-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        prepare(&dir).expect("prepare");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("files")), 0o700);
+        let f = dir.join("old.db");
+        std::fs::write(&f, b"x").expect("write");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+        make_private(&f);
+        assert_eq!(mode(&f), 0o600);
+        let x = dir.join("tool");
+        std::fs::write(&x, b"x").expect("write");
+        std::fs::set_permissions(&x, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        make_private(&x);
+        assert_eq!(mode(&x), 0o700, "the owner keeps what it had");
+        make_private(&dir.join("missing"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

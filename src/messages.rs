@@ -6,6 +6,18 @@ pub const LOGIN_FAILED: &str = "用户名或密码错误";
 pub const SAVED: &str = "已保存";
 /// Text with a NUL character (U+0000), which PostgreSQL cannot store.
 pub const NUL_IN_TEXT: &str = "提交的内容含有不可见的空字符（U+0000），请删除后重试";
+/// Text with a bidirectional control character (U+202E and the like), which can make a
+/// name display reversed or disguised.
+pub const BIDI_IN_TEXT: &str =
+    "提交的内容含有不可见的文字方向控制字符（如 U+202E），会使名称显示颠倒或被伪装，请删除后重试";
+/// The same in a cell of an imported workbook (a row error).
+pub const BIDI_IN_CELL: &str =
+    "含有不可见的文字方向控制字符（如 U+202E），会使名称显示颠倒或被伪装，请删除后重新导入";
+/// A new password found among the common ones, after its decorations are taken off.
+pub const PASSWORD_TOO_COMMON: &str = "密码过于常见，容易被猜中，请换一个";
+/// `/metrics` asked for from an address not allowed, without the token.
+pub const METRICS_REFUSED: &str =
+    "指标接口只对配置的地址（YAOSHI_METRICS_ALLOW）或持有令牌（YAOSHI_METRICS_TOKEN）的抓取程序开放";
 
 /// A role's name, by its key (`auth::Role::as_str`).
 pub fn role_label(key: &str) -> &'static str {

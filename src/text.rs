@@ -11,6 +11,20 @@ use time::{Date, Duration, Month};
 /// Largest serial Excel accepts (9999-12-31).
 const MAX_EXCEL_SERIAL: f64 = 2_958_465.0;
 
+/// A bidirectional control: the embeddings and overrides (U+202A–U+202E), the isolates
+/// (U+2066–U+2069) and the marks (U+200E, U+200F, U+061C). Invisible, they reorder what
+/// follows: "张三\u{202E}gpj.exe" shows as "张三exe.jpg".
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+pub fn has_bidi_control(s: &str) -> bool {
+    s.chars().any(is_bidi_control)
+}
+
 /// Trims, collapses whitespace runs to one ASCII space and folds full-width
 /// ASCII (U+FF01–U+FF5E) to half-width: for names and codes that are matched and compared
 /// (a unit's name typed with full-width digits is the same unit).
@@ -325,6 +339,24 @@ fn is_mobile(s: &str) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+
+    #[test]
+    fn bidi_controls_are_known_and_nothing_else() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            assert!(is_bidi_control(c), "U+{:04X}", c as u32);
+        }
+        for c in [
+            '\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{200D}', '\u{061B}', 'ب', '张',
+        ] {
+            assert!(!is_bidi_control(c), "U+{:04X}", c as u32);
+        }
+        assert!(has_bidi_control("张三\u{202E}gpj.exe"));
+        assert!(!has_bidi_control("سلام 张三"));
+    }
+
     use super::*;
 
     fn d(s: &str) -> Date {

@@ -15,8 +15,9 @@ const BASE: &[&str] = &[
     "choice",
     "apidoc",
     "error",
-    "db",
+    // Before `db`: the database file is made owner-only with the store's helpers.
     "files",
+    "db",
     "xlsx",
     "crypto",
     "state",

@@ -306,7 +306,7 @@ async fn password_page(
 
 fn password_rules(p: &crate::auth::policy::Policy) -> String {
     let mut s = format!(
-        "至少{}位，包含大写字母、小写字母、数字、符号中的至少{}类，且不含用户名",
+        "至少{}位，包含大写字母、小写字母、数字、符号中的至少{}类，不含用户名，且不是常见密码（如 Abc123456!）",
         p.password_min_length,
         ["", "一", "二", "三", "四"][p.password_classes.clamp(1, 4) as usize]
     );

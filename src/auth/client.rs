@@ -114,6 +114,80 @@ pub async fn layer(
     resp
 }
 
+/// The address an allow-list is held against: the peer for a request it sent itself, the
+/// client a trusted proxy names for one it forwarded, and none for a request forwarded by a
+/// proxy that is not trusted (a reverse proxy on this machine makes every outsider's request
+/// come from loopback: it must not count as this machine's own).
+pub fn allow_list_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[String],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    let forwarded = ["x-forwarded-for", "x-real-ip", "forwarded"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    if !forwarded {
+        return Some(peer);
+    }
+    if !trusted.iter().any(|r| in_range(r, peer)) {
+        return None;
+    }
+    resolve(Some(peer), headers, trusted).ip.parse().ok()
+}
+
+/// Whether a scraper may read `/metrics`: it shows the token configured, or it comes from
+/// an address on the list.
+pub fn scraper_admitted(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[String],
+    allow: &[String],
+    token: Option<&str>,
+) -> bool {
+    let offered = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let (Some(token), Some(offered)) = (token, offered) {
+        // Digests compared, so the time taken tells nothing of the token.
+        use sha2::{Digest, Sha256};
+        if Sha256::digest(offered.trim().as_bytes()) == Sha256::digest(token.as_bytes()) {
+            return true;
+        }
+    }
+    allow_list_address(peer, headers, trusted)
+        .is_some_and(|ip| allow.iter().any(|r| in_range(r, ip)))
+}
+
+/// Guards the operator endpoint `/metrics` (see `scraper_admitted`); others get 403.
+pub async fn metrics_gate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let c = &state.config;
+    if scraper_admitted(
+        peer,
+        req.headers(),
+        &c.trusted_proxies,
+        &c.metrics_allow,
+        c.metrics_token.as_deref(),
+    ) {
+        return next.run(req).await;
+    }
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        crate::messages::METRICS_REFUSED,
+    )
+        .into_response()
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
@@ -187,5 +261,63 @@ mod tests {
         let c = resolve(Some(proxy), &h(&[("x-forwarded-proto", "http")]), &trusted);
         assert!(!c.https);
         assert_eq!(c.ip, "10.0.0.2");
+    }
+
+    #[test]
+    fn metrics_go_to_listed_addresses_and_the_token_only() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("ip"));
+        let loopback = vec!["127.0.0.1".to_string(), "::1".to_string()];
+        let none: Vec<String> = Vec::new();
+        let admitted = |peer, headers: &HeaderMap, trusted: &[String], allow: &[String]| {
+            scraper_admitted(
+                peer,
+                headers,
+                trusted,
+                allow,
+                Some("t0ken-t0ken-t0ken-t0ken"),
+            )
+        };
+        // Straight from an address on the list, or not.
+        assert!(admitted(ip("127.0.0.1"), &h(&[]), &none, &loopback));
+        assert!(admitted(ip("::1"), &h(&[]), &none, &loopback));
+        assert!(!admitted(ip("192.0.2.4"), &h(&[]), &none, &loopback));
+        assert!(!admitted(ip("127.0.0.1"), &h(&[]), &none, &none));
+        // Forwarded by a local proxy nobody trusts: nobody's.
+        for fwd in ["x-forwarded-for", "x-real-ip", "forwarded"] {
+            assert!(
+                !admitted(ip("127.0.0.1"), &h(&[(fwd, "127.0.0.1")]), &none, &loopback),
+                "{fwd}"
+            );
+        }
+        // Through a trusted proxy, the client it names.
+        let proxy = vec!["10.0.0.2".to_string()];
+        let scrapers = vec!["10.9.0.0/16".to_string()];
+        assert!(admitted(
+            ip("10.0.0.2"),
+            &h(&[("x-forwarded-for", "10.9.1.1")]),
+            &proxy,
+            &scrapers
+        ));
+        assert!(!admitted(
+            ip("10.0.0.2"),
+            &h(&[("x-forwarded-for", "203.0.113.9")]),
+            &proxy,
+            &scrapers
+        ));
+        // The token, from anywhere; a wrong one, or another scheme, is no token.
+        let bearer = h(&[("authorization", "Bearer t0ken-t0ken-t0ken-t0ken")]);
+        assert!(admitted(ip("203.0.113.9"), &bearer, &none, &none));
+        let wrong = h(&[("authorization", "Bearer t0ken-t0ken-t0ken-t0kem")]);
+        assert!(!admitted(ip("203.0.113.9"), &wrong, &none, &none));
+        let basic = h(&[("authorization", "Basic t0ken-t0ken-t0ken-t0ken")]);
+        assert!(!admitted(ip("203.0.113.9"), &basic, &none, &none));
+        // No token configured: a bearer header opens nothing.
+        assert!(!scraper_admitted(
+            ip("203.0.113.9"),
+            &bearer,
+            &none,
+            &none,
+            None
+        ));
     }
 }

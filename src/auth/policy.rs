@@ -214,6 +214,9 @@ impl Policy {
         if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
             return Err("密码不能包含用户名".into());
         }
+        if is_common(password) {
+            return Err(crate::messages::PASSWORD_TOO_COMMON.into());
+        }
         Ok(())
     }
 
@@ -231,6 +234,59 @@ impl Policy {
     pub fn expired(&self, changed_at: i64, now: i64) -> bool {
         self.password_max_age_days > 0 && now >= changed_at + self.password_max_age_days * 86_400
     }
+}
+
+/// Common passwords, one a line, lower case: Django's list of 20,000 (from
+/// `django/contrib/auth/common-passwords.txt.gz`, BSD licence; gathered by Royce Williams
+/// from leaked sets) as it ships, and ones common in China that it lacks (pinyin, number
+/// homophones such as 5201314, keyboard walks, this system's own words), composed here.
+const COMMON_PASSWORDS: [&str; 2] = [
+    include_str!("common-passwords.txt"),
+    include_str!("common-passwords-zh.txt"),
+];
+
+fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON_PASSWORDS
+            .iter()
+            .flat_map(|list| list.lines())
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
+}
+
+/// Letters written as digits or symbols, as in "p@ssw0rd".
+fn unleet(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '@' | '4' => 'a',
+            '3' => 'e',
+            '1' | '!' => 'i',
+            '0' => 'o',
+            '$' | '5' => 's',
+            '7' => 't',
+            other => other,
+        })
+        .collect()
+}
+
+/// Whether a password is a common one under the usual decoration: any capitals, then
+/// symbols at the end ("Abc123456!"), then digits or a year before them ("Password2024!"),
+/// and letters written as digits ("P@ssw0rd"). A base left by taking digits off must keep
+/// four characters, so "Abc" + random digits is judged whole.
+pub fn is_common(password: &str) -> bool {
+    let set = common_passwords();
+    let known = |s: &str| !s.is_empty() && (set.contains(s) || set.contains(unleet(s).as_str()));
+    let symbol = |c: char| !c.is_alphanumeric();
+    let lower = password.to_lowercase();
+    let bare = lower.trim_end_matches(symbol);
+    let base = bare
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .trim_end_matches(symbol);
+    known(&lower) || known(bare) || (base.chars().count() >= 4 && known(base))
 }
 
 /// The policy as last read, for a few seconds.
@@ -355,9 +411,9 @@ mod tests {
         let p = Policy::default();
         assert!(p.check_password("short1A", "u").is_err());
         assert!(p.check_password("alllowercaseletters", "u").is_err());
-        assert!(p.check_password("Abcdefgh12", "zz").is_ok());
+        assert!(p.check_password("Kestrelwing12", "zz").is_ok());
         assert!(p.check_password("Admin12345x", "admin").is_err());
-        assert!(p.check_password("abcdefgh1#", "zz").is_ok());
+        assert!(p.check_password("kestrelwing1#", "zz").is_ok());
         assert!(p
             .check_password(&crate::auth::password::generate(), "admin")
             .is_ok());
@@ -368,12 +424,66 @@ mod tests {
         };
         assert_eq!(
             strict
-                .check_password("Abcdefgh12", "zz")
+                .check_password("Kestrelw12", "zz")
                 .expect_err("short"),
             "密码至少需要12位"
         );
-        assert!(strict.check_password("Abcdefgh1234", "zz").is_err());
-        assert!(strict.check_password("Abcdefgh123#", "zz").is_ok());
+        assert!(strict.check_password("Kestrelwing1234", "zz").is_err());
+        assert!(strict.check_password("Kestrelwing123#", "zz").is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_under_their_decoration() {
+        let p = Policy::default();
+        for weak in [
+            "Abc123456!",
+            "abc123456!!",
+            "Password2024!",
+            "PASSWORD123.",
+            "P@ssw0rd2026",
+            "P@55w0rd#2024",
+            "Qwerty123456#",
+            "1qaz@WSX2024",
+            "1Qaz2wsx!@#",
+            "Woaini1314!",
+            "Iloveyou520.",
+            "Admin@12345",
+            "Dragon1987$",
+            "Abcdefgh12",
+            "Zhongguo2026!",
+            "Dangjian2026#",
+        ] {
+            assert_eq!(
+                p.check_password(weak, "zz").expect_err(weak),
+                crate::messages::PASSWORD_TOO_COMMON,
+                "{weak}"
+            );
+        }
+        for own in [
+            "Kestrelwing12",
+            "Abc839274615!",
+            "Harbour7-Kite-Mist",
+            "Passw0rd!xyz",
+            "Demo@2026pass",
+            "Yaoshi#2026abc",
+            "Another#Pass2026",
+        ] {
+            assert!(p.check_password(own, "zz").is_ok(), "{own}");
+        }
+        for _ in 0..20 {
+            assert!(!is_common(&crate::auth::password::generate()));
+        }
+    }
+
+    #[test]
+    fn the_common_password_lists_are_lower_case_one_a_line() {
+        for list in COMMON_PASSWORDS {
+            for line in list.lines() {
+                assert_eq!(line, line.trim().to_lowercase(), "{line:?}");
+                assert!(!line.is_empty());
+            }
+        }
+        assert!(common_passwords().len() > 19_000);
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub async fn read_file(mut mp: Multipart) -> AppResult<(String, Vec<u8>)> {
             continue;
         }
         let name = field.file_name().unwrap_or("附件").to_string();
+        if crate::text::has_bidi_control(&name) {
+            return Err(AppError::field("file", crate::messages::BIDI_IN_TEXT));
+        }
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -240,9 +243,6 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename*=UTF-8''{encoded}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
+    // Not cached (a scan shows who attended): `app::no_store` says so for every answer.
     Ok(r)
 }

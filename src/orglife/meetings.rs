@@ -620,7 +620,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MeetingInput) -
         .filter(|t| !t.is_empty() && t.len() <= 64)
         .map(str::to_string);
     if let Some(t) = &token {
-        if let Some(id) = existing_for_token(state, t).await? {
+        if let Some(id) = existing_for_token(state, user.user_id, t).await? {
             return Ok(Saved {
                 meeting_id: id,
                 duplicate: true,
@@ -655,7 +655,9 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MeetingInput) -
         Err(e) if token.is_some() && is_unique(&e) => {
             // The same form raced itself: the first one won.
             drop(tx);
-            if let Some(id) = existing_for_token(state, token.as_deref().unwrap_or("")).await? {
+            if let Some(id) =
+                existing_for_token(state, user.user_id, token.as_deref().unwrap_or("")).await?
+            {
                 return Ok(Saved {
                     meeting_id: id,
                     duplicate: true,
@@ -694,13 +696,20 @@ pub(super) fn is_unique(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-pub(super) async fn existing_for_token(state: &AppState, token: &str) -> AppResult<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("select meeting_id from meeting where client_token = $1")
-            .bind(token)
-            .fetch_optional(&state.db.pool)
-            .await?,
+/// The record an earlier submission of the same form saved: the token is the sender's own
+/// (unique per user), so another user's token neither matches nor names their record.
+pub(super) async fn existing_for_token(
+    state: &AppState,
+    user_id: i64,
+    token: &str,
+) -> AppResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "select meeting_id from meeting where created_by = $1 and client_token = $2",
     )
+    .bind(user_id)
+    .bind(token)
+    .fetch_optional(&state.db.pool)
+    .await?)
 }
 
 #[derive(Serialize)]

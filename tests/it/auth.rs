@@ -231,3 +231,71 @@ async fn idle_sessions_expire() {
     let (s, _) = app.get(&c, "/api/v1/me").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+/// A password that meets length and classes but is a common one in disguise (a capital,
+/// digits or a year, a symbol at the end) is refused, through the API and the page.
+#[tokio::test]
+async fn common_passwords_are_refused_however_decorated() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (s, v) = app
+        .post(
+            &admin,
+            "/api/v1/users",
+            json!({"username": "liu", "display_name": "刘一", "grant": {"role": "committee"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let otp = v["password"].as_str().expect("otp").to_string();
+    let c = app.login("liu", &otp).await;
+    for weak in [
+        "Abc123456!",
+        "Password2024!",
+        "P@ssw0rd2026",
+        "Qwerty123456#",
+        "1qaz@WSX2024",
+        "Woaini1314!",
+        "Iloveyou520.",
+        "Admin@12345",
+    ] {
+        let (s, v) = app
+            .post(
+                &c,
+                "/api/v1/me/password",
+                json!({"current": otp, "new_password": weak}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{weak}: {v}");
+        assert_eq!(
+            v["error"]["fields"]["new_password"],
+            yaoshi::messages::PASSWORD_TOO_COMMON,
+            "{weak}"
+        );
+    }
+    // The page says the same.
+    let r = c
+        .post(app.url("/password"))
+        .form(&[
+            ("current", otp.as_str()),
+            ("new_password", "Abc123456!"),
+            ("confirm", "Abc123456!"),
+        ])
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.expect("page");
+    assert!(
+        html.contains(yaoshi::messages::PASSWORD_TOO_COMMON),
+        "{html}"
+    );
+    // A password of its own is accepted.
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/me/password",
+            json!({"current": otp, "new_password": "Harbour7-Kite-Mist"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+}

@@ -215,3 +215,139 @@ fn refused(s: StatusCode, v: &serde_json::Value) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["message"], yaoshi::messages::NUL_IN_TEXT, "{v}");
 }
+
+/// Every bidirectional control character: embeddings and overrides, isolates, the marks.
+const BIDI_CONTROLS: [char; 12] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+];
+
+fn refused_bidi(what: &str, s: StatusCode, v: &serde_json::Value) {
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {v}");
+    assert_eq!(
+        v["error"]["message"],
+        yaoshi::messages::BIDI_IN_TEXT,
+        "{what}: {v}"
+    );
+}
+
+/// A right-to-left override makes "张三\u{202E}gpj.exe" read as something else: names
+/// (and any text) holding a bidi control are refused at the door, however they are sent.
+#[tokio::test]
+async fn bidi_controls_in_names_are_refused_however_they_are_sent() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    let city = city(&app, &c).await;
+    for ch in BIDI_CONTROLS {
+        let name = format!("梅园{ch}社区");
+        let (s, v) = app
+            .post(&c, "/api/v1/communities", json!({ "name": name }))
+            .await;
+        refused_bidi(&format!("U+{:04X}", ch as u32), s, &v);
+    }
+    // As a JSON escape instead of the raw character, in either case.
+    for body in [
+        r#"{"name":"梅园\u202Esocial"}"#,
+        r#"{"name":"梅园\u202esocial"}"#,
+    ] {
+        let r = c
+            .post(app.url("/api/v1/communities"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        let s = r.status();
+        refused_bidi(body, s, &r.json().await.unwrap_or_default());
+    }
+    // A member's name, through the API.
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/members",
+            json!({"name": "\u{202E}三张", "id_number": crate::common::nth_id(70), "kind": "full",
+                   "joined_on": "2010-07-01", "converted_on": "2011-07-01", "branch_id": city.branch_a}),
+        )
+        .await;
+    refused_bidi("member", s, &v);
+    // In a query string.
+    let (s, v) = app.get(&c, "/api/v1/members?q=%E2%80%AE").await;
+    refused_bidi("query", s, &v);
+    // A page form: the unit's name, sent as a browser sends it.
+    let (_, cats) = app.get(&c, "/api/v1/categories").await;
+    let cat = cats[0]["category_id"].as_i64().expect("category");
+    let resp = c
+        .post(app.url("/org/units"))
+        .form(&[
+            ("name", "市\u{202E}局测试".to_string()),
+            ("category_id", cat.to_string()),
+        ])
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.expect("page");
+    assert!(html.contains(yaoshi::messages::BIDI_IN_TEXT), "{html}");
+    // An attachment named to disguise its kind.
+    let branch = app
+        .user_with(
+            &c,
+            "bidi_branch",
+            json!({"role": "branch", "org_id": city.branch_a}),
+        )
+        .await;
+    let (s, m) = app
+        .post(
+            &branch,
+            "/api/v1/meetings",
+            json!({"branch_id": city.branch_a, "kind": "general_assembly",
+                   "held_on": "2026-03-10", "topic": "附件名检查",
+                   "attendance": [{"member_id": city.member_a, "state": "present"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let id = m["meeting_id"].as_i64().expect("meeting");
+    let r = branch
+        .post(app.url(&format!("/api/v1/meetings/{id}/attachments")))
+        .multipart(
+            reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(b"%PDF-1.7\n scan".to_vec())
+                    .file_name("签到表\u{202E}fdp.exe"),
+            ),
+        )
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: serde_json::Value = r.json().await.unwrap_or_default();
+    assert_eq!(
+        v["error"]["fields"]["file"],
+        yaoshi::messages::BIDI_IN_TEXT,
+        "{v}"
+    );
+    // Nothing was stored.
+    let bidi: Vec<String> = BIDI_CONTROLS.iter().map(|c| c.to_string()).collect();
+    for (table, column) in [
+        ("community", "name"),
+        ("unit", "name"),
+        ("member", "name"),
+        ("meeting_attachment", "filename"),
+    ] {
+        let values: Vec<String> = sqlx::query_scalar(&format!("select {column} from {table}"))
+            .fetch_all(&app.state.db.pool)
+            .await
+            .expect("select");
+        assert!(
+            !values
+                .iter()
+                .any(|v| bidi.iter().any(|b| v.contains(b.as_str()))),
+            "{table}.{column}: {values:?}"
+        );
+    }
+    // Right-to-left letters themselves are ordinary text.
+    let (s, v) = app
+        .post(&c, "/api/v1/communities", json!({"name": "سلام 社区"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}

@@ -523,3 +523,127 @@ async fn hostile_workbooks_are_refused_and_the_server_keeps_serving() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["created"], 1, "{v}");
 }
+
+/// A workbook cell holding a bidi control (a right-to-left override in a name, an isolate
+/// in a branch's name) is a row error naming its column; nothing of the file is stored.
+#[tokio::test]
+async fn bidi_controls_in_imported_cells_are_row_errors() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    city(&app, &c).await;
+    let members = app.sql_scalar("select count(*) from member").await;
+    let rows = vec![
+        row(
+            "赵一",
+            &nth_id(40),
+            "正式",
+            "2000-01-01",
+            "2001-01-01",
+            "办公室党支部",
+            "",
+        ),
+        row(
+            "\u{202E}二钱",
+            &nth_id(41),
+            "正式",
+            "2000-01-01",
+            "2001-01-01",
+            "办公室党支部",
+            "",
+        ),
+        row(
+            "孙三",
+            &nth_id(42),
+            "正式",
+            "2000-01-01",
+            "2001-01-01",
+            "办公室\u{2067}党支部",
+            "",
+        ),
+        row(
+            "李四\u{200F}",
+            &nth_id(43),
+            "正式",
+            "2000-01-01",
+            "2001-01-01",
+            "办公室党支部",
+            "",
+        ),
+    ];
+    let (s, v) = upload(
+        &app,
+        &c,
+        "/api/v1/import/members",
+        "党员.xlsx",
+        sheet(&H, &rows),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["outcome"], "rejected", "{v}");
+    let errors = v["errors"].as_array().expect("errors");
+    let bidi = |row: u64, col: &str| {
+        errors.iter().any(|e| {
+            e["row"] == row && e["column"] == col && e["message"] == yaoshi::messages::BIDI_IN_CELL
+        })
+    };
+    assert!(bidi(3, "姓名"), "{v}");
+    assert!(bidi(4, "党支部"), "{v}");
+    assert!(bidi(5, "姓名"), "{v}");
+    assert!(!errors.iter().any(|e| e["row"] == 2), "the good row: {v}");
+    assert_eq!(app.sql_scalar("select count(*) from member").await, members);
+
+    // Org import: a unit or org named with an override.
+    let h = [
+        "机关党组织",
+        "类别",
+        "组织名称",
+        "组织类型",
+        "上级组织",
+        "成立日期",
+        "任期开始",
+        "任期届满",
+    ];
+    let r = |cells: [&str; 8]| cells.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let rows = vec![
+        r(["市测试局", "", "新党支部", "党支部", "", "", "", ""]),
+        r([
+            "市测试局",
+            "",
+            "新\u{202D}党支部二",
+            "党支部",
+            "",
+            "",
+            "",
+            "",
+        ]),
+        r([
+            "市\u{2066}测试局",
+            "",
+            "又一党支部",
+            "党支部",
+            "",
+            "",
+            "",
+            "",
+        ]),
+    ];
+    let orgs = app.sql_scalar("select count(*) from org").await;
+    let (s, v) = upload(
+        &app,
+        &c,
+        "/api/v1/import/orgs",
+        "组织.xlsx",
+        sheet(&h, &rows),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let errors = v["errors"].as_array().expect("errors");
+    let bidi = |row: u64, col: &str| {
+        errors.iter().any(|e| {
+            e["row"] == row && e["column"] == col && e["message"] == yaoshi::messages::BIDI_IN_CELL
+        })
+    };
+    assert!(bidi(3, "组织名称"), "{v}");
+    assert!(bidi(4, "机关党组织"), "{v}");
+    assert_eq!(app.sql_scalar("select count(*) from org").await, orgs);
+}

@@ -318,3 +318,172 @@ async fn a_recomputed_chain_and_a_cut_tail_are_caught() {
         }
     );
 }
+
+/// The mode bits of a path (permissions only).
+#[cfg(unix)]
+fn mode_of(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Other local users can read neither the database (password hashes) nor the file store
+/// (sign-in scans): a new data dir is created owner-only, and an old one is tightened.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_database_and_file_store_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    // A data dir the app creates itself (the harness's own temp dir holds it).
+    let app = TestApp::spawn_with(|c| {
+        c.data_dir = c.data_dir.join("data");
+        if c.database_url.starts_with("sqlite:") {
+            c.database_url = format!(
+                "sqlite://{}?mode=rwc",
+                c.data_dir.join("yaoshi.db").display()
+            );
+        }
+    })
+    .await;
+    let data = app.state.config.data_dir.clone();
+    let admin = app.admin().await;
+    let city = crate::common::city(&app, &admin).await;
+    let branch = app
+        .user_with(
+            &admin,
+            "perm_branch",
+            json!({"role": "branch", "org_id": city.branch_a}),
+        )
+        .await;
+    let (s, m) = app
+        .post(
+            &branch,
+            "/api/v1/meetings",
+            json!({"branch_id": city.branch_a, "kind": "general_assembly",
+                   "held_on": "2026-03-10", "topic": "权限检查",
+                   "attendance": [{"member_id": city.member_a, "state": "present"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let id = m["meeting_id"].as_i64().expect("meeting");
+    let scan = b"%PDF-1.7\n a sign-in sheet".to_vec();
+    let r = branch
+        .post(app.url(&format!("/api/v1/meetings/{id}/attachments")))
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(scan.clone()).file_name("签到表.pdf"),
+        ))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let hash = yaoshi::files::sha256_hex(&scan);
+    let stored = data.join("files").join(&hash[..2]).join(&hash);
+    let mut dirs = vec![
+        data.clone(),
+        data.join("files"),
+        data.join("files").join(&hash[..2]),
+    ];
+    let mut files = vec![stored.clone(), data.join("yaoshi.key")];
+    if !crate::common::is_postgres() {
+        for suffix in ["", "-wal", "-shm"] {
+            files.push(data.join(format!("yaoshi.db{suffix}")));
+        }
+    }
+    for d in &dirs {
+        assert_eq!(mode_of(d), 0o700, "{}", d.display());
+    }
+    for f in &files {
+        assert_eq!(mode_of(f), 0o600, "{}", f.display());
+    }
+
+    // An installation made before: everything readable by others. The next start
+    // tightens what holds the data.
+    for d in &dirs {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    files.retain(|f| !f.ends_with("yaoshi.key"));
+    for f in &files {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let mut config = yaoshi::config::Config::for_database(&app.db_url, data.clone());
+    config.initial_admin_password = Some(crate::common::ADMIN_PASSWORD.into());
+    let again = TestApp::serve(config, app.dir.join("unused"), None).await;
+    // The file store's subfolders and files are behind `files/`, owner-only again.
+    dirs.truncate(2);
+    files.retain(|f| f != &stored);
+    for d in &dirs {
+        assert_eq!(mode_of(d), 0o700, "{} after a restart", d.display());
+    }
+    for f in &files {
+        assert_eq!(mode_of(f), 0o600, "{} after a restart", f.display());
+    }
+    let c = again.login("perm_branch", crate::common::PASSWORD).await;
+    let r = c
+        .get(again.url(&format!("/api/v1/meetings/{id}/attachments")))
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// `/metrics` answers this machine (the default list), a configured address list, or the
+/// bearer token; never an outsider, whether straight or through a proxy.
+#[tokio::test]
+async fn metrics_are_served_only_to_allowed_addresses_or_the_token() {
+    const TOKEN: &str = "metrics-token-for-the-test-0123456789";
+    let get = |app: &TestApp, xff: Option<&'static str>, bearer: Option<&str>| {
+        let mut r = TestApp::client().get(app.url("/metrics"));
+        if let Some(x) = xff {
+            r = r.header("x-forwarded-for", x);
+        }
+        if let Some(t) = bearer {
+            r = r.bearer_auth(t);
+        }
+        async move {
+            let r = r.send().await.expect("metrics");
+            let s = r.status();
+            (s, r.text().await.unwrap_or_default())
+        }
+    };
+    // Defaults: the loopback scraper is served.
+    let app = TestApp::spawn().await;
+    let (s, text) = get(&app, None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.contains("yaoshi_http_requests_total"), "{text}");
+    // A reverse proxy on this machine forwarding an outsider: the peer is loopback, but
+    // the request is not this machine's own.
+    let (s, text) = get(&app, Some("203.0.113.9"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{text}");
+    assert!(!text.contains("yaoshi_"), "{text}");
+    assert!(text.contains("YAOSHI_METRICS_ALLOW"), "{text}");
+    drop(app);
+
+    // Behind a trusted proxy, the client it names decides; the token opens it anywhere.
+    let app = TestApp::spawn_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.metrics_allow = vec!["10.1.2.0/24".into()];
+        c.metrics_token = Some(TOKEN.into());
+    })
+    .await;
+    let (s, _) = get(&app, Some("203.0.113.9"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = get(&app, Some("203.0.113.9"), Some("wrong-token")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, text) = get(&app, Some("10.1.2.7"), None).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let (s, text) = get(&app, Some("203.0.113.9"), Some(TOKEN)).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert!(text.contains("yaoshi_http_requests_total"), "{text}");
+    // Loopback is no longer in the list.
+    let (s, _) = get(&app, None, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    drop(app);
+
+    // An empty list: only the token.
+    let app = TestApp::spawn_with(|c| c.metrics_allow = Vec::new()).await;
+    let (s, _) = get(&app, None, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

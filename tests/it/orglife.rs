@@ -1184,3 +1184,217 @@ async fn an_inquorate_assembly_does_not_count_and_the_words_are_kept() {
         .expect("line");
     assert_eq!(line["by_kind"][0][0], json!(0), "{line}");
 }
+
+/// The idempotency token of a record form belongs to whoever sent it: another unit sending
+/// the same token gets a record of its own, and is not told the id of the first.
+#[tokio::test]
+async fn another_units_client_token_neither_collides_nor_reveals_its_record() {
+    let s = setup().await;
+    let app = &s.app;
+    let other = app
+        .user_with(
+            &s.admin,
+            "ol_unit_b",
+            json!({"role": "unit", "unit_id": s.city.unit_b}),
+        )
+        .await;
+    let mut mine = assembly(
+        &s,
+        "2026-03-10",
+        json!([{"member_id": s.city.member_a, "state": "present"}]),
+    );
+    mine["client_token"] = json!("shared-token-350198");
+    let (st, first) = app.post(&s.branch, "/api/v1/meetings", mine.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{first}");
+    let first_id = first["meeting_id"].as_i64().expect("id");
+    // Unit B, the same token: a record of its own, nothing said of unit A's.
+    let theirs = json!({
+        "branch_id": s.city.branch_b, "kind": "general_assembly", "held_on": "2026-03-10",
+        "topic": "另一单位的党员大会", "client_token": "shared-token-350198",
+        "attendance": [{"member_id": s.city.member_b, "state": "present"}]
+    });
+    let (st, v) = app.post(&other, "/api/v1/meetings", theirs.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let their_id = v["meeting_id"].as_i64().expect("id");
+    assert_ne!(their_id, first_id);
+    assert!(!v.to_string().contains(&first_id.to_string()), "{v}");
+    // Each sender's repeat is still recognised as its own.
+    let (st, again) = app.post(&other, "/api/v1/meetings", theirs).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{again}");
+    let msg = again["error"]["message"].as_str().unwrap_or("");
+    assert!(msg.contains(&format!("编号 {their_id}")), "{again}");
+    let (st, again) = app.post(&s.branch, "/api/v1/meetings", mine).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{again}");
+    let msg = again["error"]["message"].as_str().unwrap_or("");
+    assert!(msg.contains(&format!("编号 {first_id}")), "{again}");
+    // The unit admin of A shares A's records but not the branch admin's token.
+    let (st, v) = app
+        .post(
+            &s.unit,
+            "/api/v1/meetings",
+            json!({"branch_id": s.city.branch_a, "kind": "theme_day", "held_on": "2026-03-12",
+                   "topic": "主题党日", "client_token": "shared-token-350198",
+                   "attendance": [{"member_id": s.city.member_a, "state": "present"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    // The page form: unit B's post lands on a record of its own, not on unit A's.
+    let r = other
+        .post(app.url("/orglife/meetings"))
+        .form(&[
+            ("branch_id", s.city.branch_b.to_string()),
+            ("kind", "party_lecture".to_string()),
+            ("held_on", "2026-03-11".to_string()),
+            ("topic", "党课".to_string()),
+            ("client_token", "form-token-of-a".to_string()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = s
+        .branch
+        .post(app.url("/orglife/meetings"))
+        .form(&[
+            ("branch_id", s.city.branch_a.to_string()),
+            ("kind", "party_lecture".to_string()),
+            ("held_on", "2026-03-11".to_string()),
+            ("topic", "党课".to_string()),
+            ("client_token", "form-token-of-a".to_string()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let id: i64 = at
+        .rsplit('/')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .expect("id");
+    let (st, d) = app.get(&s.branch, &format!("/api/v1/meetings/{id}")).await;
+    assert_eq!(st, StatusCode::OK, "{at}: {d}");
+    assert_eq!(d["meeting"]["branch_id"], s.city.branch_a);
+    assert_eq!(app.sql_scalar("select count(*) from meeting").await, 5);
+}
+
+/// Records saved before tokens were scoped to their sender keep their attendance, review
+/// trail and attachments through the migration, and their tokens still answer their sender.
+#[tokio::test]
+async fn scoping_client_tokens_keeps_the_records_saved_before() {
+    use yaoshi::db::{Backend, Db};
+    let dir = std::env::temp_dir().join(format!("yaoshi-mig-{}", crate::common::random_suffix()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (url, pg) = match crate::common::scratch_database().await {
+        Some((url, pg)) => (url, Some(pg)),
+        None => (
+            format!("sqlite://{}?mode=rwc", dir.join("m.db").display()),
+            None,
+        ),
+    };
+    let db = Db::connect(&url).await.expect("connect");
+    // The schema as it was before the scoped token (migration 14).
+    let all = Db::migrator(db.backend);
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            all.iter().filter(|m| m.version <= 14).cloned().collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&db.pool).await.expect("migrate to 14");
+    for sql in [
+        "insert into category (category_id, code, name, created_at, updated_at) values (901, 'c901', '测试类', 0, 0)",
+        "insert into unit (unit_id, name, category_id, created_at, updated_at) values (901, '迁移局', 901, 0, 0)",
+        "insert into org (org_id, unit_id, kind, name, created_at, updated_at) values (901, 901, 'branch', '迁移党支部', 0, 0)",
+        "insert into member (member_id, unit_id, branch_id, name, gender, id_number, id_suffix, kind, created_at, updated_at) \
+         values (901, 901, 901, '迁移党员', '男', 'x', '0000', 'full', 0, 0)",
+        "insert into meeting (meeting_id, unit_id, branch_id, kind, held_on, topic, status, client_token, created_by, created_at, updated_at) \
+         values (501, 901, 901, 'general_assembly', '2026-03-10', '迁移前的记录', 'submitted', 'tok-1', 7, 0, 0)",
+        "insert into meeting (meeting_id, unit_id, branch_id, kind, held_on, topic, client_token, created_by, created_at, updated_at) \
+         values (502, 901, 901, 'theme_day', '2026-03-12', '迁移前的第二条', null, 7, 0, 0)",
+        "insert into meeting_attendance (meeting_id, member_id, state) values (501, 901, 'present')",
+        "insert into meeting_review (meeting_id, action, at) values (501, 'submit', 0)",
+        "insert into meeting_attachment (meeting_id, filename, content_type, size, sha256, created_at) \
+         values (501, '签到表.pdf', 'application/pdf', 3, 'ab', 0)",
+    ] {
+        sqlx::query(sql).execute(&db.pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    db.migrate().await.expect("migrate to the newest");
+    let n = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect(sql)
+        }
+    };
+    assert_eq!(n("select count(*) from meeting").await, 2);
+    assert_eq!(n("select count(*) from meeting where meeting_id = 501 and client_token = 'tok-1' and created_by = 7 and status = 'submitted'").await, 1);
+    assert_eq!(
+        n("select count(*) from meeting_attendance where meeting_id = 501").await,
+        1
+    );
+    assert_eq!(
+        n("select count(*) from meeting_review where meeting_id = 501").await,
+        1
+    );
+    assert_eq!(
+        n("select count(*) from meeting_attachment where meeting_id = 501").await,
+        1
+    );
+    if db.backend == Backend::Sqlite {
+        let broken: Vec<(String,)> =
+            sqlx::query_as("select \"table\" from pragma_foreign_key_check")
+                .fetch_all(&db.pool)
+                .await
+                .expect("fk check");
+        assert!(broken.is_empty(), "{broken:?}");
+        // The figures' cache still learns of changes to meetings.
+        let v0 = n("select version from data_version where name = 'orglife'").await;
+        sqlx::query("update meeting set topic = '改' where meeting_id = 502")
+            .execute(&db.pool)
+            .await
+            .expect("update");
+        assert_eq!(
+            n("select version from data_version where name = 'orglife'").await,
+            v0 + 1
+        );
+    }
+    // Another sender may use the same token; the same sender may not.
+    let insert = |id: i64, by: i64| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query(
+                "insert into meeting (meeting_id, unit_id, branch_id, kind, held_on, topic, client_token, created_by, created_at, updated_at) \
+                 values ($1, 901, 901, 'theme_day', '2026-04-01', '新记录', 'tok-1', $2, 0, 0)",
+            )
+            .bind(id)
+            .bind(by)
+            .execute(&pool)
+            .await
+        }
+    };
+    insert(503, 8).await.expect("another sender's token");
+    assert!(
+        insert(504, 7).await.is_err(),
+        "the same sender's token again"
+    );
+    db.pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some((base, name)) = pg {
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+            .await
+            .expect("pg");
+        let _ = sqlx::Executor::execute(
+            &mut c,
+            format!("drop database if exists {name} with (force)").as_str(),
+        )
+        .await;
+    }
+}

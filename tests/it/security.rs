@@ -1407,3 +1407,124 @@ async fn api_tokens_expire() {
         1
     );
 }
+
+/// Pages and API answers carry personal data (an unmasked ID number, a sign-in scan, an
+/// export): none may be kept by a browser or a proxy. Only the static assets are cached.
+#[tokio::test]
+async fn nothing_but_static_assets_may_be_cached() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    let city = crate::common::city(&app, &c).await;
+    let branch = app
+        .user_with(
+            &c,
+            "cache_branch",
+            json!({"role": "branch", "org_id": city.branch_a}),
+        )
+        .await;
+    let (s, m) = app
+        .post(
+            &branch,
+            "/api/v1/meetings",
+            json!({"branch_id": city.branch_a, "kind": "general_assembly",
+                   "held_on": "2026-03-10", "topic": "缓存检查",
+                   "attendance": [{"member_id": city.member_a, "state": "present"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let id = m["meeting_id"].as_i64().expect("meeting");
+    let r = branch
+        .post(app.url(&format!("/api/v1/meetings/{id}/attachments")))
+        .multipart(
+            reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(
+                    [vec![0xFF, 0xD8, 0xFF, 0xE0], vec![7u8; 500]].concat(),
+                )
+                .file_name("签到表.jpg"),
+            ),
+        )
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let aid: i64 = r.json().await.expect("id");
+    let member = city.member_a;
+    let anonymous = TestApp::client();
+    let answers = vec![
+        (
+            "the member page",
+            c.get(app.url(&format!("/org/members/{member}"))),
+        ),
+        (
+            "the unmasked member page",
+            c.post(app.url(&format!("/org/members/{member}/unmask"))),
+        ),
+        (
+            "the unmasked member JSON",
+            c.get(app.url(&format!("/api/v1/members/{member}?unmask=true"))),
+        ),
+        ("the member list JSON", c.get(app.url("/api/v1/members"))),
+        (
+            "the member export",
+            c.get(app.url("/org/members/export?unmasked=1")),
+        ),
+        (
+            "the member export through the API",
+            c.get(app.url("/api/v1/members/export")),
+        ),
+        (
+            "an attachment",
+            c.get(app.url(&format!("/api/v1/meetings/{id}/attachments/{aid}"))),
+        ),
+        (
+            "an attachment from the page",
+            c.get(app.url(&format!("/orglife/meetings/{id}/attachments/{aid}"))),
+        ),
+        (
+            "the meeting export",
+            c.get(app.url("/orglife/meetings/export")),
+        ),
+        ("the home page", c.get(app.url("/"))),
+        (
+            "an htmx fragment",
+            c.get(app.url("/org/members")).header("hx-request", "true"),
+        ),
+        ("a missing page", c.get(app.url("/org/nothing-here"))),
+        ("an API error", c.get(app.url("/api/v1/members/999999"))),
+        ("the login page", anonymous.get(app.url("/login"))),
+        (
+            "a login answer",
+            anonymous
+                .post(app.url("/api/v1/session"))
+                .json(&json!({"username": "admin", "password": "wrong"})),
+        ),
+        (
+            "the OpenAPI document",
+            anonymous.get(app.url("/api/openapi.json")),
+        ),
+    ];
+    for (what, req) in answers {
+        let r = req.send().await.expect("send");
+        let status = r.status();
+        assert!(status.as_u16() < 500, "{what}: {status}");
+        let cache = r
+            .headers()
+            .get_all("cache-control")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert_eq!(cache, "no-store", "{what} ({status})");
+    }
+    // Static assets stay cacheable (they hold nothing of anyone's).
+    for path in ["/static/app.css", "/static/vendor/htmx/htmx.min.js"] {
+        let r = anonymous.get(app.url(path)).send().await.expect("static");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=86400",
+            "{path}"
+        );
+    }
+}

@@ -161,6 +161,24 @@ impl Sheet<'_> {
     }
 }
 
+/// The columns of a row whose cell holds a bidi control, in the sheet's order: such a
+/// name would display as another, so the row is refused rather than stored.
+pub(super) fn bidi_columns(
+    row: &[String],
+    map: &HashMap<&'static str, usize>,
+) -> Vec<&'static str> {
+    let mut found: Vec<(usize, &'static str)> = map
+        .iter()
+        .filter(|(_, c)| {
+            row.get(**c)
+                .is_some_and(|v| crate::text::has_bidi_control(v))
+        })
+        .map(|(name, c)| (*c, *name))
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, name)| name).collect()
+}
+
 /// Which column a field error belongs to.
 pub(super) fn column_of(field: &str) -> &'static str {
     match field {
@@ -202,5 +220,26 @@ mod tests {
         let bad = vec![vec!["姓名".to_string(), "身份证号".into()]];
         let e = header_map(&bad, &MEMBER_REQUIRED).expect_err("missing");
         assert!(e.contains("党员类别"));
+    }
+
+    #[test]
+    fn cells_with_bidi_controls_are_named_by_column() {
+        let map: HashMap<&'static str, usize> = [("姓名", 0), ("党支部", 2), ("身份证号", 1)]
+            .into_iter()
+            .collect();
+        let row = |cells: [&str; 4]| cells.map(String::from).to_vec();
+        assert_eq!(
+            bidi_columns(
+                &row(["\u{202E}三张", "x", "办公室\u{2066}党支部", "\u{202E}"]),
+                &map
+            ),
+            ["姓名", "党支部"],
+            "in the sheet's order; an unmapped column is not read"
+        );
+        assert!(bidi_columns(&row(["张三", "x", "办公室党支部", ""]), &map).is_empty());
+        assert!(
+            bidi_columns(&["\u{200F}".to_string()], &map) == ["姓名"],
+            "a short row"
+        );
     }
 }

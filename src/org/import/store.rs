@@ -136,6 +136,9 @@ pub async fn import_members(
                 message,
             })
         };
+        for column in bidi_columns(row, &map) {
+            err(column, crate::messages::BIDI_IN_CELL.into());
+        }
         let unit = s.get("机关党组织");
         let branch = s.get("党支部");
         let placement = if unit.is_empty() || branch.is_empty() {
@@ -510,6 +513,9 @@ pub async fn import_orgs(
                 message,
             })
         };
+        for column in bidi_columns(row, &map) {
+            err(column, crate::messages::BIDI_IN_CELL.into());
+        }
         let unit = s.get("机关党组织");
         let name = s.get("组织名称");
         let category = s.get("类别");

@@ -432,12 +432,8 @@ pub(super) async fn unmask_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let m = unmask(&state, &user, id).await?;
-    let mut r = detail(&state, &user, m, true, FlashIn(None), FieldErrors::new()).await?;
-    r.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    Ok(r)
+    // Not cached, like every answer (`app::no_store`).
+    detail(&state, &user, m, true, FlashIn(None), FieldErrors::new()).await
 }
 
 #[derive(Deserialize)]

@@ -590,23 +590,7 @@ fn walk(
     })
 }
 
-/// Creates a directory (and its parents) readable by the owner only.
-pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
-}
-
-/// Creates a new file (never overwriting) readable by the owner only.
-pub fn create_private_file(path: &Path) -> io::Result<File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
-}
+pub use crate::files::{create_private_dir_all, create_private_file};
 
 #[cfg(test)]
 mod tests {
