@@ -45,6 +45,23 @@ pub async fn review_trail(state: &AppState, meeting_id: i64) -> AppResult<Vec<Re
     .await?)
 }
 
+/// Who put the record up for review last (its submit, or an edit that reopened it).
+pub async fn submitted_by(state: &AppState, meeting_id: i64) -> AppResult<Option<i64>> {
+    let who: Option<Option<i64>> = sqlx::query_scalar(
+        "select actor_user_id from meeting_review where meeting_id = $1 and action in ('submit', 'reopen') \
+         order by meeting_review_id desc limit 1",
+    )
+    .bind(meeting_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(who.flatten())
+}
+
+/// The reviewer is not the submitter: whoever put the record up for review may not accept
+/// or return it (another admin of the unit, or the committee, does).
+pub const OWN_SUBMISSION: &str =
+    "这条记录由您提交审核，不能再由您审核；请由本单位另一位管理员或市直机关工委审核";
+
 pub(super) async fn log_step(
     conn: &mut sqlx::AnyConnection,
     meeting_id: i64,
@@ -108,6 +125,9 @@ pub async fn step(
     };
     if comment.chars().count() > 500 {
         return Err(AppError::field("comment", "意见不超过500字"));
+    }
+    if step != Step::Submit && submitted_by(state, id).await? == Some(user.user_id) {
+        return Err(AppError::Conflict(OWN_SUBMISSION.into()));
     }
     if !from.contains(&m.status) {
         return Err(AppError::Conflict(format!(

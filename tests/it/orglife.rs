@@ -1398,3 +1398,70 @@ async fn scoping_client_tokens_keeps_the_records_saved_before() {
         .await;
     }
 }
+
+/// The reviewer is not the submitter (before, a unit admin drafted, submitted and accepted
+/// the same record): the one who put it up for review is refused, another reviewer is not.
+#[tokio::test]
+async fn nobody_reviews_a_record_they_submitted() {
+    let s = setup().await;
+    let app = &s.app;
+    let (st, created) = app
+        .post(
+            &s.unit,
+            "/api/v1/meetings",
+            assembly(
+                &s,
+                "2026-03-12",
+                json!([{"member_id": s.city.member_a, "state": "present"}]),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let id = created["meeting_id"].as_i64().expect("id");
+    let (st, _) = app
+        .post(&s.unit, &format!("/api/v1/meetings/{id}/submit"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    for step in ["accept", "return"] {
+        let (st, e) = app
+            .post(
+                &s.unit,
+                &format!("/api/v1/meetings/{id}/{step}"),
+                json!({"comment": "自己审核"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CONFLICT, "{step}: {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("不能再由您审核"),
+            "{e}"
+        );
+    }
+    assert_eq!(status_of(&s, id).await, "submitted");
+    // The page offers the submitter no review buttons.
+    let page = s
+        .unit
+        .get(app.url(&format!("/orglife/meetings/{id}")))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !page.contains(&format!("/orglife/meetings/{id}/accept")),
+        "no accept button"
+    );
+    // Another reviewer (the committee) accepts.
+    let (st, e) = app
+        .post(
+            &s.admin,
+            &format!("/api/v1/meetings/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
+    assert_eq!(status_of(&s, id).await, "accepted");
+}

@@ -503,7 +503,9 @@ pub(in crate::orglife) async fn detail(
         can_attach: writer && m.status.is_open(),
         can_edit: writer && m.status != MeetingStatus::Submitted,
         can_submit: writer && m.status.is_open(),
-        can_review: store::may_review(user) && m.status == MeetingStatus::Submitted,
+        can_review: store::may_review(user)
+            && m.status == MeetingStatus::Submitted
+            && crate::orglife::review::submitted_by(state, id).await? != Some(user.user_id),
         can_delete: writer && m.status.is_open(),
         quorum_rule: if quorum == Quorum::None {
             String::new()
