@@ -106,7 +106,7 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$BASE/readyz" >/dev/null || { cat "$WORK/server.log"; echo "server not ready" >&2; exit 1; }
 
-python3 "$ROOT/.ci/schemathesis_auth.py" "$BASE" "$YAOSHI_INITIAL_ADMIN_PASSWORD" "$WORK/tokens.env"
+ST_BIN="$BIN" python3 "$ROOT/.ci/schemathesis_auth.py" "$BASE" "$YAOSHI_INITIAL_ADMIN_PASSWORD" "$WORK/tokens.env"
 set -a
 # shellcheck disable=SC1091
 . "$WORK/tokens.env"

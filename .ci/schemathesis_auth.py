@@ -21,7 +21,10 @@ import hashlib
 import hmac
 import http.cookiejar
 import json
+import os
+import re
 import struct
+import subprocess
 import sys
 import time
 import urllib.error
@@ -104,13 +107,31 @@ def widen_admin(base: str, admin: Client, admin_id: int) -> None:
     admin does), and only a member has meetings of their own: with a unit grant and a
     member grant besides, the admin's run reaches those operations too. No account grants
     itself a role, so a second system admin grants them."""
-    granter = Client(base, second_admin(base, admin, "fuzz_system", "system_admin")["TOKEN"])
+    granter = Client(base, second_admin(base, admin, "fuzz_system", "system_admin")[0]["TOKEN"])
     member = admin.call("GET", "/members?per_page=1")["items"][0]
     granter.call("POST", f"/users/{admin_id}/grants", {"role": "unit", "unit_id": member["unit_id"]})
     granter.call("POST", f"/users/{admin_id}/grants", {"role": "member", "member_id": member["member_id"]})
 
 
-def second_admin(base: str, admin: Client, username: str, role: str) -> dict:
+def confirm(approval_id: int, confirmer: Client | None) -> str:
+    """Confirms a 双人确认 request: as a security or audit admin, or — before there is one —
+    on the server's command line (the run's data dir is in the environment). The second half
+    of the one-time password."""
+    if confirmer is not None:
+        return confirmer.call("POST", f"/approvals/{approval_id}/confirm", {})["second_half"]
+    out = subprocess.run(
+        [os.environ["ST_BIN"], "admin", "confirm", str(approval_id)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    m = re.search(r"后半段：([^（\s]+)", out)
+    if not m:
+        sys.exit(f"no second half in: {out}")
+    return m.group(1)
+
+
+def second_admin(base: str, admin: Client, username: str, role: str, confirmer: Client | None = None):
+    """A second admin account, signed in; its tokens and its session client. The security and
+    audit admins wait for a second person (三权分立): `confirmer`, or the command line."""
     created = admin.call(
         "POST",
         "/users",
@@ -119,24 +140,31 @@ def second_admin(base: str, admin: Client, username: str, role: str) -> dict:
             "display_name": f"接口模糊测试{role}",
             "grant": {"role": role},
         },
+        expect=(201, 202),
     )
+    if "approval_id" in created:
+        password = created["first_half"] + confirm(created["approval_id"], confirmer)
+    else:
+        password = created["password"]
     c = Client(base)
-    c.call("POST", "/session", {"username": username, "password": created["password"]})
-    suffix = base64.b32encode(hashlib.sha256(created["password"].encode()).digest()[:10]).decode()
+    c.call("POST", "/session", {"username": username, "password": password})
+    suffix = base64.b32encode(hashlib.sha256(password.encode()).digest()[:10]).decode()
     new_password = f"Fuzz-{suffix}-9x"
-    c.call("POST", "/me/password", {"current": created["password"], "new_password": new_password})
+    c.call("POST", "/me/password", {"current": password, "new_password": new_password})
     enrol_totp(c)
-    return tokens(c, role)
+    return tokens(c, role), c
 
 
 def main() -> None:
     base, password, out = sys.argv[1], sys.argv[2], sys.argv[3]
     admin, admin_tokens = admin_account(base, password)
     widen_admin(base, admin, admin_tokens["USER_ID"])
+    security, security_client = second_admin(base, admin, "fuzz_security", "security_admin")
+    audit, _ = second_admin(base, admin, "fuzz_audit", "audit_admin", security_client)
     accounts = {
         "ADMIN": admin_tokens,
-        "SECURITY": second_admin(base, admin, "fuzz_security", "security_admin"),
-        "AUDIT": second_admin(base, admin, "fuzz_audit", "audit_admin"),
+        "SECURITY": security,
+        "AUDIT": audit,
     }
     # The target of calls that would end a run account's access (schemathesis_hooks.py).
     spare = admin.call(

@@ -47,8 +47,9 @@ async fn readings_match_the_features_own_figures_and_carry_their_records() {
             .post(&unit, &format!("/api/v1/meetings/{id}/submit"), json!({}))
             .await;
         assert!(s.is_success(), "{v}");
+        // Accepted by another reviewer than the one who submitted it (the committee).
         let (s, v) = app
-            .post(&unit, &format!("/api/v1/meetings/{id}/accept"), json!({}))
+            .post(&admin, &format!("/api/v1/meetings/{id}/accept"), json!({}))
             .await;
         assert!(s.is_success(), "{v}");
         ids.push(id);
