@@ -27,6 +27,10 @@ pub enum AppError {
     TotpEnrolmentRequired,
     #[error("请输入动态验证码")]
     TotpRequired,
+    /// An API token asked for what only a signed-in person may do: manage tokens, the
+    /// second factor, the password or the digest email.
+    #[error("API 令牌不能管理令牌、第二因素、密码或邮箱，请登录后操作")]
+    SessionRequired,
     #[error("找不到该记录，或您无权查看")]
     NotFound,
     #[error("{message}")]
@@ -74,7 +78,8 @@ impl AppError {
             AppError::Forbidden
             | AppError::PasswordChangeRequired
             | AppError::PasswordExpired
-            | AppError::TotpEnrolmentRequired => StatusCode::FORBIDDEN,
+            | AppError::TotpEnrolmentRequired
+            | AppError::SessionRequired => StatusCode::FORBIDDEN,
             AppError::TotpRequired => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -94,6 +99,7 @@ impl AppError {
             AppError::PasswordExpired => "password_expired",
             AppError::TotpEnrolmentRequired => "totp_enrolment_required",
             AppError::TotpRequired => "totp_required",
+            AppError::SessionRequired => "session_required",
             AppError::NotFound => "not_found",
             AppError::Invalid { .. } => "invalid",
             AppError::Conflict(_) => "conflict",

@@ -96,6 +96,32 @@ pub async fn begin_own_attempt(state: &AppState, user: &CurrentUser) -> AppResul
     }
 }
 
+/// The signed-in user's current password, given again in the request for an act a stolen
+/// session must not do alone (the password, the second factor, the digest email). Counted
+/// like a login's: a wrong one is a failure towards the lock, and while the name is locked
+/// none is checked. `field` is the form field the answer names; `summary` what the audit
+/// log says of a wrong one.
+pub async fn check_current_password(
+    state: &AppState,
+    user: &CurrentUser,
+    given: &str,
+    field: &str,
+    summary: &str,
+) -> AppResult<()> {
+    if given.is_empty() {
+        return Err(AppError::field(field, "请输入当前密码"));
+    }
+    let row = store::find_by_id(state, user.user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let attempt = begin_own_attempt(state, user).await?;
+    if !crate::auth::password::verify(given.to_string(), row.password_hash).await {
+        attempt_failed(state, &user.username, &user.actor(), summary).await?;
+        return Err(AppError::field(field, "当前密码不正确"));
+    }
+    attempt_passed(state, attempt).await
+}
+
 /// The secret was right: the failure recorded ahead of the check is taken back.
 pub async fn attempt_passed(state: &AppState, attempt: i64) -> AppResult<()> {
     store::forget_failure(state, attempt).await

@@ -304,6 +304,11 @@ impl CurrentUser {
         }
     }
 
+    /// Whether the request came with an API token rather than a signed-in session.
+    pub fn by_token(&self) -> bool {
+        self.session_hash.is_none()
+    }
+
     pub fn actor(&self) -> crate::audit::Actor {
         crate::audit::Actor {
             user_id: Some(self.user_id),
@@ -378,6 +383,27 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         parts.extensions.insert(user.clone());
         Ok(user)
+    }
+}
+
+/// The caller, signed in with a session: what only the person may do — manage API tokens,
+/// the second factor, the password, the digest email — refuses an API token (`403
+/// session_required`) before the body is read. A token is for scripts; with the account's
+/// own credentials it could outlive itself, lock the owner's login or hide their mail.
+pub struct SignedIn(pub CurrentUser);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.by_token() {
+            return Err(AppError::SessionRequired);
+        }
+        Ok(SignedIn(user))
     }
 }
 
