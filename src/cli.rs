@@ -244,7 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     crate::auth::session::sign_out_everywhere(&state, user.user_id)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    crate::auth::store::clear_failures(&state, &username)
+                    crate::auth::throttle::clear_account(&state, &username)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已重置 {username} 的密码，一次性密码：{password}（登录后须修改）");

@@ -49,6 +49,9 @@ struct LoginPage {
     notice: Option<String>,
     /// The second step: the password passed, the code is asked for.
     totp_step: bool,
+    /// The account is guarded against guessing from many addresses and this address is not
+    /// one of its own: the code is asked for with the password, in one step.
+    code_first: bool,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +82,7 @@ async fn login_page(Query(q): Query<LoginQuery>, FlashIn(flash): FlashIn) -> App
         error: None,
         notice: flash.map(|f| f.text),
         totp_step: false,
+        code_first: false,
     })
 }
 
@@ -86,6 +90,9 @@ async fn login_page(Query(q): Query<LoginQuery>, FlashIn(flash): FlashIn) -> App
 struct LoginForm {
     username: String,
     password: String,
+    /// Given with the password when the page asked for it (`code_first`).
+    #[serde(default)]
+    code: Option<String>,
     next: Option<String>,
 }
 
@@ -119,8 +126,19 @@ fn login_error(
     next: String,
     totp_step: bool,
 ) -> AppResult<Response> {
+    // On the first step, a guarded account's refusal, or a wrong code given with the
+    // password, asks for the code again beside the password.
+    let code_first = !totp_step
+        && match &e {
+            AppError::CodeFirst(_) => true,
+            AppError::Invalid { fields, .. } => fields.contains_key("code"),
+            _ => false,
+        };
     match e {
-        AppError::BadCredentials | AppError::TooManyRequests(_) | AppError::Invalid { .. } => {
+        AppError::BadCredentials
+        | AppError::TooManyRequests(_)
+        | AppError::CodeFirst(_)
+        | AppError::Invalid { .. } => {
             let status = e.status();
             let message = match e {
                 AppError::Invalid { fields, message } => {
@@ -134,6 +152,7 @@ fn login_error(
                 error: Some(message),
                 notice: None,
                 totp_step,
+                code_first,
             };
             Ok((status, web::render(&page)?).into_response())
         }
@@ -148,11 +167,20 @@ async fn login_submit(
     Form(f): Form<LoginForm>,
 ) -> AppResult<Response> {
     let next = safe_next(f.next.as_deref());
-    let u = match authenticate(&state, &f.username, &f.password, &client.ip).await {
-        Ok(u) => u,
+    let passed = match authenticate(
+        &state,
+        &f.username,
+        &f.password,
+        f.code.as_deref(),
+        &client.ip,
+    )
+    .await
+    {
+        Ok(p) => p,
         Err(e) => return login_error(e, f.username, next, false),
     };
-    if has_totp(&state, u.user_id).await? {
+    let u = passed.user;
+    if !passed.code_checked && has_totp(&state, u.user_id).await? {
         // Remember the passed password for a few minutes, under a random id of its own.
         let token = session::random_token();
         let t = now();
@@ -176,6 +204,7 @@ async fn login_submit(
             error: None,
             notice: None,
             totp_step: true,
+            code_first: false,
         };
         return Ok((
             [(
@@ -187,7 +216,12 @@ async fn login_submit(
             .into_response());
     }
     let previous = session::cookie_value(&headers, session::COOKIE);
-    let token = finish_login(&state, &u, &client, previous.as_deref(), "密码").await?;
+    let factors = if passed.code_checked {
+        "动态验证码+密码"
+    } else {
+        "密码"
+    };
+    let token = finish_login(&state, &u, &client, previous.as_deref(), factors).await?;
     let to = if u.must_change_password != 0 {
         "/password".to_string()
     } else {
@@ -629,7 +663,9 @@ impl From<&CurrentUser> for Me {
     }
 }
 
-/// Log in; sets the session cookie.
+/// Log in; sets the session cookie. An account guarded against guessing from many
+/// addresses answers a password alone from an address it has not signed in from lately
+/// with `429 code_first`: send `totp` with it (checked first).
 #[utoipa::path(post, path = "/session", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn api_login(
@@ -638,8 +674,18 @@ async fn api_login(
     headers: axum::http::HeaderMap,
     Json(f): Json<LoginRequest>,
 ) -> AppResult<Response> {
-    let u = authenticate(&state, &f.username, &f.password, &client.ip).await?;
-    let factors = if has_totp(&state, u.user_id).await? {
+    let passed = authenticate(
+        &state,
+        &f.username,
+        &f.password,
+        f.totp.as_deref(),
+        &client.ip,
+    )
+    .await?;
+    let u = passed.user;
+    let factors = if passed.code_checked {
+        "动态验证码+密码"
+    } else if has_totp(&state, u.user_id).await? {
         let code = f
             .totp
             .as_deref()

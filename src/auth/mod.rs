@@ -7,6 +7,7 @@ pub mod password;
 pub mod policy;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod totp;
 
 use axum::extract::FromRequestParts;
@@ -89,7 +90,11 @@ pub const AUDIT_LABELS: &[(&str, &str)] = &[
     ("session.evicted", "新登录结束旧会话"),
     ("security", "安全策略"),
     ("security.policy", "修改安全策略"),
+    ("login.failed.summary", "登录失败汇总"),
     ("user.lock", "账号锁定"),
+    ("user.guard", "账号防护（新地址须先验证动态验证码）"),
+    ("address", "来源地址"),
+    ("address.lock", "来源地址限制"),
     ("totp.enable", "启用双因素认证"),
     ("totp.disable", "关闭双因素认证"),
     ("totp.recovery_used", "使用恢复码登录"),

@@ -272,10 +272,9 @@ async fn check_own_code(state: &AppState, user: &CurrentUser, code: &str) -> App
     let actor = user.actor();
     let attempt = super::login::begin_own_attempt(state, user).await?;
     if check_code(state, user.user_id, code, &actor).await? {
-        return super::login::attempt_passed(state, attempt).await;
+        return super::login::attempt_passed(state, &attempt).await;
     }
-    super::login::attempt_failed(state, &user.username, &actor, "账号设置中双因素验证码错误")
-        .await?;
+    super::login::attempt_failed(state, &attempt, &actor, "账号设置中双因素验证码错误").await?;
     Err(AppError::field("code", "验证码不正确"))
 }
 

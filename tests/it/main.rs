@@ -17,3 +17,4 @@ mod orglife;
 mod pages;
 mod registry;
 mod security;
+mod throttle;
