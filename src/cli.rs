@@ -114,6 +114,9 @@ enum AdminAction {
     },
     /// Reset a user's password to a one-time password and end their sessions.
     ResetPassword { username: String },
+    /// Lift a user name's login locks (from every address) and its guard, as the security
+    /// admin can; audited as user.unlock.
+    Unlock { username: String },
 }
 
 #[derive(Subcommand)]
@@ -248,6 +251,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已重置 {username} 的密码，一次性密码：{password}（登录后须修改）");
+                }
+                AdminAction::Unlock { username } => {
+                    match crate::auth::throttle::unlock(&state, &actor, &username).await {
+                        Ok(n) => {
+                            println!("已解除 {username} 的登录锁定（清除 {n} 次失败记录）")
+                        }
+                        Err(crate::error::AppError::NotFound) => {
+                            println!("用户名 {username} 没有登录失败记录，无需解锁")
+                        }
+                        Err(e) => return Err(anyhow::anyhow!("{e}")),
+                    }
                 }
             }
         }

@@ -352,3 +352,52 @@ async fn one_address_guessing_many_names_is_stopped_for_all_of_them() {
     );
     verify_intact(&app).await;
 }
+
+#[tokio::test]
+async fn yaoshi_admin_unlock_lifts_a_lock_from_the_command_line() {
+    let app = TestApp::spawn().await;
+    plain(&app, "wu_cli").await;
+    for _ in 0..5 {
+        let (s, _) = login_from(&app, "", "wu_cli", "Wrong#Guess1x", None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, _) = login_from(&app, "", "wu_cli", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let run = |user: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_yaoshi"))
+            .args(["admin", "unlock", user])
+            .env("DATABASE_URL", &app.db_url)
+            .env("YAOSHI_DATA_DIR", app.dir())
+            .env("YAOSHI_CONFIG", app.dir().join("none.toml"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run yaoshi")
+    };
+    let out = run("wu_cli");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("已解除 wu_cli 的登录锁定"), "{stdout}");
+    yaoshi::auth::cache::clear(&app.state);
+    let (s, v) = login_from(&app, "", "wu_cli", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from audit_log where action = 'user.unlock' and actor_name = 'cli' and object_id = 'wu_cli'"
+        )
+        .await,
+        1
+    );
+    // A name without failures: said so, nothing audited.
+    let out = run("nobody-here");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("没有登录失败记录"));
+    assert_eq!(
+        app.sql_scalar("select count(*) from audit_log where action = 'user.unlock'")
+            .await,
+        1
+    );
+    verify_intact(&app).await;
+}
