@@ -36,9 +36,9 @@
 # in use) are redirected to spares by .ci/schemathesis_hooks.py; see there. Calls that
 # cannot end it are sent as generated:
 # - DELETE /session (logout) ends only a cookie session, and schemathesis sends a token;
-# - DELETE /me/totp (turn off the second factor) is refused for these roles, which must
-#   keep it;
-# - POST /me/password needs the current password, which the generator does not know.
+# - the token routes, POST /me/password, PUT /me/email and the second factor's writes
+#   refuse an API token (403 session_required): they need a signed-in session, and the
+#   second factor and the email the current password besides.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

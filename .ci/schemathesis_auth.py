@@ -69,13 +69,13 @@ class Client:
         return json.loads(raw) if raw else None
 
 
-def enrol_totp(c: Client) -> None:
-    """Sets up the second factor of the logged-in user."""
+def enrol_totp(c: Client, password: str) -> None:
+    """Sets up the second factor of the logged-in user (confirmed with the current password)."""
     secret = c.call("POST", "/me/totp")["secret"]
     # A code accepted once is not accepted again; a fresh step avoids any reuse.
     if time.time() % 30 > 25:
         time.sleep(30 - time.time() % 30 + 1)
-    c.call("POST", "/me/totp/confirm", {"code": totp(secret)})
+    c.call("POST", "/me/totp/confirm", {"code": totp(secret), "current_password": password})
 
 
 def tokens(c: Client, who: str) -> dict:
@@ -96,7 +96,7 @@ def admin_account(base: str, password: str) -> tuple[Client, dict]:
     me = c.call("POST", "/session", {"username": "admin", "password": password})
     if me["must_change_password"]:
         sys.exit("admin must change its password: was YAOSHI_INITIAL_ADMIN_PASSWORD set?")
-    enrol_totp(c)
+    enrol_totp(c, password)
     t = tokens(c, "admin")
     # A new grant ends the user's sessions, not its tokens: from here on, the token.
     return Client(base, t["TOKEN"]), t
@@ -151,7 +151,7 @@ def second_admin(base: str, admin: Client, username: str, role: str, confirmer: 
     suffix = base64.b32encode(hashlib.sha256(password.encode()).digest()[:10]).decode()
     new_password = f"Fuzz-{suffix}-9x"
     c.call("POST", "/me/password", {"current": password, "new_password": new_password})
-    enrol_totp(c)
+    enrol_totp(c, new_password)
     return tokens(c, role), c
 
 

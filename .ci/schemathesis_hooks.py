@@ -9,7 +9,8 @@ accounts, would end its access for the rest of the run and turn every later answ
 - PUT /users/{id}/disabled, DELETE /users/{id}/grants/{grant_id}: the account is disabled
   or loses its role (the server refuses these for the caller's own id, not for the others);
 - DELETE /security/users/{id}/totp: the account must set up its second factor again;
-- DELETE /tokens/{id}: the token schemathesis sends is revoked.
+- DELETE /tokens/{id}: the token schemathesis sends is revoked (a token is now refused
+  there, 403 session_required; the redirect stays as a guard should that change).
 
 Rather than leave those operations out, such a call is pointed at a spare of the same kind
 (a spare account, a spare token of the same user), so it is still sent and still does what

@@ -143,6 +143,8 @@ CPU=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')
 SECURITY=$(python3 -c "import re; m = re.search(r'<!-- security:begin -->.*?<!-- security:end -->', open('BENCHMARKS.md').read(), re.S); print(m.group(0) if m else '')")
 # And bench/import_memory.sh's.
 IMPORT_MEMORY=$(python3 -c "import re; m = re.search(r'<!-- import-memory:begin -->.*?<!-- import-memory:end -->', open('BENCHMARKS.md').read(), re.S); print(m.group(0) if m else '')")
+# And bench/sweep.sh's.
+SWEEP=$(python3 -c "import re; m = re.search(r'<!-- sweep:begin -->.*?<!-- sweep:end -->', open('BENCHMARKS.md').read(), re.S); print(m.group(0) if m else '')")
 {
 cat <<MD
 # Benchmarks
@@ -197,12 +199,15 @@ $SECURITY
 
 $IMPORT_MEMORY
 
+$SWEEP
+
 ## Rerun
 
 \`\`\`sh
 bash bench/run.sh                       # BENCH_DURATION=30s, BENCH_PORT=… to change
 bash bench/security.sh                  # the security section only
 bash bench/import_memory.sh             # the import memory section only
+bash bench/sweep.sh                     # the sweep: every page and API route, every role
 \`\`\`
 MD
 } > BENCHMARKS.md

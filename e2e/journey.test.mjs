@@ -285,9 +285,12 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
     await page.getByTestId('totp-qr').waitFor();
     const secret = (await page.getByTestId('totp-secret').innerText()).trim();
     await shot('03a-totp-enrol');
+    // Binding needs the current password again (a stolen session alone cannot do it).
+    await page.getByLabel('当前密码', { exact: true }).fill(NEW_PASSWORD);
     await page.getByLabel('验证码', { exact: true }).fill('000000');
     await page.getByRole('button', { name: '完成绑定' }).click();
     await page.getByText('验证码不正确').first().waitFor();
+    await page.getByLabel('当前密码', { exact: true }).fill(NEW_PASSWORD);
     await page.getByLabel('验证码', { exact: true }).fill(totp(secret));
     await page.getByRole('button', { name: '完成绑定' }).click();
     await page.getByTestId('recovery-codes').waitFor();
@@ -638,6 +641,7 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
     await p.getByTestId('totp-forced').waitFor();
     await p.getByRole('button', { name: '开始绑定' }).click();
     const secret = (await p.getByTestId('totp-secret').innerText()).trim();
+    await p.getByLabel('当前密码', { exact: true }).fill(NEW_PASSWORD);
     await p.getByLabel('验证码', { exact: true }).fill(totp(secret));
     await p.getByRole('button', { name: '完成绑定' }).click();
     await p.getByTestId('recovery-codes').waitFor();

@@ -119,6 +119,9 @@ enum AdminAction {
     /// Confirm a 双人确认 request; only while no security or audit admin exists (a new
     /// installation). Prints the second half of the one-time password.
     Confirm { id: i64 },
+    /// Lift a user name's login locks (from every address) and its guard, as the security
+    /// admin can; audited as user.unlock.
+    Unlock { username: String },
 }
 
 #[derive(Subcommand)]
@@ -249,7 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     crate::auth::session::sign_out_everywhere(&state, user.user_id)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    crate::auth::store::clear_failures(&state, &username)
+                    crate::auth::throttle::clear_account(&state, &username)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已重置 {username} 的密码，一次性密码：{password}（登录后须修改）");
@@ -287,6 +290,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             c.username
                         ),
                         None => println!("已确认申请 #{id}（账号 {}）", c.username),
+                    }
+                }
+                AdminAction::Unlock { username } => {
+                    match crate::auth::throttle::unlock(&state, &actor, &username).await {
+                        Ok(n) => {
+                            println!("已解除 {username} 的登录锁定（清除 {n} 次失败记录）")
+                        }
+                        Err(crate::error::AppError::NotFound) => {
+                            println!("用户名 {username} 没有登录失败记录，无需解锁")
+                        }
+                        Err(e) => return Err(anyhow::anyhow!("{e}")),
                     }
                 }
             }

@@ -27,6 +27,10 @@ pub enum AppError {
     TotpEnrolmentRequired,
     #[error("请输入动态验证码")]
     TotpRequired,
+    /// An API token asked for what only a signed-in person may do: manage tokens, the
+    /// second factor, the password or the digest email.
+    #[error("API 令牌不能管理令牌、第二因素、密码或邮箱，请登录后操作")]
+    SessionRequired,
     #[error("找不到该记录，或您无权查看")]
     NotFound,
     #[error("{message}")]
@@ -40,6 +44,10 @@ pub enum AppError {
     TooLarge(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A password alone, at an account guarded against guessing from many addresses, from
+    /// an address not its own: the second-factor code must come with it.
+    #[error("{0}")]
+    CodeFirst(String),
     #[error("服务器内部错误，请稍后再试")]
     Internal(#[source] anyhow::Error),
 }
@@ -74,13 +82,14 @@ impl AppError {
             AppError::Forbidden
             | AppError::PasswordChangeRequired
             | AppError::PasswordExpired
-            | AppError::TotpEnrolmentRequired => StatusCode::FORBIDDEN,
+            | AppError::TotpEnrolmentRequired
+            | AppError::SessionRequired => StatusCode::FORBIDDEN,
             AppError::TotpRequired => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) | AppError::CodeFirst(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,11 +103,13 @@ impl AppError {
             AppError::PasswordExpired => "password_expired",
             AppError::TotpEnrolmentRequired => "totp_enrolment_required",
             AppError::TotpRequired => "totp_required",
+            AppError::SessionRequired => "session_required",
             AppError::NotFound => "not_found",
             AppError::Invalid { .. } => "invalid",
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge(_) => "too_large",
             AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::CodeFirst(_) => "code_first",
             AppError::Internal(_) => "internal",
         }
     }

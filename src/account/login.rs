@@ -13,10 +13,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::audit::{self, Entry};
 use crate::auth::client::ClientInfo;
 use crate::auth::login::{
-    attempt_failed, attempt_passed, authenticate, begin_own_attempt, finish_login, has_totp,
-    second_factor,
+    authenticate, check_current_password, finish_login, has_totp, second_factor,
 };
-use crate::auth::{session, store, CurrentUser, MaybeUser};
+use crate::auth::{session, store, CurrentUser, MaybeUser, SignedIn};
 use crate::clock::now;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -50,6 +49,9 @@ struct LoginPage {
     notice: Option<String>,
     /// The second step: the password passed, the code is asked for.
     totp_step: bool,
+    /// The account is guarded against guessing from many addresses and this address is not
+    /// one of its own: the code is asked for with the password, in one step.
+    code_first: bool,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +82,7 @@ async fn login_page(Query(q): Query<LoginQuery>, FlashIn(flash): FlashIn) -> App
         error: None,
         notice: flash.map(|f| f.text),
         totp_step: false,
+        code_first: false,
     })
 }
 
@@ -87,6 +90,9 @@ async fn login_page(Query(q): Query<LoginQuery>, FlashIn(flash): FlashIn) -> App
 struct LoginForm {
     username: String,
     password: String,
+    /// Given with the password when the page asked for it (`code_first`).
+    #[serde(default)]
+    code: Option<String>,
     next: Option<String>,
 }
 
@@ -120,8 +126,19 @@ fn login_error(
     next: String,
     totp_step: bool,
 ) -> AppResult<Response> {
+    // On the first step, a guarded account's refusal, or a wrong code given with the
+    // password, asks for the code again beside the password.
+    let code_first = !totp_step
+        && match &e {
+            AppError::CodeFirst(_) => true,
+            AppError::Invalid { fields, .. } => fields.contains_key("code"),
+            _ => false,
+        };
     match e {
-        AppError::BadCredentials | AppError::TooManyRequests(_) | AppError::Invalid { .. } => {
+        AppError::BadCredentials
+        | AppError::TooManyRequests(_)
+        | AppError::CodeFirst(_)
+        | AppError::Invalid { .. } => {
             let status = e.status();
             let message = match e {
                 AppError::Invalid { fields, message } => {
@@ -135,6 +152,7 @@ fn login_error(
                 error: Some(message),
                 notice: None,
                 totp_step,
+                code_first,
             };
             Ok((status, web::render(&page)?).into_response())
         }
@@ -149,11 +167,20 @@ async fn login_submit(
     Form(f): Form<LoginForm>,
 ) -> AppResult<Response> {
     let next = safe_next(f.next.as_deref());
-    let u = match authenticate(&state, &f.username, &f.password, &client.ip).await {
-        Ok(u) => u,
+    let passed = match authenticate(
+        &state,
+        &f.username,
+        &f.password,
+        f.code.as_deref(),
+        &client.ip,
+    )
+    .await
+    {
+        Ok(p) => p,
         Err(e) => return login_error(e, f.username, next, false),
     };
-    if has_totp(&state, u.user_id).await? {
+    let u = passed.user;
+    if !passed.code_checked && has_totp(&state, u.user_id).await? {
         // Remember the passed password for a few minutes, under a random id of its own.
         let token = session::random_token();
         let t = now();
@@ -177,6 +204,7 @@ async fn login_submit(
             error: None,
             notice: None,
             totp_step: true,
+            code_first: false,
         };
         return Ok((
             [(
@@ -188,7 +216,12 @@ async fn login_submit(
             .into_response());
     }
     let previous = session::cookie_value(&headers, session::COOKIE);
-    let token = finish_login(&state, &u, &client, previous.as_deref(), "密码").await?;
+    let factors = if passed.code_checked {
+        "动态验证码+密码"
+    } else {
+        "密码"
+    };
+    let token = finish_login(&state, &u, &client, previous.as_deref(), factors).await?;
     let to = if u.must_change_password != 0 {
         "/password".to_string()
     } else {
@@ -290,7 +323,7 @@ struct PasswordPage {
 
 async fn password_page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     flash: FlashIn,
 ) -> AppResult<Response> {
     let policy = crate::auth::policy::current(&state).await?;
@@ -332,14 +365,15 @@ pub struct PasswordChange {
     pub confirm: Option<String>,
 }
 
-/// Changes the caller's own password. Every session of the user ends, the caller's own
-/// included, and a new one begins (a new id): returns its cookie token.
+/// Changes the caller's own password (a signed-in session's: never a token's). Every
+/// session of the user ends, the caller's own included, and a new one begins (a new id):
+/// returns its cookie token.
 async fn change_password(
     state: &AppState,
     user: &CurrentUser,
     client: &ClientInfo,
     f: PasswordChange,
-) -> AppResult<Option<String>> {
+) -> AppResult<String> {
     if let Some(c) = &f.confirm {
         if c != &f.new_password {
             return Err(AppError::field("confirm", "两次输入的新密码不一致"));
@@ -352,23 +386,9 @@ async fn change_password(
     if f.current == f.new_password {
         return Err(AppError::field("new_password", "新密码不能与当前密码相同"));
     }
-    let row = store::find_by_username(state, &user.username)
-        .await?
-        .ok_or(AppError::NotFound)?;
     // A wrong current password counts towards the lock as at login, and a locked name may
     // not try again: a stolen session cannot guess the password it would change.
-    let attempt = begin_own_attempt(state, user).await?;
-    if !crate::auth::password::verify(f.current, row.password_hash).await {
-        attempt_failed(
-            state,
-            &user.username,
-            &user.actor(),
-            "修改密码时当前密码错误",
-        )
-        .await?;
-        return Err(AppError::field("current", "当前密码不正确"));
-    }
-    attempt_passed(state, attempt).await?;
+    check_current_password(state, user, &f.current, "current", "修改密码时当前密码错误").await?;
     if store::reuses_recent(
         state,
         user.user_id,
@@ -384,28 +404,20 @@ async fn change_password(
     }
     store::set_password(state, &user.actor(), user.user_id, f.new_password, false).await?;
     session::sign_out_everywhere(state, user.user_id).await?;
-    if user.session_hash.is_none() {
-        // An API token call: no session to renew.
-        return Ok(None);
-    }
-    Ok(Some(
-        session::create(state, user.user_id, client, None).await?,
-    ))
+    session::create(state, user.user_id, client, None).await
 }
 
 async fn password_submit(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     client: ClientInfo,
     Form(f): Form<PasswordChange>,
 ) -> AppResult<Response> {
     match change_password(&state, &user, &client, f).await {
         Ok(token) => {
             let mut r = web::redirect_with_flash("/", "密码已修改");
-            if let Some(t) = token {
-                if let Ok(v) = session::session_cookie(&t, client.https).parse() {
-                    r.headers_mut().append(header::SET_COOKIE, v);
-                }
+            if let Ok(v) = session::session_cookie(&token, client.https).parse() {
+                r.headers_mut().append(header::SET_COOKIE, v);
             }
             Ok(r)
         }
@@ -566,7 +578,7 @@ impl TokensPage {
 
 async fn tokens_page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     flash: FlashIn,
 ) -> AppResult<Response> {
     web::render(&TokensPage {
@@ -581,7 +593,7 @@ async fn tokens_page(
 
 async fn tokens_create(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Form(f): Form<NewToken>,
 ) -> AppResult<Response> {
     let (created, error) = match create_token(&state, &user, &f).await {
@@ -603,7 +615,7 @@ async fn tokens_create(
 
 async fn tokens_revoke(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     revoke_token(&state, &user, id).await?;
@@ -651,7 +663,9 @@ impl From<&CurrentUser> for Me {
     }
 }
 
-/// Log in; sets the session cookie.
+/// Log in; sets the session cookie. An account guarded against guessing from many
+/// addresses answers a password alone from an address it has not signed in from lately
+/// with `429 code_first`: send `totp` with it (checked first).
 #[utoipa::path(post, path = "/session", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn api_login(
@@ -660,8 +674,18 @@ async fn api_login(
     headers: axum::http::HeaderMap,
     Json(f): Json<LoginRequest>,
 ) -> AppResult<Response> {
-    let u = authenticate(&state, &f.username, &f.password, &client.ip).await?;
-    let factors = if has_totp(&state, u.user_id).await? {
+    let passed = authenticate(
+        &state,
+        &f.username,
+        &f.password,
+        f.totp.as_deref(),
+        &client.ip,
+    )
+    .await?;
+    let u = passed.user;
+    let factors = if passed.code_checked {
+        "动态验证码+密码"
+    } else if has_totp(&state, u.user_id).await? {
         let code = f
             .totp
             .as_deref()
@@ -720,40 +744,41 @@ async fn api_me(user: CurrentUser) -> Json<Me> {
     Json(Me::from(&user))
 }
 
-/// Change the caller's own password.
+/// Change the caller's own password. Signed-in sessions only: an API token is refused
+/// (`403 session_required`).
 #[utoipa::path(post, path = "/me/password", tag = "auth", request_body = PasswordChange,
-    responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn api_change_password(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     client: ClientInfo,
     Json(f): Json<PasswordChange>,
 ) -> AppResult<Response> {
     let token = change_password(&state, &user, &client, f).await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
-    if let Some(t) = token {
-        if let Ok(v) = session::session_cookie(&t, client.https).parse() {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if let Ok(v) = session::session_cookie(&token, client.https).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(r)
 }
 
-/// The caller's API tokens.
-#[utoipa::path(get, path = "/tokens", tag = "auth", responses((status = 200, body = Vec<TokenRow>)))]
+/// The caller's API tokens. Signed-in sessions only: an API token is refused (`403
+/// session_required`).
+#[utoipa::path(get, path = "/tokens", tag = "auth", responses((status = 200, body = Vec<TokenRow>), (status = 403, body = crate::error::ErrorBody)))]
 async fn api_tokens_list(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
 ) -> AppResult<Json<Vec<TokenRow>>> {
     Ok(Json(list_tokens(&state, user.user_id).await?))
 }
 
-/// Create an API token; the token is returned once.
+/// Create an API token; the token is returned once. Signed-in sessions only: a token
+/// cannot make another (`403 session_required`), so none outlives the one it came from.
 #[utoipa::path(post, path = "/tokens", tag = "auth", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = CreatedToken), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn api_tokens_create(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Json(f): Json<NewToken>,
 ) -> AppResult<(StatusCode, Json<CreatedToken>)> {
     Ok((
@@ -762,12 +787,12 @@ async fn api_tokens_create(
     ))
 }
 
-/// Revoke one of the caller's API tokens.
+/// Revoke one of the caller's API tokens. Signed-in sessions only (`403 session_required`).
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 async fn api_tokens_revoke(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
     revoke_token(&state, &user, id).await?;

@@ -43,8 +43,21 @@ const AUDIT_LABELS: &[(&str, &str)] = &[
     ("token.revoke", "吊销API令牌"),
 ];
 
+/// The daily pass's housekeeping of failed logins: idle bursts close with their audit
+/// summaries; old failures, bursts and known addresses are forgotten.
+fn login_throttle_step<'a>(
+    state: &'a AppState,
+    _now: time::OffsetDateTime,
+) -> crate::jobs::StepFuture<'a> {
+    Box::pin(async move { Ok(crate::auth::throttle::daily(state).await?) })
+}
+
 pub const FEATURE: Feature = Feature {
     nav: NAV,
     audit_labels: AUDIT_LABELS,
+    daily: &[crate::jobs::Step {
+        name: "login_throttle",
+        run: login_throttle_step,
+    }],
     ..Feature::new("account", pages, api)
 };

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::totp::{self, Status};
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, SignedIn};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx};
@@ -104,13 +104,16 @@ async fn render_codes(
 
 async fn page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     flash: FlashIn,
 ) -> AppResult<Response> {
     render(&state, &user, flash, Vec::new(), None).await
 }
 
-async fn start_page(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
+async fn start_page(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+) -> AppResult<Response> {
     match totp::start(&state, &user).await {
         Ok(_) => Ok(axum::response::IntoResponse::into_response(
             axum::response::Redirect::to("/account/totp"),
@@ -126,6 +129,10 @@ async fn start_page(State(state): State<AppState>, user: CurrentUser) -> AppResu
 pub struct CodeInput {
     /// The 6-digit code shown by the authenticator app.
     pub code: String,
+    /// The caller's current password, given again: changing the second factor needs it
+    /// (a wrong one counts towards the login lock).
+    #[serde(default)]
+    pub current_password: String,
 }
 
 fn message(e: AppError) -> Result<String, AppError> {
@@ -138,10 +145,10 @@ fn message(e: AppError) -> Result<String, AppError> {
 
 async fn confirm_page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Form(f): Form<CodeInput>,
 ) -> AppResult<Response> {
-    match totp::confirm(&state, &user, &f.code).await {
+    match totp::confirm(&state, &user, &f.code, &f.current_password).await {
         Ok(codes) => {
             let mut user = user;
             user.totp_enrolment_required = false;
@@ -156,10 +163,10 @@ async fn confirm_page(
 
 async fn disable_page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Form(f): Form<CodeInput>,
 ) -> AppResult<Response> {
-    match totp::disable(&state, &user, &f.code).await {
+    match totp::disable(&state, &user, &f.code, &f.current_password).await {
         Ok(()) => Ok(web::redirect_with_flash(
             "/login",
             "已关闭双因素认证，请重新登录",
@@ -173,10 +180,10 @@ async fn disable_page(
 
 async fn renew_page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Form(f): Form<CodeInput>,
 ) -> AppResult<Response> {
-    match totp::renew_recovery_codes(&state, &user, &f.code).await {
+    match totp::renew_recovery_codes(&state, &user, &f.code, &f.current_password).await {
         Ok(codes) => render_codes(&state, &user, FlashIn(None), codes, true, None).await,
         Err(e) => {
             let m = message(e)?;
@@ -201,12 +208,13 @@ pub struct Enrolment {
     pub otpauth_url: String,
 }
 
-/// Begin setting up two-factor authentication: a new secret, confirmed by its first code.
+/// Begin setting up two-factor authentication: a new secret, confirmed by its first code
+/// and the current password. Signed-in sessions only (`403 session_required`).
 #[utoipa::path(post, path = "/me/totp", tag = "auth",
-    responses((status = 201, body = Enrolment), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Enrolment), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn api_start(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
 ) -> AppResult<(StatusCode, Json<Enrolment>)> {
     let secret = totp::start(&state, &user).await?;
     Ok((
@@ -224,41 +232,46 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-/// Confirm set-up with the first code; returns the recovery codes once.
+/// Confirm set-up with the first code and the current password (`current_password`);
+/// returns the recovery codes once. Signed-in sessions only (`403 session_required`); a
+/// wrong password counts towards the login lock.
 #[utoipa::path(post, path = "/me/totp/confirm", tag = "auth", request_body = CodeInput,
-    responses((status = 200, body = RecoveryCodes), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RecoveryCodes), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn api_confirm(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Json(f): Json<CodeInput>,
 ) -> AppResult<Json<RecoveryCodes>> {
     Ok(Json(RecoveryCodes {
-        recovery_codes: totp::confirm(&state, &user, &f.code).await?,
+        recovery_codes: totp::confirm(&state, &user, &f.code, &f.current_password).await?,
     }))
 }
 
-/// Turn two-factor authentication off (not for roles that require it).
+/// Turn two-factor authentication off (not for roles that require it), with a current
+/// code and the current password. Signed-in sessions only (`403 session_required`).
 #[utoipa::path(delete, path = "/me/totp", tag = "auth", request_body = CodeInput,
-    responses((status = 204), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn api_disable(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Json(f): Json<CodeInput>,
 ) -> AppResult<StatusCode> {
-    totp::disable(&state, &user, &f.code).await?;
+    totp::disable(&state, &user, &f.code, &f.current_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A new set of recovery codes, confirmed with a current code (or an old recovery code);
-/// the old set stops working. A wrong code counts towards the login lock.
+/// A new set of recovery codes, confirmed with the current password and a current code (or
+/// an old recovery code); the old set stops working. A wrong password or code counts
+/// towards the login lock. Signed-in sessions only (`403 session_required`).
 #[utoipa::path(post, path = "/me/totp/recovery-codes", tag = "auth", request_body = CodeInput,
-    responses((status = 200, body = RecoveryCodes), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RecoveryCodes), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn api_renew(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Json(f): Json<CodeInput>,
 ) -> AppResult<Json<RecoveryCodes>> {
     Ok(Json(RecoveryCodes {
-        recovery_codes: totp::renew_recovery_codes(&state, &user, &f.code).await?,
+        recovery_codes: totp::renew_recovery_codes(&state, &user, &f.code, &f.current_password)
+            .await?,
     }))
 }

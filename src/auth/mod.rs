@@ -7,6 +7,7 @@ pub mod password;
 pub mod policy;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod totp;
 
 use axum::extract::FromRequestParts;
@@ -89,7 +90,11 @@ pub const AUDIT_LABELS: &[(&str, &str)] = &[
     ("session.evicted", "新登录结束旧会话"),
     ("security", "安全策略"),
     ("security.policy", "修改安全策略"),
+    ("login.failed.summary", "登录失败汇总"),
     ("user.lock", "账号锁定"),
+    ("user.guard", "账号防护（新地址须先验证动态验证码）"),
+    ("address", "来源地址"),
+    ("address.lock", "来源地址限制"),
     ("totp.enable", "启用双因素认证"),
     ("totp.disable", "关闭双因素认证"),
     ("totp.recovery_used", "使用恢复码登录"),
@@ -304,6 +309,11 @@ impl CurrentUser {
         }
     }
 
+    /// Whether the request came with an API token rather than a signed-in session.
+    pub fn by_token(&self) -> bool {
+        self.session_hash.is_none()
+    }
+
     pub fn actor(&self) -> crate::audit::Actor {
         crate::audit::Actor {
             user_id: Some(self.user_id),
@@ -378,6 +388,27 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         parts.extensions.insert(user.clone());
         Ok(user)
+    }
+}
+
+/// The caller, signed in with a session: what only the person may do — manage API tokens,
+/// the second factor, the password, the digest email — refuses an API token (`403
+/// session_required`) before the body is read. A token is for scripts; with the account's
+/// own credentials it could outlive itself, lock the owner's login or hide their mail.
+pub struct SignedIn(pub CurrentUser);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.by_token() {
+            return Err(AppError::SessionRequired);
+        }
+        Ok(SignedIn(user))
     }
 }
 

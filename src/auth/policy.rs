@@ -30,10 +30,18 @@ pub struct Policy {
     pub password_max_age_days: i64,
     /// Days before expiry when the user is warned (0–30).
     pub password_warn_days: i64,
-    /// Failed logins within the window that lock a user name (3–10).
+    /// Failed logins within the window from one address that lock that address out of a
+    /// user name (3–10); other addresses are not barred.
     pub lock_threshold: i64,
     pub lock_window_minutes: i64,
     pub lock_minutes: i64,
+    /// Failed logins within the window from one address against any user names that lock
+    /// the address out of all of them (10–1000).
+    pub address_threshold: i64,
+    /// Failed logins within the window against one user name from all addresses together
+    /// after which an address the account has not signed in from lately must give the
+    /// second-factor code before its password is tried (`lock_threshold`–1000).
+    pub account_ceiling: i64,
     /// Minutes without a request before a session ends (5–120).
     pub session_idle_minutes: i64,
     /// Hours after login when a session ends regardless (1–24).
@@ -60,6 +68,8 @@ impl Default for Policy {
             lock_threshold: 5,
             lock_window_minutes: 15,
             lock_minutes: 30,
+            address_threshold: 30,
+            account_ceiling: 20,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             admin_max_sessions: 1,
@@ -146,6 +156,20 @@ impl Policy {
             1,
             1440,
             "锁定时长（分钟）",
+        );
+        range(
+            "address_threshold",
+            self.address_threshold,
+            10,
+            1000,
+            "同一地址失败次数上限",
+        );
+        range(
+            "account_ceiling",
+            self.account_ceiling,
+            self.lock_threshold.max(3),
+            1000,
+            "同一账号失败次数上限",
         );
         range(
             "session_idle_minutes",

@@ -1,4 +1,4 @@
-//! Accounts, role grants and login failures.
+//! Accounts and role grants (login failures: `throttle`).
 
 use serde::Serialize;
 
@@ -124,88 +124,6 @@ pub async fn load_current_user(
         .fetch_one(&state.db.pool)
         .await?,
     }))
-}
-
-/// Failed logins for a user name within the window; a locked name refuses even the right password.
-pub async fn locked_until(state: &AppState, username: &str) -> AppResult<Option<i64>> {
-    locked_until_before(state, username, i64::MAX).await
-}
-
-/// Whether the failures recorded before `before_id` lock the name now, and until when.
-pub async fn locked_until_before(
-    state: &AppState,
-    username: &str,
-    before_id: i64,
-) -> AppResult<Option<i64>> {
-    let c = super::policy::current(state).await?;
-    let t = now();
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "select at from login_failure where username = $1 and at > $2 and login_failure_id < $3 order by at desc",
-    )
-    .bind(username.to_string())
-    .bind(t - (c.lock_window_minutes + c.lock_minutes) * 60)
-    .bind(before_id)
-    .fetch_all(&state.db.pool)
-    .await?;
-    Ok(lock_rule(
-        &rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        t,
-        c.lock_threshold,
-        c.lock_window_minutes * 60,
-        c.lock_minutes * 60,
-    ))
-}
-
-/// Pure rule: given failure instants (newest first), when does the lock end, if locked now?
-/// A lock starts at the failure that brought the count within the window to the threshold.
-pub fn lock_rule(
-    failures_desc: &[i64],
-    now: i64,
-    threshold: i64,
-    window: i64,
-    lock: i64,
-) -> Option<i64> {
-    let n = usize::try_from(threshold).ok()?;
-    if n == 0 || failures_desc.len() < n {
-        return None;
-    }
-    for i in 0..=(failures_desc.len() - n) {
-        let newest = failures_desc[i];
-        let oldest = failures_desc[i + n - 1];
-        if newest - oldest <= window && newest + lock > now {
-            return Some(newest + lock);
-        }
-    }
-    None
-}
-
-/// Records a failure ahead of the check it stands for; returns its id, so a check that
-/// passes can take it back (`forget_failure`).
-pub async fn record_failure(state: &AppState, username: &str, ip: &str) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(
-        "insert into login_failure (username, ip, at) values ($1, $2, $3) returning login_failure_id",
-    )
-    .bind(username.to_string())
-    .bind(ip.to_string())
-    .bind(now())
-    .fetch_one(&state.db.pool)
-    .await?)
-}
-
-pub async fn forget_failure(state: &AppState, login_failure_id: i64) -> AppResult<()> {
-    sqlx::query("delete from login_failure where login_failure_id = $1")
-        .bind(login_failure_id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
-}
-
-pub async fn clear_failures(state: &AppState, username: &str) -> AppResult<()> {
-    sqlx::query("delete from login_failure where username = $1")
-        .bind(username.to_string())
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
 }
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -560,7 +478,7 @@ pub async fn list_users(
 
 #[cfg(test)]
 mod tests {
-    use super::{lock_rule, separation_conflict};
+    use super::separation_conflict;
     use crate::auth::Role;
 
     #[test]
@@ -578,19 +496,5 @@ mod tests {
         assert!(separation_conflict(&[AuditAdmin], Member).is_some());
         // Business roles combine as before.
         assert!(separation_conflict(&[Unit, Branch], Member).is_none());
-    }
-
-    #[test]
-    fn locks_after_threshold_within_window() {
-        // 5 failures within 15 min → locked 30 min from the last.
-        let f = [1000, 900, 800, 700, 600];
-        assert_eq!(lock_rule(&f, 1001, 5, 900, 1800), Some(2800));
-        // Lock expired.
-        assert_eq!(lock_rule(&f, 2800, 5, 900, 1800), None);
-        // Four failures: not locked.
-        assert_eq!(lock_rule(&f[..4], 1001, 5, 900, 1800), None);
-        // Five failures spread beyond the window: not locked.
-        let spread = [5000, 4000, 3000, 2000, 1000];
-        assert_eq!(lock_rule(&spread, 5001, 5, 900, 1800), None);
     }
 }

@@ -212,11 +212,25 @@ async fn store_recovery_codes(
     Ok(())
 }
 
-/// Confirms enrolment with a code from the app; returns the recovery codes (shown once).
-pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<Vec<String>> {
+/// Confirms enrolment with a code from the app and the current password (from then on
+/// a login needs the phone too: a stolen session must not decide that alone); returns the
+/// recovery codes (shown once).
+pub async fn confirm(
+    state: &AppState,
+    user: &CurrentUser,
+    code: &str,
+    current_password: &str,
+) -> AppResult<Vec<String>> {
     let secret = pending(state, user.user_id)
         .await?
         .ok_or_else(|| AppError::Conflict("请先开始绑定（生成二维码），再输入验证码".into()))?;
+    reauthenticate(
+        state,
+        user,
+        current_password,
+        "绑定双因素认证时当前密码错误",
+    )
+    .await?;
     let step = matching_step(&secret, code, now(), 0)
         .ok_or_else(|| AppError::field("code", "验证码不正确，请核对手机时间后重试"))?;
     let codes = new_recovery_codes();
@@ -240,6 +254,17 @@ pub async fn confirm(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
     Ok(codes)
 }
 
+/// The current password, given again to change the second factor.
+async fn reauthenticate(
+    state: &AppState,
+    user: &CurrentUser,
+    current_password: &str,
+    summary: &str,
+) -> AppResult<()> {
+    super::login::check_current_password(state, user, current_password, "current_password", summary)
+        .await
+}
+
 /// Checks a code the signed-in user gives to change their own second factor. As at login,
 /// a wrong code counts towards the lock, and a locked name may not try again: a stolen
 /// session cannot guess its way to new recovery codes.
@@ -247,23 +272,25 @@ async fn check_own_code(state: &AppState, user: &CurrentUser, code: &str) -> App
     let actor = user.actor();
     let attempt = super::login::begin_own_attempt(state, user).await?;
     if check_code(state, user.user_id, code, &actor).await? {
-        return super::login::attempt_passed(state, attempt).await;
+        return super::login::attempt_passed(state, &attempt).await;
     }
-    super::login::attempt_failed(state, &user.username, &actor, "账号设置中双因素验证码错误")
-        .await?;
+    super::login::attempt_failed(state, &attempt, &actor, "账号设置中双因素验证码错误").await?;
     Err(AppError::field("code", "验证码不正确"))
 }
 
-/// A new set of recovery codes for oneself, confirmed with a current code (or one of the
-/// old recovery codes); the old set stops working. Returns the new codes (shown once).
+/// A new set of recovery codes for oneself, confirmed with the current password and a
+/// current code (or one of the old recovery codes); the old set stops working. Returns the
+/// new codes (shown once).
 pub async fn renew_recovery_codes(
     state: &AppState,
     user: &CurrentUser,
     code: &str,
+    current_password: &str,
 ) -> AppResult<Vec<String>> {
     if !status(state, user).await?.enabled {
         return Err(AppError::Conflict("尚未启用双因素认证".into()));
     }
+    reauthenticate(state, user, current_password, "生成恢复码时当前密码错误").await?;
     check_own_code(state, user, code).await?;
     let codes = new_recovery_codes();
     let mut tx = state.db.begin_write().await?;
@@ -282,8 +309,14 @@ pub async fn renew_recovery_codes(
     Ok(codes)
 }
 
-/// Turns the second factor off for oneself (only where the policy does not require it).
-pub async fn disable(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<()> {
+/// Turns the second factor off for oneself (only where the policy does not require it),
+/// with the current password and a current code.
+pub async fn disable(
+    state: &AppState,
+    user: &CurrentUser,
+    code: &str,
+    current_password: &str,
+) -> AppResult<()> {
     let st = status(state, user).await?;
     if st.required {
         return Err(AppError::Conflict(
@@ -293,6 +326,13 @@ pub async fn disable(state: &AppState, user: &CurrentUser, code: &str) -> AppRes
     if !st.enabled {
         return Err(AppError::Conflict("尚未启用双因素认证".into()));
     }
+    reauthenticate(
+        state,
+        user,
+        current_password,
+        "关闭双因素认证时当前密码错误",
+    )
+    .await?;
     check_own_code(state, user, code).await?;
     clear(
         state,

@@ -188,8 +188,15 @@ pub async fn email_of(state: &AppState, user_id: i64) -> AppResult<String> {
     )
 }
 
-/// Sets (or with an empty string clears) where the caller's daily digest goes.
-pub async fn set_email(state: &AppState, user: &CurrentUser, email: &str) -> AppResult<()> {
+/// Sets (or with an empty string clears) where the caller's daily digest goes, with the
+/// current password given again: a stolen session must not send the digest elsewhere or
+/// stop it.
+pub async fn set_email(
+    state: &AppState,
+    user: &CurrentUser,
+    email: &str,
+    current_password: &str,
+) -> AppResult<()> {
     let email = email.trim();
     if !email.is_empty() && (email.len() > 100 || !mail::valid_address(email)) {
         return Err(crate::error::AppError::field(
@@ -197,6 +204,14 @@ pub async fn set_email(state: &AppState, user: &CurrentUser, email: &str) -> App
             "邮箱地址格式不正确，例如 zhangsan@example.gov.cn",
         ));
     }
+    crate::auth::login::check_current_password(
+        state,
+        user,
+        current_password,
+        "current_password",
+        "修改提醒邮箱时当前密码错误",
+    )
+    .await?;
     let mut tx = state.db.begin_write().await?;
     sqlx::query("update app_user set email = $1, updated_at = $2 where user_id = $3")
         .bind(email)

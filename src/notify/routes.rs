@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::Notification;
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, SignedIn};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
@@ -90,14 +90,17 @@ pub struct EmailForm {
     /// Where the daily digest goes; empty to stop it.
     #[serde(default)]
     pub email: String,
+    /// The caller's current password, given again (a wrong one counts towards the login lock).
+    #[serde(default)]
+    pub current_password: String,
 }
 
 async fn email_page(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     axum::Form(f): axum::Form<EmailForm>,
 ) -> AppResult<Response> {
-    match super::set_email(&state, &user, &f.email).await {
+    match super::set_email(&state, &user, &f.email, &f.current_password).await {
         Ok(()) => Ok(web::redirect_with_flash(
             "/notifications",
             if f.email.trim().is_empty() {
@@ -157,14 +160,15 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_email))
 }
 
-/// Set where the caller's daily digest goes (empty to stop it).
-#[utoipa::path(put, path = "/me/email", tag = "auth", request_body = EmailForm, responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
+/// Set where the caller's daily digest goes (empty to stop it), with the current password
+/// (`current_password`). Signed-in sessions only (`403 session_required`).
+#[utoipa::path(put, path = "/me/email", tag = "auth", request_body = EmailForm, responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn api_email(
     State(state): State<AppState>,
-    user: CurrentUser,
+    SignedIn(user): SignedIn,
     Json(f): Json<EmailForm>,
 ) -> AppResult<StatusCode> {
-    super::set_email(&state, &user, &f.email).await?;
+    super::set_email(&state, &user, &f.email, &f.current_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

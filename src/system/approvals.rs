@@ -563,7 +563,7 @@ pub async fn confirm(state: &AppState, decider: Decider<'_>, id: i64) -> AppResu
     tx.commit().await?;
     crate::auth::cache::clear(state);
     if a.action == Action::Reset {
-        store::clear_failures(state, &a.username).await?;
+        crate::auth::throttle::clear_account(state, &a.username).await?;
     }
     let second_half = match sealed {
         Some(s) => Some(state.keys.decrypt(Field::ApprovalSecret, &s)?),

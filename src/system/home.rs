@@ -76,12 +76,8 @@ async fn admin_card(state: &AppState, user: &CurrentUser) -> AppResult<Option<Ad
     };
     let day_start = crate::clock::day_start(crate::clock::now());
     let (failed_today, events_today) = if audit {
-        let failed: i64 = sqlx::query_scalar(
-            "select count(*) from audit_log where at >= $1 and action = 'login.failed'",
-        )
-        .bind(day_start)
-        .fetch_one(&state.db.pool)
-        .await?;
+        // Repeated failures share one audit row per burst: the bursts' counts tell how many.
+        let failed = crate::auth::throttle::failures_since(state, day_start).await?;
         let all: i64 = sqlx::query_scalar("select count(*) from audit_log where at >= $1")
             .bind(day_start)
             .fetch_one(&state.db.pool)

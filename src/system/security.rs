@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit::Entry;
 use crate::auth::policy::{self, Policy};
-use crate::auth::store::lock_rule;
+use crate::auth::throttle;
 use crate::auth::{CurrentUser, Role};
 use crate::clock::now;
 use crate::db::Sql;
@@ -56,82 +56,69 @@ pub fn api() -> OpenApiRouter<AppState> {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct LockRow {
     pub username: String,
-    /// Failures within the lock window plus the lock time.
+    /// Failures within the lock window plus the lock time, from all addresses.
     pub failures: i64,
     pub last_failure_at: i64,
-    /// When the lock ends, if the name is locked now.
+    /// When the last lock of an address out of this name ends, if one is locked now.
     pub locked_until: Option<i64>,
+    /// The addresses locked out of this name now (others may still sign in).
+    pub locked_addresses: Vec<String>,
+    /// Until when an address the account has not signed in from lately must give the
+    /// second-factor code first (failures from many addresses reached the account's ceiling).
+    pub guarded_until: Option<i64>,
+    /// How many addresses the failures came from.
+    pub addresses: i64,
     pub last_ip: String,
 }
 
+/// An address locked out of every name (too many failures against any names).
+#[derive(Clone, Debug)]
+pub struct AddressLockRow {
+    pub ip: String,
+    pub failures: i64,
+    pub locked_until: i64,
+}
+
 pub async fn locks(state: &AppState) -> AppResult<Vec<LockRow>> {
-    let p = policy::current(state).await?;
-    let t = now();
-    let rows: Vec<(String, i64, String)> = sqlx::query_as(
-        "select username, at, ip from login_failure where at > $1 order by username, at desc",
-    )
-    .bind(t - (p.lock_window_minutes + p.lock_minutes) * 60)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let mut by_name: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
-    for (name, at, ip) in rows {
-        by_name.entry(name).or_default().push((at, ip));
-    }
-    let mut out: Vec<LockRow> = by_name
+    Ok(lock_overview(state).await?.0)
+}
+
+async fn lock_overview(state: &AppState) -> AppResult<(Vec<LockRow>, Vec<AddressLockRow>)> {
+    let (names, addresses) = throttle::overview(state).await?;
+    let mut out: Vec<LockRow> = names
         .into_iter()
-        .map(|(username, fails)| {
-            let ats: Vec<i64> = fails.iter().map(|f| f.0).collect();
-            LockRow {
-                locked_until: lock_rule(
-                    &ats,
-                    t,
-                    p.lock_threshold,
-                    p.lock_window_minutes * 60,
-                    p.lock_minutes * 60,
-                ),
-                failures: ats.len() as i64,
-                last_failure_at: ats.first().copied().unwrap_or_default(),
-                last_ip: fails.first().map(|f| f.1.clone()).unwrap_or_default(),
-                username,
-            }
+        .map(|a| LockRow {
+            username: a.username,
+            failures: a.failures,
+            last_failure_at: a.last_failure_at,
+            locked_until: a.locked_until,
+            locked_addresses: a.locked_addresses,
+            guarded_until: a.guarded_until,
+            addresses: a.addresses,
+            last_ip: a.last_ip,
         })
         .collect();
     out.sort_by(|a, b| {
-        b.locked_until
-            .is_some()
-            .cmp(&a.locked_until.is_some())
+        let held = |l: &LockRow| l.locked_until.is_some() || l.guarded_until.is_some();
+        held(b)
+            .cmp(&held(a))
             .then(b.last_failure_at.cmp(&a.last_failure_at))
     });
-    Ok(out)
+    let addresses = addresses
+        .into_iter()
+        .map(|a| AddressLockRow {
+            ip: a.ip,
+            failures: a.failures,
+            locked_until: a.locked_until,
+        })
+        .collect();
+    Ok((out, addresses))
 }
 
-/// Lifts a lock (or clears the failures of a name); audited.
+/// Lifts a name's locks and guard (clears its failures from every address); audited.
 pub async fn unlock(state: &AppState, user: &CurrentUser, username: &str) -> AppResult<()> {
     user.require(user.is_security_admin())?;
-    let username = username.trim();
-    if username.is_empty() {
-        return Err(AppError::field("username", "请填写要解锁的用户名"));
-    }
-    let mut tx = state.db.begin_write().await?;
-    let n = sqlx::query("delete from login_failure where username = $1")
-        .bind(username.to_string())
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    tx.audit(
-        &user.actor(),
-        Entry::new(
-            "user.unlock",
-            "user",
-            username,
-            format!("解除 {username} 的登录锁定（清除 {n} 次失败记录）"),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
+    throttle::unlock(state, &user.actor(), username).await?;
     Ok(())
 }
 
@@ -361,9 +348,9 @@ impl PolicyPage {
         vec![
             (
                 "lock_threshold",
-                "连续失败次数",
+                "连续失败次数（同一地址对同一账号）",
                 p.lock_threshold,
-                "3–10，默认5",
+                "3–10，默认5：该地址对该账号的登录锁定，其他地址不受影响",
             ),
             (
                 "lock_window_minutes",
@@ -376,6 +363,18 @@ impl PolicyPage {
                 "锁定时长（分钟）",
                 p.lock_minutes,
                 "默认30；安全管理员可在“账号安全”中提前解锁",
+            ),
+            (
+                "address_threshold",
+                "同一地址失败次数上限（各账号合计）",
+                p.address_threshold,
+                "10–1000，默认30：时间窗内超过后该地址对所有账号的登录暂停，时长同上",
+            ),
+            (
+                "account_ceiling",
+                "同一账号失败次数上限（各地址合计）",
+                p.account_ceiling,
+                "不小于连续失败次数，至1000，默认20：超过后从近期未登录过的地址登录须先输入动态验证码，常用地址不受影响",
             ),
         ]
     }
@@ -465,6 +464,8 @@ fn policy_from_form(f: &PolicyForm) -> Result<Policy, BTreeMap<String, String>> 
         lock_threshold: num("lock_threshold", d.lock_threshold),
         lock_window_minutes: num("lock_window_minutes", d.lock_window_minutes),
         lock_minutes: num("lock_minutes", d.lock_minutes),
+        address_threshold: num("address_threshold", d.address_threshold),
+        account_ceiling: num("account_ceiling", d.account_ceiling),
         session_idle_minutes: num("session_idle_minutes", d.session_idle_minutes),
         session_absolute_hours: num("session_absolute_hours", d.session_absolute_hours),
         admin_max_sessions: num("admin_max_sessions", d.admin_max_sessions),
@@ -516,6 +517,7 @@ async fn policy_submit(
 struct AccountsPage {
     ctx: PageCtx,
     locks: Vec<LockRow>,
+    address_locks: Vec<AddressLockRow>,
     rows: Vec<AccountRow>,
     pager: Pager,
     q: String,
@@ -548,10 +550,12 @@ async fn accounts_page(
     user.require(user.is_security_admin())?;
     let (rows, total, paging) = accounts(&state, &f).await?;
     let q = f.q.clone().unwrap_or_default();
+    let (locks, address_locks) = lock_overview(&state).await?;
     web::render(&AccountsPage {
         ctx: PageCtx::new(&user, "账号安全", "/system/security/accounts", flash)
             .crumb("账号安全", "/system/security/accounts"),
-        locks: locks(&state).await?,
+        locks,
+        address_locks,
         pager: Pager::new(
             &paging,
             total,

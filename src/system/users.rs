@@ -104,7 +104,7 @@ pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> Ap
         .bind(id)
         .fetch_one(&state.db.pool)
         .await?;
-    store::clear_failures(state, &username).await?;
+    crate::auth::throttle::clear_account(state, &username).await?;
     Ok(Reset::Done(password))
 }
 

@@ -119,7 +119,7 @@ async fn the_system_admin_alone_cannot_make_or_enter_an_audit_admin() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    app.enrol_totp(&aud, "aud1").await;
+    app.enrol_totp(&aud, "aud1", PASSWORD).await;
     let (s, v) = app
         .post(
             &admin,

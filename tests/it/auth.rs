@@ -143,7 +143,7 @@ async fn forced_password_change_and_policy() {
     let (s, me) = app.get(&c, "/api/v1/me").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["totp_enrolment_required"], true);
-    app.enrol_totp(&c, "wang").await;
+    app.enrol_totp(&c, "wang", PASSWORD).await;
     let (s, _) = app.get(&c, "/api/v1/units").await;
     assert_eq!(s, StatusCode::OK);
     // Admin reset: a new one-time password, old sessions end.

@@ -18,3 +18,4 @@ mod orglife;
 mod pages;
 mod registry;
 mod security;
+mod throttle;

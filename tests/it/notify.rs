@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use time::macros::date;
 
-use crate::common::{city, TestApp};
+use crate::common::{city, TestApp, PASSWORD};
 
 fn titles(inbox: &Value) -> Vec<String> {
     inbox["items"]
@@ -335,7 +335,7 @@ async fn a_daily_digest_by_email_not_a_flood() {
             &unit,
             "PUT",
             "/api/v1/me/email",
-            json!({"email": "unit.admin@example.gov.cn"}),
+            json!({"email": "unit.admin@example.gov.cn", "current_password": PASSWORD}),
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -378,7 +378,7 @@ async fn a_daily_digest_by_email_not_a_flood() {
     assert!(html.contains("unit.admin@example.gov.cn"));
     let r = unit
         .post(app.url("/notifications/email"))
-        .form(&[("email", "")])
+        .form(&[("email", ""), ("current_password", PASSWORD)])
         .send()
         .await
         .expect("post");

@@ -68,7 +68,7 @@ async fn login_through_the_page_and_forced_change() {
     assert!(home.is_empty(), "home before enrolment: {home}");
     let r = c.get(app.url("/")).send().await.expect("home");
     assert_eq!(r.headers()["location"], "/account/totp");
-    let (secret, _) = enrol_through_pages(&app, &c).await;
+    let (secret, _) = enrol_through_pages(&app, &c, ADMIN_PASSWORD).await;
     app.remember_totp("admin", &secret);
     let home = c
         .get(app.url("/"))
@@ -130,7 +130,7 @@ async fn login_through_the_page_and_forced_change() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = u.get(app.url("/org/units")).send().await.expect("units");
     assert_eq!(r.headers()["location"], "/account/totp");
-    let (secret, recovery) = enrol_through_pages(&app, &u).await;
+    let (secret, recovery) = enrol_through_pages(&app, &u, PASSWORD).await;
     let r = u.get(app.url("/org/units")).send().await.expect("units");
     assert_eq!(r.status(), StatusCode::OK);
 

@@ -189,7 +189,11 @@ async fn totp_accepts_one_step_of_skew_each_way_once_and_recovery_codes_once() {
     let now = mid_step();
     let now = now.await;
     let (s, v) = app
-        .post(&c, "/api/v1/me/totp/confirm", json!({"code": "999999"}))
+        .post(
+            &c,
+            "/api/v1/me/totp/confirm",
+            json!({"code": "999999", "current_password": PASSWORD}),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     // Confirm with the code one step back: the current and next steps stay unused.
@@ -197,7 +201,7 @@ async fn totp_accepts_one_step_of_skew_each_way_once_and_recovery_codes_once() {
         .post(
             &c,
             "/api/v1/me/totp/confirm",
-            json!({"code": code_at(&secret, now - STEP).expect("code")}),
+            json!({"code": code_at(&secret, now - STEP).expect("code"), "current_password": PASSWORD}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -815,7 +819,7 @@ async fn recovery_codes_are_renewed_with_a_code_and_wrong_codes_lock() {
         .post(
             &c,
             "/api/v1/me/totp/confirm",
-            json!({"code": code_at(&secret, now).expect("code")}),
+            json!({"code": code_at(&secret, now).expect("code"), "current_password": PASSWORD}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -824,12 +828,24 @@ async fn recovery_codes_are_renewed_with_a_code_and_wrong_codes_lock() {
 
     // A wrong code is a field error (and counts towards the lock).
     let wrong = code_at(&secret, now + 10 * STEP).expect("code");
-    let (s, v) = app.post(&c, renew, json!({"code": wrong})).await;
+    let (s, v) = app
+        .post(
+            &c,
+            renew,
+            json!({"code": wrong, "current_password": PASSWORD}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["fields"]["code"], "验证码不正确");
 
     // Through the API, with one of the old recovery codes: a new set of ten.
-    let (s, v) = app.post(&c, renew, json!({"code": old[0]})).await;
+    let (s, v) = app
+        .post(
+            &c,
+            renew,
+            json!({"code": old[0], "current_password": PASSWORD}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let first: Vec<String> = serde_json::from_value(v["recovery_codes"].clone()).expect("codes");
     assert_eq!(first.len(), 10);
@@ -847,7 +863,7 @@ async fn recovery_codes_are_renewed_with_a_code_and_wrong_codes_lock() {
     assert!(page.contains("renew-recovery"), "{page}");
     let r = c
         .post(app.url("/account/totp/recovery-codes"))
-        .form(&[("code", first[0].as_str())])
+        .form(&[("code", first[0].as_str()), ("current_password", PASSWORD)])
         .send()
         .await
         .expect("renew page");
@@ -881,7 +897,13 @@ async fn recovery_codes_are_renewed_with_a_code_and_wrong_codes_lock() {
     // code is refused, and so is the login.
     let mut locked_after = None;
     for i in 0..6 {
-        let (s, v) = app.post(&c, renew, json!({"code": wrong})).await;
+        let (s, v) = app
+            .post(
+                &c,
+                renew,
+                json!({"code": wrong, "current_password": PASSWORD}),
+            )
+            .await;
         if s == StatusCode::TOO_MANY_REQUESTS {
             assert!(
                 v["error"]["message"]
@@ -895,7 +917,13 @@ async fn recovery_codes_are_renewed_with_a_code_and_wrong_codes_lock() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     }
     assert_eq!(locked_after, Some(5), "five failures lock");
-    let (s, _) = app.post(&c, renew, json!({"code": second[1]})).await;
+    let (s, _) = app
+        .post(
+            &c,
+            renew,
+            json!({"code": second[1], "current_password": PASSWORD}),
+        )
+        .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     let (s, _) = api_login(&app, &TestApp::client(), "zhao", PASSWORD, Some(&second[2])).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
@@ -1121,7 +1149,7 @@ async fn api_tokens_end_with_every_remedy_for_a_stolen_session() {
 
     // The security admin's reset of a lost phone.
     let c = plain_user(&app, &admin, "u_phone").await;
-    app.enrol_totp(&c, "u_phone").await;
+    app.enrol_totp(&c, "u_phone", PASSWORD).await;
     let (t, id) = token_of(&app, &c).await;
     let (s, v) = app
         .send(
@@ -1527,4 +1555,353 @@ async fn nothing_but_static_assets_may_be_cached() {
             "{path}"
         );
     }
+}
+
+/// What a token's bearer gets for a call: the status and, for the API, the JSON body (a
+/// page's body is kept as `{"html": …}`).
+async fn as_bearer(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Body>,
+) -> (StatusCode, Value) {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = TestApp::client()
+        .request(m, app.url(path))
+        .bearer_auth(token);
+    req = match body {
+        None => req,
+        Some(Body::Json(v)) => req.json(&v),
+        Some(Body::Form(pairs)) => req.form(&pairs),
+    };
+    let r = req.send().await.expect("send");
+    let s = r.status();
+    let text = r.text().await.expect("text");
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or_else(|_| json!({ "html": text })),
+    )
+}
+
+enum Body {
+    Json(Value),
+    Form(Vec<(&'static str, String)>),
+}
+
+const SESSION_REQUIRED: &str = "API 令牌不能管理令牌、第二因素、密码或邮箱，请登录后操作";
+
+/// Issue #13 (A): an API token had the account's full powers. A 1-day token made a 365-day
+/// one that outlived revoking its parent; a token could enrol the second factor (locking
+/// the owner's password-only login out), renew recovery codes and change the digest email.
+/// Now each of those answers a token 403 and changes nothing; the token still does what
+/// scripts do.
+#[tokio::test]
+async fn api_tokens_cannot_manage_tokens_the_second_factor_the_password_or_the_email() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = plain_user(&app, &admin, "u_script").await;
+    let (s, v) = app
+        .post(
+            &c,
+            "/api/v1/tokens",
+            json!({"name": "一天", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let token = v["token"].as_str().expect("token").to_string();
+    let id = v["api_token_id"].as_i64().expect("id");
+    // The token works for a script's business.
+    for path in ["/api/v1/me", "/api/v1/notifications", "/api/v1/me/totp"] {
+        let (s, v) = as_bearer(&app, &token, "GET", path, None).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+    }
+    let code = json!({"code": "123456", "current_password": PASSWORD});
+    let api: Vec<(&str, String, Option<Body>)> = vec![
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            Some(Body::Json(json!({"name": "一年", "expires_in_days": 365}))),
+        ),
+        ("GET", "/api/v1/tokens".into(), None),
+        ("DELETE", format!("/api/v1/tokens/{id}"), None),
+        (
+            "POST",
+            "/api/v1/me/totp".into(),
+            Some(Body::Json(json!({}))),
+        ),
+        (
+            "POST",
+            "/api/v1/me/totp/confirm".into(),
+            Some(Body::Json(code.clone())),
+        ),
+        (
+            "DELETE",
+            "/api/v1/me/totp".into(),
+            Some(Body::Json(code.clone())),
+        ),
+        (
+            "POST",
+            "/api/v1/me/totp/recovery-codes".into(),
+            Some(Body::Json(code.clone())),
+        ),
+        (
+            "POST",
+            "/api/v1/me/password".into(),
+            Some(Body::Json(
+                json!({"current": PASSWORD, "new_password": "Script#Owned2026"}),
+            )),
+        ),
+        (
+            "PUT",
+            "/api/v1/me/email".into(),
+            Some(Body::Json(
+                json!({"email": "thief@example.org", "current_password": PASSWORD}),
+            )),
+        ),
+    ];
+    for (method, path, body) in api {
+        let (s, v) = as_bearer(&app, &token, method, &path, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {v}");
+        assert_eq!(v["error"]["code"], "session_required", "{method} {path}");
+        assert_eq!(v["error"]["message"], SESSION_REQUIRED, "{method} {path}");
+    }
+    // The pages behind the same acts refuse a token too, in the same words.
+    let form = |pairs: &[(&'static str, &str)]| {
+        Some(Body::Form(
+            pairs.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        ))
+    };
+    let pages: Vec<(&str, String, Option<Body>)> = vec![
+        ("GET", "/account/tokens".into(), None),
+        (
+            "POST",
+            "/account/tokens".into(),
+            form(&[("name", "一年"), ("expires_in_days", "365")]),
+        ),
+        ("POST", format!("/account/tokens/{id}/revoke"), form(&[])),
+        ("GET", "/account/totp".into(), None),
+        ("POST", "/account/totp/start".into(), form(&[])),
+        (
+            "POST",
+            "/account/totp/confirm".into(),
+            form(&[("code", "123456"), ("current_password", PASSWORD)]),
+        ),
+        (
+            "POST",
+            "/account/totp/recovery-codes".into(),
+            form(&[("code", "123456"), ("current_password", PASSWORD)]),
+        ),
+        (
+            "POST",
+            "/account/totp/disable".into(),
+            form(&[("code", "123456"), ("current_password", PASSWORD)]),
+        ),
+        ("GET", "/password".into(), None),
+        (
+            "POST",
+            "/password".into(),
+            form(&[
+                ("current", PASSWORD),
+                ("new_password", "Script#Owned2026"),
+                ("confirm", "Script#Owned2026"),
+            ]),
+        ),
+        (
+            "POST",
+            "/notifications/email".into(),
+            form(&[
+                ("email", "thief@example.org"),
+                ("current_password", PASSWORD),
+            ]),
+        ),
+    ];
+    for (method, path, body) in pages {
+        let (s, v) = as_bearer(&app, &token, method, &path, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {v}");
+        assert!(
+            v["html"]
+                .as_str()
+                .is_some_and(|h| h.contains(SESSION_REQUIRED)),
+            "{method} {path}: {v}"
+        );
+    }
+    // Nothing changed: one token, still live; no second factor begun; no email; the same
+    // password.
+    assert_eq!(
+        app.sql_scalar("select count(*) from api_token t join app_user u on u.user_id = t.user_id where u.username = 'u_script' and t.revoked_at is null")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.sql_scalar("select count(*) from app_user where username = 'u_script' and (totp_pending is not null or totp_enabled_at is not null or email <> '')")
+            .await,
+        0
+    );
+    assert_eq!(
+        api_login(&app, &TestApp::client(), "u_script", PASSWORD, None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(with_token(&app, &token).await, StatusCode::OK);
+    // The signed-in session still manages its tokens.
+    let (s, v) = app.get(&c, "/api/v1/tokens").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = app
+        .send(&c, "DELETE", &format!("/api/v1/tokens/{id}"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(with_token(&app, &token).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Issue #13 (A): from a signed-in session, the second factor and the digest email need the
+/// current password again in the same request (`current_password`); a wrong one counts
+/// towards the login lock like a wrong current password at a password change.
+#[tokio::test]
+async fn the_second_factor_and_the_email_need_the_current_password_again() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = plain_user(&app, &admin, "u_reauth").await;
+    let email = "/api/v1/me/email";
+    let address = "reauth@example.gov.cn";
+    let (s, v) = app.send(&c, "PUT", email, json!({"email": address})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["current_password"], "请输入当前密码");
+    let (s, v) = app
+        .send(
+            &c,
+            "PUT",
+            email,
+            json!({"email": address, "current_password": "Wrong#Guess1x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["current_password"], "当前密码不正确");
+    let (s, v) = app
+        .send(
+            &c,
+            "PUT",
+            email,
+            json!({"email": address, "current_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    // The page asks for it too.
+    let r = c
+        .post(app.url("/notifications/email"))
+        .form(&[("email", ""), ("current_password", "Wrong#Guess2x")])
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("t").contains("当前密码不正确"));
+    assert_eq!(
+        app.sql_scalar(&format!(
+            "select count(*) from app_user where username = 'u_reauth' and email = '{address}'"
+        ))
+        .await,
+        1
+    );
+
+    // Enrolment: the secret is shown, but binding it needs the password.
+    let (s, e) = app.post(&c, "/api/v1/me/totp", json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let secret = e["secret"].as_str().expect("secret").to_string();
+    let now = mid_step().await;
+    let confirm = "/api/v1/me/totp/confirm";
+    let code = code_at(&secret, now).expect("code");
+    let (s, v) = app.post(&c, confirm, json!({"code": code})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["current_password"], "请输入当前密码");
+    let (s, v) = app
+        .post(
+            &c,
+            confirm,
+            json!({"code": code, "current_password": "Wrong#Guess3x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["current_password"], "当前密码不正确");
+    assert_eq!(
+        app.sql_scalar("select count(*) from app_user where username = 'u_reauth' and totp_enabled_at is not null")
+            .await,
+        0,
+        "not bound without the password"
+    );
+    let (s, v) = app
+        .post(
+            &c,
+            confirm,
+            json!({"code": code, "current_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let recovery: Vec<String> = serde_json::from_value(v["recovery_codes"].clone()).expect("codes");
+    // Renewing the recovery codes and turning the factor off: the code alone is not enough.
+    let renew = "/api/v1/me/totp/recovery-codes";
+    let (s, v) = app.post(&c, renew, json!({"code": recovery[0]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["current_password"], "请输入当前密码");
+    let (s, v) = app
+        .post(
+            &c,
+            renew,
+            json!({"code": recovery[0], "current_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let renewed: Vec<String> = serde_json::from_value(v["recovery_codes"].clone()).expect("codes");
+    let (s, v) = app
+        .send(
+            &c,
+            "DELETE",
+            "/api/v1/me/totp",
+            json!({"code": renewed[0], "current_password": "Wrong#Guess4x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"]["current_password"], "当前密码不正确");
+    assert_eq!(
+        app.sql_scalar("select count(*) from recovery_code r join app_user u on u.user_id = r.user_id where u.username = 'u_reauth' and r.used_at is null")
+            .await,
+        10,
+        "a wrong password spends no code"
+    );
+
+    // Four wrong passwords so far; the fifth locks, like wrong current passwords at a
+    // password change, and then even the right one is refused, and so is a login.
+    let (s, v) = app
+        .send(
+            &c,
+            "PUT",
+            email,
+            json!({"email": "", "current_password": "Wrong#Guess5x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app
+        .send(
+            &c,
+            "DELETE",
+            "/api/v1/me/totp",
+            json!({"code": renewed[1], "current_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("输入错误次数过多")),
+        "{v}"
+    );
+    let (s, _) = api_login(&app, &TestApp::client(), "u_reauth", PASSWORD, None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.sql_scalar(
+            "select count(*) from audit_log where action = 'user.lock' and object_id = 'u_reauth'"
+        )
+        .await,
+        1
+    );
 }

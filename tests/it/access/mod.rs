@@ -89,6 +89,8 @@ struct Route {
     path: String,
     body: Body,
     allowed: &'static [R],
+    /// Only a signed-in session may call it: an API token of any role is refused (403).
+    session_only: bool,
 }
 
 fn r(method: &'static str, path: impl Into<String>, body: Body, allowed: &'static [R]) -> Route {
@@ -97,6 +99,21 @@ fn r(method: &'static str, path: impl Into<String>, body: Body, allowed: &'stati
         path: path.into(),
         body,
         allowed,
+        session_only: false,
+    }
+}
+
+/// A route for the person signed in, not for a script: the allowed roles with a session,
+/// and no role with an API token (tokens, the second factor, the password, the email).
+fn signed_in(
+    method: &'static str,
+    path: impl Into<String>,
+    body: Body,
+    allowed: &'static [R],
+) -> Route {
+    Route {
+        session_only: true,
+        ..r(method, path, body, allowed)
     }
 }
 
@@ -109,9 +126,18 @@ fn template_matches(template: &str, path: &str) -> bool {
             .all(|(a, b)| (a.starts_with('{') && a.ends_with('}') && !b.is_empty()) || a == b)
 }
 
-async fn call(app: &TestApp, c: &Client, route: &Route, role: R) -> StatusCode {
+async fn call(
+    app: &TestApp,
+    c: &Client,
+    route: &Route,
+    role: R,
+    token: Option<&str>,
+) -> StatusCode {
     let m = reqwest::Method::from_bytes(route.method.as_bytes()).expect("method");
     let mut req = c.request(m, app.url(&route.path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
     let tag = format!("{role:?}");
     req = match &route.body {
         Body::None => req,
@@ -357,6 +383,7 @@ async fn every_role_on_every_route() {
                 path: route.path.clone(),
                 body: Body::None,
                 allowed: route.allowed,
+                session_only: route.session_only,
             };
             route_for.body = match &route.body {
                 Body::None => Body::None,
@@ -370,7 +397,7 @@ async fn every_role_on_every_route() {
                 Body::Form(p) => Body::Form(p.clone()),
                 Body::Xlsx => Body::Xlsx,
             };
-            let s = call(&app, client, &route_for, *role).await;
+            let s = call(&app, client, &route_for, *role, None).await;
             n += 1;
             let api = route.path.starts_with("/api/");
             let ok = if *role == Anon {
@@ -389,6 +416,36 @@ async fn every_role_on_every_route() {
             };
             if !ok {
                 failures.push(format!("{role:?} {} {} → {s}", route.method, route.path));
+            }
+        }
+    }
+    // The same roles with an API token: refused (403) wherever only the person signed in may
+    // act, while the token serves the rest (its role's own answer to GET /me).
+    for (role, client) in clients.iter().filter(|(role, _)| *role != Anon) {
+        let (s, v) = app
+            .post(
+                client,
+                "/api/v1/tokens",
+                json!({"name": format!("矩阵 {role:?}")}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{role:?}: {v}");
+        let token = v["token"].as_str().expect("token").to_string();
+        let script = TestApp::client();
+        let me = r("GET", "/api/v1/me", Body::None, ALL);
+        let s = call(&app, &script, &me, *role, Some(&token)).await;
+        n += 1;
+        if s != StatusCode::OK {
+            failures.push(format!("{role:?} token GET /api/v1/me → {s}"));
+        }
+        for route in routes.iter().filter(|r| r.session_only) {
+            let s = call(&app, &script, route, *role, Some(&token)).await;
+            n += 1;
+            if s != StatusCode::FORBIDDEN {
+                failures.push(format!(
+                    "{role:?} token {} {} → {s} (want 403)",
+                    route.method, route.path
+                ));
             }
         }
     }

@@ -126,13 +126,14 @@ impl TestApp {
         if me["must_change_password"] == json!(false)
             && me["totp_enrolment_required"] == json!(true)
         {
-            self.enrol_totp(&c, username).await;
+            self.enrol_totp(&c, username, password).await;
         }
         c
     }
 
-    /// Sets up the second factor for a logged-in client, remembering the secret.
-    pub async fn enrol_totp(&self, c: &Client, username: &str) -> String {
+    /// Sets up the second factor for a logged-in client (confirmed with the code and the
+    /// current password), remembering the secret.
+    pub async fn enrol_totp(&self, c: &Client, username: &str, password: &str) -> String {
         let (s, v) = self.post(c, "/api/v1/me/totp", json!({})).await;
         assert_eq!(s, StatusCode::CREATED, "totp start for {username}: {v}");
         let secret = v["secret"].as_str().expect("secret").to_string();
@@ -142,7 +143,11 @@ impl TestApp {
             .insert(username.to_string(), (secret.clone(), 0));
         let code = self.next_code(username).await.expect("code");
         let (s, v) = self
-            .post(c, "/api/v1/me/totp/confirm", json!({"code": code}))
+            .post(
+                c,
+                "/api/v1/me/totp/confirm",
+                json!({"code": code, "current_password": password}),
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "totp confirm for {username}: {v}");
         secret
@@ -258,7 +263,7 @@ impl TestApp {
         assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
         let (_, me) = self.get(&c, "/api/v1/me").await;
         if me["totp_enrolment_required"] == json!(true) {
-            self.enrol_totp(&c, username).await;
+            self.enrol_totp(&c, username, PASSWORD).await;
         }
         if watcher {
             self.watchers.lock().expect("lock").push(c.clone());
@@ -461,9 +466,13 @@ pub fn testid_text(html: &str, id: &str) -> Option<String> {
     Some(rest[start..end].trim().to_string())
 }
 
-/// Sets up the second factor through the pages for a logged-in browser-like client;
-/// returns the secret and the recovery codes shown once.
-pub async fn enrol_through_pages(app: &TestApp, c: &Client) -> (String, Vec<String>) {
+/// Sets up the second factor through the pages for a logged-in browser-like client whose
+/// password is `password`; returns the secret and the recovery codes shown once.
+pub async fn enrol_through_pages(
+    app: &TestApp,
+    c: &Client,
+    password: &str,
+) -> (String, Vec<String>) {
     let r = c
         .post(app.url("/account/totp/start"))
         .send()
@@ -482,7 +491,7 @@ pub async fn enrol_through_pages(app: &TestApp, c: &Client) -> (String, Vec<Stri
     let secret = testid_text(&html, "totp-secret").expect("secret");
     let bad = c
         .post(app.url("/account/totp/confirm"))
-        .form(&[("code", "000000")])
+        .form(&[("code", "000000"), ("current_password", password)])
         .send()
         .await
         .expect("confirm");
@@ -491,7 +500,7 @@ pub async fn enrol_through_pages(app: &TestApp, c: &Client) -> (String, Vec<Stri
     let code = yaoshi::auth::totp::code_at(&secret, yaoshi::clock::now()).expect("code");
     let r = c
         .post(app.url("/account/totp/confirm"))
-        .form(&[("code", code.as_str())])
+        .form(&[("code", code.as_str()), ("current_password", password)])
         .send()
         .await
         .expect("confirm");
