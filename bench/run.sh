@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 cargo build --release --quiet
-BIN=$PWD/target/release/yaoshi
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/yaoshi
 WORK=$(mktemp -d)
 PORT=${BENCH_PORT:-18181}
 DURATION=${BENCH_DURATION:-15s}

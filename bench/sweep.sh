@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 if [ -z "${YAOSHI_BIN:-}" ]; then cargo build --release --quiet; fi
-BIN=${YAOSHI_BIN:-$PWD/target/release/yaoshi}
+BIN=${YAOSHI_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/yaoshi}
 WORK=$(mktemp -d)
 PORT=${BENCH_PORT:-18182}
 export YAOSHI_INITIAL_ADMIN_PASSWORD='Bench@12345' YAOSHI_DEMO_PASSWORD='Demo@2026pass'
