@@ -175,7 +175,9 @@ def main() -> None:
             lines.append((user.removeprefix("demo_"), path, rps, p50, p99, non2xx, len(body)))
             print(f"{user} {path} {rps:.0f}/s p99 {p99} {len(body)} B", flush=True)
     health_after = wrk(base, "/healthz", None)
-    ref = health[0] or 1.0
+    # The yardstick: the better of the two /healthz runs (the first can catch the server's
+    # start-up work).
+    ref = max(health[0], health_after[0]) or 1.0
     row = lambda l: (  # noqa: E731
         f"| {l[0]} | `{l[1]}` | {l[2]:.0f} | {l[3]} | {l[4]} | {l[2] / ref * 100:.1f}% | {l[6]:,} |"
         + (f" {l[5]} non-2xx |" if l[5] else " |")
@@ -189,7 +191,7 @@ def main() -> None:
         f"Produced by `bash bench/sweep.sh` on {time.strftime('%Y-%m-%d')}: the API's GET operations",
         "from the OpenAPI document and every page each demo role reaches by its links (one per",
         f"pattern), each under wrk -t2 -c32 for {SECONDS} s on the same machine as the server (2 cores).",
-        f"`/healthz` of the same run: {health[0]:.0f} req/s before, {health_after[0]:.0f} after; "
+        f"`/healthz` of the same run: {health[0]:.0f} req/s before, {health_after[0]:.0f} after (ratios to the better); "
         f"{len(lines)} lines; goal p99 ≤ 20 ms and ≤ 150 KB: {len(lines) - len(over)} meet it, "
         f"{len(over)} do not.",
         "",
