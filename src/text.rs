@@ -70,6 +70,34 @@ mod prose_tests {
     use super::*;
 
     #[test]
+    fn a_day_the_calendar_lacks_is_told_apart_from_an_unreadable_date() {
+        for (text, msg) in [
+            (
+                "1990-02-30",
+                "日期“1990-02-30”不存在：1990年2月没有30日，请核对",
+            ),
+            (
+                "2023年2月29日",
+                "日期“2023年2月29日”不存在：2023年2月没有29日，请核对",
+            ),
+            (
+                "2021/4/31",
+                "日期“2021/4/31”不存在：2021年4月没有31日，请核对",
+            ),
+        ] {
+            assert_eq!(parse_date(text).expect_err(text).to_string(), msg);
+        }
+        // 2024 is a leap year; a month 13 or day 32 is not a day that is missing.
+        assert!(parse_date("2024-02-29").is_ok());
+        for text in ["2021-13-01", "2021-01-32", "去年春天"] {
+            assert!(
+                matches!(parse_date(text), Err(DateError::Invalid(_))),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn prose_keeps_full_width_punctuation_names_fold_it() {
         let typed = "  研究党费，安排工作（第１次）；\u{200B}地点：三楼  会议室 ";
         assert_eq!(
@@ -89,6 +117,13 @@ mod prose_tests {
 pub enum DateError {
     Empty,
     Invalid(String),
+    /// Read as year, month and day, but the calendar has no such day ("1990-02-30").
+    NoSuchDay {
+        text: String,
+        year: i32,
+        month: u8,
+        day: u8,
+    },
 }
 
 impl fmt::Display for DateError {
@@ -96,6 +131,15 @@ impl fmt::Display for DateError {
         match self {
             Self::Empty => f.write_str("日期不能为空"),
             Self::Invalid(s) => write!(f, "无法识别的日期“{s}”，请使用 2021-03-05 这样的格式"),
+            Self::NoSuchDay {
+                text,
+                year,
+                month,
+                day,
+            } => write!(
+                f,
+                "日期“{text}”不存在：{year}年{month}月没有{day}日，请核对"
+            ),
         }
     }
 }
@@ -111,8 +155,36 @@ pub fn parse_date(s: &str) -> Result<Date, DateError> {
     }
     match parse_cleaned_date(&cleaned) {
         Some(d) if (1900..=2100).contains(&d.year()) => Ok(d),
-        _ => Err(DateError::Invalid(cleaned)),
+        Some(_) => Err(DateError::Invalid(cleaned)),
+        None => Err(match no_such_day(&cleaned) {
+            Some((year, month, day)) => DateError::NoSuchDay {
+                text: cleaned,
+                year,
+                month,
+                day,
+            },
+            None => DateError::Invalid(cleaned),
+        }),
     }
+}
+
+/// A year, month (1–12) and day (1–31) written in one of the separated spellings that make
+/// no calendar day (30 February, 31 April): told apart from a spelling not understood.
+fn no_such_day(s: &str) -> Option<(i32, u8, u8)> {
+    let parts: Vec<&str> = s
+        .trim_end_matches(['日', '号'])
+        .split(['-', '/', '.', '年', '月'])
+        .collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    if y.len() != 4 || !is_digits(y) || !short_number(m) || !short_number(d) {
+        return None;
+    }
+    let (year, month, day): (i32, u8, u8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let month_ok = Month::try_from(month).ok()?;
+    ((1..=31).contains(&day) && Date::from_calendar_date(year, month_ok, day).is_err())
+        .then_some((year, month, day))
 }
 
 fn parse_cleaned_date(s: &str) -> Option<Date> {
@@ -451,7 +523,10 @@ mod tests {
         assert!(invalid("2021年"));
         assert!(invalid("3月5日"));
         assert!(invalid("2021年13月"));
-        assert!(invalid("2021年2月30日"));
+        assert!(matches!(
+            parse_date("2021年2月30日"),
+            Err(DateError::NoSuchDay { .. })
+        ));
         assert!(invalid("2021年3月5日上午"));
         assert!(invalid("二〇二一年三月五日"));
     }
@@ -525,8 +600,14 @@ mod tests {
     fn leap_days() {
         assert_eq!(d("2000-02-29"), date!(2000 - 02 - 29));
         assert_eq!(d("2024/2/29"), date!(2024 - 02 - 29));
-        assert!(invalid("1900-02-29"));
-        assert!(invalid("2023-02-29"));
+        assert!(matches!(
+            parse_date("1900-02-29"),
+            Err(DateError::NoSuchDay { .. })
+        ));
+        assert!(matches!(
+            parse_date("2023-02-29"),
+            Err(DateError::NoSuchDay { .. })
+        ));
     }
 
     #[test]

@@ -443,3 +443,19 @@ async fn scope_is_enforced_in_queries() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// A day the calendar lacks is named as such through the API and the page, not reported as
+/// an unreadable format (before: "无法识别的日期“1990-02-30”").
+#[tokio::test]
+async fn a_missing_calendar_day_is_named() {
+    let app = TestApp::spawn().await;
+    let c = app.admin().await;
+    let city = city(&app, &c).await;
+    let body = json!({"name": "张三", "id_number": crate::common::nth_id(7), "kind": "full", "branch_id": city.branch_a, "joined_on": "1990-02-30"});
+    let (s, v) = app.post(&c, "/api/v1/members", body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        v["error"]["fields"]["joined_on"],
+        "日期“1990-02-30”不存在：1990年2月没有30日，请核对"
+    );
+}
