@@ -159,6 +159,13 @@ impl Requested {
     }
 }
 
+/// What an admin act that may need a second person came to: done at once, or a request
+/// waiting for confirmation (creating, granting or resetting a security or audit admin).
+pub enum Outcome<T> {
+    Done(T),
+    Pending(Requested),
+}
+
 /// What the confirmer receives: the account and, where there is one, the password's
 /// second half.
 #[derive(Debug, Serialize, ToSchema)]
@@ -715,22 +722,22 @@ async fn refuse_page(
     Path(id): Path<i64>,
     Form(f): Form<RefuseInput>,
 ) -> AppResult<Response> {
-    match refuse(&state, &user, id, &f.note).await {
-        Ok(()) => Ok(web::redirect_with_flash(
-            "/system/approvals",
-            "已处理该申请",
-        )),
-        Err(AppError::Invalid { message, fields }) => {
-            let msg = fields.into_values().next().unwrap_or(message);
-            Ok(web::invalid(
-                render_list(&state, &user, FlashIn(None), None, Some(msg)).await?,
+    let message = match refuse(&state, &user, id, &f.note).await {
+        Ok(()) => {
+            return Ok(web::redirect_with_flash(
+                "/system/approvals",
+                "已处理该申请",
             ))
         }
-        Err(AppError::Conflict(message)) => Ok(web::invalid(
-            render_list(&state, &user, FlashIn(None), None, Some(message)).await?,
-        )),
-        Err(e) => Err(e),
-    }
+        Err(AppError::Invalid { message, fields }) => {
+            fields.into_values().next().unwrap_or(message)
+        }
+        Err(AppError::Conflict(message)) => message,
+        Err(e) => return Err(e),
+    };
+    Ok(web::invalid(
+        render_list(&state, &user, FlashIn(None), None, Some(message)).await?,
+    ))
 }
 
 // ---- API ----

@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
 
-use super::approvals::{self, Requested};
+use super::approvals::{self, Outcome, Requested};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct UserFilter {
@@ -42,14 +42,11 @@ pub struct CreatedUser {
     pub password: String,
 }
 
-/// A new account, or — for the security-admin and audit-admin roles — a request that a
-/// second admin must confirm (`approvals`).
-pub enum Created {
-    User(CreatedUser),
-    Pending(Requested),
-}
-
-pub async fn create(state: &AppState, user: &CurrentUser, input: UserInput) -> AppResult<Created> {
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    input: UserInput,
+) -> AppResult<Outcome<CreatedUser>> {
     user.require(user.is_system_admin())?;
     if let Some(role) =
         Role::parse(&input.grant.role).filter(|r| approvals::needs_second_person(*r))
@@ -62,7 +59,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: UserInput) -> A
             role,
         )
         .await
-        .map(Created::Pending);
+        .map(Outcome::Pending);
     }
     let password = crate::auth::password::generate();
     let id = store::create_user(
@@ -77,25 +74,22 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: UserInput) -> A
         &[input.grant],
     )
     .await?;
-    Ok(Created::User(CreatedUser {
+    Ok(Outcome::Done(CreatedUser {
         user_id: id,
         password,
     }))
 }
 
-/// A new one-time password, or — for an account holding the security-admin or audit-admin
-/// role — a request that a second admin must confirm (`approvals`).
-pub enum Reset {
-    Done(String),
-    Pending(Requested),
-}
-
-pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Reset> {
+pub async fn reset_password(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<Outcome<String>> {
     user.require(user.is_system_admin())?;
     if let Some(role) = approvals::guarded_role(state, id).await? {
         return approvals::request_reset(state, user, id, role)
             .await
-            .map(Reset::Pending);
+            .map(Outcome::Pending);
     }
     let password = crate::auth::password::generate();
     store::set_password(state, &user.actor(), id, password.clone(), true).await?;
@@ -105,7 +99,7 @@ pub async fn reset_password(state: &AppState, user: &CurrentUser, id: i64) -> Ap
         .fetch_one(&state.db.pool)
         .await?;
     crate::auth::throttle::clear_account(state, &username).await?;
-    Ok(Reset::Done(password))
+    Ok(Outcome::Done(password))
 }
 
 pub async fn set_disabled(
@@ -144,19 +138,12 @@ pub async fn set_disabled(
     Ok(())
 }
 
-/// A grant made, or — for the security-admin and audit-admin roles — a request that a
-/// second admin must confirm (`approvals`).
-pub enum Granted {
-    Done(i64),
-    Pending(Requested),
-}
-
 pub async fn add_grant(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
     g: NewGrant,
-) -> AppResult<Granted> {
+) -> AppResult<Outcome<i64>> {
     user.require(user.is_system_admin())?;
     // Granting oneself a role (a business role, say, to read unmasked personal data) would
     // let the system admin step outside the duties it checks others in.
@@ -168,7 +155,7 @@ pub async fn add_grant(
     if let Some(role) = Role::parse(&g.role).filter(|r| approvals::needs_second_person(*r)) {
         return approvals::request_grant(state, user, id, role)
             .await
-            .map(Granted::Pending);
+            .map(Outcome::Pending);
     }
     let mut tx = state.db.begin_write().await?;
     let exists: Option<i64> = sqlx::query_scalar("select user_id from app_user where user_id = $1")
@@ -197,7 +184,7 @@ pub async fn add_grant(
     .await?;
     tx.commit().await?;
     crate::auth::cache::clear(state);
-    Ok(Granted::Done(gid))
+    Ok(Outcome::Done(gid))
 }
 
 pub async fn revoke_grant(
@@ -497,7 +484,7 @@ async fn create_page(
         per_page: None,
     };
     match create(&state, &user, input).await {
-        Ok(Created::User(c)) => {
+        Ok(Outcome::Done(c)) => {
             list_render(
                 &state,
                 &user,
@@ -509,7 +496,7 @@ async fn create_page(
             )
             .await
         }
-        Ok(Created::Pending(r)) => {
+        Ok(Outcome::Pending(r)) => {
             list_render(&state, &user, empty, FlashIn(None), None, None, Some(r)).await
         }
         Err(AppError::Invalid { message, fields }) => {
@@ -601,8 +588,8 @@ async fn reset_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     match reset_password(&state, &user, id).await {
-        Ok(Reset::Done(p)) => detail(&state, &user, id, FlashIn(None), Some(p), None, None).await,
-        Ok(Reset::Pending(r)) => {
+        Ok(Outcome::Done(p)) => detail(&state, &user, id, FlashIn(None), Some(p), None, None).await,
+        Ok(Outcome::Pending(r)) => {
             detail(&state, &user, id, FlashIn(None), None, None, Some(r)).await
         }
         Err(AppError::Conflict(message)) => Ok(web::invalid(
@@ -685,11 +672,11 @@ async fn grant_page(
     Form(f): Form<GrantForm>,
 ) -> AppResult<Response> {
     match add_grant(&state, &user, id, grant_from(&f.role, &f.scope_id)).await {
-        Ok(Granted::Done(_)) => Ok(web::redirect_with_flash(
+        Ok(Outcome::Done(_)) => Ok(web::redirect_with_flash(
             &format!("/system/users/{id}"),
             "已授予角色",
         )),
-        Ok(Granted::Pending(r)) => {
+        Ok(Outcome::Pending(r)) => {
             detail(&state, &user, id, FlashIn(None), None, None, Some(r)).await
         }
         Err(AppError::Conflict(message)) => Ok(web::invalid(
@@ -779,8 +766,8 @@ async fn api_create(
     Json(input): Json<UserInput>,
 ) -> AppResult<Response> {
     Ok(match create(&state, &user, input).await? {
-        Created::User(c) => (StatusCode::CREATED, Json(c)).into_response(),
-        Created::Pending(r) => approvals::accepted(r),
+        Outcome::Done(c) => (StatusCode::CREATED, Json(c)).into_response(),
+        Outcome::Pending(r) => approvals::accepted(r),
     })
 }
 
@@ -799,8 +786,8 @@ async fn api_reset(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     Ok(match reset_password(&state, &user, id).await? {
-        Reset::Done(password) => Json(ResetPassword { password }).into_response(),
-        Reset::Pending(r) => approvals::accepted(r),
+        Outcome::Done(password) => Json(ResetPassword { password }).into_response(),
+        Outcome::Pending(r) => approvals::accepted(r),
     })
 }
 
@@ -825,8 +812,8 @@ async fn api_add_grant(
     Json(g): Json<NewGrant>,
 ) -> AppResult<Response> {
     Ok(match add_grant(&state, &user, id, g).await? {
-        Granted::Done(gid) => (StatusCode::CREATED, Json(gid)).into_response(),
-        Granted::Pending(r) => approvals::accepted(r),
+        Outcome::Done(gid) => (StatusCode::CREATED, Json(gid)).into_response(),
+        Outcome::Pending(r) => approvals::accepted(r),
     })
 }
 

@@ -478,16 +478,11 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) ->
             id,
             format!("新增党员 {}", v.name),
         )
-        .after(&masked_json(&v)),
+        .after(&v.masked_json()),
     )
     .await?;
     tx.commit().await?;
     Ok(id)
-}
-
-/// The audit log keeps personal data masked too.
-pub(super) fn masked_json(v: &ValidMember) -> serde_json::Value {
-    v.masked_json()
 }
 
 /// The columns insert and update write from a validated member, in the order
@@ -618,7 +613,7 @@ pub async fn update(
             format!("修改党员 {} 的信息", v.name),
         )
         .before(&before.masked())
-        .after(&masked_json(&v)),
+        .after(&v.masked_json()),
     )
     .await?;
     tx.commit().await?;
