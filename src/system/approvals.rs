@@ -678,7 +678,8 @@ async fn render_list(
 ) -> AppResult<Response> {
     let rows = list(state, user).await?;
     web::render(&ApprovalsPage {
-        ctx: PageCtx::new(user, "双人确认", "/system/approvals", flash),
+        ctx: PageCtx::new(user, "双人确认", "/system/approvals", flash)
+            .crumb("双人确认", "/system/approvals"),
         rows,
         can_decide: user.is_security_admin() || user.is_audit_admin(),
         user_id: user.user_id,
