@@ -514,7 +514,7 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
 
   step('org life: accounts for a branch and its unit; the branch has a committee', async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
-    const orgs = await (await page.request.get(url('/api/v1/orgs'))).json();
+    const orgs = (await (await page.request.get(url('/api/v1/orgs?per_page=200'))).json()).items;
     const branch = orgs.find((o) => o.name === BRANCH);
     assert.ok(branch, JSON.stringify(orgs));
     branchId = branch.org_id;

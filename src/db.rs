@@ -9,6 +9,7 @@
 //! A page query takes a fraction of a millisecond, less than handing it to sqlx's
 //! per-connection worker thread and back costs; long reads (exports) stay on sqlx.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -482,6 +483,89 @@ impl Sql {
                 .fetch_one(pool)
                 .await?,
         )
+    }
+}
+
+/// The counter `area` of `data_version` ('orglife', 'registry'): database triggers bump it on
+/// every write to the tables behind that area's summaries, whichever instance wrote.
+pub async fn data_version(db: &Db, area: &str) -> anyhow::Result<i64> {
+    let mut sql = Sql::new("select version from data_version where name = ");
+    sql.bind(area);
+    let v: Vec<(i64,)> = sql.fetch_page(db).await?;
+    Ok(v.first().map_or(0, |x| x.0))
+}
+
+/// Query results remembered against a data version: the same query (text and values) is
+/// answered from memory until a write bumps its area's version. For the counts and small
+/// summaries that read many rows (the city's meetings by status, members per category);
+/// a result is exactly what the query returns at that version. Bounded: forgets everything
+/// when it holds [`QueryCache::CAP`] queries.
+#[derive(Default)]
+pub struct QueryCache {
+    map: std::sync::Mutex<HashMap<String, (i64, Arc<dyn std::any::Any + Send + Sync>)>>,
+}
+
+impl QueryCache {
+    pub const CAP: usize = 4096;
+
+    fn get(&self, key: &str, version: i64) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        let map = self.map.lock().ok()?;
+        map.get(key)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, x)| x.clone())
+    }
+
+    fn put(&self, key: String, version: i64, value: Arc<dyn std::any::Any + Send + Sync>) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= Self::CAP {
+                map.clear();
+            }
+            map.insert(key, (version, value));
+        }
+    }
+
+    fn key<T>(area: &str, sql: &Sql) -> String {
+        format!(
+            "{area}\u{1f}{}\u{1f}{}\u{1f}{:?}",
+            std::any::type_name::<T>(),
+            sql.text,
+            sql.args
+        )
+    }
+
+    /// `select count(*) …` under `area`'s version.
+    pub async fn count(&self, db: &Db, area: &str, sql: &Sql) -> anyhow::Result<i64> {
+        // The version is read first: a write landing before the query runs leaves a newer
+        // result under the older version, which the next reader's version no longer matches.
+        let version = data_version(db, area).await?;
+        let key = Self::key::<i64>(area, sql);
+        if let Some(n) = self
+            .get(&key, version)
+            .and_then(|x| x.downcast_ref::<i64>().copied())
+        {
+            return Ok(n);
+        }
+        let n = sql.fetch_scalar(&db.pool).await?;
+        self.put(key, version, Arc::new(n));
+        Ok(n)
+    }
+
+    /// Every row of `sql` under `area`'s version, shared.
+    pub async fn rows<T>(&self, db: &Db, area: &str, sql: &Sql) -> anyhow::Result<Arc<Vec<T>>>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Sync + Unpin + 'static,
+    {
+        let version = data_version(db, area).await?;
+        let key = Self::key::<T>(area, sql);
+        if let Some(rows) = self
+            .get(&key, version)
+            .and_then(|x| x.downcast::<Vec<T>>().ok())
+        {
+            return Ok(rows);
+        }
+        let rows: Arc<Vec<T>> = Arc::new(sql.fetch_all(&db.pool).await?);
+        self.put(key, version, rows.clone());
+        Ok(rows)
     }
 }
 

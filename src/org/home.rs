@@ -19,7 +19,7 @@ pub struct Figures {
     pub terms_overdue: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct CategoryCount {
     pub category_id: i64,
     pub name: String,
@@ -27,7 +27,7 @@ pub struct CategoryCount {
     pub members: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct TermDue {
     pub org_id: i64,
     pub name: String,
@@ -58,14 +58,20 @@ pub async fn figures(state: &AppState, scope: &Scope) -> AppResult<Figures> {
     scope.org_condition(&mut over);
     let mut u = Sql::new("select count(*) from unit u where ");
     scope.unit_condition(&mut u);
-    let pool = &state.db.pool;
+    // Counted once per registry version (and day, which the term queries bind): the
+    // committee's counts read the whole city's register on every visit to the home page.
+    let cache = state.ext::<crate::db::QueryCache>();
+    let count = |sql: Sql| {
+        let cache = cache.clone();
+        async move { cache.count(&state.db, "registry", &sql).await }
+    };
     Ok(Figures {
-        units: u.fetch_scalar(pool).await?,
-        branches: b.fetch_scalar(pool).await?,
-        members: m.fetch_scalar(pool).await?,
-        probationary: p.fetch_scalar(pool).await?,
-        terms_due: due.fetch_scalar(pool).await?,
-        terms_overdue: over.fetch_scalar(pool).await?,
+        units: count(u).await?,
+        branches: count(b).await?,
+        members: count(m).await?,
+        probationary: count(p).await?,
+        terms_due: count(due).await?,
+        terms_overdue: count(over).await?,
     })
 }
 
@@ -125,13 +131,17 @@ async fn cards_of(state: &AppState, user: &CurrentUser) -> AppResult<Vec<HomeCar
         )?);
     }
     if user.is_committee() {
-        let categories = sqlx::query_as(
+        let sql = Sql::new(
             "select c.category_id, c.name, (select count(*) from unit u where u.category_id = c.category_id) as units, \
              (select count(*) from member m join unit u on u.unit_id = m.unit_id where u.category_id = c.category_id and m.status = 'active') as members \
              from category c where c.retired = 0 order by c.sort_order",
-        )
-        .fetch_all(&state.db.pool)
-        .await?;
+        );
+        let categories = state
+            .ext::<crate::db::QueryCache>()
+            .rows::<CategoryCount>(&state.db, "registry", &sql)
+            .await?
+            .as_ref()
+            .clone();
         out.push(HomeCard::render(
             40,
             false,
@@ -147,7 +157,12 @@ async fn cards_of(state: &AppState, user: &CurrentUser) -> AppResult<Vec<HomeCar
         sql.bind(in6).push(" and ");
         scope.org_condition(&mut sql);
         sql.push(" order by o.term_end, o.org_id limit 10");
-        let terms = sql.fetch_all(&state.db.pool).await?;
+        let terms = state
+            .ext::<crate::db::QueryCache>()
+            .rows::<TermDue>(&state.db, "registry", &sql)
+            .await?
+            .as_ref()
+            .clone();
         out.push(HomeCard::render(50, false, &TermsCard { terms })?);
     }
     let mut sql = Sql::new(

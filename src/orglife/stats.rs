@@ -12,7 +12,6 @@ use super::may_read;
 use super::meeting_rules::*;
 use super::rules::{self, MeetingKind};
 use crate::auth::{CurrentUser, Scope};
-use crate::db::Sql;
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -162,10 +161,7 @@ pub struct StatsCache {
 }
 
 pub(super) async fn data_version(state: &AppState) -> AppResult<i64> {
-    let v: Vec<(i64,)> = Sql::new("select version from data_version where name = 'orglife'")
-        .fetch_page(&state.db)
-        .await?;
-    Ok(v.first().map_or(0, |x| x.0))
+    Ok(crate::db::data_version(&state.db, "orglife").await?)
 }
 
 pub(super) async fn compute_year(

@@ -157,7 +157,8 @@ async fn org_tree_rules() {
     let (_, tree) = app
         .get(&c, &format!("/api/v1/orgs?unit_id={}", city.unit_a))
         .await;
-    let tree = tree.as_array().expect("tree");
+    assert_eq!(tree["total"], 3);
+    let tree = tree["items"].as_array().expect("tree");
     assert_eq!(tree.len(), 3);
     assert_eq!(tree[0]["name"], "办公室党支部");
     assert_eq!(tree[1]["depth"], 1);

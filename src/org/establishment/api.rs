@@ -20,7 +20,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_terms))
 }
 
-/// The three 100% rates by category and for the city, with every finding.
+/// The three 100% rates by category and for the city, with one page of the findings that
+/// match the filter (`findings_total` counts them all).
 #[utoipa::path(get, path = "/establishment", tag = "org", params(FindingFilter), responses((status = 200, body = Overview), (status = 403, body = crate::error::ErrorBody)))]
 pub(super) async fn api_overview(
     State(state): State<AppState>,
@@ -28,7 +29,9 @@ pub(super) async fn api_overview(
     Query(f): Query<FindingFilter>,
 ) -> AppResult<Json<Overview>> {
     let mut o = overview(&state, &user).await?;
-    o.findings = filter(std::mem::take(&mut o.findings), f.area.as_deref());
+    let findings = filtered(&state, &mut o, &f).await?;
+    o.findings_total = findings.len() as i64;
+    o.findings = page_of(findings, &f.paging());
     Ok(Json(o))
 }
 

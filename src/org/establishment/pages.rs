@@ -8,6 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -32,22 +34,118 @@ pub fn pages() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct FindingFilter {
     /// establish | adjust | renew
     pub area: Option<String>,
+    /// issue (counts against the rate) | warning (a term due soon)
+    pub nature: Option<String>,
+    /// Only the findings of this category's units.
+    pub category_id: Option<i64>,
+    /// Words in the unit's or the org's name.
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    /// Findings per page (1–200, default 50).
+    pub per_page: Option<i64>,
 }
 
-pub(super) fn filter(findings: Vec<Finding>, area: Option<&str>) -> Vec<Finding> {
-    let want = match area {
-        Some("establish") => Some(Area::Establish),
-        Some("adjust") => Some(Area::Adjust),
-        Some("renew") => Some(Area::Renew),
-        _ => None,
+impl FindingFilter {
+    pub(super) fn paging(&self) -> web::Paging {
+        web::Paging {
+            page: self.page,
+            per_page: Some(self.per_page.unwrap_or(50)),
+        }
+    }
+
+    /// The filter as a query string without `page`, for the pager and the export link.
+    pub(super) fn query_string(&self) -> String {
+        web::query_string(&[
+            ("area", self.area.clone().unwrap_or_default()),
+            ("nature", self.nature.clone().unwrap_or_default()),
+            (
+                "category_id",
+                self.category_id.map(|c| c.to_string()).unwrap_or_default(),
+            ),
+            ("q", self.q.clone().unwrap_or_default()),
+            (
+                "per_page",
+                self.per_page.map(|c| c.to_string()).unwrap_or_default(),
+            ),
+        ])
+    }
+
+    /// Keeps the findings that match; an unknown area or nature is a field error, not a
+    /// silently widened list.
+    pub(super) fn apply(
+        &self,
+        findings: Vec<Finding>,
+        category_of: &HashMap<i64, i64>,
+    ) -> AppResult<Vec<Finding>> {
+        let area = match self.area.as_deref().map(str::trim).unwrap_or("") {
+            "" => None,
+            "establish" => Some(Area::Establish),
+            "adjust" => Some(Area::Adjust),
+            "renew" => Some(Area::Renew),
+            _ => {
+                return Err(AppError::field(
+                    "area",
+                    "方面只能是 establish（应建尽建）、adjust（应调尽调）或 renew（应换尽换）",
+                ))
+            }
+        };
+        let warning = match self.nature.as_deref().map(str::trim).unwrap_or("") {
+            "" => None,
+            "issue" => Some(false),
+            "warning" => Some(true),
+            _ => {
+                return Err(AppError::field(
+                    "nature",
+                    "性质只能是 issue（问题）或 warning（提示）",
+                ))
+            }
+        };
+        let q = crate::text::clean_text(self.q.as_deref().unwrap_or(""));
+        Ok(findings
+            .into_iter()
+            .filter(|f| area.is_none_or(|a| f.area == a))
+            .filter(|f| warning.is_none_or(|w| f.warning == w))
+            .filter(|f| {
+                self.category_id
+                    .is_none_or(|c| category_of.get(&f.unit_id) == Some(&c))
+            })
+            .filter(|f| q.is_empty() || f.unit_name.contains(&q) || f.object.contains(&q))
+            .collect())
+    }
+}
+
+/// The unit → category map of an overview's findings, for the category filter.
+pub(super) async fn categories_of_units(state: &AppState) -> AppResult<HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as("select unit_id, category_id from unit")
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The findings of an overview the filter keeps, and how many there are before paging.
+pub(super) async fn filtered(
+    state: &AppState,
+    o: &mut Overview,
+    f: &FindingFilter,
+) -> AppResult<Vec<Finding>> {
+    let category_of = if f.category_id.is_some() {
+        categories_of_units(state).await?
+    } else {
+        HashMap::new()
     };
+    f.apply(std::mem::take(&mut o.findings), &category_of)
+}
+
+/// One page of findings.
+pub(super) fn page_of(findings: Vec<Finding>, paging: &web::Paging) -> Vec<Finding> {
     findings
         .into_iter()
-        .filter(|f| want.is_none_or(|a| f.area == a))
+        .skip(usize::try_from(paging.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(paging.per_page()).unwrap_or(0))
         .collect()
 }
 
@@ -56,8 +154,37 @@ pub(super) fn filter(findings: Vec<Finding>, area: Option<&str>) -> Vec<Finding>
 pub(super) struct EstablishmentPage {
     ctx: PageCtx,
     o: Overview,
+    f: FindingFilter,
     area: String,
+    nature: String,
+    q: String,
+    query: String,
     counts: [(&'static str, &'static str, usize); 3],
+    categories: Vec<(i64, String)>,
+    pager: web::Pager,
+}
+
+impl EstablishmentPage {
+    fn area_link(&self, area: &str) -> String {
+        let f = FindingFilter {
+            area: Some(area.to_string()),
+            nature: self.f.nature.clone(),
+            category_id: self.f.category_id,
+            q: self.f.q.clone(),
+            page: None,
+            per_page: self.f.per_page,
+        };
+        let q = f.query_string();
+        if q.is_empty() {
+            "/org/establishment".into()
+        } else {
+            format!("/org/establishment?{q}")
+        }
+    }
+
+    fn is_category(&self, id: &i64) -> bool {
+        self.f.category_id == Some(*id)
+    }
 }
 
 pub(super) async fn page(
@@ -78,24 +205,41 @@ pub(super) async fn page(
         ("adjust", "应调尽调", count(Area::Adjust)),
         ("renew", "应换尽换", count(Area::Renew)),
     ];
-    o.findings = filter(std::mem::take(&mut o.findings), f.area.as_deref());
+    let findings = filtered(&state, &mut o, &f).await?;
+    let paging = f.paging();
+    let query = f.query_string();
+    let pager = web::Pager::new(&paging, findings.len() as i64, "/org/establishment", &query);
+    o.findings_total = findings.len() as i64;
+    o.findings = page_of(findings, &paging);
+    let categories = o
+        .categories
+        .iter()
+        .map(|l| (l.category_id, l.name.clone()))
+        .collect();
     web::render(&EstablishmentPage {
         ctx: PageCtx::new(&user, "三个百分百", "/org/establishment", flash)
             .crumb("组织体系", "/org/units")
             .crumb("三个百分百", "/org/establishment"),
         o,
-        area: f.area.unwrap_or_default(),
+        area: f.area.clone().unwrap_or_default(),
+        nature: f.nature.clone().unwrap_or_default(),
+        q: f.q.clone().unwrap_or_default(),
+        query,
+        f,
         counts,
+        categories,
+        pager,
     })
 }
 
 pub(super) async fn export_xlsx(
     state: &AppState,
     user: &CurrentUser,
-    area: Option<&str>,
+    f: &FindingFilter,
 ) -> AppResult<Vec<u8>> {
-    let o = overview(state, user).await?;
-    let rows: Vec<Vec<String>> = filter(o.findings, area)
+    let mut o = overview(state, user).await?;
+    let rows: Vec<Vec<String>> = filtered(state, &mut o, f)
+        .await?
         .into_iter()
         .map(|f| {
             vec![
@@ -131,7 +275,7 @@ pub(super) async fn export_page(
 ) -> AppResult<Response> {
     Ok(crate::xlsx::download(
         "三个百分百问题清单.xlsx",
-        export_xlsx(&state, &user, f.area.as_deref()).await?,
+        export_xlsx(&state, &user, &f).await?,
     ))
 }
 

@@ -47,10 +47,15 @@ impl RateLine {
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Overview {
+    /// The findings (in the API and the page: one page of those the filter keeps).
     pub findings: Vec<Finding>,
+    /// How many findings the filter keeps, over all pages.
+    pub findings_total: i64,
     pub categories: Vec<RateLine>,
     pub total: RateLine,
-    /// The city's rates month by month (committee only; empty otherwise).
+    /// The city's rates month by month (committee only; empty otherwise): each past month
+    /// as its last daily snapshot found it, the current month live (the same figures as
+    /// `total`).
     pub trend: Vec<TrendPoint>,
 }
 
@@ -101,34 +106,75 @@ pub async fn overview(state: &AppState, user: &CurrentUser) -> AppResult<Overvie
     };
     let mut o = overview_in(state, &user.scope(), name).await?;
     if user.is_committee() {
+        let today = format_date(crate::clock::today());
+        let month = &today[..7];
+        // The current month is the live table itself: a snapshot taken this morning
+        // contradicted the table after the day's writes (100.0% beside 99.2%).
         o.trend = trend(state)
             .await?
             .into_iter()
+            .filter(|(day, _)| !day.starts_with(month))
             .map(|(day, rates)| TrendPoint { day, rates })
             .collect();
+        if o.trend.len() >= 12 {
+            o.trend.remove(0);
+        }
+        o.trend.push(TrendPoint {
+            day: today,
+            rates: o.total.clone(),
+        });
     }
     Ok(o)
 }
 
-/// Findings and rates within a scope (the reminder pass uses the whole city).
-pub async fn overview_in(
-    state: &AppState,
-    scope: &crate::auth::Scope,
-    total_name: &str,
-) -> AppResult<Overview> {
+/// One unit of the city as the findings see it: its category and what it lacks.
+struct UnitEntry {
+    unit_id: i64,
+    category_id: i64,
+    category_name: String,
+    findings: Vec<Finding>,
+}
+
+/// One org (not a group) of the city: whether it meets 应调 and 应换, and what it lacks.
+struct OrgEntry {
+    unit_id: i64,
+    category_id: i64,
+    adjust_ok: bool,
+    renew_ok: bool,
+    findings: Vec<Finding>,
+}
+
+/// The whole city's findings, computed once per registry data version and day.
+pub struct CityFindings {
+    version: i64,
+    today: Date,
+    /// In category and unit order.
+    units: Vec<UnitEntry>,
+    /// In tree order.
+    orgs: Vec<OrgEntry>,
+}
+
+/// The last [`CityFindings`]: any write to members, orgs, officers, units, categories or
+/// term rules bumps `data_version('registry')` (database triggers), so it is never stale,
+/// whichever instance made the write; the day is part of the key because terms fall due.
+#[derive(Default)]
+pub struct FindingsCache {
+    city: std::sync::Mutex<Option<std::sync::Arc<CityFindings>>>,
+}
+
+async fn compute_city(state: &AppState, version: i64, today: Date) -> AppResult<CityFindings> {
+    let scope = crate::auth::Scope::everything();
     let mut us = Sql::new(
         "select u.unit_id, u.name, c.category_id, c.name as category_name from unit u \
-         join category c on c.category_id = u.category_id where ",
+         join category c on c.category_id = u.category_id",
     );
-    scope.unit_condition(&mut us);
     us.push(" order by c.sort_order, c.category_id, u.sort_order, u.unit_id");
     let units: Vec<UnitRow> = us.fetch_all(&state.db.pool).await?;
-    let tree = orgs::tree_in(state, scope, None).await?;
-    let mut es = Sql::new(
+    let tree = orgs::tree_in(state, &scope, None).await?;
+    let es = Sql::new(
         "select o.org_id, o.term_start, o.term_extended_to, \
-         (select count(*) from org_officer f where f.org_id = o.org_id) as officers from org o where o.kind <> 'group' and ",
+         (select count(*) from org_officer f where f.org_id = o.org_id) as officers from org o where o.kind <> 'group'",
     );
-    scope.org_condition(&mut es);
     let extras: HashMap<i64, OrgExtra> = es
         .fetch_all::<OrgExtra>(&state.db.pool)
         .await?
@@ -136,7 +182,6 @@ pub async fn overview_in(
         .map(|e| (e.org_id, e))
         .collect();
     let years = term_years(state).await?;
-    let today = crate::clock::today();
     let unit_names: HashMap<i64, (&str, i64)> = units
         .iter()
         .map(|u| (u.unit_id, (u.name.as_str(), u.category_id)))
@@ -145,38 +190,22 @@ pub async fn overview_in(
     for n in tree.iter().filter(|n| n.kind == OrgKind::Branch) {
         *branches_of.entry(n.unit_id).or_default() += 1;
     }
-    let mut lines: Vec<RateLine> = Vec::new();
-    let mut line_of: HashMap<i64, usize> = HashMap::new();
-    for u in &units {
-        line_of.entry(u.category_id).or_insert_with(|| {
-            lines.push(RateLine {
-                category_id: u.category_id,
-                name: u.category_name.clone(),
-                ..Default::default()
-            });
-            lines.len() - 1
-        });
-    }
-    let mut total = RateLine {
-        name: total_name.into(),
-        ..Default::default()
-    };
-    let mut findings = Vec::new();
-    for u in &units {
-        let f = unit_findings(&UnitFacts {
+    let unit_entries = units
+        .iter()
+        .map(|u| UnitEntry {
             unit_id: u.unit_id,
-            name: u.name.clone(),
-            branches: branches_of.get(&u.unit_id).copied().unwrap_or(0),
-        });
-        let ok = i64::from(f.is_empty());
-        for l in [&mut lines[line_of[&u.category_id]], &mut total] {
-            l.units += 1;
-            l.units_ok += ok;
-        }
-        findings.extend(f);
-    }
+            category_id: u.category_id,
+            category_name: u.category_name.clone(),
+            findings: unit_findings(&UnitFacts {
+                unit_id: u.unit_id,
+                name: u.name.clone(),
+                branches: branches_of.get(&u.unit_id).copied().unwrap_or(0),
+            }),
+        })
+        .collect();
+    let mut org_entries = Vec::new();
     for n in tree.iter().filter(|n| n.kind != OrgKind::Group) {
-        let Some(&(unit_name, category)) = unit_names.get(&n.unit_id) else {
+        let Some(&(unit_name, category_id)) = unit_names.get(&n.unit_id) else {
             continue;
         };
         let extra = extras.get(&n.org_id);
@@ -188,26 +217,109 @@ pub async fn overview_in(
             term_end: d(&n.term_end),
             extended_to: extra.and_then(|e| d(&e.term_extended_to)),
         };
-        let f = org_findings(&facts, years.get(&n.kind).copied(), today);
-        let adjust_ok = i64::from(!f.iter().any(|x| x.area == Area::Adjust));
-        let renew_ok = i64::from(!f.iter().any(|x| x.area == Area::Renew && !x.warning));
-        let adjusts = i64::from(n.kind != OrgKind::Group);
-        if let Some(&i) = line_of.get(&category) {
+        let findings = org_findings(&facts, years.get(&n.kind).copied(), today);
+        org_entries.push(OrgEntry {
+            unit_id: n.unit_id,
+            category_id,
+            adjust_ok: !findings.iter().any(|x| x.area == Area::Adjust),
+            renew_ok: !findings.iter().any(|x| x.area == Area::Renew && !x.warning),
+            findings,
+        });
+    }
+    Ok(CityFindings {
+        version,
+        today,
+        units: unit_entries,
+        orgs: org_entries,
+    })
+}
+
+/// The city's findings, from the cache when nothing changed since they were computed.
+async fn city_findings(state: &AppState) -> AppResult<std::sync::Arc<CityFindings>> {
+    let today = crate::clock::today();
+    let version = crate::db::data_version(&state.db, "registry").await?;
+    let cache = state.ext::<FindingsCache>();
+    let cached = cache
+        .city
+        .lock()
+        .ok()
+        .and_then(|c| c.clone())
+        .filter(|c| c.version == version && c.today == today);
+    if let Some(c) = cached {
+        return Ok(c);
+    }
+    let fresh = std::sync::Arc::new(compute_city(state, version, today).await?);
+    if let Ok(mut c) = cache.city.lock() {
+        *c = Some(fresh.clone());
+    }
+    Ok(fresh)
+}
+
+/// Findings and rates within a scope (the reminder pass uses the whole city): the cached
+/// city, summed over the units the scope sees.
+pub async fn overview_in(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    total_name: &str,
+) -> AppResult<Overview> {
+    let city = city_findings(state).await?;
+    Ok(overview_of(&city, scope, total_name))
+}
+
+/// Findings computed afresh from the registry, for the test that compares the cache with a
+/// full recomputation.
+pub async fn overview_uncached(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    total_name: &str,
+) -> AppResult<Overview> {
+    let version = crate::db::data_version(&state.db, "registry").await?;
+    let city = compute_city(state, version, crate::clock::today()).await?;
+    Ok(overview_of(&city, scope, total_name))
+}
+
+fn overview_of(city: &CityFindings, scope: &crate::auth::Scope, total_name: &str) -> Overview {
+    let mut lines: Vec<RateLine> = Vec::new();
+    let mut line_of: HashMap<i64, usize> = HashMap::new();
+    let mut total = RateLine {
+        name: total_name.into(),
+        ..Default::default()
+    };
+    let mut findings = Vec::new();
+    for u in city.units.iter().filter(|u| scope.sees_unit(u.unit_id)) {
+        let i = *line_of.entry(u.category_id).or_insert_with(|| {
+            lines.push(RateLine {
+                category_id: u.category_id,
+                name: u.category_name.clone(),
+                ..Default::default()
+            });
+            lines.len() - 1
+        });
+        let ok = i64::from(u.findings.is_empty());
+        for l in [&mut lines[i], &mut total] {
+            l.units += 1;
+            l.units_ok += ok;
+        }
+        findings.extend(u.findings.iter().cloned());
+    }
+    for o in city.orgs.iter().filter(|o| scope.sees_unit(o.unit_id)) {
+        if let Some(&i) = line_of.get(&o.category_id) {
             for l in [&mut lines[i], &mut total] {
-                l.orgs_adjust += adjusts;
-                l.orgs_adjust_ok += adjusts * adjust_ok;
+                l.orgs_adjust += 1;
+                l.orgs_adjust_ok += i64::from(o.adjust_ok);
                 l.orgs_renew += 1;
-                l.orgs_renew_ok += renew_ok;
+                l.orgs_renew_ok += i64::from(o.renew_ok);
             }
         }
-        findings.extend(f);
+        findings.extend(o.findings.iter().cloned());
     }
-    Ok(Overview {
+    Overview {
+        findings_total: findings.len() as i64,
         findings,
         categories: lines,
         total,
         trend: Vec::new(),
-    })
+    }
 }
 
 /// Records today's rates (per category and for the city) for the trend; once a day.

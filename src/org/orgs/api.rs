@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::{ListPage, Paging};
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -18,15 +19,29 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_officers, api_set_officers))
 }
 
-/// The org tree in the caller's scope, depth-first (optionally one unit).
-#[utoipa::path(get, path = "/orgs", tag = "org", params(TreeQuery), responses((status = 200, body = Vec<TreeNode>), (status = 403, body = crate::error::ErrorBody)))]
+/// The org tree in the caller's scope, depth-first (optionally one unit), a page at a time
+/// (`per_page` up to 200, default 100): the city's tree is thousands of orgs.
+#[utoipa::path(get, path = "/orgs", tag = "org", params(TreeQuery, Paging), responses((status = 200, body = ListPage<TreeNode>), (status = 403, body = crate::error::ErrorBody)))]
 pub(super) async fn api_tree(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(q): Query<TreeQuery>,
-) -> AppResult<Json<Vec<TreeNode>>> {
+    Query(p): Query<Paging>,
+) -> AppResult<Json<ListPage<TreeNode>>> {
     user.require(user.is_registry_admin() || user.has(crate::auth::Role::Branch))?;
-    Ok(Json(tree(&state, &user, q.unit()).await?))
+    let all = tree(&state, &user, q.unit()).await?;
+    let p = Paging {
+        per_page: Some(p.per_page.unwrap_or(100)),
+        ..p
+    };
+    Ok(Json(ListPage {
+        total: all.len() as i64,
+        items: all
+            .into_iter()
+            .skip(usize::try_from(p.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(p.per_page()).unwrap_or(0))
+            .collect(),
+    }))
 }
 
 /// Create an org under a unit (committee, or the unit's admin).

@@ -87,7 +87,10 @@ pub async fn tree_in(
         sql.push(" and o.unit_id = ").bind(u);
     }
     sql.push(" order by o.unit_id, o.sort_order, o.org_id");
-    let orgs: Vec<Org> = sql.fetch_all(&state.db.pool).await?;
+    // Both reads are remembered per registry version: the city's tree and its member counts
+    // feed 三个百分百, the committee's tree API and every unit page.
+    let cache = state.ext::<crate::db::QueryCache>();
+    let orgs = cache.rows::<Org>(&state.db, "registry", &sql).await?;
     let mut counts = Sql::new(
         "select m.branch_id, m.group_id, count(*) as n, sum(case when m.kind = 'full' then 1 else 0 end) as full_n \
          from member m where m.status = 'active'",
@@ -100,7 +103,9 @@ pub async fn tree_in(
     counts.push(" and ");
     scope.member_condition(&mut counts);
     counts.push(" group by m.branch_id, m.group_id");
-    let counts: Vec<(i64, Option<i64>, i64, i64)> = counts.fetch_all(&state.db.pool).await?;
+    let counts = cache
+        .rows::<(i64, Option<i64>, i64, i64)>(&state.db, "registry", &counts)
+        .await?;
     Ok(flatten(&orgs, &counts))
 }
 
@@ -533,6 +538,9 @@ pub async fn export_scoped(
         sql.push(" and o.unit_id = ").bind(u);
     }
     sql.push(" order by o.unit_id, o.sort_order, o.org_id");
-    let orgs: Vec<Org> = sql.fetch_all(&state.db.pool).await?;
+    // Both reads are remembered per registry version: the city's tree and its member counts
+    // feed 三个百分百, the committee's tree API and every unit page.
+    let cache = state.ext::<crate::db::QueryCache>();
+    let orgs = cache.rows::<Org>(&state.db, "registry", &sql).await?;
     write_orgs(&orgs)
 }
