@@ -43,6 +43,16 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
     crate::files::prepare(&config.data_dir)?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    if !db.has_statistics().await? {
+        // A database that never had planner statistics (an upgrade, an import by hand):
+        // gather them in the background rather than delay the start.
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = db.analyze().await {
+                tracing::warn!("collecting planner statistics failed: {e:#}");
+            }
+        });
+    }
     let keys = crate::system::keys::startup(&db, &config).await?;
     crate::feature::install(FEATURES);
     Ok(AppState::new(db, config, crate::ops::prometheus(), keys))

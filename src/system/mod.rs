@@ -92,7 +92,11 @@ const AUDIT_LABELS: &[(&str, &str)] = &[
 pub const FEATURE: Feature = Feature {
     nav: NAV,
     audit_labels: AUDIT_LABELS,
-    jobs: &[audit::SCHEDULE, backup::schedule::SCHEDULE],
+    jobs: &[
+        audit::SCHEDULE,
+        backup::schedule::SCHEDULE,
+        STATISTICS,
+    ],
     home: Some(home::cards),
     ..Feature::new("system", pages, api)
 };
@@ -111,4 +115,26 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(approvals::api())
         .merge(security::api())
         .merge(audit::api())
+}
+
+/// The query planner's statistics refreshed nightly at 04:30 Beijing time, once a day
+/// across instances, and at the first start on a database without any (`app::state`).
+pub const STATISTICS: crate::jobs::Job = crate::jobs::Job {
+    name: "statistics",
+    at: |_| Some((4, 30)),
+    run: statistics_daily,
+};
+
+fn statistics_daily(state: &AppState, now: time::OffsetDateTime) -> crate::jobs::JobFuture<'_> {
+    Box::pin(async move {
+        let done = crate::jobs::once(
+            state,
+            "statistics",
+            now.date(),
+            || async { Ok(state.db.analyze().await?) },
+            |_: &()| 1,
+        )
+        .await?;
+        Ok(done.map(|_| 1))
+    })
 }
