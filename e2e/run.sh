@@ -34,3 +34,5 @@ export YAOSHI_BIN="$BIN"
 
 cd "$ROOT"
 node --test --test-reporter=spec e2e/journey.test.mjs
+# After the journey (which clears e2e/screenshots/ first), one file at a time.
+node --test --test-reporter=spec e2e/web.test.mjs

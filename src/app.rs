@@ -80,7 +80,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::web::nul::refuse,
         ))
-        .layer(middleware::from_fn(crate::web::page_layer));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::page_layer,
+        ));
     Router::new()
         .nest(
             "/api/v1",

@@ -583,8 +583,8 @@ async fn tokens_page(
 ) -> AppResult<Response> {
     web::render(&TokensPage {
         tokens: list_tokens(&state, user.user_id).await?,
-        ctx: PageCtx::new(&user, "API 令牌", "/account/tokens", flash)
-            .crumb("API 令牌", "/account/tokens"),
+        ctx: PageCtx::new(&user, "接口令牌（供系统对接）", "/account/tokens", flash)
+            .crumb("接口令牌", "/account/tokens"),
         created: None,
         error: None,
         now: now(),
@@ -605,8 +605,13 @@ async fn tokens_create(
     };
     web::render(&TokensPage {
         tokens: list_tokens(&state, user.user_id).await?,
-        ctx: PageCtx::new(&user, "API 令牌", "/account/tokens", FlashIn(None))
-            .crumb("API 令牌", "/account/tokens"),
+        ctx: PageCtx::new(
+            &user,
+            "接口令牌（供系统对接）",
+            "/account/tokens",
+            FlashIn(None),
+        )
+        .crumb("接口令牌", "/account/tokens"),
         created,
         error,
         now: now(),

@@ -7,7 +7,7 @@ pub mod totp;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, Role};
 use crate::feature::Feature;
 use crate::state::AppState;
 use crate::web::{MenuGroup, NavEntry};
@@ -21,7 +21,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 pub const GROUP: MenuGroup = MenuGroup {
-    label: "个人",
+    label: "个人设置",
     order: 30,
 };
 
@@ -29,8 +29,20 @@ fn anyone(_: &CurrentUser) -> bool {
     true
 }
 
+/// Who sets up other systems to talk to this one: the committee, unit admins and the system
+/// admin see 接口令牌 in their menu. Everyone else may still open the page, from 修改密码.
+pub fn may_see_tokens_in_menu(user: &CurrentUser) -> bool {
+    user.is_committee() || user.has(Role::Unit) || user.is_system_admin()
+}
+
 const NAV: &[NavEntry] = &[
-    GROUP.entry(20, "API 令牌", "/account/tokens", "key", anyone),
+    GROUP.entry(
+        20,
+        "接口令牌",
+        "/account/tokens",
+        "key",
+        may_see_tokens_in_menu,
+    ),
     GROUP.entry(30, "双因素认证", "/account/totp", "device-mobile", anyone),
     GROUP.entry(40, "修改密码", "/password", "shield-lock", anyone),
 ];

@@ -20,7 +20,9 @@ pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/notifications", get(page))
         .route("/notifications/read-all", post(read_all_page))
-        .route("/notifications/{id}/open", post(open_page))
+        // A link (GET) so each reminder opens, in this tab or a new one, the record or
+        // list it is about; POST stays for forms of older pages.
+        .route("/notifications/{id}/open", get(open_page).post(open_page))
         .route("/notifications/email", post(email_page))
 }
 
@@ -41,6 +43,7 @@ struct InboxPage {
     unread_only: bool,
     email: String,
     mail_on: bool,
+    system_admin: bool,
     error: Option<String>,
 }
 
@@ -48,6 +51,16 @@ impl InboxPage {
     fn time(&self, t: &i64) -> String {
         crate::clock::fmt_time(*t)
     }
+
+    /// The words of a reminder's link, when it leads to a page of its own.
+    fn target(&self, n: &Notification) -> Option<&'static str> {
+        internal(&n.href).then_some("查看")
+    }
+}
+
+/// Only paths inside this site are followed.
+fn internal(href: &str) -> bool {
+    href.starts_with('/') && !href.starts_with("//") && !href.starts_with("/\\")
 }
 
 async fn page(
@@ -81,6 +94,7 @@ async fn render(
         unread_only,
         email: super::email_of(state, user.user_id).await?,
         mail_on: state.config.smtp_url.is_some(),
+        system_admin: user.is_system_admin(),
         error,
     })
 }
@@ -141,8 +155,7 @@ async fn open_page(
     let href = super::mark_read(&state, &user, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    // Only paths inside this site.
-    let to = if href.starts_with('/') && !href.starts_with("//") {
+    let to = if internal(&href) {
         href
     } else {
         "/notifications".into()

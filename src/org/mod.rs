@@ -99,6 +99,8 @@ const AUDIT_LABELS: &[(&str, &str)] = &[
     ("member.import", "导入党员"),
     ("member.export", "导出党员"),
     ("community.create", "新建社区"),
+    ("community.update", "修改社区"),
+    ("community.delete", "删除社区"),
     ("org.election", "登记换届选举"),
     ("org.term_extension", "批准延期换届"),
 ];

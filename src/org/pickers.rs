@@ -96,3 +96,62 @@ pub async fn groups(
     sql.push(" order by o.sort_order, o.org_id");
     Ok(sql.fetch_page(&state.db).await?)
 }
+
+/// A branch picker that scales: the committee picks a unit, then that unit's branches load
+/// (`/org/members/branch-options?unit_id=`); anyone else, with one unit or a few, gets the
+/// branches of their scope at once. The page never embeds every branch of the city.
+pub struct BranchPicker {
+    /// Whether a unit is picked first (the committee), or branches are listed at once.
+    pub by_unit: bool,
+    /// The units to pick from.
+    pub units: Vec<(i64, String)>,
+    pub unit_id: Option<i64>,
+    pub branches: Vec<(i64, String)>,
+    /// The branch chosen (0 for none).
+    pub branch_id: i64,
+}
+
+impl BranchPicker {
+    pub fn by_unit(&self) -> bool {
+        self.by_unit
+    }
+
+    pub fn unit_is(&self, id: &i64) -> bool {
+        self.unit_id == Some(*id)
+    }
+}
+
+/// The picker with `branch_id` (0 for none) chosen: for the committee, its unit's branches.
+pub async fn branch_picker(
+    state: &AppState,
+    user: &CurrentUser,
+    branch_id: i64,
+) -> AppResult<BranchPicker> {
+    if !user.is_committee() {
+        return Ok(BranchPicker {
+            by_unit: false,
+            units: Vec::new(),
+            unit_id: None,
+            branches: all_branches_labelled(state, user).await?,
+            branch_id,
+        });
+    }
+    let unit_id: Option<i64> = if branch_id > 0 {
+        sqlx::query_scalar("select unit_id from org where org_id = $1")
+            .bind(branch_id)
+            .fetch_optional(&state.db.pool)
+            .await?
+    } else {
+        None
+    };
+    Ok(BranchPicker {
+        by_unit: true,
+        units: units(state, user).await?,
+        unit_id,
+        branches: match unit_id {
+            Some(u) => branches(state, user, Some(u)).await?,
+            None => Vec::new(),
+        },
+        branch_id,
+    })
+}

@@ -32,6 +32,7 @@ pub struct UnitRow {
 }
 
 #[derive(Debug, Deserialize, Default, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct UnitFilter {
     /// Name contains.
     pub q: Option<String>,
@@ -42,7 +43,27 @@ pub struct UnitFilter {
     pub per_page: Option<i64>,
 }
 
+/// The unit list's orders: `(key, label)`.
+pub const SORTS: &[(&str, &str)] = &[
+    ("category", "按类别"),
+    ("name", "按名称"),
+    ("members", "按党员数"),
+];
+
 impl UnitFilter {
+    /// An unknown sort or a category that is not a number is refused, not ignored.
+    pub fn check(&self) -> AppResult<()> {
+        let mut errors = crate::error::FieldErrors::new();
+        web::check_choice(&mut errors, "sort", "排序方式", self.sort.as_deref(), SORTS);
+        web::check_id(
+            &mut errors,
+            "category_id",
+            "类别",
+            self.category_id.as_deref(),
+        );
+        web::filter_checked(errors)
+    }
+
     fn category(&self) -> Option<i64> {
         self.category_id
             .as_deref()
@@ -95,6 +116,7 @@ pub async fn list(
     all: bool,
 ) -> AppResult<(Vec<UnitRow>, i64)> {
     user.require(user.is_registry_admin())?;
+    f.check()?;
     let mut sql = filtered(user, f, UNIT_SELECT);
     sql.push(match f.sort.as_deref() {
         Some("name") => " order by u.name",

@@ -3,10 +3,13 @@
 
 pub mod home;
 pub mod nul;
+pub mod rejection;
+
+pub use rejection::rejection_error;
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Path, Request};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -15,6 +18,7 @@ use serde::Deserialize;
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, ErrorInfo};
+use crate::state::AppState;
 
 pub const FLASH_COOKIE: &str = "yaoshi_flash";
 
@@ -63,7 +67,9 @@ pub struct PageCtx {
     pub role_label: String,
     pub scope_name: String,
     pub nav: Vec<NavGroup>,
-    pub crumbs: Vec<(String, String)>,
+    pub crumbs: Vec<Crumb>,
+    /// Menu links this user may not open: a crumb under one of them is shown as text.
+    closed: Vec<&'static str>,
     pub flash: Option<Flash>,
     pub unread: i64,
     /// Days before the password expires, within the policy's warning period.
@@ -86,16 +92,49 @@ impl PageCtx {
             scope_name,
             nav: nav_for(user, path),
             crumbs: Vec::new(),
+            closed: closed_for(user),
             flash: flash.0,
             unread: user.unread,
             password_days_left: user.password_days_left,
         }
     }
 
+    /// A step of the breadcrumb. It links to `href` unless the page is one the user may not
+    /// open (a menu page not in their menu, or a page under one), or `href` is empty.
     pub fn crumb(mut self, label: impl Into<String>, href: impl Into<String>) -> Self {
-        self.crumbs.push((label.into(), href.into()));
+        let href: String = href.into();
+        let open = !href.is_empty() && !self.closed.iter().any(|c| under(&href, c));
+        self.crumbs.push(Crumb {
+            label: label.into(),
+            href: open.then_some(href),
+        });
         self
     }
+}
+
+/// One step of the breadcrumb; text only when the user may not open its page.
+pub struct Crumb {
+    pub label: String,
+    pub href: Option<String>,
+}
+
+/// Whether `href` is the menu page `entry` or a page under it (`/org/units/3` under
+/// `/org/units`), its query aside.
+fn under(href: &str, entry: &str) -> bool {
+    let path = href.split('?').next().unwrap_or_default();
+    path == entry || path.strip_prefix(entry).is_some_and(|r| r.starts_with('/'))
+}
+
+/// The menu pages `user` may not open, less those another entry they see covers too.
+fn closed_for(user: &CurrentUser) -> Vec<&'static str> {
+    let entries = NAV.get().map(Vec::as_slice).unwrap_or_default();
+    let (open, closed): (Vec<&NavEntry>, Vec<&NavEntry>) =
+        entries.iter().copied().partition(|e| (e.show)(user));
+    closed
+        .into_iter()
+        .map(|e| e.href)
+        .filter(|h| !open.iter().any(|o| o.href == *h))
+        .collect()
 }
 
 /// A menu entry a feature offers (see `feature::Feature::nav`): shown to whoever `show`
@@ -235,8 +274,9 @@ pub fn render_invalid(t: &impl Template) -> AppResult<Response> {
 }
 
 /// Clears a flash cookie once a page has shown it, and turns errors on page routes
-/// into pages: a login redirect, the password-change redirect, or a Chinese error page.
-pub async fn page_layer(req: Request, next: Next) -> Response {
+/// into pages: a login redirect, the password-change redirect, or a Chinese error page —
+/// inside the layout (menu, explanation, a way back) for a signed-in user.
+pub async fn page_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let had_flash = crate::auth::session::cookie_value(req.headers(), FLASH_COOKIE).is_some();
     let path_and_query = req
         .uri()
@@ -244,7 +284,10 @@ pub async fn page_layer(req: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let is_htmx = req.headers().contains_key("hx-request");
-    let mut resp = next.run(req).await;
+    let (parts, body) = req.into_parts();
+    // Kept to find who is asking should the answer be an error page.
+    let asked = parts.clone();
+    let mut resp = next.run(Request::from_parts(parts, body)).await;
     let status = resp.status();
     if status.is_client_error()
         && resp.extensions().get::<ErrorInfo>().is_none()
@@ -255,6 +298,11 @@ pub async fn page_layer(req: Request, next: Next) -> Response {
             Err(_) => String::new(),
         };
         resp = rejection_error(status, &detail).into_response();
+        // The framework's status stands (400 for a bad path or query, 415, 422…).
+        *resp.status_mut() = status;
+        if let Some(info) = resp.extensions_mut().get_mut::<ErrorInfo>() {
+            info.status = status;
+        }
     }
     if let Some(info) = resp.extensions().get::<ErrorInfo>().cloned() {
         resp = match info.status {
@@ -279,17 +327,7 @@ pub async fn page_layer(req: Request, next: Next) -> Response {
             {
                 Redirect::to("/account/totp").into_response()
             }
-            status => {
-                let page = ErrorPage {
-                    status: status.as_u16(),
-                    message: info.message,
-                    fields: info.fields.into_values().collect(),
-                };
-                match page.render() {
-                    Ok(html) => (status, Html(html)).into_response(),
-                    Err(_) => status.into_response(),
-                }
-            }
+            status => error_page(&state, asked, status, info, is_htmx).await,
         };
     }
     if had_flash && !resp.status().is_redirection() {
@@ -301,27 +339,121 @@ pub async fn page_layer(req: Request, next: Next) -> Response {
     resp
 }
 
+/// An error as a page: in the layout for a signed-in user (not for an htmx fragment, which
+/// lands inside a page that has it), bare otherwise.
+async fn error_page(
+    state: &AppState,
+    mut asked: Parts,
+    status: StatusCode,
+    info: ErrorInfo,
+    is_htmx: bool,
+) -> Response {
+    let fields: Vec<String> = info
+        .fields
+        .into_values()
+        .filter(|f| !info.message.contains(f.as_str()))
+        .collect();
+    let user = if is_htmx {
+        None
+    } else {
+        CurrentUser::from_request_parts(&mut asked, state)
+            .await
+            .ok()
+    };
+    let html = match user {
+        Some(user) => {
+            let (title, explanation) = error_words(status);
+            let path = asked.uri.path().to_string();
+            LayoutErrorPage {
+                ctx: PageCtx::new(&user, title, &path, FlashIn(None)),
+                status: status.as_u16(),
+                explanation,
+                message: info.message,
+                fields,
+                back: back_link(&asked),
+            }
+            .render()
+        }
+        None => ErrorPage {
+            status: status.as_u16(),
+            message: info.message,
+            fields,
+        }
+        .render(),
+    };
+    match html {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => status.into_response(),
+    }
+}
+
+/// The title and a plain explanation of an error page.
+fn error_words(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::FORBIDDEN => (
+            "没有权限",
+            "这个页面或操作不在您的权限范围内。如确需办理，请联系上级党组织的管理员。",
+        ),
+        StatusCode::NOT_FOUND => (
+            "找不到页面",
+            "网址可能有误，或者该记录已被删除、不在您的管理范围内。",
+        ),
+        StatusCode::CONFLICT => ("操作未完成", "操作与现有记录冲突，未作任何修改。"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("内容过大", "提交的内容超过了限制，未作任何修改。"),
+        StatusCode::TOO_MANY_REQUESTS => ("操作过于频繁", "请稍等片刻再试。"),
+        s if s.is_server_error() => (
+            "服务器出错了",
+            "请稍后再试；如果一再出现，请联系系统管理员。",
+        ),
+        _ => (
+            "请求有误",
+            "提交的内容或网址有误，未作任何修改。请按下面的提示更正后重试。",
+        ),
+    }
+}
+
+/// The page the user came from, when it is one of ours: the way back from an error.
+fn back_link(asked: &Parts) -> Option<String> {
+    let referer = asked.headers.get(header::REFERER)?.to_str().ok()?;
+    let host = asked.headers.get(header::HOST)?.to_str().ok()?;
+    let url = url::Url::parse(referer).ok()?;
+    let authority = match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str()?),
+        None => url.host_str()?.to_string(),
+    };
+    if authority != host {
+        return None;
+    }
+    let back = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    (back
+        != asked
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or_default())
+    .then_some(back)
+}
+
+#[derive(Template)]
+#[template(path = "error_page.html")]
+struct LayoutErrorPage {
+    ctx: PageCtx,
+    status: u16,
+    explanation: &'static str,
+    message: String,
+    fields: Vec<String>,
+    back: Option<String>,
+}
+
 /// Framework rejections answer in plain text; ours are JSON or HTML.
 pub fn is_plain_text(resp: &Response) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.starts_with("text/plain"))
-}
-
-/// A framework rejection (bad JSON, form, path or query) as one of our errors.
-pub fn rejection_error(status: StatusCode, detail: &str) -> AppError {
-    let detail = detail.trim();
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("上传内容超过大小限制（20MB）".into()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::invalid(
-            "请求的内容类型不正确：JSON 接口请使用 Content-Type: application/json",
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => AppError::invalid("不支持该请求方法"),
-        StatusCode::NOT_FOUND => AppError::NotFound,
-        _ if detail.is_empty() => AppError::invalid("请求格式错误"),
-        _ => AppError::invalid(format!("请求格式错误：{detail}")),
-    }
 }
 
 #[derive(Template)]
@@ -422,4 +554,54 @@ pub fn fmt_bytes(size: i64) -> String {
 /// Whether a request came from htmx (it then gets a fragment rather than a page).
 pub fn is_htmx(headers: &axum::http::HeaderMap) -> bool {
     headers.contains_key("hx-request")
+}
+
+/// A list's filter or sort value checked against its choices (`(key, label)`): an unknown
+/// one is named with what may be chosen, rather than silently read as "all" or as the
+/// default order. An empty value is the default and passes.
+pub fn check_choice(
+    errors: &mut crate::error::FieldErrors,
+    field: &str,
+    what: &str,
+    value: Option<&str>,
+    choices: &[(&str, &str)],
+) {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return;
+    };
+    if choices.iter().any(|(k, _)| *k == v) {
+        return;
+    }
+    let list: Vec<String> = choices.iter().map(|(k, l)| format!("{l}（{k}）")).collect();
+    errors.insert(
+        field.into(),
+        format!("{what}“{v}”不可用，可选：{}", list.join("、")),
+    );
+}
+
+/// A filter's record number (`unit_id=3`): anything but a whole number is named.
+pub fn check_id(
+    errors: &mut crate::error::FieldErrors,
+    field: &str,
+    what: &str,
+    value: Option<&str>,
+) {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return;
+    };
+    if v.parse::<i64>().is_err() {
+        errors.insert(field.into(), format!("{what}应为编号（整数），收到“{v}”"));
+    }
+}
+
+/// The checks of a list's filter as one answer: every bad value, each under its field.
+pub fn filter_checked(errors: crate::error::FieldErrors) -> AppResult<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let message = errors.values().cloned().collect::<Vec<_>>().join("；");
+    Err(AppError::Invalid {
+        message,
+        fields: errors,
+    })
 }

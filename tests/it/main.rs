@@ -19,3 +19,4 @@ mod pages;
 mod registry;
 mod security;
 mod throttle;
+mod web_use;

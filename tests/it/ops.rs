@@ -90,18 +90,16 @@ async fn malformed_requests_get_chinese_errors_never_500() {
         v["error"]["message"]
             .as_str()
             .unwrap_or("")
-            .starts_with("请求格式错误"),
+            .starts_with("JSON 请求体格式错误"),
         "{v}"
     );
     let (s, v) = app.get(&c, "/api/v1/units/abc").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(v["error"]["message"].as_str().is_some());
+    assert_eq!(v["error"]["message"], "网址有误：应为整数（收到“abc”）");
     let (s, v) = app.post(&c, "/api/v1/units", json!({"name": 5})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(v["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .starts_with("请求格式错误"));
+    assert_eq!(v["error"]["message"], "JSON 请求体有误：“name”应为文本");
+    assert_eq!(v["error"]["fields"]["name"], "应为文本");
     let (s, _) = app.get(&c, "/api/v1/nothing-here").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A cross-site form post with the session cookie is refused.

@@ -8,6 +8,7 @@
 //! blind index `id_hash`, the last four by the keyed `id_suffix`.
 
 pub mod api;
+pub mod filter;
 pub mod pages;
 pub mod rules;
 pub mod store;

@@ -22,6 +22,7 @@ pub fn pages() -> Router<AppState> {
         .route("/org/members", get(list_page).post(create_page))
         .route("/org/members/export", get(export_page))
         .route("/org/members/new", get(new_page))
+        .route("/org/members/branch-options", get(branch_options_page))
         .route("/org/members/{id}", get(detail_page).post(update_page))
         .route("/org/members/{id}/unmask", post(unmask_page))
         .route("/org/members/{id}/transfer", post(transfer_page))
@@ -128,7 +129,7 @@ pub(super) struct MemberForm {
     action: String,
     member_id: Option<i64>,
     v: MemberInput,
-    branches: Vec<(i64, String)>,
+    picker: pickers::BranchPicker,
     groups: Vec<(i64, String)>,
     errors: FieldErrors,
 }
@@ -155,6 +156,43 @@ impl MemberForm {
     }
 }
 
+#[derive(Template)]
+#[template(path = "org/branch_options.html")]
+struct BranchOptions {
+    picker: pickers::BranchPicker,
+}
+
+#[derive(Deserialize)]
+pub(super) struct BranchOptionsQuery {
+    unit_id: Option<String>,
+}
+
+/// The branches of the unit picked in a form (htmx): the options of its branch picker.
+pub(super) async fn branch_options_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<BranchOptionsQuery>,
+) -> AppResult<Response> {
+    user.require(user.is_registry_admin())?;
+    let mut errors = FieldErrors::new();
+    web::check_id(&mut errors, "unit_id", "机关党组织", q.unit_id.as_deref());
+    web::filter_checked(errors)?;
+    let unit_id = q.unit_id.as_deref().and_then(|v| v.trim().parse().ok());
+    let branches = match unit_id {
+        Some(u) => pickers::branches(&state, &user, Some(u)).await?,
+        None => Vec::new(),
+    };
+    web::render(&BranchOptions {
+        picker: pickers::BranchPicker {
+            by_unit: user.is_committee(),
+            units: Vec::new(),
+            unit_id,
+            branches,
+            branch_id: 0,
+        },
+    })
+}
+
 #[derive(Deserialize)]
 pub(super) struct NewQuery {
     org_id: Option<i64>,
@@ -179,7 +217,7 @@ pub(super) async fn new_page(
             kind: "full".into(),
             ..Default::default()
         },
-        branches: pickers::all_branches_labelled(&state, &user).await?,
+        picker: pickers::branch_picker(&state, &user, branch_id).await?,
         groups: if branch_id > 0 {
             pickers::groups(&state, &user.registry_scope(), branch_id).await?
         } else {
@@ -275,7 +313,7 @@ pub(super) async fn form_error(
         .crumb("党员", "/org/members"),
         action: member_id.map_or("/org/members".into(), |id| format!("/org/members/{id}")),
         member_id,
-        branches: pickers::all_branches_labelled(state, user).await?,
+        picker: pickers::branch_picker(state, user, v.branch_id).await?,
         groups,
         v,
         errors,
@@ -337,7 +375,7 @@ pub(super) struct MemberDetail {
     can_edit: bool,
     can_unmask: bool,
     transfers: Vec<Transfer>,
-    branches: Vec<(i64, String)>,
+    picker: pickers::BranchPicker,
     groups: Vec<(i64, String)>,
     errors: FieldErrors,
     form: MemberInput,
@@ -401,10 +439,16 @@ pub(super) async fn detail(
             PageCtx::new(user, &m.name, "/me", flash).crumb("我的档案", "/me")
         },
         transfers: transfers(state, m.member_id).await?,
-        branches: if can_edit {
-            pickers::all_branches_labelled(state, user).await?
+        picker: if can_edit {
+            pickers::branch_picker(state, user, m.branch_id).await?
         } else {
-            Vec::new()
+            pickers::BranchPicker {
+                by_unit: false,
+                units: Vec::new(),
+                unit_id: None,
+                branches: Vec::new(),
+                branch_id: 0,
+            }
         },
         groups: pickers::groups(state, &user.scope(), m.branch_id).await?,
         can_unmask: user.may_unmask(),

@@ -141,6 +141,7 @@ impl crate::db::FromSqlite for Member {
 }
 
 #[derive(Debug, Deserialize, Default, Clone, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct MemberFilter {
     /// Name, pinyin initials, last 4 of the ID number, or the whole ID number.
     pub q: Option<String>,
@@ -301,6 +302,7 @@ pub(super) async fn list_stored(
     f: &MemberFilter,
     all: bool,
 ) -> AppResult<(Vec<Member>, i64)> {
+    f.check()?;
     let order = match f.sort.as_deref() {
         Some("name") => " order by m.name_initials, m.member_id",
         Some("joined_on") => " order by m.joined_on desc, m.member_id",

@@ -67,6 +67,8 @@ struct Ctx {
     acc: i64,
     ret: i64,
     del: i64,
+    /// The city's community, granted to the community user (so deleting it is refused).
+    community: i64,
     meeting: Value,
     member_body: Value,
     /// 双人确认 requests of the system admin: to confirm by API and page, to refuse by API
@@ -323,6 +325,7 @@ async fn every_role_on_every_route() {
         acc,
         ret,
         del,
+        community: city.community,
         meeting: meeting.clone(),
         member_body: json!({"name": "新党员@ROLE@", "id_number": "@ID@", "kind": "full", "branch_id": ba}),
     };

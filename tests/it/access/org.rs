@@ -12,6 +12,7 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
         ba2,
         ma,
         member_t,
+        community,
         ..
     } = c;
     let member_body = c.member_body.clone();
@@ -107,6 +108,25 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
         r("POST", "/api/v1/import/orgs", Body::Xlsx, CU),
         r("GET", "/api/v1/communities", Body::None, C),
         r(
+            "GET",
+            format!("/api/v1/communities/{community}"),
+            Body::None,
+            C,
+        ),
+        r(
+            "PUT",
+            format!("/api/v1/communities/{community}"),
+            Body::Json(json!({"name": "梅园社区", "address": "梅园路1号"})),
+            C,
+        ),
+        // Deleting a community granted to an account is refused (409) for the committee.
+        r(
+            "DELETE",
+            format!("/api/v1/communities/{community}"),
+            Body::None,
+            C,
+        ),
+        r(
             "POST",
             "/api/v1/communities",
             Body::Json(json!({"name": "社区@ROLE@"})),
@@ -172,6 +192,24 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
         r("GET", "/org/import/template/members", Body::None, CU),
         r("GET", "/org/communities", Body::None, C),
         r("GET", "/org/communities/export", Body::None, C),
+        r(
+            "GET",
+            format!("/org/communities/{community}"),
+            Body::None,
+            C,
+        ),
+        r(
+            "GET",
+            format!("/org/communities/{community}/delete"),
+            Body::None,
+            C,
+        ),
+        r(
+            "GET",
+            format!("/org/members/branch-options?unit_id={a}"),
+            Body::None,
+            CU,
+        ),
         r("GET", "/org/establishment", Body::None, CU),
         r("GET", "/org/establishment/export", Body::None, CU),
         r("GET", format!("/org/orgs/{ba2}/election"), Body::None, CU),
