@@ -63,6 +63,21 @@ pub async fn all_branches_labelled(
     labelled(state, &user.scope(), None, Some(3000)).await
 }
 
+/// Where a member may be placed: every branch in scope, and every 党委/党总支 marked
+/// （待编入） for members awaiting a branch (at most 3,000).
+pub async fn all_placements_labelled(
+    state: &AppState,
+    user: &CurrentUser,
+) -> AppResult<Vec<(i64, String)>> {
+    let mut sql = Sql::new(
+        "select o.org_id, u.name || ' · ' || o.name || case when o.kind = 'branch' then '' else '（待编入）' end \
+         from org o join unit u on u.unit_id = o.unit_id where o.kind in ('branch', 'committee_org', 'general_branch') and ",
+    );
+    user.scope().org_condition(&mut sql);
+    sql.push(" order by u.sort_order, u.unit_id, o.sort_order, o.org_id limit 3000");
+    Ok(sql.fetch_page(&state.db).await?)
+}
+
 async fn labelled(
     state: &AppState,
     scope: &Scope,

@@ -179,7 +179,7 @@ pub(super) async fn new_page(
             kind: "full".into(),
             ..Default::default()
         },
-        branches: pickers::all_branches_labelled(&state, &user).await?,
+        branches: pickers::all_placements_labelled(&state, &user).await?,
         groups: if branch_id > 0 {
             pickers::groups(&state, &user.registry_scope(), branch_id).await?
         } else {
@@ -217,6 +217,8 @@ pub(super) struct MemberFormData {
     #[serde(default)]
     status: String,
     #[serde(default)]
+    status_on: String,
+    #[serde(default)]
     branch_id: String,
     #[serde(default)]
     group_id: String,
@@ -239,6 +241,7 @@ impl MemberFormData {
             position: self.position,
             is_division_head: self.is_division_head.is_some(),
             status: self.status,
+            status_on: s(self.status_on),
             branch_id: self.branch_id.trim().parse().unwrap_or(0),
             group_id: self.group_id.trim().parse().ok(),
         }
@@ -275,7 +278,7 @@ pub(super) async fn form_error(
         .crumb("党员", "/org/members"),
         action: member_id.map_or("/org/members".into(), |id| format!("/org/members/{id}")),
         member_id,
-        branches: pickers::all_branches_labelled(state, user).await?,
+        branches: pickers::all_placements_labelled(state, user).await?,
         groups,
         v,
         errors,
@@ -373,6 +376,7 @@ pub(super) fn input_of(m: &Member) -> MemberInput {
         position: m.position.clone(),
         is_division_head: m.is_division_head != 0,
         status: m.status.as_str().to_string(),
+        status_on: m.status_on.clone(),
         branch_id: m.branch_id,
         group_id: m.group_id,
     }
@@ -402,7 +406,7 @@ pub(super) async fn detail(
         },
         transfers: transfers(state, m.member_id).await?,
         branches: if can_edit {
-            pickers::all_branches_labelled(state, user).await?
+            pickers::all_placements_labelled(state, user).await?
         } else {
             Vec::new()
         },
