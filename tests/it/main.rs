@@ -17,5 +17,6 @@ mod ops;
 mod orglife;
 mod pages;
 mod registry;
+mod rules_edges;
 mod security;
 mod throttle;
