@@ -60,9 +60,7 @@ async fn a_status_change_applies_from_its_date() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let City {
-        branch_a,
-        member_a,
-        ..
+        branch_a, member_a, ..
     } = city(&app, &admin).await;
     let wang = add(&app, &admin, member(11, "王五", branch_a)).await;
     let (s, e) = set_officers(
@@ -233,7 +231,14 @@ async fn officers_belong_to_their_org_and_leaving_ends_the_post() {
     // Seven full members in branch_a, three on its committee: no finding.
     let mut ids = vec![c.member_a];
     for n in 0..6 {
-        ids.push(add(&app, &admin, member(21 + n, &format!("委员{n}"), c.branch_a)).await);
+        ids.push(
+            add(
+                &app,
+                &admin,
+                member(21 + n, &format!("委员{n}"), c.branch_a),
+            )
+            .await,
+        );
     }
     let committee = json!([{"member_id": ids[0], "post": "书记"}, {"member_id": ids[1], "post": "组织委员"},
                            {"member_id": ids[2], "post": "宣传委员"}]);
@@ -270,12 +275,14 @@ async fn officers_belong_to_their_org_and_leaving_ends_the_post() {
         .await;
     assert_eq!(names(&officers), ["张三"]);
     // A post held from another branch (as data from before these checks) is no committee.
-    sqlx::query("insert into org_officer (org_id, member_id, post, created_at) values ($1, $2, '委员', 0)")
-        .bind(c.branch_a)
-        .bind(qian)
-        .execute(&app.state.db.pool)
-        .await
-        .expect("legacy officer");
+    sqlx::query(
+        "insert into org_officer (org_id, member_id, post, created_at) values ($1, $2, '委员', 0)",
+    )
+    .bind(c.branch_a)
+    .bind(qian)
+    .execute(&app.state.db.pool)
+    .await
+    .expect("legacy officer");
     // Five full members now remain in the branch: two more make seven.
     add(&app, &admin, member(30, "孙八", c.branch_a)).await;
     add(&app, &admin, member(31, "李九", c.branch_a)).await;
@@ -369,7 +376,10 @@ async fn members_awaiting_a_branch_are_kept_listed_and_reported() {
     for path in [
         "/api/v1/orglife/compliance?year=2026&by=unit".to_string(),
         "/api/v1/orglife/compliance?year=2026&by=branch".to_string(),
-        format!("/api/v1/orglife/register?branch_id={}&held_on=2026-11-01", c.branch_a),
+        format!(
+            "/api/v1/orglife/register?branch_id={}&held_on=2026-11-01",
+            c.branch_a
+        ),
         "/api/v1/establishment".to_string(),
     ] {
         let (s, v) = app.get(&admin, &path).await;
@@ -465,7 +475,10 @@ async fn an_early_election_needs_the_approval_document() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.expect("t");
     assert!(html.contains("提前换届须经上级党组织批准"), "page message");
-    assert!(html.contains("经批准（市直机关工委〔2026〕15号）"), "current term");
+    assert!(
+        html.contains("经批准（市直机关工委〔2026〕15号）"),
+        "current term"
+    );
     let (s, e) = app
         .post(
             &admin,

@@ -499,10 +499,16 @@ mod tests {
         assert!(u(0, 0).is_empty());
         let two = u(5, 2);
         assert_eq!(rules(&two), ["members_awaiting_placement"]);
-        assert!(two[0].warning, "under 3 full members: place them, no branch due");
+        assert!(
+            two[0].warning,
+            "under 3 full members: place them, no branch due"
+        );
         let three = u(4, 3);
         assert_eq!(rules(&three), ["members_awaiting_branch"]);
-        assert!(!three[0].warning, "3 full members: a branch should be set up");
+        assert!(
+            !three[0].warning,
+            "3 full members: a branch should be set up"
+        );
         assert_eq!(three[0].figures, "待编入党员 4 名，其中正式党员 3 名");
         assert_eq!(three[0].area, Area::Establish);
     }
@@ -510,7 +516,11 @@ mod tests {
     #[test]
     fn an_election_before_the_term_is_due_is_early() {
         let due = Some(date!(2027 - 06 - 01));
-        assert_eq!(early_election(date!(2027 - 06 - 01), due), None, "on the day");
+        assert_eq!(
+            early_election(date!(2027 - 06 - 01), due),
+            None,
+            "on the day"
+        );
         assert_eq!(early_election(date!(2027 - 06 - 02), due), None);
         assert_eq!(early_election(date!(2027 - 05 - 31), due), due);
         assert_eq!(early_election(date!(2024 - 11 - 01), due), due);

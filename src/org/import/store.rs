@@ -417,7 +417,8 @@ pub(super) async fn write_members(
     let mut ended = Vec::new();
     for p in &updates {
         let id = p.existing.unwrap_or_default();
-        let staying = (p.v.status == crate::org::members::MemberStatus::Active).then_some(p.branch_id);
+        let staying =
+            (p.v.status == crate::org::members::MemberStatus::Active).then_some(p.branch_id);
         for post in crate::org::members::end_posts(tx.conn(), id, staying).await? {
             ended.push(serde_json::json!({"member_id": id, "post": post}));
         }

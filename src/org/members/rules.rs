@@ -362,7 +362,10 @@ mod tests {
         for on in ["1975-07-01", "2026-11-26"] {
             i.status_on = Some(on.into());
             assert_eq!(
-                validate(&i, today).expect("valid").status_on.map(format_date),
+                validate(&i, today)
+                    .expect("valid")
+                    .status_on
+                    .map(format_date),
                 Some(on.to_string())
             );
         }

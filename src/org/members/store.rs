@@ -805,7 +805,7 @@ pub async fn transfer(
     Ok(())
 }
 
-pub const EXPORT_HEADERS: [&str; 17] = [
+pub const EXPORT_HEADERS: [&str; 18] = [
     "姓名",
     "性别",
     "民族",
@@ -819,6 +819,7 @@ pub const EXPORT_HEADERS: [&str; 17] = [
     "职务",
     "是否处室负责人",
     "状态",
+    "状态变更日期",
     "机关党组织",
     "党支部",
     "党小组",
@@ -847,6 +848,7 @@ pub(super) fn export_rows(rows: Vec<Member>) -> Vec<Vec<String>> {
                 }
                 .to_string(),
                 m.status_label().to_string(),
+                m.status_on.clone().unwrap_or_default(),
                 m.unit_name.clone(),
                 m.branch_name.clone(),
                 m.group_name.clone().unwrap_or_default(),

@@ -414,11 +414,12 @@ pub async fn set_officers(
     let mut seen = std::collections::HashSet::new();
     // Officers are active members of this org, or of the orgs under it for a 党委/党总支
     // (members awaiting a branch there included).
-    let subtree: Vec<i64> = super::rules::subtree_of(&tree_for_unit(state, org.unit_id).await?, org_id)
-        .iter()
-        .filter(|n| n.kind != OrgKind::Group)
-        .map(|n| n.org_id)
-        .collect();
+    let subtree: Vec<i64> =
+        super::rules::subtree_of(&tree_for_unit(state, org.unit_id).await?, org_id)
+            .iter()
+            .filter(|n| n.kind != OrgKind::Group)
+            .map(|n| n.org_id)
+            .collect();
     for (i, o) in list.iter().enumerate() {
         if !crate::messages::OFFICER_POSTS.contains(&o.post.as_str()) {
             errors.insert(
