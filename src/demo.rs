@@ -35,7 +35,7 @@ use crate::text::{format_date, name_initials};
 const SEED: u64 = 20261126;
 const DEFAULT_PASSWORD: &str = "Demo@2026pass";
 /// Columns of the multi-row INSERTs below.
-const MEMBER_COLUMNS: usize = 21;
+const MEMBER_COLUMNS: usize = 22;
 const OFFICER_COLUMNS: usize = 4;
 const COMMUNITY_COLUMNS: usize = 5;
 const MEETING_COLUMNS: usize = 22;
@@ -2382,7 +2382,7 @@ struct PendingMember {
 
 const MEMBER_INSERT: &str = "insert into member (unit_id, branch_id, group_id, name, name_initials, gender, ethnicity, \
      birth_date, id_number, id_suffix, phone, education, joined_on, kind, converted_on, position, is_division_head, \
-     status, created_at, updated_at, id_hash) values ";
+     status, created_at, updated_at, id_hash, status_on) values ";
 
 /// Writes the pending members, their ID numbers and phones encrypted; `by_hash` learns each
 /// blind index's ID number, to find the members' ids afterwards.
@@ -2390,7 +2390,7 @@ async fn flush_members(
     conn: &mut AnyConnection,
     keys: &KeyRing,
     rows: &mut Vec<PendingMember>,
-    t: i64,
+    (t, today): (i64, Date),
     by_hash: &mut HashMap<String, String>,
 ) -> anyhow::Result<()> {
     if rows.is_empty() {
@@ -2436,6 +2436,10 @@ async fn flush_members(
             .push(", ")
             .bind(i64::from(m.division_head))
             .push(", ");
+        // Those who left did so before the demo's five years of meetings, which never
+        // list them.
+        let status_on =
+            (m.status != "active").then(|| format_date(add_years(today, -6).max(m.joined)));
         sql.bind(m.status)
             .push(", ")
             .bind(t)
@@ -2443,6 +2447,8 @@ async fn flush_members(
             .bind(t)
             .push(", ")
             .bind(sealed.id_hash)
+            .push(", ")
+            .bind(status_on)
             .push(")");
     }
     sqlx::query_with(&sql.text, sql.arguments())
@@ -2648,14 +2654,28 @@ async fn write_all(state: &AppState, scale: Scale, today: Date) -> anyhow::Resul
             });
             if pending.len() >= member_batch {
                 let n = pending.len();
-                flush_members(tx.conn(), &state.keys, &mut pending, t, &mut by_hash).await?;
+                flush_members(
+                    tx.conn(),
+                    &state.keys,
+                    &mut pending,
+                    (t, today),
+                    &mut by_hash,
+                )
+                .await?;
                 written.members += n as i64;
                 bar.inc(n as u64);
             }
         }
     }
     let n = pending.len();
-    flush_members(tx.conn(), &state.keys, &mut pending, t, &mut by_hash).await?;
+    flush_members(
+        tx.conn(),
+        &state.keys,
+        &mut pending,
+        (t, today),
+        &mut by_hash,
+    )
+    .await?;
     written.members += n as i64;
     bar.inc(n as u64);
     bar.finish_and_clear();

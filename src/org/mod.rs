@@ -92,6 +92,7 @@ const AUDIT_LABELS: &[(&str, &str)] = &[
     ("org.update", "修改党组织"),
     ("org.delete", "删除党组织"),
     ("org.officer_set", "调整班子成员"),
+    ("org.officer_end", "班子成员职务终止"),
     ("member.create", "新增党员"),
     ("member.update", "修改党员信息"),
     ("member.transfer", "党员转接"),

@@ -54,13 +54,36 @@ pub async fn branches_labelled(
     labelled(state, &user.scope(), unit_id, None).await
 }
 
-/// Every branch in scope labelled `单位 · 支部`, for a form that places a member anywhere
-/// the caller administers (at most 3,000).
-pub async fn all_branches_labelled(
+/// Where a member of one unit may be placed: its branches, and its 党委/党总支 marked
+/// （待编入） for members awaiting a branch.
+pub async fn placements(
+    state: &AppState,
+    user: &CurrentUser,
+    unit_id: i64,
+) -> AppResult<Vec<(i64, String)>> {
+    let mut sql = Sql::new(
+        "select o.org_id, o.name || case when o.kind = 'branch' then '' else '（待编入）' end \
+         from org o where o.kind in ('branch', 'committee_org', 'general_branch') and o.unit_id = ",
+    );
+    sql.bind(unit_id).push(" and ");
+    user.scope().org_condition(&mut sql);
+    sql.push(" order by case when o.kind = 'branch' then 0 else 1 end, o.sort_order, o.org_id");
+    Ok(sql.fetch_page(&state.db).await?)
+}
+
+/// Where a member may be placed: every branch in scope, and every 党委/党总支 marked
+/// （待编入） for members awaiting a branch (at most 3,000).
+pub async fn all_placements_labelled(
     state: &AppState,
     user: &CurrentUser,
 ) -> AppResult<Vec<(i64, String)>> {
-    labelled(state, &user.scope(), None, Some(3000)).await
+    let mut sql = Sql::new(
+        "select o.org_id, u.name || ' · ' || o.name || case when o.kind = 'branch' then '' else '（待编入）' end \
+         from org o join unit u on u.unit_id = o.unit_id where o.kind in ('branch', 'committee_org', 'general_branch') and ",
+    );
+    user.scope().org_condition(&mut sql);
+    sql.push(" order by u.sort_order, u.unit_id, o.sort_order, o.org_id limit 3000");
+    Ok(sql.fetch_page(&state.db).await?)
 }
 
 async fn labelled(
@@ -132,7 +155,7 @@ pub async fn branch_picker(
             by_unit: false,
             units: Vec::new(),
             unit_id: None,
-            branches: all_branches_labelled(state, user).await?,
+            branches: all_placements_labelled(state, user).await?,
             branch_id,
         });
     }
@@ -149,7 +172,7 @@ pub async fn branch_picker(
         units: units(state, user).await?,
         unit_id,
         branches: match unit_id {
-            Some(u) => branches(state, user, Some(u)).await?,
+            Some(u) => placements(state, user, u).await?,
             None => Vec::new(),
         },
         branch_id,

@@ -29,6 +29,8 @@ pub struct UnitRow {
     pub org_count: i64,
     pub branch_count: i64,
     pub member_count: i64,
+    /// Active members registered under a 党委/党总支, awaiting a branch (待编入).
+    pub awaiting_count: i64,
 }
 
 #[derive(Debug, Deserialize, Default, IntoParams)]
@@ -90,7 +92,9 @@ impl UnitFilter {
 const UNIT_SELECT: &str = "select u.unit_id, u.name, u.short_name, u.category_id, c.name as category_name, u.sort_order, \
      (select count(*) from org o where o.unit_id = u.unit_id) as org_count, \
      (select count(*) from org o where o.unit_id = u.unit_id and o.kind = 'branch') as branch_count, \
-     (select count(*) from member m where m.unit_id = u.unit_id and m.status = 'active') as member_count \
+     (select count(*) from member m where m.unit_id = u.unit_id and m.status = 'active') as member_count, \
+     (select count(*) from member m join org o on o.org_id = m.branch_id where m.unit_id = u.unit_id \
+      and m.status = 'active' and o.kind <> 'branch') as awaiting_count \
      from unit u join category c on c.category_id = u.category_id where ";
 
 fn filtered(user: &CurrentUser, f: &UnitFilter, select: &str) -> Sql {

@@ -62,6 +62,8 @@ pub(super) struct RegRow {
     joined_on: Option<String>,
     branch_id: i64,
     group_id: Option<i64>,
+    status: String,
+    status_on: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -76,16 +78,17 @@ pub(super) fn date_of(s: &Option<String>) -> Option<Date> {
     s.as_deref().and_then(|v| parse_date(v).ok())
 }
 
-/// Who belonged to `branch_id` on `d`: active members who had joined by then and whose
-/// transfers put them in this branch on that date.
+/// Who belonged to `branch_id` on `d`: members who had joined by then, had not yet left
+/// the register (a status change applies from its date), and whose transfers put them in
+/// this branch on that date.
 pub async fn register_on(
     state: &AppState,
     branch_id: i64,
     d: Date,
 ) -> AppResult<Vec<RegisterMember>> {
     let rows: Vec<RegRow> = sqlx::query_as(
-        "select member_id, name, kind, converted_on, joined_on, branch_id, group_id from member \
-         where status = 'active' and (branch_id = $1 or member_id in \
+        "select member_id, name, kind, converted_on, joined_on, branch_id, group_id, status, status_on from member \
+         where (status = 'active' or status_on is not null) and (branch_id = $1 or member_id in \
          (select member_id from member_transfer where from_branch_id = $2 or to_branch_id = $3)) \
          order by name_initials, member_id",
     )
@@ -125,6 +128,7 @@ pub async fn register_on(
     Ok(rows
         .into_iter()
         .filter(|r| date_of(&r.joined_on).is_none_or(|j| j <= d))
+        .filter(|r| rules::registered_on(r.status == "active", date_of(&r.status_on), d))
         .filter(|r| {
             rules::branch_on(
                 r.branch_id,

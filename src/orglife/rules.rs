@@ -277,6 +277,13 @@ pub fn full_on(kind_full: bool, converted_on: Option<Date>, d: Date) -> bool {
     kind_full && converted_on.is_none_or(|c| c <= d)
 }
 
+/// Whether a member was still on the register on `d`: an active member is; one who left
+/// (转出, 去世, 出党) is until the day the change took effect, which no longer counts. A
+/// change without a known day counts as long ago.
+pub fn registered_on(active: bool, status_on: Option<Date>, d: Date) -> bool {
+    active || status_on.is_some_and(|s| d < s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,5 +434,9 @@ mod tests {
         assert!(full_on(true, Some(date!(2026 - 03 - 01)), d));
         assert!(!full_on(true, Some(date!(2026 - 03 - 02)), d));
         assert!(!full_on(false, None, d));
+        assert!(registered_on(true, None, d));
+        assert!(registered_on(false, Some(date!(2026 - 03 - 02)), d));
+        assert!(!registered_on(false, Some(d), d), "gone from its day on");
+        assert!(!registered_on(false, None, d));
     }
 }

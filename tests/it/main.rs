@@ -17,6 +17,7 @@ mod ops;
 mod orglife;
 mod pages;
 mod registry;
+mod rules_edges;
 mod security;
 mod throttle;
 mod web_use;

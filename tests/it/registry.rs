@@ -204,7 +204,7 @@ async fn org_tree_rules() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         v["error"]["fields"]["officers[0].member_id"],
-        "班子成员须是本单位在册党员"
+        "班子成员须是办公室党支部的在册党员"
     );
     let (_, o) = app
         .get(&c, &format!("/api/v1/orgs/{}/officers", city.branch_a))

@@ -286,6 +286,7 @@ pub(super) struct ElectionPage {
     org: orgs::Org,
     extended_to: Option<String>,
     extension_doc: String,
+    early_doc: String,
     members: Vec<(i64, String)>,
     officers: Vec<orgs::Officer>,
     past: Vec<PastTerm>,
@@ -323,11 +324,12 @@ pub(super) async fn election_render(
     ms.bind_list(&subtree)
         .push(" order by m.name_initials, m.member_id");
     let members = ms.fetch_all(&state.db.pool).await?;
-    let ext: (Option<String>, String) =
-        sqlx::query_as("select term_extended_to, term_extension_doc from org where org_id = $1")
-            .bind(id)
-            .fetch_one(&state.db.pool)
-            .await?;
+    let ext: (Option<String>, String, String) = sqlx::query_as(
+        "select term_extended_to, term_extension_doc, term_early_doc from org where org_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&state.db.pool)
+    .await?;
     let years = term_years(state)
         .await?
         .get(&org.kind)
@@ -344,6 +346,7 @@ pub(super) async fn election_render(
         org,
         extended_to: ext.0,
         extension_doc: ext.1,
+        early_doc: ext.2,
         members,
         posts: crate::messages::OFFICER_POSTS,
         years,
@@ -371,10 +374,13 @@ pub(super) async fn election_save(
     let mut input = ElectionInput {
         elected_on: String::new(),
         officers: Vec::new(),
+        approval_doc: String::new(),
     };
     for (k, v) in pairs {
         if k == "elected_on" {
             input.elected_on = v;
+        } else if k == "approval_doc" {
+            input.approval_doc = v;
         } else if let Some(m) = k.strip_prefix("post_").and_then(|s| s.parse::<i64>().ok()) {
             if !v.trim().is_empty() {
                 input.officers.push(orgs::OfficerInput {

@@ -49,7 +49,8 @@ pub struct Finding {
     pub area: Area,
     /// A stable code: unit_without_branch | branch_too_small | branch_too_large |
     /// general_branch_too_large | branch_needs_committee | committee_org_too_small |
-    /// general_branch_too_small | term_missing | term_overdue | term_due | term_too_long
+    /// general_branch_too_small | term_missing | term_overdue | term_due | term_too_long |
+    /// members_awaiting_branch | members_awaiting_placement
     pub rule: String,
     /// An issue counts against the rate; a warning is a heads-up (a term due soon).
     pub warning: bool,
@@ -85,6 +86,10 @@ pub struct UnitFacts {
     pub unit_id: i64,
     pub name: String,
     pub branches: i64,
+    /// Active members registered under a 党委/党总支, awaiting a branch (待编入).
+    pub awaiting: i64,
+    /// Of them, full (正式) members.
+    pub awaiting_full: i64,
 }
 
 /// An org (not a group), as 应调 and 应换 see it.
@@ -99,23 +104,62 @@ pub struct OrgFacts {
 }
 
 pub fn unit_findings(u: &UnitFacts) -> Vec<Finding> {
-    if u.branches > 0 {
-        return Vec::new();
-    }
-    vec![Finding {
+    let finding = |rule: &str, warning: bool, figures: String, advice: String| Finding {
         area: Area::Establish,
-        rule: "unit_without_branch".into(),
-        warning: false,
+        rule: rule.into(),
+        warning,
         unit_id: u.unit_id,
         unit_name: u.name.clone(),
         org_id: None,
         object: u.name.clone(),
-        figures: "党支部 0 个".into(),
-        advice: format!(
-            "有正式党员{MIN_FULL_FOR_BRANCH}名以上的应成立党支部；不足{MIN_FULL_FOR_BRANCH}名的应与邻近单位组建联合党支部（一般不超过5个单位）。"
-        ),
+        figures,
+        advice,
         deadline: None,
-    }]
+    };
+    let mut out = Vec::new();
+    if u.branches == 0 {
+        out.push(finding(
+            "unit_without_branch",
+            false,
+            "党支部 0 个".into(),
+            format!(
+                "有正式党员{MIN_FULL_FOR_BRANCH}名以上的应成立党支部；不足{MIN_FULL_FOR_BRANCH}名的应与邻近单位组建联合党支部（一般不超过5个单位）。"
+            ),
+        ));
+    }
+    let figures = format!(
+        "待编入党员 {} 名，其中正式党员 {} 名",
+        u.awaiting, u.awaiting_full
+    );
+    if u.awaiting_full >= MIN_FULL_FOR_BRANCH {
+        // 条例 第四条: 3 or more full members set up a branch.
+        out.push(finding(
+            "members_awaiting_branch",
+            false,
+            figures,
+            format!(
+                "正式党员{MIN_FULL_FOR_BRANCH}名以上的，应当成立党支部（《中国共产党支部工作条例（试行）》第四条）；请建立党支部，并将待编入党员转入。"
+            ),
+        ));
+    } else if u.awaiting > 0 {
+        out.push(finding(
+            "members_awaiting_placement",
+            true,
+            figures,
+            format!(
+                "正式党员不足{MIN_FULL_FOR_BRANCH}名，不能单独成立党支部；请编入现有党支部，或与邻近单位组建联合党支部。"
+            ),
+        ));
+    }
+    out
+}
+
+/// Pure: whether an election on `elected` comes before the current term is due (`due`, its
+/// 届满 day). 届满 includes the day itself and the rules give no leeway for electing ahead
+/// of it, so any earlier day is an early election (提前换届), which needs the higher
+/// organisation's approval; returns the due day then.
+pub fn early_election(elected: Date, due: Option<Date>) -> Option<Date> {
+    due.filter(|d| elected < *d)
 }
 
 pub(super) fn add_months(d: Date, months: i64) -> Date {
@@ -431,11 +475,55 @@ mod tests {
                 unit_id: 1,
                 name: "市某局".into(),
                 branches: b,
+                awaiting: 0,
+                awaiting_full: 0,
             })
         };
         assert_eq!(rules(&u(0)), ["unit_without_branch"]);
         assert!(u(1).is_empty());
         assert_eq!(add_months(date!(2024 - 02 - 29), 12), date!(2025 - 02 - 28));
         assert_eq!(add_months(date!(2023 - 01 - 31), 1), date!(2023 - 02 - 28));
+    }
+
+    #[test]
+    fn members_awaiting_a_branch_at_the_edge_of_three() {
+        let u = |awaiting, full| {
+            unit_findings(&UnitFacts {
+                unit_id: 1,
+                name: "市某局".into(),
+                branches: 1,
+                awaiting,
+                awaiting_full: full,
+            })
+        };
+        assert!(u(0, 0).is_empty());
+        let two = u(5, 2);
+        assert_eq!(rules(&two), ["members_awaiting_placement"]);
+        assert!(
+            two[0].warning,
+            "under 3 full members: place them, no branch due"
+        );
+        let three = u(4, 3);
+        assert_eq!(rules(&three), ["members_awaiting_branch"]);
+        assert!(
+            !three[0].warning,
+            "3 full members: a branch should be set up"
+        );
+        assert_eq!(three[0].figures, "待编入党员 4 名，其中正式党员 3 名");
+        assert_eq!(three[0].area, Area::Establish);
+    }
+
+    #[test]
+    fn an_election_before_the_term_is_due_is_early() {
+        let due = Some(date!(2027 - 06 - 01));
+        assert_eq!(
+            early_election(date!(2027 - 06 - 01), due),
+            None,
+            "on the day"
+        );
+        assert_eq!(early_election(date!(2027 - 06 - 02), due), None);
+        assert_eq!(early_election(date!(2027 - 05 - 31), due), due);
+        assert_eq!(early_election(date!(2024 - 11 - 01), due), due);
+        assert_eq!(early_election(date!(2024 - 11 - 01), None), None);
     }
 }

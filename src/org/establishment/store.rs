@@ -132,6 +132,7 @@ struct UnitEntry {
     unit_id: i64,
     category_id: i64,
     category_name: String,
+    ok: bool,
     findings: Vec<Finding>,
 }
 
@@ -171,9 +172,14 @@ async fn compute_city(state: &AppState, version: i64, today: Date) -> AppResult<
     us.push(" order by c.sort_order, c.category_id, u.sort_order, u.unit_id");
     let units: Vec<UnitRow> = us.fetch_all(&state.db.pool).await?;
     let tree = orgs::tree_in(state, &scope, None).await?;
+    // Posts count when their holder is still an active member of the org (of the branch
+    // itself for a branch): a post held from another branch, or by someone who left, is
+    // no committee.
     let es = Sql::new(
         "select o.org_id, o.term_start, o.term_extended_to, \
-         (select count(*) from org_officer f where f.org_id = o.org_id) as officers from org o where o.kind <> 'group'",
+         (select count(*) from org_officer f join member m on m.member_id = f.member_id where f.org_id = o.org_id \
+          and m.status = 'active' and m.unit_id = o.unit_id and (o.kind <> 'branch' or m.branch_id = o.org_id)) as officers \
+         from org o where o.kind <> 'group'",
     );
     let extras: HashMap<i64, OrgExtra> = es
         .fetch_all::<OrgExtra>(&state.db.pool)
@@ -186,21 +192,42 @@ async fn compute_city(state: &AppState, version: i64, today: Date) -> AppResult<
         .iter()
         .map(|u| (u.unit_id, (u.name.as_str(), u.category_id)))
         .collect();
+    // Members registered under a 党委/党总支 awaiting a branch (待编入), per unit.
+    let mut aw = Sql::new(
+        "select m.unit_id, count(*), sum(case when m.kind = 'full' then 1 else 0 end) from member m \
+         join org o on o.org_id = m.branch_id where m.status = 'active' and o.kind <> 'branch' and ",
+    );
+    scope.member_condition(&mut aw);
+    aw.push(" group by m.unit_id");
+    let awaiting: HashMap<i64, (i64, i64)> = aw
+        .fetch_all::<(i64, i64, i64)>(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|(u, n, f)| (u, (n, f)))
+        .collect();
     let mut branches_of: HashMap<i64, i64> = HashMap::new();
     for n in tree.iter().filter(|n| n.kind == OrgKind::Branch) {
         *branches_of.entry(n.unit_id).or_default() += 1;
     }
     let unit_entries = units
         .iter()
-        .map(|u| UnitEntry {
-            unit_id: u.unit_id,
-            category_id: u.category_id,
-            category_name: u.category_name.clone(),
-            findings: unit_findings(&UnitFacts {
+        .map(|u| {
+            let (aw_all, aw_full) = awaiting.get(&u.unit_id).copied().unwrap_or_default();
+            let findings = unit_findings(&UnitFacts {
                 unit_id: u.unit_id,
                 name: u.name.clone(),
                 branches: branches_of.get(&u.unit_id).copied().unwrap_or(0),
-            }),
+                awaiting: aw_all,
+                awaiting_full: aw_full,
+            });
+            UnitEntry {
+                unit_id: u.unit_id,
+                category_id: u.category_id,
+                category_name: u.category_name.clone(),
+                // Warnings (a few members awaiting a branch) do not count against the rate.
+                ok: !findings.iter().any(|x| !x.warning),
+                findings,
+            }
         })
         .collect();
     let mut org_entries = Vec::new();
@@ -295,7 +322,7 @@ fn overview_of(city: &CityFindings, scope: &crate::auth::Scope, total_name: &str
             });
             lines.len() - 1
         });
-        let ok = i64::from(u.findings.is_empty());
+        let ok = i64::from(u.ok);
         for l in [&mut lines[i], &mut total] {
             l.units += 1;
             l.units_ok += ok;
@@ -396,6 +423,10 @@ pub struct ElectionInput {
     /// The new committee: members and posts (书记, 副书记, 组织委员, 宣传委员, 纪检委员, 委员).
     #[serde(default)]
     pub officers: Vec<orgs::OfficerInput>,
+    /// The higher organisation's approval (批准文号) of an early election (提前换届): required
+    /// when the election is before the current term's end.
+    #[serde(default)]
+    pub approval_doc: String,
 }
 
 #[derive(Serialize)]
@@ -481,14 +512,30 @@ pub async fn record_election(
             );
         }
     }
-    let Some(elected) = elected.filter(|_| errors.is_empty()) else {
-        return Err(AppError::fields(errors));
-    };
     let years = term_years(state)
         .await?
         .get(&org.kind)
         .copied()
         .unwrap_or(3);
+    let approval_doc = crate::text::clean_prose(&input.approval_doc);
+    if approval_doc.chars().count() > 60 {
+        errors.insert("approval_doc".into(), "批准文号不超过60字".into());
+    }
+    let due = d(&org.term_end).or_else(|| d(&org.term_start).map(|s| add_months(s, years * 12)));
+    if let Some(end) = elected.and_then(|x| early_election(x, due)) {
+        if approval_doc.is_empty() {
+            errors.insert(
+                "approval_doc".into(),
+                format!(
+                    "本届任期 {} 届满，提前换届须经上级党组织批准，请填写批准文号",
+                    format_date(end)
+                ),
+            );
+        }
+    }
+    let Some(elected) = elected.filter(|_| errors.is_empty()) else {
+        return Err(AppError::fields(errors));
+    };
     let new_end = add_months(elected, years * 12);
     let old_officers = orgs::officers(state, org_id).await?;
     let old: Vec<OfficerSnapshot> = old_officers
@@ -499,17 +546,18 @@ pub async fn record_election(
             post: o.post.clone(),
         })
         .collect();
-    let extension: (Option<String>, String) =
-        sqlx::query_as("select term_extended_to, term_extension_doc from org where org_id = $1")
-            .bind(org_id)
-            .fetch_one(&state.db.pool)
-            .await?;
+    let extension: (Option<String>, String, String) = sqlx::query_as(
+        "select term_extended_to, term_extension_doc, term_early_doc from org where org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_one(&state.db.pool)
+    .await?;
     let t = now();
     let mut tx = state.db.begin_write().await?;
     let conn = tx.conn();
     sqlx::query(
-        "insert into org_term (org_id, term_start, term_end, term_extended_to, term_extension_doc, officers_json, closed_on, created_by, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "insert into org_term (org_id, term_start, term_end, term_extended_to, term_extension_doc, officers_json, closed_on, created_by, created_at, term_early_doc) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(org_id)
     .bind(org.term_start.clone())
@@ -520,16 +568,19 @@ pub async fn record_election(
     .bind(format_date(elected))
     .bind(user.user_id)
     .bind(t)
+    .bind(extension.2.clone())
     .execute(&mut *conn)
     .await
     .map_err(anyhow::Error::from)?;
     sqlx::query(
-        "update org set term_start = $1, term_end = $2, term_extended_to = null, term_extension_doc = '', updated_at = $3 where org_id = $4",
+        "update org set term_start = $1, term_end = $2, term_extended_to = null, term_extension_doc = '', updated_at = $3, \
+         term_early_doc = $5 where org_id = $4",
     )
     .bind(format_date(elected))
     .bind(format_date(new_end))
     .bind(t)
     .bind(org_id)
+    .bind(approval_doc.clone())
     .execute(&mut *conn)
     .await
     .map_err(anyhow::Error::from)?;
@@ -557,10 +608,15 @@ pub async fn record_election(
             "org",
             org_id,
             format!(
-                "{} 换届：新一届任期 {} 至 {}",
+                "{} 换届：新一届任期 {} 至 {}{}",
                 org.name,
                 format_date(elected),
-                format_date(new_end)
+                format_date(new_end),
+                if approval_doc.is_empty() {
+                    String::new()
+                } else {
+                    format!("（提前换届，{approval_doc}）")
+                }
             ),
         )
         .before(&old)
@@ -661,6 +717,8 @@ pub struct PastTerm {
     pub term_end: Option<String>,
     pub term_extended_to: Option<String>,
     pub term_extension_doc: String,
+    /// The approval of the early election that opened that term ('' when on time).
+    pub term_early_doc: String,
     /// The officers of that term, as JSON [{member_id, name, post}].
     pub officers_json: String,
     pub closed_on: String,
@@ -673,7 +731,7 @@ pub async fn past_terms(
 ) -> AppResult<Vec<PastTerm>> {
     orgs::get_org(state, user, org_id).await?;
     Ok(sqlx::query_as(
-        "select term_start, term_end, term_extended_to, term_extension_doc, officers_json, closed_on \
+        "select term_start, term_end, term_extended_to, term_extension_doc, term_early_doc, officers_json, closed_on \
          from org_term where org_id = $1 order by closed_on desc, org_term_id desc",
     )
     .bind(org_id)

@@ -29,7 +29,7 @@ pub enum Outcome {
     },
 }
 
-pub const MEMBER_HEADERS: [&str; 16] = [
+pub const MEMBER_HEADERS: [&str; 17] = [
     "姓名",
     "身份证号",
     "性别",
@@ -43,6 +43,7 @@ pub const MEMBER_HEADERS: [&str; 16] = [
     "职务",
     "是否处室负责人",
     "状态",
+    "状态变更日期",
     "机关党组织",
     "党支部",
     "党小组",
@@ -91,6 +92,10 @@ pub(super) fn canonical(header: &str) -> Option<&'static str> {
         ("职务", &["职务", "职务职级", "职位"]),
         ("是否处室负责人", &["是否处室负责人", "处室负责人"]),
         ("状态", &["状态", "党籍状态"]),
+        (
+            "状态变更日期",
+            &["状态变更日期", "变更日期", "转出日期", "离开日期"],
+        ),
         (
             "机关党组织",
             &["机关党组织", "单位", "所在单位", "单位名称"],
@@ -194,6 +199,7 @@ pub(super) fn column_of(field: &str) -> &'static str {
         "converted_on" => "转正日期",
         "position" => "职务",
         "status" => "状态",
+        "status_on" => "状态变更日期",
         _ => "",
     }
 }

@@ -2,7 +2,7 @@
 //! all or nothing; the error report and the templates.
 
 use super::rules::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use axum::extract::Multipart;
 use axum::http::StatusCode;
@@ -38,6 +38,7 @@ pub(super) struct ExistingMember {
     position: String,
     is_division_head: i64,
     status: String,
+    status_on: Option<String>,
 }
 
 impl ExistingMember {
@@ -57,6 +58,7 @@ impl ExistingMember {
             && self.position == v.position
             && (self.is_division_head != 0) == v.is_division_head
             && self.status == v.status.as_str()
+            && self.status_on == v.status_on.map(format_date)
     }
 }
 
@@ -90,7 +92,8 @@ pub async fn import_members(
         sql.fetch_all(&state.db.pool).await?;
     let mut branches: HashMap<(String, String), (i64, i64)> = HashMap::new();
     let mut groups: HashMap<(i64, String), i64> = HashMap::new();
-    let mut non_branch: HashSet<(String, String)> = HashSet::new();
+    // A 党委/党总支 named as the branch holds members awaiting a branch (待编入).
+    let mut non_branch: HashMap<(String, String), (i64, i64)> = HashMap::new();
     for (unit, name, unit_id, org_id, kind, parent) in &orgs {
         match kind.as_str() {
             "branch" => {
@@ -102,13 +105,13 @@ pub async fn import_members(
                 }
             }
             _ => {
-                non_branch.insert((unit.clone(), name.clone()));
+                non_branch.insert((unit.clone(), name.clone()), (*unit_id, *org_id));
             }
         }
     }
     let existing: Vec<ExistingMember> = sqlx::query_as(
         "select member_id, unit_id, branch_id, group_id, name, gender, ethnicity, birth_date, id_hash, phone, education, joined_on, kind, \
-         converted_on, position, is_division_head, status from member",
+         converted_on, position, is_division_head, status, status_on from member",
     )
     .fetch_all(&state.db.pool)
     .await?;
@@ -153,9 +156,9 @@ pub async fn import_members(
             None
         } else if let Some(p) = branches.get(&(unit.clone(), branch.clone())) {
             Some(*p)
-        } else if non_branch.contains(&(unit.clone(), branch.clone())) {
-            err("党支部", format!("“{branch}”不是党支部，党员须编入党支部"));
-            None
+        } else if let Some(p) = non_branch.get(&(unit.clone(), branch.clone())) {
+            // Registered under the 党委/党总支 itself: awaiting a branch (待编入).
+            Some(*p)
         } else {
             err(
                 "党支部",
@@ -196,6 +199,7 @@ pub async fn import_members(
             position: s.get("职务"),
             is_division_head,
             status: s.get("状态"),
+            status_on: s.opt("状态变更日期"),
             branch_id: placement.map(|p| p.1).unwrap_or(0),
             group_id,
         };
@@ -294,7 +298,7 @@ pub(super) async fn write_members(
     {
         let mut sql = Sql::new(
             "insert into member (unit_id, branch_id, group_id, name, name_initials, gender, ethnicity, birth_date, id_number, id_suffix, \
-             phone, education, joined_on, kind, converted_on, position, is_division_head, status, created_at, updated_at, id_hash) values ",
+             phone, education, joined_on, kind, converted_on, position, is_division_head, status, created_at, updated_at, id_hash, status_on) values ",
         );
         for (i, (p, s)) in chunk.iter().zip(sealed).enumerate() {
             let v = &p.v;
@@ -340,6 +344,8 @@ pub(super) async fn write_members(
                 .bind(t)
                 .push(", ")
                 .bind(s.id_hash.clone())
+                .push(", ")
+                .bind(v.status_on.map(format_date))
                 .push(")");
         }
         sqlx::query_with(&sql.text, sql.arguments())
@@ -364,7 +370,7 @@ pub(super) async fn write_members(
         sqlx::query(
             "update member set unit_id = $1, branch_id = $2, group_id = $3, name = $4, name_initials = $5, gender = $6, ethnicity = $7, \
              birth_date = $8, phone = $9, education = $10, joined_on = $11, kind = $12, converted_on = $13, position = $14, \
-             is_division_head = $15, status = $16, updated_at = $17, id_number = $18, id_suffix = $19, id_hash = $20 where member_id = $21",
+             is_division_head = $15, status = $16, updated_at = $17, id_number = $18, id_suffix = $19, id_hash = $20, status_on = $22 where member_id = $21",
         )
         .bind(p.unit_id)
         .bind(p.branch_id)
@@ -387,6 +393,7 @@ pub(super) async fn write_members(
         .bind(s.id_suffix.clone())
         .bind(s.id_hash.clone())
         .bind(id)
+        .bind(v.status_on.map(format_date))
         .execute(tx.conn())
         .await?;
     }
@@ -406,6 +413,16 @@ pub(super) async fn write_members(
         .execute(tx.conn())
         .await?;
     }
+    // Leaving the register ends every post; a move ends the posts of the orgs left.
+    let mut ended = Vec::new();
+    for p in &updates {
+        let id = p.existing.unwrap_or_default();
+        let staying =
+            (p.v.status == crate::org::members::MemberStatus::Active).then_some(p.branch_id);
+        for post in crate::org::members::end_posts(tx.conn(), id, staying).await? {
+            ended.push(serde_json::json!({"member_id": id, "post": post}));
+        }
+    }
     tx.audit(
         actor,
         Entry::new(
@@ -423,6 +440,7 @@ pub(super) async fn write_members(
         .after(&serde_json::json!({
             "created": creates.len(), "updated": updates.len(), "unchanged": unchanged,
             "updated_ids": updates.iter().map(|p| p.existing).collect::<Vec<_>>(),
+            "ended_posts": ended,
         })),
     )
     .await?;
@@ -818,6 +836,7 @@ pub fn template(kind: &str) -> AppResult<Vec<u8>> {
             "处长".into(),
             "是".into(),
             "在册".into(),
+            String::new(),
             "市示例局".into(),
             "办公室党支部".into(),
             String::new(),

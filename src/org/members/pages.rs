@@ -179,7 +179,7 @@ pub(super) async fn branch_options_page(
     web::filter_checked(errors)?;
     let unit_id = q.unit_id.as_deref().and_then(|v| v.trim().parse().ok());
     let branches = match unit_id {
-        Some(u) => pickers::branches(&state, &user, Some(u)).await?,
+        Some(u) => pickers::placements(&state, &user, u).await?,
         None => Vec::new(),
     };
     web::render(&BranchOptions {
@@ -255,6 +255,8 @@ pub(super) struct MemberFormData {
     #[serde(default)]
     status: String,
     #[serde(default)]
+    status_on: String,
+    #[serde(default)]
     branch_id: String,
     #[serde(default)]
     group_id: String,
@@ -277,6 +279,7 @@ impl MemberFormData {
             position: self.position,
             is_division_head: self.is_division_head.is_some(),
             status: self.status,
+            status_on: s(self.status_on),
             branch_id: self.branch_id.trim().parse().unwrap_or(0),
             group_id: self.group_id.trim().parse().ok(),
         }
@@ -411,6 +414,7 @@ pub(super) fn input_of(m: &Member) -> MemberInput {
         position: m.position.clone(),
         is_division_head: m.is_division_head != 0,
         status: m.status.as_str().to_string(),
+        status_on: m.status_on.clone(),
         branch_id: m.branch_id,
         group_id: m.group_id,
     }

@@ -60,6 +60,11 @@ pub struct MemberInput {
     #[serde(default)]
     #[schema(schema_with = crate::org::schema::member_status)]
     pub status: String,
+    /// The day the status took effect (转出、去世、出党的日期); required unless active.
+    #[serde(default)]
+    #[schema(format = Date)]
+    pub status_on: Option<String>,
+    /// A branch, or the unit's 党委/党总支 for a member awaiting a branch (待编入).
     pub branch_id: i64,
     #[serde(default)]
     pub group_id: Option<i64>,
@@ -82,6 +87,8 @@ pub struct ValidMember {
     pub position: String,
     pub is_division_head: bool,
     pub status: MemberStatus,
+    /// When the status took effect; `None` exactly when active.
+    pub status_on: Option<Date>,
 }
 
 impl ValidMember {
@@ -103,6 +110,7 @@ impl ValidMember {
             "position": self.position,
             "is_division_head": self.is_division_head,
             "status": self.status,
+            "status_on": self.status_on.map(format_date),
         })
     }
 }
@@ -223,6 +231,25 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
             "状态应为在册、已转出、已去世或已出党".into(),
         );
     }
+    let status_on = date_field(&input.status_on, "status_on", &mut e);
+    let status_on = match status {
+        Some(MemberStatus::Active) | None => None,
+        Some(s) => {
+            match status_on {
+                None if !e.contains_key("status_on") => {
+                    e.insert(
+                        "status_on".into(),
+                        format!("请填写{}的日期（状态变更日期）", s.label()),
+                    );
+                }
+                Some(on) if joined.is_some_and(|j| on < j) => {
+                    e.insert("status_on".into(), "状态变更日期不能早于入党日期".into());
+                }
+                _ => {}
+            }
+            status_on
+        }
+    };
     let ethnicity = match clean_text(&input.ethnicity) {
         s if s.is_empty() => "汉族".to_string(),
         s if s.chars().count() > 10 => {
@@ -262,6 +289,7 @@ pub fn validate(input: &MemberInput, today: time::Date) -> Result<ValidMember, F
         position,
         is_division_head: input.is_division_head,
         status,
+        status_on,
     })
 }
 
@@ -299,6 +327,7 @@ mod tests {
         for status in values(schema::member_status()) {
             let mut i = input();
             i.status = status.clone();
+            i.status_on = Some("2026-03-01".into());
             assert_eq!(validate(&i, today).expect("valid").status.as_str(), status);
         }
         for gender in values(schema::gender()) {
@@ -309,6 +338,40 @@ mod tests {
                 assert_eq!(validate(&i, today).expect("valid").gender, "女");
             }
         }
+    }
+
+    #[test]
+    fn a_status_change_carries_its_date() {
+        let today = date!(2026 - 11 - 26);
+        let mut i = input();
+        i.status = "transferred_out".into();
+        assert_eq!(
+            validate(&i, today).expect_err("no date")["status_on"],
+            "请填写已转出的日期（状态变更日期）"
+        );
+        i.status_on = Some("2026-11-27".into());
+        assert_eq!(
+            validate(&i, today).expect_err("future")["status_on"],
+            "日期不能晚于今天"
+        );
+        i.status_on = Some("1975-06-30".into());
+        assert!(validate(&i, today)
+            .expect_err("before joining")
+            .contains_key("status_on"));
+        // On the day of joining and today are both accepted.
+        for on in ["1975-07-01", "2026-11-26"] {
+            i.status_on = Some(on.into());
+            assert_eq!(
+                validate(&i, today)
+                    .expect("valid")
+                    .status_on
+                    .map(format_date),
+                Some(on.to_string())
+            );
+        }
+        // An active member has no status date, whatever was sent.
+        i.status = "active".into();
+        assert_eq!(validate(&i, today).expect("valid").status_on, None);
     }
 
     #[test]

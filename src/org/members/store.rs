@@ -41,6 +41,10 @@ pub struct Member {
     pub is_division_head: i64,
     #[sqlx(try_from = "String")]
     pub status: MemberStatus,
+    /// The day the status took effect (none while active).
+    pub status_on: Option<String>,
+    /// 1 when the org the member sits in is a 党委/党总支, not a branch: 待编入.
+    pub awaiting: i64,
 }
 
 impl Member {
@@ -76,7 +80,7 @@ macro_rules! member_columns {
     () => {
         "select m.member_id, m.unit_id, u.name as unit_name, m.branch_id, b.name as branch_name, m.group_id, \
          g.name as group_name, m.name, m.gender, m.ethnicity, m.birth_date, m.id_number, m.phone, m.education, m.joined_on, m.kind, \
-         m.converted_on, m.position, m.is_division_head, m.status"
+         m.converted_on, m.position, m.is_division_head, m.status, m.status_on, case when b.kind = 'branch' then 0 else 1 end as awaiting"
     };
 }
 macro_rules! member_from {
@@ -90,7 +94,7 @@ pub(super) const MEMBER_SELECT: &str = concat!(member_columns!(), member_from!()
 /// The columns of `member_columns!`, in order: the SQLite fast path reads them by position
 /// (`Member::from_sqlite`), and a unit test holds the select list to this order.
 #[cfg(test)]
-pub(super) const MEMBER_COLUMN_NAMES: [&str; 20] = [
+pub(super) const MEMBER_COLUMN_NAMES: [&str; 22] = [
     "member_id",
     "unit_id",
     "unit_name",
@@ -111,6 +115,8 @@ pub(super) const MEMBER_COLUMN_NAMES: [&str; 20] = [
     "position",
     "is_division_head",
     "status",
+    "status_on",
+    "awaiting",
 ];
 
 impl crate::db::FromSqlite for Member {
@@ -136,6 +142,8 @@ impl crate::db::FromSqlite for Member {
             position: r.get(17)?,
             is_division_head: r.get(18)?,
             status: crate::db::choice_at(r, 19, MemberStatus::from_key)?,
+            status_on: r.get(20)?,
+            awaiting: r.get(21)?,
         })
     }
 }
@@ -155,6 +163,8 @@ pub struct MemberFilter {
     pub status: Option<String>,
     /// 1: division heads only
     pub division_head: Option<String>,
+    /// 1: only members awaiting a branch (待编入, registered under a 党委/党总支)
+    pub awaiting: Option<String>,
     /// name | joined_on | birth_date | branch (default)
     pub sort: Option<String>,
     pub page: Option<i64>,
@@ -212,6 +222,7 @@ impl MemberFilter {
                 "division_head",
                 self.division_head.clone().unwrap_or_default(),
             ),
+            ("awaiting", self.awaiting.clone().unwrap_or_default()),
             ("sort", self.sort.clone().unwrap_or_default()),
         ])
     }
@@ -262,6 +273,9 @@ impl MemberFilter {
         }
         if self.division_head.as_deref() == Some("1") {
             sql.push(" and m.is_division_head = 1");
+        }
+        if self.awaiting.as_deref() == Some("1") {
+            sql.push(" and m.branch_id in (select org_id from org where kind in ('committee_org', 'general_branch'))");
         }
     }
 }
@@ -378,7 +392,8 @@ pub async fn unmask(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
 }
 
 /// The branch (and group) a member is placed in must exist, be in the caller's reach,
-/// and the group must belong to the branch. Returns the branch's unit.
+/// and the group must belong to the branch. A 党委/党总支 holds members awaiting a branch
+/// (待编入), without a group. Returns the org's unit.
 pub(super) async fn check_placement(
     state: &AppState,
     scope: &Scope,
@@ -391,12 +406,22 @@ pub(super) async fn check_placement(
             .bind(branch_id)
             .fetch_optional(&state.db.pool)
             .await?;
+    let in_reach = |u: i64| scope.all || scope.units.contains(&u);
     let unit_id = match row {
-        Some((u, k)) if k == "branch" && (scope.all || scope.units.contains(&u)) => u,
-        Some((_, k)) if k != "branch" => {
+        Some((u, k)) if in_reach(u) && k == "branch" => u,
+        Some((u, k)) if in_reach(u) && (k == "committee_org" || k == "general_branch") => {
+            if group_id.is_some() {
+                e.insert(
+                    "group_id".into(),
+                    "待编入党员尚未编入党支部，不能编入党小组".into(),
+                );
+            }
+            return Ok(u);
+        }
+        Some((u, _)) if in_reach(u) => {
             e.insert(
                 "branch_id".into(),
-                "党员须编入党支部（不能直接编入党委、党总支或党小组）".into(),
+                "党员须编入党支部（待编入的可暂列党委、党总支之下；不能直接编入党小组）".into(),
             );
             0
         }
@@ -419,6 +444,43 @@ pub(super) async fn check_placement(
         }
     }
     Ok(unit_id)
+}
+
+/// Ends the officer posts a member no longer may hold: all of them when `staying_in` is
+/// `None` (the member left the register), else those of orgs that are not `staying_in` or
+/// above it. Returns the ended posts for the audit entry.
+pub(crate) async fn end_posts(
+    conn: &mut sqlx::AnyConnection,
+    member_id: i64,
+    staying_in: Option<i64>,
+) -> AppResult<Vec<serde_json::Value>> {
+    let posts: Vec<(i64, String, String)> = sqlx::query_as(
+        "select f.org_id, o.name, f.post from org_officer f join org o on o.org_id = f.org_id where f.member_id = $1",
+    )
+    .bind(member_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    // The org the member stays in and its ancestors (at most three levels).
+    let mut keep = Vec::new();
+    let mut at = staying_in;
+    while let Some(o) = at.filter(|_| keep.len() < 4) {
+        keep.push(o);
+        at = sqlx::query_scalar::<_, Option<i64>>("select parent_id from org where org_id = $1")
+            .bind(o)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    }
+    let mut ended = Vec::new();
+    for (org_id, org, post) in posts.into_iter().filter(|p| !keep.contains(&p.0)) {
+        sqlx::query("delete from org_officer where member_id = $1 and org_id = $2")
+            .bind(member_id)
+            .bind(org_id)
+            .execute(&mut *conn)
+            .await?;
+        ended.push(serde_json::json!({"org_id": org_id, "org": org, "post": post}));
+    }
+    Ok(ended)
 }
 
 pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) -> AppResult<i64> {
@@ -466,7 +528,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: MemberInput) ->
 
 /// The columns insert and update write from a validated member, in the order
 /// `bind_fields!` binds them.
-const FIELD_COLUMNS: [&str; 16] = [
+const FIELD_COLUMNS: [&str; 17] = [
     "name",
     "name_initials",
     "gender",
@@ -483,6 +545,7 @@ const FIELD_COLUMNS: [&str; 16] = [
     "is_division_head",
     "status",
     "id_hash",
+    "status_on",
 ];
 
 /// Binds a validated member's fields (ID number and phone sealed) in `FIELD_COLUMNS` order.
@@ -504,6 +567,7 @@ macro_rules! bind_fields {
             .bind(i64::from($v.is_division_head))
             .bind($v.status.as_str())
             .bind($sealed.id_hash)
+            .bind($v.status_on.map(format_date))
     };
 }
 
@@ -583,6 +647,25 @@ pub async fn update(
         .execute(tx.conn())
         .await
         .map_err(|e| crate::error::on_unique(e, "id_number", "该身份证号已登记"))?;
+    // Leaving the register (转出, 去世, 出党) ends every post the member held.
+    let ended = if v.status != MemberStatus::Active {
+        end_posts(tx.conn(), id, None).await?
+    } else {
+        Vec::new()
+    };
+    if !ended.is_empty() {
+        tx.audit(
+            &user.actor(),
+            Entry::new(
+                "org.officer_end",
+                "member",
+                id,
+                format!("{}{}，所任职务随之终止", v.name, v.status.label()),
+            )
+            .after(&ended),
+        )
+        .await?;
+    }
     tx.audit(
         &user.actor(),
         Entry::new(
@@ -688,23 +771,20 @@ pub async fn transfer(
     .bind(now())
     .execute(tx.conn())
     .await?;
-    // Officer posts belong to the old branch's committee.
-    sqlx::query("delete from org_officer where member_id = $1 and org_id = $2")
-        .bind(id)
-        .bind(m.branch_id)
-        .execute(tx.conn())
-        .await?;
+    // Posts belong to the committees of the orgs the member leaves; one above the new
+    // branch (the unit's 党委 within the same unit) stays.
+    let ended = end_posts(tx.conn(), id, Some(input.to_branch_id)).await?;
     tx.audit(&user.actor(),
         Entry::new("member.transfer", "member", id, format!("{} 转接组织关系", m.name))
             .before(&serde_json::json!({"branch_id": m.branch_id, "branch": m.branch_name}))
-            .after(&serde_json::json!({"branch_id": input.to_branch_id, "transferred_on": on, "reason": reason})),
+            .after(&serde_json::json!({"branch_id": input.to_branch_id, "transferred_on": on, "reason": reason, "ended_posts": ended})),
     )
     .await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub const EXPORT_HEADERS: [&str; 17] = [
+pub const EXPORT_HEADERS: [&str; 18] = [
     "姓名",
     "性别",
     "民族",
@@ -718,6 +798,7 @@ pub const EXPORT_HEADERS: [&str; 17] = [
     "职务",
     "是否处室负责人",
     "状态",
+    "状态变更日期",
     "机关党组织",
     "党支部",
     "党小组",
@@ -746,6 +827,7 @@ pub(super) fn export_rows(rows: Vec<Member>) -> Vec<Vec<String>> {
                 }
                 .to_string(),
                 m.status_label().to_string(),
+                m.status_on.clone().unwrap_or_default(),
                 m.unit_name.clone(),
                 m.branch_name.clone(),
                 m.group_name.clone().unwrap_or_default(),

@@ -356,14 +356,21 @@ pub(super) async fn detail(
     let org = get_org(state, user, id).await?;
     let unit_tree = tree_for_unit(state, org.unit_id).await?;
     let subtree = subtree_of(&unit_tree, id);
-    let candidates: Vec<(i64, String)> = sqlx::query_as(
-        "select member_id, name from member where status = 'active' and (branch_id = $1 or unit_id = $2 and $3 = 1) order by name limit 500",
-    )
-    .bind(id)
-    .bind(org.unit_id)
-    .bind(i64::from(!matches!(org.kind, OrgKind::Branch | OrgKind::Group)))
-    .fetch_all(&state.db.pool)
-    .await?;
+    // Who may hold a post: the active members of this org and the orgs under it.
+    let ids: Vec<i64> = subtree
+        .iter()
+        .filter(|n| n.kind != OrgKind::Group)
+        .map(|n| n.org_id)
+        .collect();
+    let mut cs = crate::db::Sql::new(
+        "select member_id, name from member where status = 'active' and branch_id in ",
+    );
+    cs.bind_list(&ids).push(" order by name limit 500");
+    let candidates: Vec<(i64, String)> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        cs.fetch_all(&state.db.pool).await?
+    };
     web::render(&OrgDetail {
         ctx: PageCtx::new(user, &org.name, "/org/tree", flash)
             .crumb(org.unit_name.clone(), format!("/org/units/{}", org.unit_id))

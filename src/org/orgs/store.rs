@@ -417,6 +417,14 @@ pub async fn set_officers(
     }
     let mut errors = FieldErrors::new();
     let mut seen = std::collections::HashSet::new();
+    // Officers are active members of this org, or of the orgs under it for a 党委/党总支
+    // (members awaiting a branch there included).
+    let subtree: Vec<i64> =
+        super::rules::subtree_of(&tree_for_unit(state, org.unit_id).await?, org_id)
+            .iter()
+            .filter(|n| n.kind != OrgKind::Group)
+            .map(|n| n.org_id)
+            .collect();
     for (i, o) in list.iter().enumerate() {
         if !crate::messages::OFFICER_POSTS.contains(&o.post.as_str()) {
             errors.insert(
@@ -430,16 +438,16 @@ pub async fn set_officers(
                 "同一名党员只能担任一个职务".into(),
             );
         }
-        let unit: Option<i64> = sqlx::query_scalar(
-            "select unit_id from member where member_id = $1 and status = 'active'",
+        let branch: Option<i64> = sqlx::query_scalar(
+            "select branch_id from member where member_id = $1 and status = 'active'",
         )
         .bind(o.member_id)
         .fetch_optional(&state.db.pool)
         .await?;
-        if unit != Some(org.unit_id) {
+        if !branch.is_some_and(|b| subtree.contains(&b)) {
             errors.insert(
                 format!("officers[{i}].member_id"),
-                "班子成员须是本单位在册党员".into(),
+                format!("班子成员须是{}的在册党员", org.name),
             );
         }
     }
