@@ -228,7 +228,14 @@ async fn notify_returned(
     users.sort_unstable();
     users.dedup();
     users.retain(|u| *u != reviewer);
-    let stage = format!("returned:{}", now());
+    // The n-th return of the record is a stage of its own (two returns may share a second).
+    let returns: i64 = sqlx::query_scalar(
+        "select count(*) from meeting_review where meeting_id = $1 and action = 'return'",
+    )
+    .bind(m.meeting_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let stage = format!("returned:{returns}");
     let notices: Vec<crate::notify::Notice> = users
         .into_iter()
         .map(|user_id| crate::notify::Notice {

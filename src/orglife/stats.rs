@@ -172,8 +172,8 @@ impl TableView {
             None => (false, raw),
         };
         let sort = match SORT_KEYS.iter().find(|(k, _)| *k == key) {
-            Some((_, s)) => *s,
-            None => {
+            Some((_, s)) if !(desc && key.is_empty()) => *s,
+            _ => {
                 let names: Vec<&str> = SORT_KEYS.iter().skip(1).map(|(k, _)| *k).collect();
                 errors.insert(
                     "sort".into(),
