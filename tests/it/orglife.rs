@@ -1506,7 +1506,10 @@ fn column(range: &calamine::Range<calamine::Data>, header: &str) -> usize {
     range
         .rows()
         .next()
-        .and_then(|h| h.iter().position(|c| c.to_string() == header))
+        .and_then(|h| {
+            h.iter()
+                .position(|c| matches!(c, calamine::Data::String(s) if s == header))
+        })
         .unwrap_or_else(|| panic!("no column {header}"))
 }
 
