@@ -70,19 +70,19 @@ impl ComplianceLine {
         }
     }
 
-    /// 未达标, 待完成（至 …）or 达标, as the status column says.
+    /// 未达标 and/or 待完成（… 前）, or 达标, as the status column says.
     pub fn status_text(&self) -> String {
-        if self.met < self.judged {
-            "未达标".into()
-        } else if self.due > 0 {
-            match &self.due_until {
-                Some(d) => format!("待完成（{d}前）"),
-                None => "待完成".into(),
-            }
-        } else if self.judged > 0 {
-            "达标".into()
-        } else {
-            "—".into()
+        let due = match (&self.due_until, self.due > 0) {
+            (Some(d), true) => Some(format!("待完成（{d}前）")),
+            (None, true) => Some("待完成".to_string()),
+            _ => None,
+        };
+        match (self.missed(), due) {
+            (true, Some(d)) => format!("未达标；{d}"),
+            (true, None) => "未达标".into(),
+            (false, Some(d)) => d,
+            (false, None) if self.judged > 0 => "达标".into(),
+            (false, None) => "—".into(),
         }
     }
 
@@ -649,6 +649,7 @@ mod tests {
         assert_eq!(names(&q), ["四支部"]);
 
         assert_eq!(all[0].status_text(), "未达标");
+        assert_eq!(all[3].status_text(), "未达标；待完成（2026-11-30前）");
         assert_eq!(all[1].status_text(), "待完成（2026-12-31前）");
         assert_eq!(all[2].status_text(), "—");
         assert_eq!(all[1].kind_text(&0), "4/4 待完成");
