@@ -1861,4 +1861,18 @@ async fn changing_the_kind_or_date_keeps_the_marks() {
         html.contains("data-testid=\"register-dropped\"") && html.contains("赵六（缺席）"),
         "{html}"
     );
+    // A 党小组会 cell says how many of the branch's groups met, not a bare count.
+    let grid = s
+        .branch
+        .get(app.url(&format!("/orglife/calendar?branch_id={ba}&year=2026")))
+        .send()
+        .await
+        .expect("grid")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        grid.contains("1个党小组中0个已开"),
+        "group cells name the groups"
+    );
 }
