@@ -593,6 +593,63 @@ describe('yaoshi main journey (Chromium)', { concurrency: false }, () => {
     await u.screenshot({ path: path.join(SHOTS, '13-compliance.png'), fullPage: true });
   });
 
+  step('org life at phone width: the register fits, keeps its marks, the grid opens on this month', async () => {
+    const p = branchPage;
+    await p.setViewportSize({ width: 390, height: 900 });
+    await p.goto(url('/orglife/meetings/new'));
+    const rows = p.getByTestId('attendance').locator('tbody tr');
+    await rows.nth(2).waitFor();
+    const third = rows.nth(2);
+    // 缺席 and the reason box were off a 390 px screen beside the name.
+    for (const el of [third.getByLabel('缺席'), third.getByRole('textbox')]) {
+      await el.waitFor();
+      const box = await el.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `off-screen: ${JSON.stringify(box)}`);
+    }
+    await third.getByLabel('请假').check();
+    await third.getByRole('textbox').fill('出差');
+    await p.screenshot({ path: path.join(SHOTS, '14-meeting-form-phone.png'), fullPage: true });
+    // Changing the kind reloads the list: the mark and its reason stay.
+    const reloaded = p.waitForResponse((r) => r.url().includes('/orglife/register'));
+    await p.getByLabel('会议类型').selectOption('committee_meeting');
+    await reloaded;
+    await p.getByTestId('attendance').locator('input[value="leave"]:checked').waitFor();
+    assert.equal(await p.getByTestId('attendance').locator('input[value="出差"]').count(), 1);
+    const { scrollWidth } = await p.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth }));
+    assert.ok(scrollWidth <= 391, `the form overflows: ${scrollWidth}`);
+    // The year grid scrolls to this month instead of January.
+    await p.goto(url(`/orglife/calendar?year=${today.slice(0, 4)}`));
+    const grid = p.getByTestId('year-grid');
+    await grid.waitFor();
+    const seen = await p.evaluate(() => {
+      const box = document.querySelector('[data-testid="year-grid"]').closest('.table-responsive');
+      const here = document.querySelector('[data-scroll-here]');
+      const b = box.getBoundingClientRect();
+      const h = here.getBoundingClientRect();
+      return { left: h.left, right: h.right, boxLeft: b.left, boxRight: b.right };
+    });
+    assert.ok(seen.left >= seen.boxLeft - 1 && seen.right <= seen.boxRight + 1, `this month is not in view: ${JSON.stringify(seen)}`);
+    await p.screenshot({ path: path.join(SHOTS, '15-year-grid-phone.png') });
+    await p.goto(url(meetingUrl));
+    await p.getByTestId('attendance-fold').waitFor();
+    await p.screenshot({ path: path.join(SHOTS, '16-meeting-phone.png'), fullPage: true });
+    await p.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  step('org life: the unit finds the branches still to hold this period', async () => {
+    const u = unitPage;
+    await u.goto(url('/orglife/compliance?by=branch'));
+    await u.getByTestId('only').selectOption('due');
+    await u.getByRole('button', { name: '统计' }).click();
+    await u.waitForURL(/only=due/);
+    const statuses = await u.getByTestId('line-status').allInnerTexts();
+    assert.ok(statuses.length > 0 && statuses.every((t) => t.includes('待完成')), JSON.stringify(statuses));
+    await u.getByTestId('sort-rate').click();
+    await u.waitForURL(/sort=rate/);
+    assert.match(u.url(), /only=due/);
+    await u.screenshot({ path: path.join(SHOTS, '17-compliance-due.png'), fullPage: true });
+  });
+
   // 10 ----------------------------------------------------------------------
   // 三权分立: a security admin and an audit admin, each signing in through the pages with
   // a one-time password and a second factor of their own; each refused the others' work.

@@ -49,6 +49,144 @@ pub fn write_sheet(sheet_name: &str, headers: &[&str], rows: &[Vec<String>]) -> 
     wb.save_to_buffer().map_err(err)
 }
 
+/// A cell of an export, typed so Excel sorts and sums it as what it is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    /// Kept as text (ID numbers and phones must not become numbers).
+    Text(String),
+    /// A count.
+    Int(i64),
+    /// A share, 0.0–1.0, shown as a percent with one decimal; empty when absent.
+    Percent(Option<f64>),
+    /// A calendar date, shown as YYYY-MM-DD.
+    Date(time::Date),
+}
+
+impl Cell {
+    /// A rate given in percent (as `text::rate` answers it).
+    pub fn percent(p: Option<f64>) -> Cell {
+        Cell::Percent(p.map(|p| p / 100.0))
+    }
+
+    /// A stored ISO date as a date cell; anything else stays text.
+    pub fn date_or_text(s: &str) -> Cell {
+        match time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE) {
+            Ok(d) => Cell::Date(d),
+            Err(_) => Cell::Text(s.to_string()),
+        }
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            Cell::Text(v) => v
+                .chars()
+                .map(|ch| if ch.is_ascii() { 1 } else { 2 })
+                .sum::<usize>(),
+            Cell::Int(i) => i.to_string().len(),
+            Cell::Percent(_) => 6,
+            Cell::Date(_) => 10,
+        }
+    }
+}
+
+/// One sheet of typed cells: a bold header row, then text, numbers, percents and dates;
+/// columns sized to their content.
+pub fn write_table(sheet_name: &str, headers: &[&str], rows: &[Vec<Cell>]) -> AppResult<Vec<u8>> {
+    let mut w = TableWriter::new(sheet_name, headers)?;
+    for row in rows {
+        w.push(row)?;
+    }
+    w.finish()
+}
+
+fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> AppError {
+    AppError::Internal(anyhow::anyhow!("xlsx: {e}"))
+}
+
+/// A sheet written row by row, so a long export never holds its rows twice (once as
+/// records, once as cells): the caller reads a batch, pushes it and drops it.
+pub struct TableWriter {
+    ws: rust_xlsxwriter::Worksheet,
+    columns: u16,
+    rows: u32,
+    widths: Vec<usize>,
+    text: Format,
+    percent: Format,
+    date: Format,
+}
+
+impl TableWriter {
+    pub fn new(sheet_name: &str, headers: &[&str]) -> AppResult<TableWriter> {
+        let mut ws = rust_xlsxwriter::Worksheet::new();
+        ws.set_name(sheet_name).map_err(xlsx_error)?;
+        let bold = Format::new().set_bold();
+        for (c, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(xlsx_error)?;
+        }
+        Ok(TableWriter {
+            ws,
+            columns: headers.len() as u16,
+            rows: 0,
+            widths: headers.iter().map(|h| h.chars().count() * 2 + 2).collect(),
+            text: Format::new().set_num_format("@"),
+            percent: Format::new().set_num_format("0.0%"),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
+        })
+    }
+
+    pub fn push(&mut self, row: &[Cell]) -> AppResult<()> {
+        self.rows += 1;
+        let r = self.rows;
+        let ws = &mut self.ws;
+        for (c, v) in row.iter().enumerate() {
+            let c16 = c as u16;
+            match v {
+                Cell::Text(s) => ws
+                    .write_string_with_format(r, c16, s, &self.text)
+                    .map(|_| ()),
+                Cell::Int(i) => ws.write_number(r, c16, *i as f64).map(|_| ()),
+                Cell::Percent(Some(p)) => ws
+                    .write_number_with_format(r, c16, *p, &self.percent)
+                    .map(|_| ()),
+                Cell::Percent(None) => Ok(()),
+                Cell::Date(d) => {
+                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                        d.year() as u16,
+                        u8::from(d.month()),
+                        d.day(),
+                    )
+                    .map_err(xlsx_error)?;
+                    ws.write_datetime_with_format(r, c16, &dt, &self.date)
+                        .map(|_| ())
+                }
+            }
+            .map_err(xlsx_error)?;
+            if let Some(w) = self.widths.get_mut(c) {
+                *w = (*w).max(v.width() + 2).min(60);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> AppResult<Vec<u8>> {
+        for (c, w) in self.widths.iter().enumerate() {
+            self.ws
+                .set_column_width(c as u16, *w as f64)
+                .map_err(xlsx_error)?;
+        }
+        if self.columns > 0 {
+            self.ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+            self.ws
+                .autofilter(0, 0, self.rows, self.columns - 1)
+                .map_err(xlsx_error)?;
+        }
+        let mut wb = Workbook::new();
+        wb.push_worksheet(self.ws);
+        wb.save_to_buffer().map_err(xlsx_error)
+    }
+}
+
 /// An .xlsx download response.
 pub fn download(filename: &str, bytes: Vec<u8>) -> Response {
     let encoded: String = url::form_urlencoded::byte_serialize(filename.as_bytes()).collect();

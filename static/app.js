@@ -338,10 +338,93 @@
     btn.setAttribute('aria-expanded', open ? 'true' : 'false');
   });
 
+  // --------------------------------------- 7. a long export shows it is working
+  // a[data-download]: fetched here instead of followed, the link reads "正在生成…
+  // 已用 N 秒" while the server builds the file and "正在下载 x MB" as it arrives,
+  // then the file is saved under the server's name. A failed export says so.
+
+  function downloadName(resp) {
+    var cd = resp.headers.get('Content-Disposition') || '';
+    var m = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+    if (m) { try { return decodeURIComponent(m[1]); } catch (e) { /* fall through */ } }
+    return 'export.xlsx';
+  }
+
+  document.addEventListener('click', function (event) {
+    var link = closestFromEvent(event, 'a[data-download]');
+    if (!link || !window.fetch || !window.URL || !URL.createObjectURL) return;
+    event.preventDefault();
+    if (link.classList.contains('is-downloading')) return;
+    var label = link.innerHTML;
+    var started = Date.now();
+    link.classList.add('is-downloading', 'disabled');
+    link.setAttribute('aria-busy', 'true');
+    function say(text) { link.textContent = text; }
+    var timer = window.setInterval(function () {
+      say('正在生成 Excel，已用 ' + Math.round((Date.now() - started) / 1000) + ' 秒…');
+    }, 1000);
+    say('正在生成 Excel…');
+    function done() {
+      window.clearInterval(timer);
+      link.classList.remove('is-downloading', 'disabled');
+      link.removeAttribute('aria-busy');
+      link.innerHTML = label;
+    }
+    fetch(link.href, { credentials: 'same-origin' }).then(function (resp) {
+      if (!resp.ok) throw new Error('HTTP ' + resp.status);
+      var name = downloadName(resp);
+      var total = Number(resp.headers.get('Content-Length')) || 0;
+      if (!resp.body || !resp.body.getReader) return resp.blob().then(function (b) { return [b, name]; });
+      var reader = resp.body.getReader();
+      var parts = [];
+      var got = 0;
+      window.clearInterval(timer);
+      function pump() {
+        return reader.read().then(function (r) {
+          if (r.done) return [new Blob(parts), name];
+          parts.push(r.value);
+          got += r.value.length;
+          say('正在下载 ' + (got / 1048576).toFixed(1) + (total ? ' / ' + (total / 1048576).toFixed(1) : '') + ' MB…');
+          return pump();
+        });
+      }
+      return pump();
+    }).then(function (res) {
+      var url = URL.createObjectURL(res[0]);
+      var a = document.createElement('a');
+      a.href = url;
+      a.download = res[1];
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      window.setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      done();
+    }).catch(function (e) {
+      done();
+      window.alert('导出失败（' + e.message + '），请稍后重试。');
+    });
+  });
+
+  // ------------------------------------------- 6. a wide table opens on "now"
+  // [data-scroll-here] inside .table-responsive: the year grid scrolls to the current
+  // month on a narrow screen instead of opening on January.
+
+  function scrollToHere(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    Array.prototype.forEach.call(scope.querySelectorAll('[data-scroll-here]'), function (cell) {
+      var box = cell.closest('.table-responsive');
+      if (!box || box.scrollWidth <= box.clientWidth) return;
+      var first = box.querySelector('th');
+      var offset = first ? first.offsetWidth : 0;
+      box.scrollLeft = Math.max(0, cell.offsetLeft - offset);
+    });
+  }
+
   // ------------------------------------------------------------------ init
 
   // defer: the document is parsed already.
   initAutohide(document);
+  scrollToHere(document);
   // Content swapped in by htmx.
   document.addEventListener('htmx:load', function (event) { initAutohide(event.target); });
 })();

@@ -268,28 +268,29 @@ pub(in crate::orglife) async fn api_calendar(
 
 #[derive(Serialize, ToSchema)]
 pub struct ComplianceTable {
+    /// One page of the matching lines, in the order asked for.
     pub lines: Vec<ComplianceLine>,
+    /// How many lines match the filter in all.
+    pub matched: i64,
+    /// Everything in scope (under the unit or category filter).
     pub total: ComplianceLine,
 }
 
-/// Compliance rates for a year by category, unit or branch, and in total.
-#[utoipa::path(get, path = "/orglife/compliance", tag = "orglife", params(ComplianceQuery), responses((status = 200, body = ComplianceTable), (status = 403, body = crate::error::ErrorBody)))]
+/// Compliance rates for a year by category, unit or branch, and in total: filtered
+/// (`only`, `q`, `unit_id`, `category_id`), sorted (`sort`) and paged (50 lines a page
+/// unless `per_page` says otherwise). An unknown `sort` or `only` answers 422.
+#[utoipa::path(get, path = "/orglife/compliance", tag = "orglife", params(ComplianceQuery), responses((status = 200, body = ComplianceTable), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub(in crate::orglife) async fn api_compliance(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(q): Query<ComplianceQuery>,
 ) -> AppResult<Json<ComplianceTable>> {
-    let year = store::year_or_now(q.year.as_deref());
-    let (lines, total) = store::compliance(
-        &state,
-        &user,
-        year,
-        q.by(&user),
-        parse_id(&q.unit_id),
-        store::Months::parse(q.period.as_deref()),
-    )
-    .await?;
-    Ok(Json(ComplianceTable { lines, total }))
+    let t = compliance_table(&state, &user, &q, true).await?;
+    Ok(Json(ComplianceTable {
+        lines: t.lines,
+        matched: t.matched,
+        total: t.total,
+    }))
 }
 
 /// The compliance table as .xlsx.

@@ -29,6 +29,10 @@ pub struct Cell {
     /// Held without the quorum its rule requires (条例: such a meeting could not validly
     /// decide): shown, never counted towards the period.
     pub inquorate: i64,
+    /// For a 党小组会: the branch's groups, and how many of them met the period's rule
+    /// (the cell is as good as its worst group).
+    pub groups: i64,
+    pub groups_met: i64,
 }
 
 impl Cell {
@@ -147,6 +151,15 @@ pub fn year_grid(
                     c.submitted,
                 )
             };
+            let groups_met = if kind == MeetingKind::GroupMeeting {
+                shape
+                    .groups
+                    .iter()
+                    .filter(|g| count(Some(**g)).accepted >= rule.times)
+                    .count() as i64
+            } else {
+                0
+            };
             let totals = if kind == MeetingKind::GroupMeeting {
                 shape
                     .groups
@@ -176,6 +189,12 @@ pub fn year_grid(
                 accepted: totals.accepted,
                 submitted: totals.submitted,
                 inquorate: totals.inquorate,
+                groups: if kind == MeetingKind::GroupMeeting {
+                    shape.groups.len() as i64
+                } else {
+                    0
+                },
+                groups_met,
             });
         }
         out.push(GridRow {
@@ -481,6 +500,8 @@ mod tests {
             .expect("row");
         assert_eq!(gm.cells[0].state, CellState::Missed);
         assert_eq!(gm.cells[0].accepted, 1);
+        // "1 次" would read as the branch's count; the cell says 1 of its 2 groups met.
+        assert_eq!((gm.cells[0].groups, gm.cells[0].groups_met), (2, 1));
         tally.insert(
             (MeetingKind::GroupMeeting, Some(8), 1),
             MonthCounts {

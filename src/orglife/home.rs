@@ -41,7 +41,8 @@ pub fn cards<'a>(state: &'a AppState, user: &'a CurrentUser) -> CardsFuture<'a> 
 
 async fn life_card(state: &AppState, user: &CurrentUser) -> AppResult<LifeCard> {
     let year = crate::clock::today().year();
-    let (_, total) = store::compliance(state, user, year, "branch", None, Months::YEAR).await?;
+    let (_, total) =
+        store::compliance(state, user, year, "branch", None, None, Months::YEAR).await?;
     let count = |status: &str| {
         let f = MeetingFilter {
             status: Some(status.to_string()),

@@ -220,6 +220,33 @@ pub async fn list(
     Ok((rows, count(state, user, f).await?))
 }
 
+/// One batch of an export, newest first: the records after `after` (held_on, id) in
+/// that order.
+pub async fn export_batch(
+    state: &AppState,
+    user: &CurrentUser,
+    f: &MeetingFilter,
+    after: Option<&(String, i64)>,
+    size: i64,
+) -> AppResult<Vec<Meeting>> {
+    user.require(may_read(user))?;
+    let mut sql = Sql::new(MEETING_SELECT);
+    meeting_condition(&user.scope(), &mut sql);
+    f.apply(&mut sql, state);
+    if let Some((held_on, id)) = after {
+        sql.push(" and (mt.held_on < ")
+            .bind(held_on.clone())
+            .push(" or (mt.held_on = ")
+            .bind(held_on.clone())
+            .push(" and mt.meeting_id < ")
+            .bind(*id)
+            .push("))");
+    }
+    sql.push(" order by mt.held_on desc, mt.meeting_id desc limit ")
+        .bind(size);
+    Ok(sql.fetch_all(&state.db.pool).await?)
+}
+
 /// How many records in the caller's scope match the filter.
 pub async fn count(state: &AppState, user: &CurrentUser, f: &MeetingFilter) -> AppResult<i64> {
     user.require(may_read(user))?;

@@ -198,7 +198,56 @@ pub async fn step(
     )
     .await?;
     tx.commit().await?;
+    if step == Step::Return {
+        // The record is returned whatever happens to the notice: a failure is logged.
+        if let Err(e) = notify_returned(state, &m, &comment, user.user_id).await {
+            tracing::warn!(meeting_id = id, error = %e, "return notice not delivered");
+        }
+    }
     Ok(())
+}
+
+/// Tells the branch's admins (and whoever submitted the record) that it was returned and
+/// why, in the notification centre; each return is a notice of its own.
+async fn notify_returned(
+    state: &AppState,
+    m: &Meeting,
+    comment: &str,
+    reviewer: i64,
+) -> AppResult<u64> {
+    let mut users: Vec<i64> = sqlx::query_scalar(
+        "select g.user_id from role_grant g join app_user u on u.user_id = g.user_id \
+         where u.disabled = 0 and g.role = 'branch' and g.org_id = $1",
+    )
+    .bind(m.branch_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    if let Some(s) = submitted_by(state, m.meeting_id).await? {
+        users.push(s);
+    }
+    users.sort_unstable();
+    users.dedup();
+    users.retain(|u| *u != reviewer);
+    // The n-th return of the record is a stage of its own (two returns may share a second).
+    let returns: i64 = sqlx::query_scalar(
+        "select count(*) from meeting_review where meeting_id = $1 and action = 'return'",
+    )
+    .bind(m.meeting_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let stage = format!("returned:{returns}");
+    let notices: Vec<crate::notify::Notice> = users
+        .into_iter()
+        .map(|user_id| crate::notify::Notice {
+            user_id,
+            cause: format!("meeting:{}:review", m.meeting_id),
+            stage: stage.clone(),
+            title: format!("已退回：{}{}", m.branch_name, m.kind_label()),
+            body: format!("{}「{}」被退回修改，理由：{comment}", m.held_on, m.topic),
+            href: format!("/orglife/meetings/{}/edit", m.meeting_id),
+        })
+        .collect();
+    crate::notify::deliver(state, &notices).await
 }
 
 // ---- rules as data ----

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::grid::*;
 use super::may_read;
 use super::meeting_rules::*;
-use super::rules::{self, MeetingKind};
+use super::rules::{self, CellState, MeetingKind};
 use crate::auth::{CurrentUser, Scope};
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -36,6 +36,12 @@ pub struct ComplianceLine {
     pub present: i64,
     pub expected: i64,
     pub attendance: Option<f64>,
+    /// Periods under way and not yet met (待完成): still to do before they end.
+    pub due: i64,
+    /// The earliest end (YYYY-MM-DD) of those periods: the date to chase the branch by.
+    pub due_until: Option<String>,
+    /// Periods under way and not yet met, per kind in the order of `MeetingKind::ALL`.
+    pub due_by_kind: Vec<i64>,
 }
 
 impl ComplianceLine {
@@ -47,10 +53,217 @@ impl ComplianceLine {
         self.attendance.map_or("—".into(), |r| format!("{r:.1}%"))
     }
 
+    /// "已完成/应完成" of a kind, with 待完成 when one of its periods is still under way:
+    /// "—" then only means the kind is not required.
     pub fn kind_text(&self, i: &usize) -> String {
-        match self.by_kind.get(*i) {
-            Some((m, j)) if *j > 0 => format!("{m}/{j}"),
-            _ => "—".into(),
+        let due = self.due_by_kind.get(*i).copied().unwrap_or(0);
+        let done = match self.by_kind.get(*i) {
+            Some((m, j)) if *j > 0 => Some(format!("{m}/{j}")),
+            _ => None,
+        };
+        match (done, due) {
+            (None, 0) => "—".into(),
+            (None, d) => format!("待完成{}", count_if_many(d)),
+            (Some(t), 0) => t,
+            (Some(t), d) => format!("{t} 待完成{}", count_if_many(d)),
+        }
+    }
+
+    /// 未达标 and/or 待完成（… 前）, or 达标, as the status column says.
+    pub fn status_text(&self) -> String {
+        let due = match (&self.due_until, self.due > 0) {
+            (Some(d), true) => Some(format!("待完成（{d}前）")),
+            (None, true) => Some("待完成".to_string()),
+            _ => None,
+        };
+        match (self.missed(), due) {
+            (true, Some(d)) => format!("未达标；{d}"),
+            (true, None) => "未达标".into(),
+            (false, Some(d)) => d,
+            (false, None) if self.judged > 0 => "达标".into(),
+            (false, None) => "—".into(),
+        }
+    }
+
+    pub fn missed(&self) -> bool {
+        self.met < self.judged
+    }
+}
+
+fn count_if_many(n: i64) -> String {
+    if n > 1 {
+        format!(" {n} 期")
+    } else {
+        String::new()
+    }
+}
+
+/// Which lines a compliance table shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Only {
+    All,
+    /// 只看未达标: a judged period was missed.
+    Missed,
+    /// 只看本期待完成: a period under way is not yet met.
+    Due,
+}
+
+/// How a compliance table is sorted: a column, ascending or descending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// The order of the tree (category, unit, branch).
+    Tree,
+    Name,
+    Parent,
+    Branches,
+    Rate,
+    Attendance,
+    Met,
+    Judged,
+    Due,
+}
+
+const SORT_KEYS: [(&str, SortKey); 9] = [
+    ("", SortKey::Tree),
+    ("name", SortKey::Name),
+    ("parent", SortKey::Parent),
+    ("branches", SortKey::Branches),
+    ("rate", SortKey::Rate),
+    ("attendance", SortKey::Attendance),
+    ("met", SortKey::Met),
+    ("judged", SortKey::Judged),
+    ("due", SortKey::Due),
+];
+
+/// The filter and order of a compliance table, parsed from the query: an unknown value is
+/// refused with a field message rather than ignored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableView {
+    pub only: Only,
+    /// Words of the name (or of the unit above a branch).
+    pub q: String,
+    pub sort: SortKey,
+    pub desc: bool,
+}
+
+impl TableView {
+    pub fn parse(
+        only: Option<&str>,
+        q: Option<&str>,
+        sort: Option<&str>,
+    ) -> Result<TableView, crate::error::FieldErrors> {
+        let mut errors = crate::error::FieldErrors::new();
+        let only = match only.map(str::trim).unwrap_or("") {
+            "" | "all" => Only::All,
+            "missed" => Only::Missed,
+            "due" => Only::Due,
+            other => {
+                errors.insert(
+                    "only".into(),
+                    format!("筛选“{other}”无效，可选：all（全部）、missed（只看未达标）、due（只看本期待完成）"),
+                );
+                Only::All
+            }
+        };
+        let raw = sort.map(str::trim).unwrap_or("");
+        let (desc, key) = match raw.strip_prefix('-') {
+            Some(k) => (true, k),
+            None => (false, raw),
+        };
+        let sort = match SORT_KEYS.iter().find(|(k, _)| *k == key) {
+            Some((_, s)) if !(desc && key.is_empty()) => *s,
+            _ => {
+                let names: Vec<&str> = SORT_KEYS.iter().skip(1).map(|(k, _)| *k).collect();
+                errors.insert(
+                    "sort".into(),
+                    format!(
+                        "排序方式“{raw}”无效，可选：{}（前加“-”为降序）",
+                        names.join("、")
+                    ),
+                );
+                SortKey::Tree
+            }
+        };
+        let q = crate::text::clean_text(q.unwrap_or(""));
+        if q.chars().count() > 50 {
+            errors.insert("q".into(), "名称关键词不超过50字".into());
+        }
+        if errors.is_empty() {
+            Ok(TableView {
+                only,
+                q,
+                sort,
+                desc,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The sort value as the query spells it (`-rate`), empty for the tree order.
+    pub fn sort_code(&self) -> String {
+        let key = SORT_KEYS
+            .iter()
+            .find(|(_, s)| *s == self.sort)
+            .map_or("", |(k, _)| *k);
+        if self.desc && !key.is_empty() {
+            format!("-{key}")
+        } else {
+            key.to_string()
+        }
+    }
+
+    pub fn only_code(&self) -> &'static str {
+        match self.only {
+            Only::All => "",
+            Only::Missed => "missed",
+            Only::Due => "due",
+        }
+    }
+
+    /// Keeps the lines the view asks for, in its order. Lines with no figure (nothing due
+    /// yet) sort after the others whichever the direction.
+    pub fn apply(&self, lines: &mut Vec<ComplianceLine>) {
+        let q = self.q.to_lowercase();
+        lines.retain(|l| {
+            (match self.only {
+                Only::All => true,
+                Only::Missed => l.missed(),
+                Only::Due => l.due > 0,
+            }) && (q.is_empty()
+                || l.name.to_lowercase().contains(&q)
+                || l.parent.to_lowercase().contains(&q))
+        });
+        use std::cmp::Ordering;
+        let by_f64 = |a: Option<f64>, b: Option<f64>, desc: bool| match (a, b) {
+            (Some(x), Some(y)) => {
+                let o = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
+                if desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        let desc = self.desc;
+        let dir = |o: Ordering| if desc { o.reverse() } else { o };
+        match self.sort {
+            SortKey::Tree => {}
+            SortKey::Name => lines.sort_by(|a, b| dir(a.name.cmp(&b.name))),
+            SortKey::Parent => {
+                lines.sort_by(|a, b| dir(a.parent.cmp(&b.parent).then(a.name.cmp(&b.name))))
+            }
+            SortKey::Branches => lines.sort_by(|a, b| dir(a.branches.cmp(&b.branches))),
+            SortKey::Rate => lines.sort_by(|a, b| by_f64(a.rate, b.rate, desc)),
+            SortKey::Attendance => lines.sort_by(|a, b| by_f64(a.attendance, b.attendance, desc)),
+            SortKey::Met => lines.sort_by(|a, b| dir(a.met.cmp(&b.met))),
+            SortKey::Judged => lines.sort_by(|a, b| dir(a.judged.cmp(&b.judged))),
+            SortKey::Due => {
+                lines.sort_by(|a, b| dir(a.due.cmp(&b.due)).then(a.due_until.cmp(&b.due_until)))
+            }
         }
     }
 }
@@ -63,6 +276,9 @@ pub struct BranchYear {
     pub cells: Vec<(usize, u8, u8, bool)>,
     /// (present, expected) per month.
     pub attendance: [(i64, i64); 12],
+    /// Each period under way and not yet met (进行中 or 待审核): (kind index, first month,
+    /// last month).
+    pub due: Vec<(usize, u8, u8)>,
 }
 
 /// Months `from..=to` of a year: the period a compliance table covers. A period of a
@@ -185,6 +401,7 @@ pub(super) async fn compute_year(
                 today,
             );
             let mut cells = Vec::new();
+            let mut due = Vec::new();
             for row in &grid {
                 let Some(i) = MeetingKind::ALL.iter().position(|k| k.as_str() == row.kind) else {
                     continue;
@@ -192,6 +409,8 @@ pub(super) async fn compute_year(
                 for c in &row.cells {
                     if let Some(met) = c.state.judged() {
                         cells.push((i, c.from_month, c.to_month, met));
+                    } else if matches!(c.state, CellState::Open | CellState::AwaitingReview) {
+                        due.push((i, c.from_month, c.to_month));
                     }
                 }
             }
@@ -199,6 +418,7 @@ pub(super) async fn compute_year(
                 attendance: sums.get(&s.org_id).copied().unwrap_or([(0, 0); 12]),
                 shape: s,
                 cells,
+                due,
             }
         })
         .collect();
@@ -238,6 +458,7 @@ pub async fn compliance(
     year: i32,
     by: &str,
     unit_id: Option<i64>,
+    category_id: Option<i64>,
     months: Months,
 ) -> AppResult<(Vec<ComplianceLine>, ComplianceLine)> {
     user.require(may_read(user))?;
@@ -257,6 +478,9 @@ pub async fn compliance(
         present: 0,
         expected: 0,
         attendance: None,
+        due: 0,
+        due_until: None,
+        due_by_kind: vec![0; n_kinds],
     };
     let mut lines: Vec<ComplianceLine> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
@@ -276,6 +500,7 @@ pub async fn compliance(
             || scope.units.contains(&b.shape.unit_id)
             || scope.branches.contains(&b.shape.org_id))
             && unit_id.is_none_or(|u| u == b.shape.unit_id)
+            && category_id.is_none_or(|c| c == b.shape.category_id)
     };
     for b in stats.branches.iter().filter(|b| visible(b)) {
         let s = &b.shape;
@@ -312,6 +537,19 @@ pub async fn compliance(
                     k.1 += 1;
                 }
             }
+            for (slot, from, to) in &b.due {
+                if !months.covers(*from, *to) {
+                    continue;
+                }
+                line.due += 1;
+                if let Some(k) = line.due_by_kind.get_mut(*slot) {
+                    *k += 1;
+                }
+                let until = month_end(year, *to);
+                if line.due_until.as_ref().is_none_or(|u| until < *u) {
+                    line.due_until = Some(until);
+                }
+            }
         }
     }
     for l in lines.iter_mut().chain(std::iter::once(&mut total)) {
@@ -321,11 +559,99 @@ pub async fn compliance(
     Ok((lines, total))
 }
 
-// ---- a member's own meetings ----
+/// The last day of a month, YYYY-MM-DD.
+fn month_end(year: i32, month: u8) -> String {
+    let last = time::Month::try_from(month)
+        .map(|m| m.length(year))
+        .unwrap_or(31);
+    format!("{year:04}-{month:02}-{last:02}")
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line(name: &str, met: i64, judged: i64, due: i64, until: Option<&str>) -> ComplianceLine {
+        ComplianceLine {
+            level: "branch".into(),
+            id: 0,
+            name: name.into(),
+            parent: "单位".into(),
+            branches: 1,
+            met,
+            judged,
+            rate: rules::rate(met, judged),
+            by_kind: vec![(met, judged)],
+            present: 0,
+            expected: 0,
+            attendance: None,
+            due,
+            due_until: until.map(str::to_string),
+            due_by_kind: vec![due],
+        }
+    }
+
+    #[test]
+    fn a_table_view_filters_and_sorts_and_refuses_what_it_does_not_know() {
+        let v = TableView::parse(Some("missed"), Some(" 二 "), Some("-rate")).expect("valid");
+        assert_eq!(
+            (v.only, v.q.as_str(), v.sort, v.desc),
+            (Only::Missed, "二", SortKey::Rate, true)
+        );
+        assert_eq!(
+            (v.only_code(), v.sort_code()),
+            ("missed", "-rate".to_string())
+        );
+        let bad = TableView::parse(Some("late"), None, Some("colour")).expect_err("refused");
+        assert!(bad["sort"].contains("排序方式“colour”无效"), "{bad:?}");
+        assert!(bad["only"].contains("筛选“late”无效"), "{bad:?}");
+        assert!(
+            TableView::parse(None, None, Some("-")).is_err(),
+            "a bare minus is no column"
+        );
+        assert_eq!(
+            TableView::parse(None, None, None).map(|v| v.sort),
+            Ok(SortKey::Tree)
+        );
+
+        let all = vec![
+            line("一支部", 3, 4, 0, None),
+            line("二支部", 4, 4, 1, Some("2026-12-31")),
+            line("三支部", 0, 0, 0, None),
+            line("四支部", 1, 4, 2, Some("2026-11-30")),
+        ];
+        let names = |v: &TableView| {
+            let mut l = all.clone();
+            v.apply(&mut l);
+            l.into_iter().map(|l| l.name).collect::<Vec<_>>()
+        };
+        let view = |only, sort| TableView::parse(only, None, sort).expect("valid");
+        assert_eq!(names(&view(Some("missed"), None)), ["一支部", "四支部"]);
+        assert_eq!(names(&view(Some("due"), None)), ["二支部", "四支部"]);
+        // Worst first, and a line with nothing judged last either way.
+        assert_eq!(
+            names(&view(None, Some("rate"))),
+            ["四支部", "一支部", "二支部", "三支部"]
+        );
+        assert_eq!(
+            names(&view(None, Some("-rate"))),
+            ["二支部", "一支部", "四支部", "三支部"]
+        );
+        assert_eq!(
+            names(&view(None, Some("-due"))),
+            ["四支部", "二支部", "一支部", "三支部"]
+        );
+        let q = TableView::parse(None, Some("四"), None).expect("valid");
+        assert_eq!(names(&q), ["四支部"]);
+
+        assert_eq!(all[0].status_text(), "未达标");
+        assert_eq!(all[3].status_text(), "未达标；待完成（2026-11-30前）");
+        assert_eq!(all[1].status_text(), "待完成（2026-12-31前）");
+        assert_eq!(all[2].status_text(), "—");
+        assert_eq!(all[1].kind_text(&0), "4/4 待完成");
+        assert_eq!(all[2].kind_text(&0), "—");
+        assert_eq!(month_end(2028, 2), "2028-02-29");
+    }
 
     #[test]
     fn periods_within_a_year() {

@@ -1465,3 +1465,414 @@ async fn nobody_reviews_a_record_they_submitted() {
     assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
     assert_eq!(status_of(&s, id).await, "accepted");
 }
+
+/// This month as the app's clock reads it (Beijing), and the compliance period code of it.
+fn this_month() -> (i32, u8) {
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    (now.year(), u8::from(now.month()))
+}
+
+/// Records, submits and accepts a meeting (the unit records, the committee reviews).
+async fn accepted(s: &Setup, body: Value) -> i64 {
+    let (st, c) = s.app.post(&s.unit, "/api/v1/meetings", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let id = c["meeting_id"].as_i64().expect("id");
+    let (st, e) = s
+        .app
+        .post(&s.unit, &format!("/api/v1/meetings/{id}/submit"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
+    let (st, e) = s
+        .app
+        .post(
+            &s.admin,
+            &format!("/api/v1/meetings/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
+    id
+}
+
+fn xlsx_range(bytes: &[u8]) -> calamine::Range<calamine::Data> {
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let name = book.sheet_names()[0].clone();
+    book.worksheet_range(&name).expect("sheet")
+}
+
+fn column(range: &calamine::Range<calamine::Data>, header: &str) -> usize {
+    range
+        .rows()
+        .next()
+        .and_then(|h| {
+            h.iter()
+                .position(|c| matches!(c, calamine::Data::String(s) if s == header))
+        })
+        .unwrap_or_else(|| panic!("no column {header}"))
+}
+
+/// Issue #12: the committee finds the branches to chase — filtered, sorted and paged on the
+/// page, the API and the export; the running month's periods show as 待完成 with their end.
+#[tokio::test]
+async fn the_committee_finds_the_branches_to_chase() {
+    let s = setup().await;
+    let app = &s.app;
+    let (year, month) = this_month();
+    let last = time::Month::try_from(month).expect("month").length(year);
+    let until = format!("{year}-{month:02}-{last:02}");
+    let q = |extra: &str| format!("/api/v1/orglife/compliance?year={year}&by=branch{extra}");
+
+    // Nothing recorded: every branch of the city has this month's theme day still to hold.
+    let (st, t) = app
+        .get(&s.admin, &q(&format!("&period=m{month}&only=due")))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!(t["matched"], 3, "{t}");
+    for l in t["lines"].as_array().expect("lines") {
+        assert_eq!(l["due_until"], until.as_str(), "{l}");
+        assert_eq!(
+            l["met"], 0,
+            "nothing of the running month is judged yet: {l}"
+        );
+    }
+    let (_, t) = app
+        .get(&s.admin, &q(&format!("&period=m{month}&only=missed")))
+        .await;
+    assert_eq!(t["matched"], 0, "a month under way is not missed: {t}");
+
+    // 业务处党支部 (no groups, no committee) holds its theme day: no longer to chase.
+    let mut day = assembly(&s, &format!("{year}-{month:02}-01"), json!([]));
+    day["kind"] = json!("theme_day");
+    day["branch_id"] = json!(s.city.branch_a2);
+    accepted(&s, day).await;
+    let (_, t) = app
+        .get(&s.admin, &q(&format!("&period=m{month}&only=due")))
+        .await;
+    let names: Vec<&str> = t["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(t["matched"], 2, "{t}");
+    assert!(!names.contains(&"业务处党支部"), "{names:?}");
+
+    // Sorted by rate, either way the branch with a figure comes before those without.
+    for sort in ["rate", "-rate"] {
+        let (_, t) = app
+            .get(&s.admin, &q(&format!("&period=m{month}&sort={sort}")))
+            .await;
+        assert_eq!(t["lines"][0]["name"], "业务处党支部", "{sort}: {t}");
+        assert_eq!(t["lines"][0]["rate"], 100.0, "{t}");
+    }
+    let (_, asc) = app.get(&s.admin, &q("&sort=name")).await;
+    let (_, desc) = app.get(&s.admin, &q("&sort=-name")).await;
+    let order = |t: &Value| {
+        t["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .map(|l| l["name"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    let mut reversed = order(&asc);
+    reversed.reverse();
+    assert_eq!(order(&desc), reversed);
+    assert_ne!(order(&asc), order(&desc));
+    // Name search, unit filter and paging.
+    let (_, t) = app.get(&s.admin, &q("&q=业务")).await;
+    assert_eq!(order(&t), ["业务处党支部"]);
+    let (_, t) = app
+        .get(&s.admin, &q(&format!("&unit_id={}", s.city.unit_b)))
+        .await;
+    assert_eq!(order(&t), ["机关党支部"]);
+    let (_, t) = app.get(&s.admin, &q("&sort=name&per_page=2&page=2")).await;
+    assert_eq!(
+        (t["matched"].as_i64(), order(&t).len()),
+        (Some(3), 1),
+        "{t}"
+    );
+    // An unknown sort or filter is refused, not ignored.
+    for (bad, field) in [("&sort=colour", "sort"), ("&only=late", "only")] {
+        let (st, e) = app.get(&s.admin, &q(bad)).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert!(
+            e["error"]["fields"][field]
+                .as_str()
+                .unwrap_or("")
+                .contains("无效"),
+            "{e}"
+        );
+    }
+    let r = s
+        .admin
+        .get(app.url("/orglife/compliance?by=branch&sort=colour"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("t").contains("排序方式“colour”无效"));
+
+    // The page: the filter kept in the sort links, 待完成 with its date, a pager.
+    let page = s
+        .admin
+        .get(app.url(&format!(
+            "/orglife/compliance?year={year}&by=branch&period=m{month}&only=due"
+        )))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        page.contains(&format!("待完成（{until}前）")),
+        "status column"
+    );
+    assert!(
+        page.contains("only=due") && page.contains("sort=rate"),
+        "sort links keep the filter"
+    );
+    assert!(page.contains("data-testid=\"pager-summary\"") && !page.contains("业务处党支部"));
+
+    // The export: the same filter and order, counts as numbers, rates as percents.
+    let bytes = s
+        .admin
+        .get(app.url(&format!(
+            "/orglife/compliance/export?year={year}&by=branch&period=m{month}&sort=-rate"
+        )))
+        .send()
+        .await
+        .expect("x")
+        .bytes()
+        .await
+        .expect("b");
+    let range = xlsx_range(&bytes);
+    let (rate, branches) = (column(&range, "合规率"), column(&range, "支部数"));
+    let first = range.rows().nth(1).expect("first line");
+    assert_eq!(first[0].to_string(), "业务处党支部");
+    assert_eq!(
+        first[rate],
+        calamine::Data::Float(1.0),
+        "a rate is a number: {first:?}"
+    );
+    assert_eq!(
+        first[branches],
+        calamine::Data::Float(1.0),
+        "a count is a number"
+    );
+    assert_eq!(
+        range.rows().count(),
+        1 + 3 + 1,
+        "header, three branches, 全市"
+    );
+    let bad = s
+        .admin
+        .get(app.url("/orglife/compliance/export?only=late"))
+        .send()
+        .await
+        .expect("x");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The meetings export: dates as dates, 应到/实到 as numbers.
+    let bytes = s
+        .unit
+        .get(app.url("/orglife/meetings/export"))
+        .send()
+        .await
+        .expect("x")
+        .bytes()
+        .await
+        .expect("b");
+    let range = xlsx_range(&bytes);
+    let row = range.rows().nth(1).expect("one record");
+    assert!(
+        matches!(row[column(&range, "会议日期")], calamine::Data::DateTime(_)),
+        "{row:?}"
+    );
+    assert!(
+        matches!(row[column(&range, "应到")], calamine::Data::Float(_)),
+        "{row:?}"
+    );
+    assert!(matches!(
+        row[column(&range, "主题")],
+        calamine::Data::String(_)
+    ));
+}
+
+/// Issue #12: a returned record reaches the branch — a notification with the reason, the
+/// reason on the edit page and in the list of returned records.
+#[tokio::test]
+async fn a_returned_record_tells_the_branch_why() {
+    let s = setup().await;
+    let app = &s.app;
+    let (st, c) = app
+        .post(
+            &s.branch,
+            "/api/v1/meetings",
+            assembly(&s, "2026-03-10", json!([])),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let id = c["meeting_id"].as_i64().expect("id");
+    app.post(
+        &s.branch,
+        &format!("/api/v1/meetings/{id}/submit"),
+        json!({}),
+    )
+    .await;
+    let (st, e) = app
+        .post(
+            &s.unit,
+            &format!("/api/v1/meetings/{id}/return"),
+            json!({"comment": "请补充签到表扫描件"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
+    let (_, inbox) = app.get(&s.branch, "/api/v1/notifications").await;
+    let items = inbox["items"].as_array().expect("items");
+    let n = items
+        .iter()
+        .find(|n| n["cause"] == format!("meeting:{id}:review"))
+        .unwrap_or_else(|| panic!("the branch is told: {inbox}"));
+    assert!(
+        n["body"]
+            .as_str()
+            .unwrap_or("")
+            .contains("请补充签到表扫描件"),
+        "{n}"
+    );
+    assert_eq!(n["href"], format!("/orglife/meetings/{id}/edit"));
+    let (_, mine) = app.get(&s.unit, "/api/v1/notifications").await;
+    assert!(
+        !mine["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|n| n["cause"] == format!("meeting:{id}:review")),
+        "the reviewer is not told of their own step"
+    );
+    for path in [
+        format!("/orglife/meetings/{id}/edit"),
+        "/orglife/meetings?status=returned".to_string(),
+    ] {
+        let html = s
+            .branch
+            .get(app.url(&path))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("t");
+        assert!(
+            html.contains("data-testid=\"return-reason\"") && html.contains("请补充签到表扫描件"),
+            "{path} shows the reason"
+        );
+    }
+    // Returned a second time after a resubmission: a second notice.
+    app.post(
+        &s.branch,
+        &format!("/api/v1/meetings/{id}/submit"),
+        json!({}),
+    )
+    .await;
+    app.post(
+        &s.unit,
+        &format!("/api/v1/meetings/{id}/return"),
+        json!({"comment": "主持人填写有误"}),
+    )
+    .await;
+    let (_, inbox) = app.get(&s.branch, "/api/v1/notifications").await;
+    assert_eq!(
+        inbox["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|n| n["cause"] == format!("meeting:{id}:review"))
+            .count(),
+        2,
+        "{inbox}"
+    );
+
+    // The detail page says whom 应到/实到 count, beside the attendance that counts everyone.
+    let html = s
+        .branch
+        .get(app.url(&format!("/orglife/meetings/{id}")))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        html.contains("正式党员（有表决权，不含预备党员）：应到 2 人"),
+        "assembly counts voters"
+    );
+    assert!(html.contains("含预备党员"));
+}
+
+/// Issue #12: changing the kind or date in the form keeps the marks of the members still
+/// listed and names those dropped.
+#[tokio::test]
+async fn changing_the_kind_or_date_keeps_the_marks() {
+    let s = setup().await;
+    let app = &s.app;
+    let (ba, ma) = (s.city.branch_a, s.city.member_a);
+    let fragment = |kind: &str, date: &str| {
+        format!(
+            "/orglife/register?branch_id={ba}&kind={kind}&held_on={date}\
+             &att_{ma}=leave&reason_{ma}=%E5%87%BA%E5%B7%AE&who_{ma}=%E5%BC%A0%E4%B8%89\
+             &att_{z}=absent&who_{z}=%E8%B5%B5%E5%85%AD",
+            z = s.zhao
+        )
+    };
+    let html = s
+        .branch
+        .get(app.url(&fragment("general_assembly", "2026-03-10")))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        html.contains(&format!("name=\"att_{ma}\" value=\"leave\" checked")),
+        "张三's 请假 kept"
+    );
+    assert!(html.contains("value=\"出差\""), "the reason kept");
+    assert!(html.contains(&format!("name=\"att_{}\" value=\"absent\" checked", s.zhao)));
+    assert!(!html.contains("register-dropped"));
+    // 赵六 joined in 2025: on a 2024 date only 张三 and 王五 are listed, and 赵六's mark is
+    // said to be dropped.
+    let html = s
+        .branch
+        .get(app.url(&fragment("general_assembly", "2024-03-10")))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(html.contains(&format!("name=\"att_{ma}\" value=\"leave\" checked")));
+    assert!(
+        html.contains("data-testid=\"register-dropped\"") && html.contains("赵六（缺席）"),
+        "{html}"
+    );
+    // A 党小组会 cell says how many of the branch's groups met, not a bare count.
+    let grid = s
+        .branch
+        .get(app.url(&format!("/orglife/calendar?branch_id={ba}&year=2026")))
+        .send()
+        .await
+        .expect("grid")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        grid.contains("1个党小组中0个已开"),
+        "group cells name the groups"
+    );
+}

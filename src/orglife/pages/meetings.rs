@@ -93,29 +93,39 @@ pub(in crate::orglife) const EXPORT_HEADERS: [&str; 13] = [
     "状态",
 ];
 
+/// The records matching the filter, read a batch at a time and written as they come (a
+/// city's year is tens of thousands of records, each with its minutes).
 pub async fn export(state: &AppState, user: &CurrentUser, f: &MeetingFilter) -> AppResult<Vec<u8>> {
-    let (rows, _) = store::list(state, user, f, true).await?;
-    let rows: Vec<Vec<String>> = rows
-        .into_iter()
-        .map(|m| {
-            vec![
-                m.held_on.clone(),
-                m.kind_label().to_string(),
-                m.unit_name.clone(),
-                m.branch_name.clone(),
-                m.group_name.clone().unwrap_or_default(),
-                m.topic.clone(),
-                m.place.clone(),
-                m.presenter.clone(),
-                m.recorder.clone(),
-                m.eligible_count.to_string(),
-                m.present_count.to_string(),
-                if m.quorum_met == 1 { "是" } else { "否" }.to_string(),
-                m.status_label().to_string(),
-            ]
-        })
-        .collect();
-    crate::xlsx::write_sheet("组织生活记录", &EXPORT_HEADERS, &rows)
+    use crate::xlsx::Cell;
+    let mut sheet = crate::xlsx::TableWriter::new("组织生活记录", &EXPORT_HEADERS)?;
+    let mut after: Option<(String, i64)> = None;
+    loop {
+        let batch = store::export_batch(state, user, f, after.as_ref(), 1_000).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some((last.held_on.clone(), last.meeting_id));
+        let n = batch.len();
+        for m in batch {
+            sheet.push(&[
+                Cell::date_or_text(&m.held_on),
+                Cell::Text(m.kind_label().to_string()),
+                Cell::Text(m.unit_name),
+                Cell::Text(m.branch_name),
+                Cell::Text(m.group_name.unwrap_or_default()),
+                Cell::Text(m.topic),
+                Cell::Text(m.place),
+                Cell::Text(m.presenter),
+                Cell::Text(m.recorder),
+                Cell::Int(m.eligible_count),
+                Cell::Int(m.present_count),
+                Cell::Text(if m.quorum_met == 1 { "是" } else { "否" }.to_string()),
+                Cell::Text(m.status.label().to_string()),
+            ])?;
+        }
+        if n < 1_000 {
+            break;
+        }
+    }
+    sheet.finish()
 }
 
 pub(in crate::orglife) async fn export_page(
@@ -145,6 +155,8 @@ pub(in crate::orglife) struct MeetingForm {
     errors: FieldErrors,
     /// Editing an accepted record sends it back to review.
     reopens: bool,
+    /// Why the unit returned the record, while it is returned.
+    return_reason: Option<String>,
 }
 
 impl MeetingForm {
@@ -177,6 +189,9 @@ pub(in crate::orglife) struct RegisterView {
     /// Why there is no list yet.
     hint: Option<String>,
     quorum: String,
+    /// Marks given before the kind or date changed for members not on this list, as
+    /// "name（出席）": said, so nobody thinks they were kept.
+    dropped: Vec<String>,
 }
 
 pub(in crate::orglife) struct RegisterLine {
@@ -201,6 +216,7 @@ pub(in crate::orglife) async fn register_view(
         rows: Vec::new(),
         hint: Some(hint.into()),
         quorum: String::new(),
+        dropped: Vec::new(),
     };
     if v.branch_id == 0 {
         return Ok(empty("请先选择党支部。"));
@@ -252,6 +268,7 @@ pub(in crate::orglife) async fn register_view(
             Quorum::None => String::new(),
             q => format!("法定人数：{}", q.label()),
         },
+        dropped: Vec::new(),
     })
 }
 
@@ -273,6 +290,12 @@ pub(in crate::orglife) async fn render_form(
         Vec::new()
     };
     let register = register_view(state, user, &v).await?;
+    let return_reason = match meeting_id {
+        Some(id) => Some(store::get(state, user, id).await?)
+            .filter(|m| m.status == MeetingStatus::Returned)
+            .map(|m| m.review_comment),
+        None => None,
+    };
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -292,6 +315,7 @@ pub(in crate::orglife) async fn render_form(
         register,
         errors,
         reopens,
+        return_reason,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -423,29 +447,40 @@ pub(in crate::orglife) async fn create_page(
     }
 }
 
-#[derive(Deserialize)]
-pub(in crate::orglife) struct RegisterQuery {
-    branch_id: Option<String>,
-    held_on: Option<String>,
-    kind: Option<String>,
-    group_id: Option<String>,
-}
-
-/// The attendance table for the form, reloaded by htmx as branch, kind or date change.
+/// The attendance table for the form, reloaded by htmx as branch, kind or date change. The
+/// marks already given come along (`att_`, `reason_`, and `who_` for the name): members on
+/// the new list keep them, and the others are named as dropped.
 pub(in crate::orglife) async fn register_fragment(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(q): Query<RegisterQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     user.require(store::may_write(&user))?;
-    let v = MeetingInput {
-        branch_id: parse_id(&q.branch_id).unwrap_or(0),
-        held_on: q.held_on.unwrap_or_default(),
-        kind: q.kind.unwrap_or_default(),
-        group_id: parse_id(&q.group_id),
-        ..Default::default()
-    };
-    web::render(&register_view(&state, &user, &v).await?)
+    let names: std::collections::HashMap<i64, String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let id = k.strip_prefix("who_")?.parse::<i64>().ok()?;
+            Some((id, crate::text::clean_text(v)))
+        })
+        .collect();
+    let v = input_from_form(pairs);
+    let mut view = register_view(&state, &user, &v).await?;
+    if view.hint.is_none() {
+        view.dropped = v
+            .attendance
+            .iter()
+            .filter(|a| !view.rows.iter().any(|r| r.m.member_id == a.member_id))
+            .map(|a| {
+                let name = names
+                    .get(&a.member_id)
+                    .filter(|n| !n.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| format!("编号{}", a.member_id));
+                format!("{name}（{}）", store::attendance_label(&a.state))
+            })
+            .collect();
+    }
+    web::render(&view)
 }
 
 // ---- one record ----
@@ -464,6 +499,8 @@ pub(in crate::orglife) struct DetailPage {
     can_review: bool,
     can_delete: bool,
     quorum_rule: String,
+    /// Whom 应到/实到 count: the full (voting) members, the committee, or everyone expected.
+    counted: &'static str,
     error: Option<String>,
 }
 
@@ -507,6 +544,11 @@ pub(in crate::orglife) async fn detail(
             && m.status == MeetingStatus::Submitted
             && crate::orglife::review::submitted_by(state, id).await? != Some(user.user_id),
         can_delete: writer && m.status.is_open(),
+        counted: match quorum {
+            Quorum::HalfOfFullMembers => "正式党员（有表决权，不含预备党员）",
+            Quorum::HalfOfCommittee => "支委会委员",
+            Quorum::None => "",
+        },
         quorum_rule: if quorum == Quorum::None {
             String::new()
         } else {

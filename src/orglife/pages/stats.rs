@@ -13,7 +13,7 @@ use crate::org::pickers;
 use crate::orglife::rules::{self, MeetingKind};
 use crate::orglife::store::{self, ComplianceLine, GridRow};
 use crate::state::AppState;
-use crate::web::{self, FlashIn, PageCtx};
+use crate::web::{self, FlashIn, PageCtx, Pager};
 
 #[derive(Deserialize, IntoParams)]
 pub struct CalendarQuery {
@@ -40,6 +40,8 @@ pub(in crate::orglife) struct CalendarPage {
     /// Present and expected over the accepted meetings of the year.
     attendance: (i64, i64),
     can_write: bool,
+    /// This month (1–12) when the year shown is this year, else 0: a phone opens the grid there.
+    current_month: usize,
 }
 
 impl CalendarPage {
@@ -104,6 +106,14 @@ pub(in crate::orglife) async fn calendar_page(
         judged,
         attendance,
         can_write: store::may_write(&user),
+        current_month: {
+            let today = crate::clock::today();
+            if today.year() == year {
+                usize::from(u8::from(today.month()))
+            } else {
+                0
+            }
+        },
     })
 }
 
@@ -117,6 +127,74 @@ pub struct ComplianceQuery {
     pub unit_id: Option<String>,
     /// Within the year: q1–q4, h1–h2, m1–m12; the whole year by default.
     pub period: Option<String>,
+    pub category_id: Option<String>,
+    /// missed (只看未达标: a period was missed) | due (只看本期待完成: a period under way
+    /// is not yet met) | all
+    pub only: Option<String>,
+    /// Words of the name (or of the unit or category above it).
+    pub q: Option<String>,
+    /// name | parent | branches | rate | attendance | met | judged | due; `-` before it
+    /// sorts descending (`-rate`). The tree's order by default.
+    pub sort: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// A compliance table after its filter, order and paging: what the page, the API and the
+/// export answer alike (the export takes every matching line).
+pub struct Table {
+    pub year: i32,
+    pub by: &'static str,
+    pub months: store::Months,
+    pub view: store::TableView,
+    /// The matching lines, sorted; one page of them when paged.
+    pub lines: Vec<ComplianceLine>,
+    /// How many lines match in all.
+    pub matched: i64,
+    pub total: ComplianceLine,
+}
+
+pub async fn compliance_table(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &ComplianceQuery,
+    paged: bool,
+) -> AppResult<Table> {
+    user.require(store::may_read(user))?;
+    let view = store::TableView::parse(q.only.as_deref(), q.q.as_deref(), q.sort.as_deref())
+        .map_err(crate::error::AppError::fields)?;
+    let year = store::year_or_now(q.year.as_deref());
+    let by = q.by(user);
+    let months = store::Months::parse(q.period.as_deref());
+    let (mut lines, total) = store::compliance(
+        state,
+        user,
+        year,
+        by,
+        parse_id(&q.unit_id),
+        parse_id(&q.category_id),
+        months,
+    )
+    .await?;
+    view.apply(&mut lines);
+    let matched = lines.len() as i64;
+    if paged {
+        let p = q.paging();
+        lines = lines
+            .into_iter()
+            .skip(usize::try_from(p.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(p.per_page()).unwrap_or(0))
+            .collect();
+    }
+    Ok(Table {
+        year,
+        by,
+        months,
+        view,
+        lines,
+        matched,
+        total,
+    })
 }
 
 impl ComplianceQuery {
@@ -127,6 +205,13 @@ impl ComplianceQuery {
             Some("unit") => "unit",
             _ if user.is_committee() && parse_id(&self.unit_id).is_none() => "category",
             _ => "branch",
+        }
+    }
+
+    pub fn paging(&self) -> web::Paging {
+        web::Paging {
+            page: self.page,
+            per_page: Some(self.per_page.unwrap_or(50)),
         }
     }
 }
@@ -148,11 +233,55 @@ pub(in crate::orglife) struct CompliancePage {
     period: String,
     period_label: String,
     periods: Vec<(String, String)>,
+    category_id: Option<i64>,
+    categories: Vec<(i64, String)>,
+    only: &'static str,
+    q: String,
+    sort: String,
+    pager: Pager,
+    /// The filter as a query string, without sort and page.
+    filter_query: String,
 }
 
 impl CompliancePage {
     fn unit_is(&self, id: &i64) -> bool {
         self.unit_id == Some(*id)
+    }
+    fn category_is(&self, id: &i64) -> bool {
+        self.category_id == Some(*id)
+    }
+    /// A column header's link: `first` (`rate`, or `-due` for a column read from the top)
+    /// first, the other direction when already sorted that way.
+    fn sort_link(&self, first: &str) -> String {
+        let next = if self.sort != first {
+            first.to_string()
+        } else if let Some(k) = first.strip_prefix('-') {
+            k.to_string()
+        } else {
+            format!("-{first}")
+        };
+        let sep = if self.filter_query.is_empty() {
+            ""
+        } else {
+            "&"
+        };
+        format!("/orglife/compliance?{}{sep}sort={next}", self.filter_query)
+    }
+    fn sort_mark(&self, key: &str) -> &'static str {
+        if self.sort == key {
+            " ↑"
+        } else if self.sort.strip_prefix('-') == Some(key) {
+            " ↓"
+        } else {
+            ""
+        }
+    }
+    fn export_query(&self) -> String {
+        if self.sort.is_empty() {
+            self.filter_query.clone()
+        } else {
+            format!("{}&sort={}", self.filter_query, self.sort)
+        }
     }
     fn link(&self, l: &ComplianceLine) -> String {
         match l.level.as_str() {
@@ -186,29 +315,61 @@ pub(in crate::orglife) async fn compliance_page(
     flash: FlashIn,
     Query(q): Query<ComplianceQuery>,
 ) -> AppResult<Response> {
-    user.require(store::may_read(&user))?;
-    let year = store::year_or_now(q.year.as_deref());
-    let by = q.by(&user);
+    let t = compliance_table(&state, &user, &q, true).await?;
     let unit_id = parse_id(&q.unit_id);
-    let months = store::Months::parse(q.period.as_deref());
-    let (lines, total) = store::compliance(&state, &user, year, by, unit_id, months).await?;
+    let category_id = parse_id(&q.category_id);
+    let stats = store::year_stats(&state, t.year).await?;
+    let mut categories: Vec<(i64, String)> = if user.is_committee() {
+        stats
+            .branches
+            .iter()
+            .map(|b| (b.shape.category_id, b.shape.category_name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    categories.sort();
+    categories.dedup();
+    let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let filter_query = web::query_string(&[
+        ("year", t.year.to_string()),
+        ("period", t.months.code()),
+        ("by", t.by.to_string()),
+        ("unit_id", n(unit_id)),
+        ("category_id", n(category_id)),
+        ("only", t.view.only_code().to_string()),
+        ("q", t.view.q.clone()),
+    ]);
+    let sort = t.view.sort_code();
+    let pager_query = if sort.is_empty() {
+        filter_query.clone()
+    } else {
+        format!("{filter_query}&sort={sort}")
+    };
     web::render(&CompliancePage {
-        period: months.code(),
-        period_label: months.label(),
+        period: t.months.code(),
+        period_label: t.months.label(),
         periods: store::month_ranges(),
         ctx: PageCtx::new(&user, "合规统计", "/orglife/compliance", flash)
             .crumb("组织生活", "/orglife/meetings")
             .crumb("合规统计", "/orglife/compliance"),
-        year,
-        years: years_around(year),
-        by,
+        year: t.year,
+        years: years_around(t.year),
+        by: t.by,
         unit_id,
         units: pickers::units(&state, &user).await?,
-        lines,
-        total,
+        pager: Pager::new(&q.paging(), t.matched, "/orglife/compliance", &pager_query),
+        lines: t.lines,
+        total: t.total,
         kinds: kinds(),
         kind_idx: (0..MeetingKind::ALL.len()).collect(),
         committee: user.is_committee(),
+        category_id,
+        categories,
+        only: t.view.only_code(),
+        q: t.view.q.clone(),
+        sort,
+        filter_query,
     })
 }
 
@@ -217,13 +378,9 @@ pub async fn compliance_xlsx(
     user: &CurrentUser,
     q: &ComplianceQuery,
 ) -> AppResult<Vec<u8>> {
-    let year = store::year_or_now(q.year.as_deref());
-    let by = q.by(user);
-    let months = store::Months::parse(q.period.as_deref());
-    let (lines, total) =
-        store::compliance(state, user, year, by, parse_id(&q.unit_id), months).await?;
+    let t = compliance_table(state, user, q, false).await?;
     let mut headers: Vec<&str> = vec![
-        match by {
+        match t.by {
             "category" => "类别",
             "unit" => "机关党组织",
             _ => "党支部",
@@ -232,22 +389,36 @@ pub async fn compliance_xlsx(
         "支部数",
     ];
     headers.extend(MeetingKind::ALL.iter().map(|k| k.label()));
-    headers.extend(["完成期数", "应完成期数", "合规率", "参学率"]);
+    headers.extend([
+        "完成期数",
+        "应完成期数",
+        "合规率",
+        "参学率",
+        "本期待完成",
+        "状态",
+    ]);
+    use crate::xlsx::Cell;
     let line = |l: &ComplianceLine| {
-        let mut row = vec![l.name.clone(), l.parent.clone(), l.branches.to_string()];
-        row.extend((0..MeetingKind::ALL.len()).map(|i| l.kind_text(&i)));
+        let mut row = vec![
+            Cell::Text(l.name.clone()),
+            Cell::Text(l.parent.clone()),
+            Cell::Int(l.branches),
+        ];
+        row.extend((0..MeetingKind::ALL.len()).map(|i| Cell::Text(l.kind_text(&i))));
         row.extend([
-            l.met.to_string(),
-            l.judged.to_string(),
-            l.rate_text(),
-            l.attendance_text(),
+            Cell::Int(l.met),
+            Cell::Int(l.judged),
+            Cell::percent(l.rate),
+            Cell::percent(l.attendance),
+            Cell::Int(l.due),
+            Cell::Text(l.status_text()),
         ]);
         row
     };
-    let mut rows: Vec<Vec<String>> = lines.iter().map(line).collect();
-    rows.push(line(&total));
-    crate::xlsx::write_sheet(
-        &format!("{year}年{}组织生活合规", months.label()),
+    let mut rows: Vec<Vec<Cell>> = t.lines.iter().map(line).collect();
+    rows.push(line(&t.total));
+    crate::xlsx::write_table(
+        &format!("{}年{}组织生活合规", t.year, t.months.label()),
         &headers,
         &rows,
     )
