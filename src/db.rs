@@ -525,20 +525,23 @@ pub async fn data_version(db: &Db, area: &str) -> anyhow::Result<i64> {
 /// when it holds [`QueryCache::CAP`] queries.
 #[derive(Default)]
 pub struct QueryCache {
-    map: std::sync::Mutex<HashMap<String, (i64, Arc<dyn std::any::Any + Send + Sync>)>>,
+    map: std::sync::Mutex<HashMap<String, (i64, Cached)>>,
 }
+
+/// A remembered result, of whatever type its query returned.
+type Cached = Arc<dyn std::any::Any + Send + Sync>;
 
 impl QueryCache {
     pub const CAP: usize = 4096;
 
-    fn get(&self, key: &str, version: i64) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+    fn get(&self, key: &str, version: i64) -> Option<Cached> {
         let map = self.map.lock().ok()?;
         map.get(key)
             .filter(|(v, _)| *v == version)
             .map(|(_, x)| x.clone())
     }
 
-    fn put(&self, key: String, version: i64, value: Arc<dyn std::any::Any + Send + Sync>) {
+    fn put(&self, key: String, version: i64, value: Cached) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() >= Self::CAP {
                 map.clear();

@@ -92,11 +92,7 @@ const AUDIT_LABELS: &[(&str, &str)] = &[
 pub const FEATURE: Feature = Feature {
     nav: NAV,
     audit_labels: AUDIT_LABELS,
-    jobs: &[
-        audit::SCHEDULE,
-        backup::schedule::SCHEDULE,
-        STATISTICS,
-    ],
+    jobs: &[audit::SCHEDULE, backup::schedule::SCHEDULE, STATISTICS],
     home: Some(home::cards),
     ..Feature::new("system", pages, api)
 };
@@ -131,7 +127,7 @@ fn statistics_daily(state: &AppState, now: time::OffsetDateTime) -> crate::jobs:
             state,
             "statistics",
             now.date(),
-            || async { Ok(state.db.analyze().await?) },
+            || state.db.analyze(),
             |_: &()| 1,
         )
         .await?;

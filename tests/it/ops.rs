@@ -485,3 +485,20 @@ async fn metrics_are_served_only_to_allowed_addresses_or_the_token() {
     let (s, _) = get(&app, None, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// The planner's statistics: the nightly job gathers them, once a day however often it is
+/// asked (on several instances too).
+#[tokio::test]
+async fn planner_statistics_are_gathered_once_a_day() {
+    let app = TestApp::spawn().await;
+    let now = time::OffsetDateTime::now_utc();
+    let first = (yaoshi::system::STATISTICS.run)(&app.state, now)
+        .await
+        .expect("statistics");
+    assert_eq!(first, Some(1));
+    assert!(app.state.db.has_statistics().await.expect("stats"));
+    let again = (yaoshi::system::STATISTICS.run)(&app.state, now)
+        .await
+        .expect("statistics");
+    assert_eq!(again, None, "once a day");
+}

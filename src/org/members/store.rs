@@ -354,7 +354,6 @@ pub(super) async fn list_stored(
     Ok((rows, total))
 }
 
-
 /// One member in the caller's scope (members see themselves), masked.
 pub async fn get_member(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Member> {
     get_member_in(state, &user.scope(), id).await
