@@ -203,7 +203,8 @@ def main() -> None:
         f"Produced by `{os.environ.get('BENCH_SWEEP_COMMAND', 'bash bench/sweep.sh')}` on {time.strftime('%Y-%m-%d')}: the API's GET operations",
         "from the OpenAPI document and every page each demo role reaches by its links (one per",
         f"pattern), each under wrk -t2 -c32 for {SECONDS} s on the same machine as the server (2 cores).",
-        f"`/healthz` of the same run: {health[0]:.0f} req/s before, {health_after[0]:.0f} after (ratios to the better); "
+        f"`/healthz` of the same run: {health[0]:.0f} req/s (p99 {health[2]}) before, {health_after[0]:.0f} "
+        f"(p99 {health_after[2]}) after (ratios to the better; its p99 is this machine's floor for every line); "
         f"{len(lines)} lines; goal p99 ≤ {goal} and ≤ 150 KB: {len(lines) - len(over)} meet it, "
         f"{len(over)} do not.",
         "",

@@ -134,14 +134,19 @@ pub async fn list(
             .push(" offset ")
             .bind(p.offset());
     }
-    let rows = sql.fetch_all(&state.db.pool).await?;
-    let total = filtered(
+    // Each row counts its orgs and members: remembered per registry version, like the total.
+    let cache = state.ext::<crate::db::QueryCache>();
+    let rows = cache
+        .rows::<UnitRow>(&state.db, "registry", &sql)
+        .await?
+        .as_ref()
+        .clone();
+    let count = filtered(
         user,
         f,
         "select count(*) from unit u join category c on c.category_id = u.category_id where ",
-    )
-    .fetch_scalar(&state.db.pool)
-    .await?;
+    );
+    let total = cache.count(&state.db, "registry", &count).await?;
     Ok((rows, total))
 }
 

@@ -374,7 +374,13 @@ pub struct YearStats {
 #[derive(Default)]
 pub struct StatsCache {
     years: std::sync::Mutex<HashMap<i32, std::sync::Arc<YearStats>>>,
+    /// Compliance tables already summed, by the year's version and the table's question
+    /// (scope, grouping, filters, months): the committee's home card and table summed 1,500
+    /// branches on every visit. Forgotten whole when it holds 256.
+    tables: std::sync::Mutex<HashMap<String, std::sync::Arc<ComplianceTable>>>,
 }
+
+type ComplianceTable = (Vec<ComplianceLine>, ComplianceLine);
 
 pub(super) async fn data_version(state: &AppState) -> AppResult<i64> {
     Ok(crate::db::data_version(&state.db, "orglife").await?)
@@ -464,6 +470,21 @@ pub async fn compliance(
     user.require(may_read(user))?;
     let stats = year_stats(state, year).await?;
     let scope = user.scope();
+    let key = format!(
+        "{}|{}|{year}|{by}|{unit_id:?}|{category_id:?}|{}-{}|{}|{:?}|{:?}|{}",
+        stats.version,
+        stats.today,
+        months.from,
+        months.to,
+        scope.all,
+        scope.units,
+        scope.branches,
+        user.is_committee()
+    );
+    let cache = state.ext::<StatsCache>();
+    if let Some(hit) = cache.tables.lock().ok().and_then(|t| t.get(&key).cloned()) {
+        return Ok((hit.0.clone(), hit.1.clone()));
+    }
     let n_kinds = MeetingKind::ALL.len();
     let new_line = |level: &str, id: i64, name: String, parent: String| ComplianceLine {
         level: level.into(),
@@ -555,6 +576,12 @@ pub async fn compliance(
     for l in lines.iter_mut().chain(std::iter::once(&mut total)) {
         l.rate = rules::rate(l.met, l.judged);
         l.attendance = rules::rate(l.present, l.expected);
+    }
+    if let Ok(mut t) = cache.tables.lock() {
+        if t.len() >= 256 {
+            t.clear();
+        }
+        t.insert(key, std::sync::Arc::new((lines.clone(), total.clone())));
     }
     Ok((lines, total))
 }
