@@ -52,7 +52,9 @@ def binding(key, name):
 
 def main():
     base, token, out = sys.argv[1], sys.argv[2], sys.argv[3]
-    orgs = get(base, token, "/orgs")
+    # The tree is paged (a ListPage): the fuzzing data is small, one page of 200 holds it.
+    orgs = get(base, token, "/orgs?per_page=200")
+    orgs = orgs.get("items", []) if isinstance(orgs, dict) else orgs
     units = [u["unit_id"] for u in items(get(base, token, "/units?per_page=200"))]
     branches = [o["org_id"] for o in orgs if o["kind"] == "branch"]
     groups = [o["org_id"] for o in orgs if o["kind"] == "group"]
