@@ -118,14 +118,6 @@ impl FindingFilter {
     }
 }
 
-/// The unit → category map of an overview's findings, for the category filter.
-pub(super) async fn categories_of_units(state: &AppState) -> AppResult<HashMap<i64, i64>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as("select unit_id, category_id from unit")
-        .fetch_all(&state.db.pool)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
 /// The findings of an overview the filter keeps, and how many there are before paging.
 pub(super) async fn filtered(
     state: &AppState,
@@ -133,7 +125,7 @@ pub(super) async fn filtered(
     f: &FindingFilter,
 ) -> AppResult<Vec<Finding>> {
     let category_of = if f.category_id.is_some() {
-        categories_of_units(state).await?
+        unit_categories(state).await?
     } else {
         HashMap::new()
     };

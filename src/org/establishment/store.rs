@@ -282,6 +282,16 @@ async fn city_findings(state: &AppState) -> AppResult<std::sync::Arc<CityFinding
     Ok(fresh)
 }
 
+/// Each unit's category, as the cached findings know it (the findings filter by category).
+pub async fn unit_categories(state: &AppState) -> AppResult<HashMap<i64, i64>> {
+    let city = city_findings(state).await?;
+    Ok(city
+        .units
+        .iter()
+        .map(|u| (u.unit_id, u.category_id))
+        .collect())
+}
+
 /// Findings and rates within a scope (the reminder pass uses the whole city): the cached
 /// city, summed over the units the scope sees.
 pub async fn overview_in(
