@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -80,6 +80,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::web::nul::refuse,
         ))
+        // Inside the page layer, so a refusal is a page in the layout.
+        .layer(middleware::from_fn(same_origin))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::web::page_layer,
@@ -93,6 +95,7 @@ pub fn router(state: AppState) -> Router {
                     state.clone(),
                     crate::web::nul::refuse,
                 ))
+                .layer(middleware::from_fn(same_origin))
                 .layer(middleware::from_fn(api_rejections)),
         )
         .route(
@@ -116,7 +119,6 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .route_layer(middleware::from_fn(crate::ops::track))
         .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 64 * 1024))
-        .layer(middleware::from_fn(same_origin))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::client::layer,
@@ -140,6 +142,7 @@ pub fn router(state: AppState) -> Router {
             ),
         ))
         .layer(middleware::from_fn(no_store))
+        .layer(middleware::from_fn(version_snapshot))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -156,6 +159,17 @@ async fn no_store(req: Request, next: Next) -> Response {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
+}
+
+/// A GET or HEAD request reads the data versions behind its cached summaries once, in one
+/// round trip, however many summaries it shows (`db::with_version_snapshot`). Requests
+/// that write read them afresh each time, so they see their own writes.
+async fn version_snapshot(req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD {
+        crate::db::with_version_snapshot(next.run(req)).await
+    } else {
+        next.run(req).await
+    }
 }
 
 async fn api_not_found() -> AppError {
@@ -181,7 +195,8 @@ async fn api_rejections(req: Request, next: Next) -> Response {
 }
 
 /// Refuses cross-site unsafe requests made with the session cookie. Requests that
-/// carry a bearer token send no cookie, so they are not exposed to CSRF.
+/// carry a bearer token send no cookie, so they are not exposed to CSRF. Layered on the
+/// pages and on the API (every route that takes a write); the other routes only read.
 async fn same_origin(req: Request, next: Next) -> Response {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     // Only a bearer token stands instead of the cookie; any other scheme (Basic from a
@@ -193,7 +208,7 @@ async fn same_origin(req: Request, next: Next) -> Response {
         // Exactly as `CurrentUser` reads it: with any other spelling it uses the cookie.
         .is_some_and(|v| v.starts_with("Bearer "));
     if unsafe_method && !bearer && !same_origin_ok(req.headers()) {
-        return (StatusCode::FORBIDDEN, "跨站请求被拒绝").into_response();
+        return AppError::CrossSite.into_response();
     }
     next.run(req).await
 }

@@ -511,11 +511,43 @@ impl Sql {
 
 /// The counter `area` of `data_version` ('orglife', 'registry'): database triggers bump it on
 /// every write to the tables behind that area's summaries, whichever instance wrote.
+///
+/// Inside [`with_version_snapshot`] (every GET request) the counters are read once, all
+/// together, on the first call, and that snapshot answers the rest of the request: a page
+/// that looks up five cached summaries makes one round trip for their versions, not five.
 pub async fn data_version(db: &Db, area: &str) -> anyhow::Result<i64> {
-    let mut sql = Sql::new("select version from data_version where name = ");
-    sql.bind(area);
-    let v: Vec<(i64,)> = sql.fetch_page(db).await?;
-    Ok(v.first().map_or(0, |x| x.0))
+    match VERSIONS.try_with(|memo| memo.borrow().clone()) {
+        Ok(Some(snapshot)) => Ok(snapshot.get(area).copied().unwrap_or(0)),
+        Ok(None) => {
+            let rows: Vec<(i64, String)> = Sql::new("select version, name from data_version")
+                .fetch_page(db)
+                .await?;
+            let snapshot: Arc<HashMap<String, i64>> =
+                Arc::new(rows.into_iter().map(|(v, name)| (name, v)).collect());
+            let v = snapshot.get(area).copied().unwrap_or(0);
+            let _ = VERSIONS.try_with(|memo| *memo.borrow_mut() = Some(snapshot));
+            Ok(v)
+        }
+        Err(_) => {
+            let mut sql = Sql::new("select version from data_version where name = ");
+            sql.bind(area);
+            let v: Vec<(i64,)> = sql.fetch_page(db).await?;
+            Ok(v.first().map_or(0, |x| x.0))
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The data versions read by the current request, once (see [`data_version`]).
+    static VERSIONS: std::cell::RefCell<Option<Arc<HashMap<String, i64>>>>;
+}
+
+/// Runs `work` with one snapshot of the data versions for all of it. Only for work that
+/// does not write: a write inside would bump a version the snapshot no longer sees, and the
+/// work would read its own caches from before the write. The app wraps every GET and HEAD
+/// request in it; nothing else.
+pub async fn with_version_snapshot<F: std::future::Future>(work: F) -> F::Output {
+    VERSIONS.scope(std::cell::RefCell::new(None), work).await
 }
 
 /// Query results remembered against a data version: the same query (text and values) is

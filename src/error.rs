@@ -31,6 +31,9 @@ pub enum AppError {
     /// second factor, the password or the digest email.
     #[error("API 令牌不能管理令牌、第二因素、密码或邮箱，请登录后操作")]
     SessionRequired,
+    /// A form or API write sent with the session cookie from another site's page.
+    #[error("跨站请求被拒绝：请从本系统的页面提交")]
+    CrossSite,
     #[error("找不到该记录，或您无权查看")]
     NotFound,
     #[error("{message}")]
@@ -83,7 +86,8 @@ impl AppError {
             | AppError::PasswordChangeRequired
             | AppError::PasswordExpired
             | AppError::TotpEnrolmentRequired
-            | AppError::SessionRequired => StatusCode::FORBIDDEN,
+            | AppError::SessionRequired
+            | AppError::CrossSite => StatusCode::FORBIDDEN,
             AppError::TotpRequired => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -104,6 +108,7 @@ impl AppError {
             AppError::TotpEnrolmentRequired => "totp_enrolment_required",
             AppError::TotpRequired => "totp_required",
             AppError::SessionRequired => "session_required",
+            AppError::CrossSite => "cross_site",
             AppError::NotFound => "not_found",
             AppError::Invalid { .. } => "invalid",
             AppError::Conflict(_) => "conflict",

@@ -111,6 +111,25 @@ async fn malformed_requests_get_chinese_errors_never_500() {
         .await
         .expect("send");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: serde_json::Value = r.json().await.expect("the API's error shape");
+    assert_eq!(
+        v["error"]["message"],
+        "跨站请求被拒绝：请从本系统的页面提交"
+    );
+    // A page's form posted from another site gets the refusal as a page, in Chinese.
+    let r = c
+        .post(app.url("/org/communities"))
+        .header("origin", "http://evil.example")
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.expect("page");
+    assert!(
+        html.contains("跨站请求被拒绝") && html.contains("<html"),
+        "{html}"
+    );
     // So it is with an Authorization header that is not a bearer token (the cookie is
     // what would be used), whatever its scheme or spelling.
     for auth in ["Basic dXNlcjpwYXNz", "bearer abc", "Negotiate abc"] {
