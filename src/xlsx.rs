@@ -10,45 +10,6 @@ use rust_xlsxwriter::{Format, Workbook};
 
 use crate::error::{AppError, AppResult};
 
-/// One sheet: a bold header row, then text cells; columns sized to their content.
-pub fn write_sheet(sheet_name: &str, headers: &[&str], rows: &[Vec<String>]) -> AppResult<Vec<u8>> {
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    let err = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("xlsx: {e}"));
-    ws.set_name(sheet_name).map_err(err)?;
-    let bold = Format::new().set_bold();
-    let text = Format::new().set_num_format("@");
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count() * 2 + 2).collect();
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(err)?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            // Text format keeps ID numbers and phones from becoming numbers in Excel.
-            ws.write_string_with_format(r as u32 + 1, c as u16, v, &text)
-                .map_err(err)?;
-            if let Some(w) = widths.get_mut(c) {
-                let len = v
-                    .chars()
-                    .map(|ch| if ch.is_ascii() { 1 } else { 2 })
-                    .sum::<usize>()
-                    + 2;
-                *w = (*w).max(len).min(60);
-            }
-        }
-    }
-    for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, *w as f64).map_err(err)?;
-    }
-    if !headers.is_empty() {
-        ws.set_freeze_panes(1, 0).map_err(err)?;
-        ws.autofilter(0, 0, rows.len() as u32, headers.len() as u16 - 1)
-            .map_err(err)?;
-    }
-    wb.save_to_buffer().map_err(err)
-}
-
 /// A cell of an export, typed so Excel sorts and sums it as what it is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
@@ -60,6 +21,8 @@ pub enum Cell {
     Percent(Option<f64>),
     /// A calendar date, shown as YYYY-MM-DD.
     Date(time::Date),
+    /// An instant (unix seconds), shown in Beijing time as YYYY-MM-DD HH:MM.
+    Time(i64),
 }
 
 impl Cell {
@@ -68,7 +31,17 @@ impl Cell {
         Cell::Percent(p.map(|p| p / 100.0))
     }
 
-    /// A stored ISO date as a date cell; anything else stays text.
+    /// Text, which Excel keeps as typed.
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    /// A row of text cells (a template's sample, names and addresses).
+    pub fn texts(row: Vec<String>) -> Vec<Cell> {
+        row.into_iter().map(Cell::Text).collect()
+    }
+
+    /// A stored ISO date as a date cell; empty or anything else stays text.
     pub fn date_or_text(s: &str) -> Cell {
         match time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE) {
             Ok(d) => Cell::Date(d),
@@ -85,6 +58,7 @@ impl Cell {
             Cell::Int(i) => i.to_string().len(),
             Cell::Percent(_) => 6,
             Cell::Date(_) => 10,
+            Cell::Time(_) => 16,
         }
     }
 }
@@ -97,6 +71,13 @@ pub fn write_table(sheet_name: &str, headers: &[&str], rows: &[Vec<Cell>]) -> Ap
         w.push(row)?;
     }
     w.finish()
+}
+
+/// A sheet of text cells only, as a person fills in an import file. The app's exports use
+/// [`write_table`], which types their numbers and dates.
+pub fn write_sheet(sheet_name: &str, headers: &[&str], rows: &[Vec<String>]) -> AppResult<Vec<u8>> {
+    let rows: Vec<Vec<Cell>> = rows.iter().map(|r| Cell::texts(r.clone())).collect();
+    write_table(sheet_name, headers, &rows)
 }
 
 fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> AppError {
@@ -113,6 +94,7 @@ pub struct TableWriter {
     text: Format,
     percent: Format,
     date: Format,
+    time: Format,
 }
 
 impl TableWriter {
@@ -132,6 +114,7 @@ impl TableWriter {
             text: Format::new().set_num_format("@"),
             percent: Format::new().set_num_format("0.0%"),
             date: Format::new().set_num_format("yyyy-mm-dd"),
+            time: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
         })
     }
 
@@ -160,6 +143,21 @@ impl TableWriter {
                     ws.write_datetime_with_format(r, c16, &dt, &self.date)
                         .map(|_| ())
                 }
+                Cell::Time(t) => match time::OffsetDateTime::from_unix_timestamp(*t) {
+                    Ok(at) => {
+                        let at = at.to_offset(crate::clock::beijing());
+                        let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                            at.year() as u16,
+                            u8::from(at.month()),
+                            at.day(),
+                        )
+                        .and_then(|d| d.and_hms(u16::from(at.hour()), at.minute(), at.second()))
+                        .map_err(xlsx_error)?;
+                        ws.write_datetime_with_format(r, c16, &dt, &self.time)
+                            .map(|_| ())
+                    }
+                    Err(_) => Ok(()),
+                },
             }
             .map_err(xlsx_error)?;
             if let Some(w) = self.widths.get_mut(c) {
@@ -1111,6 +1109,7 @@ mod tests {
     use calamine::Data;
     use rust_xlsxwriter::{ExcelDateTime, Workbook};
 
+    use super::Cell as XCell;
     use super::*;
 
     /// Counts the bytes each thread has allocated, so that a test can tell how much
@@ -1226,15 +1225,31 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let bytes = write_sheet(
+        let bytes = write_table(
             "党员",
-            &["姓名", "身份证号"],
-            &[vec!["张三".into(), "11010519491231002X".into()]],
+            &["姓名", "身份证号", "入党日期", "党员数", "时间"],
+            &[vec![
+                XCell::text("张三"),
+                XCell::text("11010519491231002X"),
+                XCell::date_or_text("1975-07-01"),
+                XCell::Int(31),
+                // 2026-12-07 08:30 in Beijing.
+                XCell::Time(1_796_603_400),
+            ]],
         )
         .expect("write");
         let rows = read_first_sheet(&bytes).expect("read");
-        assert_eq!(rows[0], vec!["姓名", "身份证号"]);
-        assert_eq!(rows[1], vec!["张三", "11010519491231002X"]);
+        assert_eq!(
+            rows[0],
+            vec!["姓名", "身份证号", "入党日期", "党员数", "时间"]
+        );
+        // The date reads back as its serial, which the importers take as that date.
+        assert_eq!(rows[1][..4], ["张三", "11010519491231002X", "27576", "31"]);
+        assert_eq!(
+            crate::text::excel_serial_to_date(27576.0).ok(),
+            Some(time::macros::date!(1975 - 07 - 01))
+        );
+        assert_eq!(rows[1][4], "46363");
     }
 
     #[test]
@@ -1268,12 +1283,20 @@ mod tests {
         assert!(rows[2].is_empty());
         assert_eq!(rows[4], vec!["", "a & <b> \"c\""]);
         // And the exports, the templates and the error report the app writes.
-        let bytes = write_sheet(
+        let bytes = write_table(
             "党员",
             &["姓名", "身份证号", "党小组"],
             &[
-                vec!["张三".into(), "11010519491231002X".into(), String::new()],
-                vec!["李四".into(), String::new(), "第一党小组".into()],
+                vec![
+                    XCell::text("张三"),
+                    XCell::text("11010519491231002X"),
+                    XCell::text(""),
+                ],
+                vec![
+                    XCell::text("李四"),
+                    XCell::text(""),
+                    XCell::text("第一党小组"),
+                ],
             ],
         )
         .expect("write");

@@ -411,13 +411,13 @@ async fn export_page(
     Query(f): Query<CommunityFilter>,
 ) -> AppResult<Response> {
     let (rows, _) = list(&state, &user, &f, true).await?;
-    let data: Vec<Vec<String>> = rows
+    let data: Vec<Vec<crate::xlsx::Cell>> = rows
         .into_iter()
-        .map(|c| vec![c.name, c.address, c.contact])
+        .map(|c| crate::xlsx::Cell::texts(vec![c.name, c.address, c.contact]))
         .collect();
     Ok(crate::xlsx::download(
         "社区.xlsx",
-        crate::xlsx::write_sheet("社区", &["名称", "地址", "联系人"], &data)?,
+        crate::xlsx::write_table("社区", &["名称", "地址", "联系人"], &data)?,
     ))
 }
 

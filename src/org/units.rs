@@ -380,20 +380,21 @@ pub async fn change_category(
 
 pub async fn export(state: &AppState, user: &CurrentUser, f: &UnitFilter) -> AppResult<Vec<u8>> {
     let (rows, _) = list(state, user, f, true).await?;
-    let data: Vec<Vec<String>> = rows
+    use crate::xlsx::Cell;
+    let data: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|u| {
             vec![
-                u.name,
-                u.short_name,
-                u.category_name,
-                u.branch_count.to_string(),
-                u.org_count.to_string(),
-                u.member_count.to_string(),
+                Cell::Text(u.name),
+                Cell::Text(u.short_name),
+                Cell::Text(u.category_name),
+                Cell::Int(u.branch_count),
+                Cell::Int(u.org_count),
+                Cell::Int(u.member_count),
             ]
         })
         .collect();
-    crate::xlsx::write_sheet(
+    crate::xlsx::write_table(
         "机关党组织",
         &["名称", "简称", "类别", "党支部数", "党组织数", "在册党员数"],
         &data,

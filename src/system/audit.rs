@@ -349,26 +349,27 @@ async fn archive_export_page(
 }
 
 fn workbook(rows: Vec<AuditRow>) -> AppResult<Vec<u8>> {
-    let data: Vec<Vec<String>> = rows
+    use crate::xlsx::Cell;
+    let data: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|r| {
             vec![
-                r.audit_id.to_string(),
-                crate::clock::fmt_time(r.at),
-                r.actor_name,
-                r.ip,
-                audit_action_label(&r.action).to_string(),
-                r.object_type,
-                r.object_id,
-                r.summary,
-                audit_result_label(&r.result).to_string(),
-                r.before_json,
-                r.after_json,
-                r.hash,
+                Cell::Int(r.audit_id),
+                Cell::Time(r.at),
+                Cell::Text(r.actor_name),
+                Cell::Text(r.ip),
+                Cell::text(audit_action_label(&r.action)),
+                Cell::Text(r.object_type),
+                Cell::Text(r.object_id),
+                Cell::Text(r.summary),
+                Cell::text(audit_result_label(&r.result)),
+                Cell::Text(r.before_json),
+                Cell::Text(r.after_json),
+                Cell::Text(r.hash),
             ]
         })
         .collect();
-    crate::xlsx::write_sheet(
+    crate::xlsx::write_table(
         "审计日志",
         &[
             "序号",

@@ -667,7 +667,8 @@ async fn grants_export(
 ) -> AppResult<Response> {
     user.require(user.is_security_admin())?;
     let (rows, _, _) = grants(&state, &f, true).await?;
-    let data: Vec<Vec<String>> = rows
+    use crate::xlsx::Cell;
+    let data: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|g| {
             vec![
@@ -681,11 +682,14 @@ async fn grants_export(
                 .into(),
                 role_label(&g.role),
                 g.scope_name.unwrap_or_else(|| "全市".into()),
-                crate::clock::fmt_time(g.created_at),
             ]
+            .into_iter()
+            .map(Cell::Text)
+            .chain([Cell::Time(g.created_at)])
+            .collect()
         })
         .collect();
-    let bytes = crate::xlsx::write_sheet(
+    let bytes = crate::xlsx::write_table(
         "角色授权",
         &["用户名", "姓名", "账号状态", "角色", "范围", "授予时间"],
         &data,

@@ -516,20 +516,21 @@ async fn export_page(
 ) -> AppResult<Response> {
     user.require(user.is_system_admin())?;
     let (rows, _) = store::list_users(&state, f.q.as_deref().unwrap_or(""), 100_000, 0).await?;
-    let data: Vec<Vec<String>> = rows
+    use crate::xlsx::Cell;
+    let data: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|u| {
             vec![
-                u.username,
-                u.display_name,
-                if u.disabled != 0 { "停用" } else { "正常" }.into(),
-                crate::clock::fmt_time(u.created_at),
+                Cell::Text(u.username),
+                Cell::Text(u.display_name),
+                Cell::text(if u.disabled != 0 { "停用" } else { "正常" }),
+                Cell::Time(u.created_at),
             ]
         })
         .collect();
     Ok(crate::xlsx::download(
         "用户.xlsx",
-        crate::xlsx::write_sheet("用户", &["用户名", "姓名", "状态", "创建时间"], &data)?,
+        crate::xlsx::write_table("用户", &["用户名", "姓名", "状态", "创建时间"], &data)?,
     ))
 }
 

@@ -4,7 +4,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::{city, nth_id, City, TestApp};
+use crate::common::{city, column, nth_id, xlsx_range, City, TestApp};
 
 struct Setup {
     app: TestApp,
@@ -1492,25 +1492,6 @@ async fn accepted(s: &Setup, body: Value) -> i64 {
         .await;
     assert_eq!(st, StatusCode::NO_CONTENT, "{e}");
     id
-}
-
-fn xlsx_range(bytes: &[u8]) -> calamine::Range<calamine::Data> {
-    use calamine::Reader;
-    let mut book: calamine::Xlsx<_> =
-        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
-    let name = book.sheet_names()[0].clone();
-    book.worksheet_range(&name).expect("sheet")
-}
-
-fn column(range: &calamine::Range<calamine::Data>, header: &str) -> usize {
-    range
-        .rows()
-        .next()
-        .and_then(|h| {
-            h.iter()
-                .position(|c| matches!(c, calamine::Data::String(s) if s == header))
-        })
-        .unwrap_or_else(|| panic!("no column {header}"))
 }
 
 /// Issue #12: the committee finds the branches to chase — filtered, sorted and paged on the

@@ -2,7 +2,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::enrol_through_pages;
-use crate::common::{city, TestApp, ADMIN_PASSWORD, PASSWORD};
+use crate::common::{city, column, xlsx_range, TestApp, ADMIN_PASSWORD, PASSWORD};
 
 #[tokio::test]
 async fn login_through_the_page_and_forced_change() {
@@ -302,6 +302,47 @@ async fn registry_pages_render_escape_and_export() {
     assert_eq!(rows[0][0], "姓名");
     assert_eq!(rows.len(), 3);
     assert!(rows[1][4].contains('*'));
+    // Typed cells: dates sort as dates and the number as a number in Excel; ID numbers
+    // and phones stay text.
+    let range = xlsx_range(&bytes);
+    let first = range.rows().nth(1).expect("a member");
+    assert!(
+        matches!(
+            first[column(&range, "入党日期")],
+            calamine::Data::DateTime(_)
+        ),
+        "{first:?}"
+    );
+    assert!(matches!(
+        first[column(&range, "编号")],
+        calamine::Data::Float(_)
+    ));
+    assert!(matches!(
+        first[column(&range, "身份证号")],
+        calamine::Data::String(_)
+    ));
+    assert!(matches!(
+        first[column(&range, "手机号")],
+        calamine::Data::String(_)
+    ));
+    // The unit list's counts are numbers.
+    let bytes = c
+        .get(app.url("/org/units/export"))
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    let range = xlsx_range(&bytes);
+    let first = range.rows().nth(1).expect("a unit");
+    assert!(
+        matches!(
+            first[column(&range, "在册党员数")],
+            calamine::Data::Float(_)
+        ),
+        "{first:?}"
+    );
     let bytes = c
         .get(app.url("/org/members/export?unmasked=1"))
         .send()

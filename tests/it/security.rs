@@ -750,6 +750,11 @@ async fn the_audit_admin_exports_a_date_range_and_the_export_is_audited() {
     assert!(rows.len() > 5, "{rows:?}");
     assert_eq!(rows[0][3], "来源地址");
     assert!(rows.iter().any(|r| r[4] == "新建用户"));
+    // The number is a number and the time a date-time in Excel.
+    let range = crate::common::xlsx_range(&bytes);
+    let first = range.rows().nth(1).expect("an entry");
+    assert!(matches!(first[0], calamine::Data::Float(_)), "{first:?}");
+    assert!(matches!(first[1], calamine::Data::DateTime(_)), "{first:?}");
     // A range before anything happened: just the header.
     let r = aud
         .get(app.url("/system/audit/export?from=2001-01-01&to=2001-01-31"))

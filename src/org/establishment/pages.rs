@@ -230,22 +230,23 @@ pub(super) async fn export_xlsx(
     f: &FindingFilter,
 ) -> AppResult<Vec<u8>> {
     let mut o = overview(state, user).await?;
-    let rows: Vec<Vec<String>> = filtered(state, &mut o, f)
+    use crate::xlsx::Cell;
+    let rows: Vec<Vec<Cell>> = filtered(state, &mut o, f)
         .await?
         .into_iter()
         .map(|f| {
             vec![
-                f.area_label().to_string(),
-                if f.warning { "提示" } else { "问题" }.to_string(),
-                f.unit_name.clone(),
-                f.object.clone(),
-                f.figures.clone(),
-                f.advice.clone(),
-                f.deadline.clone().unwrap_or_default(),
+                Cell::text(f.area_label()),
+                Cell::text(if f.warning { "提示" } else { "问题" }),
+                Cell::text(&f.unit_name),
+                Cell::text(&f.object),
+                Cell::text(&f.figures),
+                Cell::text(&f.advice),
+                Cell::date_or_text(f.deadline.as_deref().unwrap_or("")),
             ]
         })
         .collect();
-    crate::xlsx::write_sheet(
+    crate::xlsx::write_table(
         "三个百分百",
         &[
             "方面",

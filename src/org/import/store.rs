@@ -17,6 +17,7 @@ use crate::org::members::{validate, MemberInput, ValidMember};
 use crate::org::orgs::OrgKind;
 use crate::state::AppState;
 use crate::text::{clean_text, format_date, parse_bool_zh};
+use crate::xlsx::Cell;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ExistingMember {
@@ -779,11 +780,17 @@ pub async fn import_orgs(
 
 /// The rejected rows' report: one line per error.
 pub fn error_report(errors: &[RowError]) -> AppResult<Vec<u8>> {
-    let rows: Vec<Vec<String>> = errors
+    let rows: Vec<Vec<Cell>> = errors
         .iter()
-        .map(|e| vec![e.row.to_string(), e.column.clone(), e.message.clone()])
+        .map(|e| {
+            vec![
+                Cell::Int(e.row as i64),
+                Cell::text(&e.column),
+                Cell::text(&e.message),
+            ]
+        })
         .collect();
-    crate::xlsx::write_sheet("错误报告", &["行号", "列", "问题"], &rows)
+    crate::xlsx::write_table("错误报告", &["行号", "列", "问题"], &rows)
 }
 
 pub fn template(kind: &str) -> AppResult<Vec<u8>> {
@@ -820,7 +827,11 @@ pub fn template(kind: &str) -> AppResult<Vec<u8>> {
                 String::new(),
             ],
         ];
-        crate::xlsx::write_sheet("党组织", &ORG_HEADERS, &sample)
+        crate::xlsx::write_table(
+            "党组织",
+            &ORG_HEADERS,
+            &sample.into_iter().map(Cell::texts).collect::<Vec<_>>(),
+        )
     } else {
         let sample = vec![vec![
             "张三".into(),
@@ -841,7 +852,11 @@ pub fn template(kind: &str) -> AppResult<Vec<u8>> {
             "办公室党支部".into(),
             String::new(),
         ]];
-        crate::xlsx::write_sheet("党员", &MEMBER_HEADERS, &sample)
+        crate::xlsx::write_table(
+            "党员",
+            &MEMBER_HEADERS,
+            &sample.into_iter().map(Cell::texts).collect::<Vec<_>>(),
+        )
     }
 }
 

@@ -15,6 +15,7 @@ use crate::org::idnumber::{mask_id_number, mask_phone};
 use crate::state::AppState;
 use crate::text::{clean_text, format_date};
 use crate::web::{self, Paging};
+use crate::xlsx::Cell;
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Member {
@@ -804,33 +805,35 @@ pub const EXPORT_HEADERS: [&str; 18] = [
     "编号",
 ];
 
-pub(super) fn export_rows(rows: Vec<Member>) -> Vec<Vec<String>> {
+/// Dates as date cells (a masked birth date stays text), ID numbers and phones as text,
+/// the member's number as a number.
+pub(super) fn export_rows(rows: Vec<Member>) -> Vec<Vec<Cell>> {
+    let date = |d: &Option<String>| Cell::date_or_text(d.as_deref().unwrap_or(""));
     rows.into_iter()
         .map(|m| {
             vec![
-                m.name.clone(),
-                m.gender.clone(),
-                m.ethnicity.clone(),
-                m.birth_date.clone().unwrap_or_default(),
-                m.id_number.clone(),
-                m.phone.clone(),
-                m.education.clone(),
-                m.joined_on.clone().unwrap_or_default(),
-                m.kind_label().to_string(),
-                m.converted_on.clone().unwrap_or_default(),
-                m.position.clone(),
-                if m.is_division_head != 0 {
+                Cell::text(&m.name),
+                Cell::text(&m.gender),
+                Cell::text(&m.ethnicity),
+                date(&m.birth_date),
+                Cell::text(&m.id_number),
+                Cell::text(&m.phone),
+                Cell::text(&m.education),
+                date(&m.joined_on),
+                Cell::text(m.kind_label()),
+                date(&m.converted_on),
+                Cell::text(&m.position),
+                Cell::text(if m.is_division_head != 0 {
                     "是"
                 } else {
                     "否"
-                }
-                .to_string(),
-                m.status_label().to_string(),
-                m.status_on.clone().unwrap_or_default(),
-                m.unit_name.clone(),
-                m.branch_name.clone(),
-                m.group_name.clone().unwrap_or_default(),
-                m.member_id.to_string(),
+                }),
+                Cell::text(m.status_label()),
+                date(&m.status_on),
+                Cell::text(&m.unit_name),
+                Cell::text(&m.branch_name),
+                Cell::text(m.group_name.as_deref().unwrap_or("")),
+                Cell::Int(m.member_id),
             ]
         })
         .collect()
@@ -871,7 +874,7 @@ pub async fn export(
         ),
     )
     .await?;
-    crate::xlsx::write_sheet("党员", &EXPORT_HEADERS, &export_rows(rows))
+    crate::xlsx::write_table("党员", &EXPORT_HEADERS, &export_rows(rows))
 }
 
 /// Every member for `yaoshi export members`: masked unless `unmasked`, which is audited.
@@ -901,7 +904,7 @@ pub async fn export_all(state: &AppState, unmasked: bool) -> AppResult<Vec<u8>> 
         Entry::new("member.export", "member", "", summary),
     )
     .await?;
-    crate::xlsx::write_sheet("党员", &EXPORT_HEADERS, &export_rows(rows))
+    crate::xlsx::write_table("党员", &EXPORT_HEADERS, &export_rows(rows))
 }
 
 #[cfg(test)]

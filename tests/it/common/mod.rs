@@ -518,3 +518,24 @@ pub async fn enrol_through_pages(
     assert_eq!(codes.len(), 10, "{block}");
     (secret, codes)
 }
+
+/// The first sheet of an .xlsx answer, cells typed as Excel stores them.
+pub fn xlsx_range(bytes: &[u8]) -> calamine::Range<calamine::Data> {
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let name = book.sheet_names()[0].clone();
+    book.worksheet_range(&name).expect("sheet")
+}
+
+/// The index of the column headed `header`.
+pub fn column(range: &calamine::Range<calamine::Data>, header: &str) -> usize {
+    range
+        .rows()
+        .next()
+        .and_then(|h| {
+            h.iter()
+                .position(|c| matches!(c, calamine::Data::String(s) if s == header))
+        })
+        .unwrap_or_else(|| panic!("no column {header}"))
+}
