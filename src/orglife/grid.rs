@@ -288,12 +288,15 @@ pub async fn shapes_and_tallies(
     branch_id: Option<i64>,
     year: i32,
 ) -> AppResult<(Vec<(ShapeRow, BranchShape)>, HashMap<i64, Tally>, Sums)> {
-    let mut sql = Sql::new(
+    // A committee counts its valid posts only (the org page marks the others).
+    let mut sql = Sql::new(&format!(
         "select o.org_id, o.unit_id, u.name as unit_name, c.category_id, c.name as category_name, \
-         o.name, o.founded_on, (select count(*) from org_officer f where f.org_id = o.org_id) as officers \
+         o.name, o.founded_on, (select count(*) from org_officer f join member m on m.member_id = f.member_id \
+          where f.org_id = o.org_id and {}) as officers \
          from org o join unit u on u.unit_id = o.unit_id join category c on c.category_id = u.category_id \
          where o.kind = 'branch' and ",
-    );
+        crate::org::orgs::OFFICER_COUNTS
+    ));
     scope.org_condition(&mut sql);
     if let Some(u) = unit_id {
         sql.push(" and o.unit_id = ").bind(u);

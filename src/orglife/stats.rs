@@ -382,8 +382,13 @@ pub struct StatsCache {
 
 type ComplianceTable = (Vec<ComplianceLine>, ComplianceLine);
 
+/// The version a year's figures are computed at: the records and rules ('orglife') and the
+/// register behind each branch's shape — whose posts count for its committee depends on
+/// members' status and branch ('registry'). One number, the former in the high half.
 pub(super) async fn data_version(state: &AppState) -> AppResult<i64> {
-    Ok(crate::db::data_version(&state.db, "orglife").await?)
+    let records = crate::db::data_version(&state.db, "orglife").await?;
+    let register = crate::db::data_version(&state.db, "registry").await?;
+    Ok((records << 32) | (register & 0xffff_ffff))
 }
 
 pub(super) async fn compute_year(

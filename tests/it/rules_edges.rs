@@ -283,6 +283,36 @@ async fn officers_belong_to_their_org_and_leaving_ends_the_post() {
     .execute(&app.state.db.pool)
     .await
     .expect("legacy officer");
+    // It is listed, marked as not counting, on the API and the org's page.
+    let (_, officers) = app
+        .get(&admin, &format!("/api/v1/orgs/{}/officers", c.branch_a))
+        .await;
+    let valid: Vec<(String, i64)> = officers
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|o| {
+                    (
+                        o["name"].as_str().unwrap_or("").to_string(),
+                        o["valid"].as_i64().unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(valid, [("张三".to_string(), 1), ("钱七".to_string(), 0)]);
+    let page = admin
+        .get(app.url(&format!("/org/orgs/{}", c.branch_a)))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        page.contains("不计入"),
+        "the post held from another branch is marked"
+    );
     // Five full members now remain in the branch: two more make seven.
     add(&app, &admin, member(30, "孙八", c.branch_a)).await;
     add(&app, &admin, member(31, "李九", c.branch_a)).await;

@@ -175,12 +175,13 @@ async fn compute_city(state: &AppState, version: i64, today: Date) -> AppResult<
     // Posts count when their holder is still an active member of the org (of the branch
     // itself for a branch): a post held from another branch, or by someone who left, is
     // no committee.
-    let es = Sql::new(
+    let es = Sql::new(&format!(
         "select o.org_id, o.term_start, o.term_extended_to, \
          (select count(*) from org_officer f join member m on m.member_id = f.member_id where f.org_id = o.org_id \
-          and m.status = 'active' and m.unit_id = o.unit_id and (o.kind <> 'branch' or m.branch_id = o.org_id)) as officers \
+          and {}) as officers \
          from org o where o.kind <> 'group'",
-    );
+        crate::org::orgs::OFFICER_COUNTS
+    ));
     let extras: HashMap<i64, OrgExtra> = es
         .fetch_all::<OrgExtra>(&state.db.pool)
         .await?

@@ -344,6 +344,15 @@ impl OrgDetail {
             .map(|o| o.post.clone())
             .unwrap_or_default()
     }
+    /// Posts whose holder no longer counts (see `Officer::valid`), as 姓名（职务）.
+    fn stale_posts(&self) -> String {
+        self.officers
+            .iter()
+            .filter(|o| o.valid == 0)
+            .map(|o| format!("{}（{}）", o.name, o.post))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
 }
 
 pub(super) async fn detail(

@@ -383,13 +383,25 @@ pub struct Officer {
     pub member_id: i64,
     pub name: String,
     pub post: String,
+    /// 0 when the holder is no longer an active member of the org (of the branch itself
+    /// for a branch): a post set before that rule, or kept by someone who left, is listed
+    /// but counts for no committee.
+    pub valid: i64,
 }
 
+/// The condition a post `f` of org `o`, held by member `m`, counts under: its holder is an
+/// active member of the org's unit and, for a branch, of the branch itself. Every count of
+/// a committee uses it (三个百分百, the year grid's 支委会 requirement, the org page).
+pub const OFFICER_COUNTS: &str = "m.status = 'active' and m.unit_id = o.unit_id \
+     and (o.kind <> 'branch' or m.branch_id = o.org_id)";
+
 pub async fn officers(state: &AppState, org_id: i64) -> AppResult<Vec<Officer>> {
-    Ok(sqlx::query_as(
-        "select f.member_id, m.name, f.post from org_officer f join member m on m.member_id = f.member_id where f.org_id = $1 \
-         order by case f.post when '书记' then 0 when '副书记' then 1 else 2 end, f.org_officer_id",
-    )
+    Ok(sqlx::query_as(&format!(
+        "select f.member_id, m.name, f.post, case when {OFFICER_COUNTS} then 1 else 0 end as valid \
+         from org_officer f join member m on m.member_id = f.member_id join org o on o.org_id = f.org_id \
+         where f.org_id = $1 \
+         order by case f.post when '书记' then 0 when '副书记' then 1 else 2 end, f.org_officer_id"
+    ))
     .bind(org_id)
     .fetch_all(&state.db.pool)
     .await?)
@@ -501,25 +513,28 @@ pub async fn export_all(state: &AppState) -> AppResult<Vec<u8>> {
 pub(super) fn write_orgs(orgs: &[Org]) -> AppResult<Vec<u8>> {
     let names: std::collections::HashMap<i64, &str> =
         orgs.iter().map(|o| (o.org_id, o.name.as_str())).collect();
-    let rows: Vec<Vec<String>> = orgs
+    use crate::xlsx::Cell;
+    let date = |d: &Option<String>| Cell::date_or_text(d.as_deref().unwrap_or(""));
+    let rows: Vec<Vec<Cell>> = orgs
         .iter()
         .map(|o| {
             vec![
-                o.unit_name.clone(),
-                o.category_name.clone(),
-                o.name.clone(),
-                o.kind_label().to_string(),
-                o.parent_id
-                    .and_then(|p| names.get(&p))
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                o.founded_on.clone().unwrap_or_default(),
-                o.term_start.clone().unwrap_or_default(),
-                o.term_end.clone().unwrap_or_default(),
+                Cell::text(&o.unit_name),
+                Cell::text(&o.category_name),
+                Cell::text(&o.name),
+                Cell::text(o.kind_label()),
+                Cell::text(
+                    o.parent_id
+                        .and_then(|p| names.get(&p).copied())
+                        .unwrap_or(""),
+                ),
+                date(&o.founded_on),
+                date(&o.term_start),
+                date(&o.term_end),
             ]
         })
         .collect();
-    crate::xlsx::write_sheet(
+    crate::xlsx::write_table(
         "党组织",
         &[
             "机关党组织",
