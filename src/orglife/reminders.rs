@@ -131,7 +131,12 @@ pub async fn run(state: &AppState, today: Date) -> AppResult<u64> {
                         format_date(span.end),
                         days_left
                     ),
-                    format!("/orglife/calendar?branch_id={}&year={year}", s.org_id),
+                    // Straight to the form that records it, the branch and kind filled in.
+                    format!(
+                        "/orglife/meetings/new?branch_id={}&kind={}",
+                        s.org_id,
+                        kind.as_str()
+                    ),
                 );
             }
         }

@@ -86,6 +86,22 @@ async fn the_daily_pass_reminds_once_per_cause_and_stage() {
         bt.iter().any(|x| x == "办公室党支部：本期主题党日尚未召开"),
         "{bt:?}"
     );
+    // It leads to the form that records the meeting, branch and kind filled in.
+    let due = binbox["items"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|n| n["title"] == "办公室党支部：本期主题党日尚未召开")
+        })
+        .expect("the reminder");
+    let href = due["href"].as_str().expect("href");
+    assert!(
+        href.starts_with("/orglife/meetings/new?branch_id=") && href.ends_with("&kind=theme_day"),
+        "{href}"
+    );
+    let form = branch.get(app.url(href)).send().await.expect("form");
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(form.text().await.expect("t").contains("登记会议"));
     assert!(bt.iter().any(|x| x == "应换尽换：办公室党支部"), "{bt:?}");
     assert!(
         !bt.iter().any(|x| x.starts_with("待审核")),
