@@ -4,7 +4,8 @@
 #   bash bench/sweep.sh                      city data on SQLite, 3 s a line, port 18182
 #   BENCH_BACKEND=postgres bash bench/sweep.sh   the same on PostgreSQL (127.0.0.1:5432,
 #                                            database yaoshi_bench_<scale>, made once)
-#   BENCH_SCALE=province bash bench/sweep.sh the province (10×; goal p99 200 ms)
+#   BENCH_SCALE=province bash bench/sweep.sh the province (10×; goal p99 200 ms); then
+#                                            bench/growth.py sets city and province side by side
 #   BENCH_CITY_DIR=/path                     reuse a data dir made by `yaoshi demo`
 #   YAOSHI_BIN=/path/to/release/yaoshi       a release build made already
 set -euo pipefail
@@ -79,4 +80,6 @@ else:
     text = text.replace("## Rerun", section + "\n\n## Rerun", 1)
 open("BENCHMARKS.md", "w", encoding="utf-8").write(text)
 PY
+# City against province, once both SQLite sweeps are in BENCHMARKS.md.
+python3 bench/growth.py
 sed -n "/<!-- sweep:.*begin -->/,/### Every line/p" "$WORK/sweep.md"
