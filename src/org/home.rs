@@ -165,11 +165,15 @@ async fn cards_of(state: &AppState, user: &CurrentUser) -> AppResult<Vec<HomeCar
             .clone();
         out.push(HomeCard::render(50, false, &TermsCard { terms })?);
     }
-    let mut sql = Sql::new(
-        "select community_id, name, address, contact from community where community_id in ",
-    );
-    sql.bind_list(&user.community_ids()).push(" order by name");
-    let communities: Vec<super::communities::Community> = sql.fetch_all(&state.db.pool).await?;
+    let communities: Vec<super::communities::Community> = if user.community_ids().is_empty() {
+        Vec::new()
+    } else {
+        let mut sql = Sql::new(
+            "select community_id, name, address, contact from community where community_id in ",
+        );
+        sql.bind_list(&user.community_ids()).push(" order by name");
+        sql.fetch_all(&state.db.pool).await?
+    };
     for c in communities {
         out.push(HomeCard::render(60, false, &CommunityCard { c })?);
     }

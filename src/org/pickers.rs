@@ -6,6 +6,17 @@ use crate::db::Sql;
 use crate::error::AppResult;
 use crate::state::AppState;
 
+/// A picker's (id, name) pairs, remembered per registry version (units and orgs bump it):
+/// the province's 1,200 units were read afresh for every filter bar.
+pub async fn cached_pairs(state: &AppState, sql: &Sql) -> AppResult<Vec<(i64, String)>> {
+    Ok(state
+        .ext::<crate::db::QueryCache>()
+        .rows::<(i64, String)>(&state.db, "registry", sql)
+        .await?
+        .as_ref()
+        .clone())
+}
+
 /// The units a registry admin may pick: the committee's all, a unit admin's own.
 pub async fn units(state: &AppState, user: &CurrentUser) -> AppResult<Vec<(i64, String)>> {
     if !user.is_registry_admin() {
@@ -14,7 +25,7 @@ pub async fn units(state: &AppState, user: &CurrentUser) -> AppResult<Vec<(i64, 
     let mut sql = Sql::new("select u.unit_id, u.name from unit u where ");
     user.scope().unit_condition(&mut sql);
     sql.push(" order by u.sort_order, u.unit_id");
-    Ok(sql.fetch_page(&state.db).await?)
+    cached_pairs(state, &sql).await
 }
 
 /// The branches of one unit by name; without a unit, the first unit of a unit admin (the

@@ -163,7 +163,7 @@ pub async fn run(state: &AppState, today: Date) -> AppResult<u64> {
 
     // 3 and 4. Terms and the other establishment findings.
     let o = establishment::overview_in(state, &Scope::everything(), "全市").await?;
-    for f in o.findings {
+    for f in o.findings.iter().cloned() {
         let mut users = to("unit", f.unit_id);
         if let Some(org) = f.org_id {
             users.extend(to("branch", org));

@@ -380,7 +380,7 @@ pub struct StatsCache {
     tables: std::sync::Mutex<HashMap<String, std::sync::Arc<ComplianceTable>>>,
 }
 
-type ComplianceTable = (Vec<ComplianceLine>, ComplianceLine);
+pub type ComplianceTable = (Vec<ComplianceLine>, ComplianceLine);
 
 /// The version a year's figures are computed at: the records and rules ('orglife') and the
 /// register behind each branch's shape — whose posts count for its committee depends on
@@ -472,6 +472,21 @@ pub async fn compliance(
     category_id: Option<i64>,
     months: Months,
 ) -> AppResult<(Vec<ComplianceLine>, ComplianceLine)> {
+    let t = compliance_shared(state, user, year, by, unit_id, category_id, months).await?;
+    Ok((t.0.clone(), t.1.clone()))
+}
+
+/// The compliance table as `compliance` gives it, shared with the cache: for a caller that
+/// reads the total or a page only (the home card copied the city's 1,500 lines to read one).
+pub async fn compliance_shared(
+    state: &AppState,
+    user: &CurrentUser,
+    year: i32,
+    by: &str,
+    unit_id: Option<i64>,
+    category_id: Option<i64>,
+    months: Months,
+) -> AppResult<std::sync::Arc<ComplianceTable>> {
     user.require(may_read(user))?;
     let stats = year_stats(state, year).await?;
     let scope = user.scope();
@@ -488,7 +503,7 @@ pub async fn compliance(
     );
     let cache = state.ext::<StatsCache>();
     if let Some(hit) = cache.tables.lock().ok().and_then(|t| t.get(&key).cloned()) {
-        return Ok((hit.0.clone(), hit.1.clone()));
+        return Ok(hit);
     }
     let n_kinds = MeetingKind::ALL.len();
     let new_line = |level: &str, id: i64, name: String, parent: String| ComplianceLine {
@@ -582,13 +597,14 @@ pub async fn compliance(
         l.rate = rules::rate(l.met, l.judged);
         l.attendance = rules::rate(l.present, l.expected);
     }
+    let table = std::sync::Arc::new((lines, total));
     if let Ok(mut t) = cache.tables.lock() {
         if t.len() >= 256 {
             t.clear();
         }
-        t.insert(key, std::sync::Arc::new((lines.clone(), total.clone())));
+        t.insert(key, table.clone());
     }
-    Ok((lines, total))
+    Ok(table)
 }
 
 /// The last day of a month, YYYY-MM-DD.

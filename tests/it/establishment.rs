@@ -328,7 +328,7 @@ async fn cached_summaries_equal_a_full_recomputation_after_writes() {
                         .await
                         .expect("fresh");
                 assert_eq!(
-                    serde_json::to_value(&cached).expect("json"),
+                    serde_json::to_value(&*cached).expect("json"),
                     serde_json::to_value(&fresh).expect("json"),
                     "after {step}"
                 );

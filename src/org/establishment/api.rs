@@ -28,8 +28,8 @@ pub(super) async fn api_overview(
     user: CurrentUser,
     Query(f): Query<FindingFilter>,
 ) -> AppResult<Json<Overview>> {
-    let mut o = overview(&state, &user).await?;
-    let findings = filtered(&state, &mut o, &f).await?;
+    let (mut o, all) = overview(&state, &user).await?;
+    let findings = filtered(&state, &all.findings, &f).await?;
     o.findings_total = findings.len() as i64;
     o.findings = page_of(findings, &f.paging());
     Ok(Json(o))

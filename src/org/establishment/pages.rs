@@ -76,11 +76,11 @@ impl FindingFilter {
 
     /// Keeps the findings that match; an unknown area or nature is a field error, not a
     /// silently widened list.
-    pub(super) fn apply(
+    pub(super) fn apply<'a>(
         &self,
-        findings: Vec<Finding>,
+        findings: &'a [Finding],
         category_of: &HashMap<i64, i64>,
-    ) -> AppResult<Vec<Finding>> {
+    ) -> AppResult<Vec<&'a Finding>> {
         let area = match self.area.as_deref().map(str::trim).unwrap_or("") {
             "" => None,
             "establish" => Some(Area::Establish),
@@ -106,7 +106,7 @@ impl FindingFilter {
         };
         let q = crate::text::clean_text(self.q.as_deref().unwrap_or(""));
         Ok(findings
-            .into_iter()
+            .iter()
             .filter(|f| area.is_none_or(|a| f.area == a))
             .filter(|f| warning.is_none_or(|w| f.warning == w))
             .filter(|f| {
@@ -119,25 +119,26 @@ impl FindingFilter {
 }
 
 /// The findings of an overview the filter keeps, and how many there are before paging.
-pub(super) async fn filtered(
+pub(super) async fn filtered<'a>(
     state: &AppState,
-    o: &mut Overview,
+    findings: &'a [Finding],
     f: &FindingFilter,
-) -> AppResult<Vec<Finding>> {
+) -> AppResult<Vec<&'a Finding>> {
     let category_of = if f.category_id.is_some() {
         unit_categories(state).await?
     } else {
         HashMap::new()
     };
-    f.apply(std::mem::take(&mut o.findings), &category_of)
+    f.apply(findings, &category_of)
 }
 
-/// One page of findings.
-pub(super) fn page_of(findings: Vec<Finding>, paging: &web::Paging) -> Vec<Finding> {
+/// One page of findings, copied out of the shared overview (the rest are not copied).
+pub(super) fn page_of(findings: Vec<&Finding>, paging: &web::Paging) -> Vec<Finding> {
     findings
         .into_iter()
         .skip(usize::try_from(paging.offset()).unwrap_or(usize::MAX))
         .take(usize::try_from(paging.per_page()).unwrap_or(0))
+        .cloned()
         .collect()
 }
 
@@ -185,9 +186,9 @@ pub(super) async fn page(
     flash: FlashIn,
     Query(f): Query<FindingFilter>,
 ) -> AppResult<Response> {
-    let mut o = overview(&state, &user).await?;
+    let (mut o, all) = overview(&state, &user).await?;
     let count = |a: Area| {
-        o.findings
+        all.findings
             .iter()
             .filter(|x| x.area == a && !x.warning)
             .count()
@@ -197,7 +198,7 @@ pub(super) async fn page(
         ("adjust", "应调尽调", count(Area::Adjust)),
         ("renew", "应换尽换", count(Area::Renew)),
     ];
-    let findings = filtered(&state, &mut o, &f).await?;
+    let findings = filtered(&state, &all.findings, &f).await?;
     let paging = f.paging();
     let query = f.query_string();
     let pager = web::Pager::new(&paging, findings.len() as i64, "/org/establishment", &query);
@@ -229,9 +230,9 @@ pub(super) async fn export_xlsx(
     user: &CurrentUser,
     f: &FindingFilter,
 ) -> AppResult<Vec<u8>> {
-    let mut o = overview(state, user).await?;
+    let (_, all) = overview(state, user).await?;
     use crate::xlsx::Cell;
-    let rows: Vec<Vec<Cell>> = filtered(state, &mut o, f)
+    let rows: Vec<Vec<Cell>> = filtered(state, &all.findings, f)
         .await?
         .into_iter()
         .map(|f| {

@@ -97,14 +97,26 @@ pub async fn term_years(state: &AppState) -> AppResult<HashMap<OrgKind, i64>> {
 }
 
 /// Findings and rates for everything in the caller's scope (committee and unit admins).
-pub async fn overview(state: &AppState, user: &CurrentUser) -> AppResult<Overview> {
+/// The caller's rates and trend (findings left empty: the page fills one page of them), and
+/// the shared overview of the caller's scope whose findings the page filters.
+pub async fn overview(
+    state: &AppState,
+    user: &CurrentUser,
+) -> AppResult<(Overview, std::sync::Arc<Overview>)> {
     user.require(user.is_registry_admin())?;
     let name = if user.is_committee() {
         "全市"
     } else {
         "合计"
     };
-    let mut o = overview_in(state, &user.scope(), name).await?;
+    let all = overview_in(state, &user.scope(), name).await?;
+    let mut o = Overview {
+        findings: Vec::new(),
+        findings_total: all.findings_total,
+        categories: all.categories.clone(),
+        total: all.total.clone(),
+        trend: Vec::new(),
+    };
     if user.is_committee() {
         let today = format_date(crate::clock::today());
         let month = &today[..7];
@@ -124,7 +136,7 @@ pub async fn overview(state: &AppState, user: &CurrentUser) -> AppResult<Overvie
             rates: o.total.clone(),
         });
     }
-    Ok(o)
+    Ok((o, all))
 }
 
 /// One unit of the city as the findings see it: its category and what it lacks.
@@ -161,6 +173,10 @@ pub struct CityFindings {
 #[derive(Default)]
 pub struct FindingsCache {
     city: std::sync::Mutex<Option<std::sync::Arc<CityFindings>>>,
+    /// The city summed under a scope, by the city's version and day, the scope and the
+    /// total's name: the committee's page summed 32,000 orgs and copied every finding on
+    /// every visit at province scale. Forgotten whole at 256.
+    scoped: std::sync::Mutex<HashMap<String, std::sync::Arc<Overview>>>,
 }
 
 async fn compute_city(state: &AppState, version: i64, today: Date) -> AppResult<CityFindings> {
@@ -299,9 +315,21 @@ pub async fn overview_in(
     state: &AppState,
     scope: &crate::auth::Scope,
     total_name: &str,
-) -> AppResult<Overview> {
+) -> AppResult<std::sync::Arc<Overview>> {
     let city = city_findings(state).await?;
-    Ok(overview_of(&city, scope, total_name))
+    let key = format!("{}|{}|{scope:?}|{total_name}", city.version, city.today);
+    let cache = state.ext::<FindingsCache>();
+    if let Some(o) = cache.scoped.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(o);
+    }
+    let o = std::sync::Arc::new(overview_of(&city, scope, total_name));
+    if let Ok(mut m) = cache.scoped.lock() {
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(key, o.clone());
+    }
+    Ok(o)
 }
 
 /// Findings computed afresh from the registry, for the test that compares the cache with a

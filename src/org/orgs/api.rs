@@ -29,7 +29,7 @@ pub(super) async fn api_tree(
     Query(p): Query<Paging>,
 ) -> AppResult<Json<ListPage<TreeNode>>> {
     user.require(user.is_registry_admin() || user.has(crate::auth::Role::Branch))?;
-    let all = tree(&state, &user, q.unit()).await?;
+    let all = tree_shared(&state, &user.scope(), q.unit()).await?;
     let p = Paging {
         per_page: Some(p.per_page.unwrap_or(100)),
         ..p
@@ -37,9 +37,10 @@ pub(super) async fn api_tree(
     Ok(Json(ListPage {
         total: all.len() as i64,
         items: all
-            .into_iter()
+            .iter()
             .skip(usize::try_from(p.offset()).unwrap_or(usize::MAX))
             .take(usize::try_from(p.per_page()).unwrap_or(0))
+            .cloned()
             .collect(),
     }))
 }

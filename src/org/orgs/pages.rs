@@ -61,7 +61,7 @@ pub(super) async fn units_in_scope(
             .push(")");
     }
     sql.push(" order by u.sort_order, u.unit_id");
-    Ok(sql.fetch_all(&state.db.pool).await?)
+    crate::org::pickers::cached_pairs(state, &sql).await
 }
 
 pub(super) async fn tree_page(

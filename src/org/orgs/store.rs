@@ -81,6 +81,33 @@ pub async fn tree_in(
     scope: &crate::auth::Scope,
     unit_id: Option<i64>,
 ) -> AppResult<Vec<TreeNode>> {
+    Ok(tree_shared(state, scope, unit_id).await?.as_ref().clone())
+}
+
+/// The tree as `tree_in` gives it, shared: flattened once per registry version, scope, unit
+/// and day (overdue terms are judged against today), so a page of the committee's 3,000 orgs
+/// copies its page only.
+pub async fn tree_shared(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    unit_id: Option<i64>,
+) -> AppResult<std::sync::Arc<Vec<TreeNode>>> {
+    let key = format!("tree {scope:?} {unit_id:?} {}", crate::clock::today());
+    Ok(state
+        .ext::<crate::db::QueryCache>()
+        .derived(&state.db, "registry", &key, || async {
+            flattened(state, scope, unit_id)
+                .await
+                .map_err(anyhow::Error::from)
+        })
+        .await?)
+}
+
+async fn flattened(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    unit_id: Option<i64>,
+) -> AppResult<Vec<TreeNode>> {
     let mut sql = Sql::new(ORG_SELECT);
     scope.org_condition(&mut sql);
     if let Some(u) = unit_id {
