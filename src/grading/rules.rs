@@ -141,7 +141,7 @@ impl fmt::Display for Score {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let a = self.0.unsigned_abs();
-        if a % 10 == 0 {
+        if a.is_multiple_of(10) {
             write!(f, "{sign}{}", a / 10)
         } else {
             write!(f, "{sign}{}.{}", a / 10, a % 10)
@@ -884,7 +884,8 @@ mod tests {
 
     #[test]
     fn criteria_numbers_points_and_indicators() {
-        let cases: Vec<(Box<dyn Fn(&mut Content)>, &str, &str)> = vec![
+        type Change = Box<dyn Fn(&mut Content)>;
+        let cases: Vec<(Change, &str, &str)> = vec![
             (
                 Box::new(|c| c.criteria[1].number = 1),
                 "criteria[1].number",
@@ -975,7 +976,8 @@ mod tests {
 
     #[test]
     fn thresholds_descend_and_cover_zero_to_one_hundred() {
-        let cases: &[([&str; 4], Option<(&str, &str)>)] = &[
+        type Want<'a> = Option<(&'a str, &'a str)>;
+        let cases: &[([&str; 4], Want)] = &[
             (["90", "80", "60", "0"], None),
             (["100", "99.9", "0.1", "0"], None),
             // Overlap: 二档 from 90 as 一档.

@@ -381,7 +381,8 @@ async fn bad_input_is_refused_in_chinese_and_nothing_is_half_saved() {
     let t = setup().await;
     let (id, std) = t.draft(2030).await;
     let good = input(&std);
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str, &str)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Change, &str, &str)> = vec![
         (
             Box::new(|b| b["thresholds"][1]["min_score"] = json!(90)),
             "thresholds[1].min_score",
