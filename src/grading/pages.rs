@@ -193,6 +193,8 @@ struct DetailPage {
     tiers: Vec<TierView>,
     vetoes: Vec<rules::Veto>,
     can_edit: bool,
+    /// The committee may copy any version into a new draft, for one of these years.
+    copy_years: Vec<i64>,
     /// What publishing would refuse (drafts, for the committee).
     problems: Vec<String>,
     error: Option<String>,
@@ -300,6 +302,11 @@ async fn detail_render(
         tiers: tier_views(&content.thresholds),
         vetoes: content.vetoes,
         can_edit: may_edit(user) && info.is_draft(),
+        copy_years: if may_edit(user) {
+            store::years_ahead()
+        } else {
+            Vec::new()
+        },
         problems,
         dimensions,
         s: info,

@@ -221,7 +221,7 @@ async fn the_default_standard_is_published_on_first_start_and_read_by_those_who_
         ] {
             assert!(html.contains(words), "{words}");
         }
-        assert!(!html.contains("data-testid=\"publish\""));
+        assert!(!html.contains("data-testid=\"publish\"") && !html.contains("copy-this"));
         let (s, html) = t.page(c, "/grading/standards").await;
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("现行") && !html.contains("copy-form"));
@@ -629,6 +629,7 @@ async fn the_editor_page_saves_names_errors_and_confirms_publish_and_delete() {
     assert!(html.contains("criteria[21].body") && html.contains("新增条目内容"));
     let (s, html) = t.page(&t.admin, &format!("/grading/standards/{id}")).await;
     assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("copy-this"));
     assert!(html.contains("data-confirm=\"发布后该版本不可再修改"));
     assert!(html.contains("data-confirm=\"删除后该草稿不可恢复"));
     let (s, _) = t
