@@ -63,3 +63,46 @@ create table grading_veto (
     kind text not null,
     primary key (grading_standard_id, code)
 );
+
+-- A published version is frozen in the database too, whatever writes: its items can be neither
+-- added, changed nor removed, and its own content, year, version and status stay as they were
+-- published (the store refuses first, with a message; these catch any other path).
+create function grading_item_frozen() returns trigger language plpgsql as $$
+declare
+    sid bigint;
+begin
+    if tg_op = 'INSERT' then
+        sid := new.grading_standard_id;
+    else
+        sid := old.grading_standard_id;
+    end if;
+    if exists (select 1 from grading_standard s where s.grading_standard_id = sid and s.status = 'published') then
+        raise exception 'grading standard is published and frozen';
+    end if;
+    if tg_op = 'DELETE' then
+        return old;
+    end if;
+    return new;
+end $$;
+create trigger grading_dimension_frozen before insert or update or delete on grading_dimension
+    for each row execute function grading_item_frozen();
+create trigger grading_criterion_frozen before insert or update or delete on grading_criterion
+    for each row execute function grading_item_frozen();
+create trigger grading_threshold_frozen before insert or update or delete on grading_threshold
+    for each row execute function grading_item_frozen();
+create trigger grading_veto_frozen before insert or update or delete on grading_veto
+    for each row execute function grading_item_frozen();
+create function grading_standard_frozen() returns trigger language plpgsql as $$
+begin
+    if old.status = 'published' and (tg_op = 'DELETE' or new.status is distinct from old.status
+        or new.year is distinct from old.year or new.version is distinct from old.version
+        or new.title is distinct from old.title or new.extra_cap is distinct from old.extra_cap) then
+        raise exception 'grading standard is published and frozen';
+    end if;
+    if tg_op = 'DELETE' then
+        return old;
+    end if;
+    return new;
+end $$;
+create trigger grading_standard_frozen before update or delete on grading_standard
+    for each row execute function grading_standard_frozen();

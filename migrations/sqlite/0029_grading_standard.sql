@@ -63,3 +63,51 @@ create table grading_veto (
     kind text not null,
     primary key (grading_standard_id, code)
 );
+
+-- A published version is frozen in the database too, whatever writes: its items can be neither
+-- added, changed nor removed, and its own content, year, version and status stay as they were
+-- published (the store refuses first, with a message; these catch any other path).
+create trigger grading_dimension_frozen_i before insert on grading_dimension
+    when (select status from grading_standard where grading_standard_id = new.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_dimension_frozen_u before update on grading_dimension
+    when (select status from grading_standard where grading_standard_id = old.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_dimension_frozen_d before delete on grading_dimension
+    when (select status from grading_standard where grading_standard_id = old.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_criterion_frozen_i before insert on grading_criterion
+    when (select status from grading_standard where grading_standard_id = new.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_criterion_frozen_u before update on grading_criterion
+    when (select status from grading_standard where grading_standard_id = old.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_criterion_frozen_d before delete on grading_criterion
+    when (select status from grading_standard where grading_standard_id = old.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_threshold_frozen_i before insert on grading_threshold
+    when (select status from grading_standard where grading_standard_id = new.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_threshold_frozen_u before update on grading_threshold
+    when (select status from grading_standard where grading_standard_id = old.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_threshold_frozen_d before delete on grading_threshold
+    when (select status from grading_standard where grading_standard_id = old.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_veto_frozen_i before insert on grading_veto
+    when (select status from grading_standard where grading_standard_id = new.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_veto_frozen_u before update on grading_veto
+    when (select status from grading_standard where grading_standard_id = old.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_veto_frozen_d before delete on grading_veto
+    when (select status from grading_standard where grading_standard_id = old.grading_standard_id) = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_standard_frozen_u before update on grading_standard
+    when old.status = 'published' and (new.status is not old.status or new.year is not old.year
+        or new.version is not old.version or new.title is not old.title
+        or new.extra_cap is not old.extra_cap)
+    begin select raise(abort, 'grading standard is published and frozen'); end;
+create trigger grading_standard_frozen_d before delete on grading_standard
+    when old.status = 'published'
+    begin select raise(abort, 'grading standard is published and frozen'); end;

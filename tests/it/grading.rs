@@ -727,3 +727,34 @@ async fn the_editor_page_saves_names_errors_and_confirms_publish_and_delete() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_database_itself_keeps_a_published_version_frozen() {
+    let t = setup().await;
+    let id = t.default_id;
+    let pool = &t.app.state.db.pool;
+    for sql in [
+        format!("update grading_criterion set points = 60 where grading_standard_id = {id} and number = 1"),
+        format!("delete from grading_veto where grading_standard_id = {id}"),
+        format!("insert into grading_dimension (grading_standard_id, position, name) values ({id}, 7, '加分')"),
+        format!("update grading_threshold set min_score = 850 where grading_standard_id = {id}"),
+        format!("update grading_standard set title = '改过' where grading_standard_id = {id}"),
+        format!("update grading_standard set status = 'draft' where grading_standard_id = {id}"),
+        format!("delete from grading_standard where grading_standard_id = {id}"),
+    ] {
+        assert!(sqlx::query(&sql).execute(pool).await.is_err(), "{sql}");
+    }
+    // Its provenance link may be cleared (a deleted draft it was copied from).
+    let sql =
+        format!("update grading_standard set copied_from = null where grading_standard_id = {id}");
+    assert!(sqlx::query(&sql).execute(pool).await.is_ok());
+    // A draft's items change freely.
+    let (draft, _) = t.draft(2030).await;
+    let sql = format!(
+        "update grading_criterion set points = 60 where grading_standard_id = {draft} and number = 1"
+    );
+    assert!(sqlx::query(&sql).execute(pool).await.is_ok());
+    let std = t.standard(id).await;
+    assert_eq!(std["criteria"][0]["points"], 5.0);
+    assert_eq!(std["status"], "published");
+}
