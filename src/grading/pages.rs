@@ -617,7 +617,7 @@ fn points_of(text: &str) -> f64 {
 
 /// Reads the editor's form: the page's rows (blank ones dropped) and the input for the
 /// store, with each input row's place on the page to put its errors back.
-fn read_form(pairs: &[(String, String)]) -> (EditPage0, ContentInput) {
+fn read_form(pairs: &[(String, String)]) -> (Submitted, ContentInput) {
     let one = |name: &str| {
         pairs
             .iter()
@@ -751,7 +751,7 @@ fn read_form(pairs: &[(String, String)]) -> (EditPage0, ContentInput) {
         vetoes,
     };
     (
-        EditPage0 {
+        Submitted {
             row_version: one("row_version"),
             title: one("title"),
             extra_cap: one("extra_cap"),
@@ -768,7 +768,7 @@ fn read_form(pairs: &[(String, String)]) -> (EditPage0, ContentInput) {
 }
 
 /// The editor's rows as submitted, before they meet the standard they are for.
-struct EditPage0 {
+struct Submitted {
     row_version: String,
     title: String,
     extra_cap: String,
@@ -783,7 +783,7 @@ struct EditPage0 {
 
 /// Puts each problem beside the row it is about (`criteria[2].points` → the page's row of
 /// the third criterion read); the rest stay with the form.
-fn place(p: &mut EditPage0, problems: &Problems) -> Errs {
+fn place(p: &mut Submitted, problems: &Problems) -> Errs {
     let mut rest = Errs::default();
     for (k, msg) in problems {
         let placed = split_name(k).and_then(|(list, i, field)| {
