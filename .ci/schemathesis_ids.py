@@ -63,6 +63,7 @@ def main():
     users = [u["user_id"] for u in items(get(base, token, "/users?per_page=200"))]
     categories = [c["category_id"] for c in items(get(base, token, "/categories"))]
     communities = [c["community_id"] for c in items(get(base, token, "/communities?per_page=200"))]
+    standards = [s["standard_id"] for s in items(get(base, token, "/grading/standards"))]
     found = {
         "units": spread(units),
         "orgs": spread([o["org_id"] for o in orgs]),
@@ -73,6 +74,7 @@ def main():
         "users": spread(users),
         "categories": spread(categories),
         "communities": spread(communities),
+        "standards": spread(standards),
     }
     empty = [k for k, v in found.items() if not v]
     if empty:
@@ -94,6 +96,7 @@ def main():
         "body.officers[*].member_id": "members",
         "body.category_id": "categories",
         "body.community_id": "communities",
+        "body.from_id": "standards",
         "query.branch_id": "branches",
         "query.unit_id": "units_text",
         "query.org_id": "orgs_text",
@@ -112,6 +115,7 @@ def main():
         ("/users/", "users"),
         ("/security/users/", "users"),
         ("/categories/", "categories"),
+        ("/grading/standards/", "standards"),
     ]:
         lines += [
             "",

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod feature;
 pub mod files;
+pub mod grading;
 pub mod indicators;
 pub mod jobs;
 pub mod messages;

@@ -10,6 +10,7 @@ mod common;
 mod crypto;
 mod establishment;
 mod fuzzing;
+mod grading;
 mod import;
 mod indicators;
 mod notify;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::common::{city, nth_id, TestApp};
 
 mod account;
+mod grading;
 mod indicators;
 mod notify;
 mod org;
@@ -74,6 +75,8 @@ struct Ctx {
     /// 双人确认 requests of the system admin: to confirm by API and page, to refuse by API
     /// and page.
     approvals: [i64; 4],
+    /// The grading standard's versions the rows act on.
+    grading: grading::Prep,
 }
 
 /// A meeting recorded through the page's form.
@@ -310,7 +313,9 @@ async fn every_role_on_every_route() {
         assert_eq!(s, StatusCode::ACCEPTED, "{v}");
         *id = v["approval_id"].as_i64().expect("approval");
     }
+    let grading = grading::prepare(&app, &admin).await;
     let ctx = Ctx {
+        grading,
         approvals,
         a,
         ba,
@@ -332,6 +337,7 @@ async fn every_role_on_every_route() {
     // One table per feature, collected here.
     let routes: Vec<Route> = [
         account::rows,
+        grading::rows,
         indicators::rows,
         notify::rows,
         org::rows,
