@@ -18,7 +18,12 @@ BACKEND=${BENCH_BACKEND:-sqlite}
 WORK=$(mktemp -d)
 PORT=${BENCH_PORT:-18182}
 export YAOSHI_INITIAL_ADMIN_PASSWORD='Bench@12345' YAOSHI_DEMO_PASSWORD='Demo@2026pass'
-cleanup() { [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
+# The server's log outlives the run (target/sweep-serve.log), for a line that failed.
+cleanup() {
+  [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null
+  cp "$WORK/serve.log" "${CARGO_TARGET_DIR:-$PWD/target}/sweep-serve.log" 2>/dev/null
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 if [ "$BACKEND" = postgres ]; then
   # The database outlives the run, so its key file must too: kept under target/.
