@@ -144,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(no_store))
         .layer(middleware::from_fn(version_snapshot))
+        .layer(middleware::from_fn(run_to_completion))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -160,6 +161,24 @@ async fn no_store(req: Request, next: Next) -> Response {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
+}
+
+/// A request is served to its end even when its client goes away. hyper drops a request's
+/// future when the connection closes; a write cancelled between its BEGIN and its COMMIT left
+/// the transaction open on a pooled connection, its locks held until that connection was next
+/// used. Under load (the sweep's 32 clients on the GET that marks a notification read) every
+/// later write on SQLite waited out the 10 s busy timeout, and on PostgreSQL a login waited
+/// on the audit chain's lock. So the request runs in a task of its own, which the closed
+/// connection does not cancel.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    match tokio::spawn(next.run(req).instrument(tracing::Span::current())).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            AppError::Internal(anyhow::anyhow!("request task failed: {e}")).into_response()
+        }
+    }
 }
 
 /// A GET or HEAD request reads the data versions behind its cached summaries once, in one
@@ -304,5 +323,42 @@ mod tests {
         assert!(!same_origin_ok(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(same_origin_ok(&h));
+    }
+
+    /// A request whose client goes away mid-way is still served to its end (its writes
+    /// commit and release their locks), and without the layer it is not.
+    #[tokio::test]
+    async fn a_request_outlives_its_client() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use tower::Service;
+        for (layered, expect) in [(true, true), (false, false)] {
+            let done = Arc::new(AtomicBool::new(false));
+            let flag = done.clone();
+            let slow = move || {
+                let flag = flag.clone();
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    flag.store(true, Ordering::SeqCst);
+                    "done"
+                }
+            };
+            let mut router: Router = Router::new().route("/slow", get(slow));
+            if layered {
+                router = router.layer(middleware::from_fn(run_to_completion));
+            }
+            let req = Request::builder()
+                .uri("/slow")
+                .body(axum::body::Body::empty())
+                .expect("request");
+            // The client gives up after 20 ms: its future is dropped, as hyper drops it.
+            let call = router.call(req);
+            assert!(
+                tokio::time::timeout(std::time::Duration::from_millis(20), call)
+                    .await
+                    .is_err()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            assert_eq!(done.load(Ordering::SeqCst), expect, "layered: {layered}");
+        }
     }
 }
