@@ -268,6 +268,45 @@ describe('yaoshi pages as their users use them (Chromium, phone width)', { concu
     assert.equal(await p.getByRole('row', { name: /桃园社区/ }).count(), 0);
   });
 
+  step('the committee reads the grading standard, copies it into a draft, breaks and fixes its total, and publishes it', async () => {
+    const p = admin;
+    await p.goto(url('/grading/standards'));
+    const table = p.getByTestId('standards-table');
+    await table.getByTestId('in-force').waitFor();
+    await shot(p, '07-standards');
+    await table.getByRole('link').first().click();
+    await p.waitForURL(/\/grading\/standards\/\d+$/);
+    assert.equal(await p.getByTestId('dimension').count(), 6, '六化');
+    assert.match(await p.getByTestId('standard-total').innerText(), /共95分，加分项最高5分/);
+    await shot(p, '08-standard');
+    // A draft for next year, copied from the published version.
+    await p.goto(url('/grading/standards'));
+    await p.getByTestId('copy-form').getByRole('button', { name: '复制为草稿' }).click();
+    await p.waitForURL(/\/grading\/standards\/\d+(\/edit)?$/);
+    if (!/\/edit$/.test(p.url())) await p.getByTestId('edit-standard').click();
+    await p.waitForURL(/\/edit$/);
+    // One criterion a point short: saved as a draft, but publishing is refused with the reason.
+    const points = p.getByTestId('criterion-row').first().getByLabel('分值');
+    const before = await points.inputValue();
+    await points.fill(String(Number(before) - 1));
+    await shot(p, '09-standard-editor');
+    await p.getByTestId('save-standard').click();
+    await p.waitForURL(/\/grading\/standards\/\d+$/);
+    await p.getByTestId('publish-problems').waitFor();
+    assert.match(await p.getByTestId('publish-problems').innerText(), /100/);
+    await shot(p, '10-standard-problems');
+    // Put the point back and publish, after confirming.
+    await p.getByTestId('edit-standard').click();
+    await p.getByTestId('criterion-row').first().getByLabel('分值').fill(before);
+    await p.getByTestId('save-standard').click();
+    await p.waitForURL(/\/grading\/standards\/\d+$/);
+    assert.equal(await p.getByTestId('publish-problems').count(), 0);
+    p.once('dialog', (d) => d.accept());
+    await p.getByTestId('publish').click();
+    await p.getByTestId('standard-status').filter({ hasText: '已发布' }).waitFor();
+    assert.equal(await p.getByTestId('edit-standard').count(), 0, 'a published version is frozen');
+  });
+
   step('no script errors on the way', async () => {
     assert.deepEqual(pageErrors, []);
   });
