@@ -294,6 +294,7 @@ describe('yaoshi pages as their users use them (Chromium, phone width)', { concu
     await p.waitForURL(/\/grading\/standards\/\d+$/);
     await p.getByTestId('publish-problems').waitFor();
     assert.match(await p.getByTestId('publish-problems').innerText(), /100/);
+    assert.ok(await p.getByTestId('publish').isDisabled(), 'nothing to click until the problems are solved');
     await shot(p, '10-standard-problems');
     // Put the point back and publish, after confirming.
     await p.getByTestId('edit-standard').click();
