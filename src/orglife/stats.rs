@@ -223,9 +223,10 @@ impl TableView {
 
     /// Keeps the lines the view asks for, in its order. Lines with no figure (nothing due
     /// yet) sort after the others whichever the direction.
-    pub fn apply(&self, lines: &mut Vec<ComplianceLine>) {
+    pub fn apply<T: std::borrow::Borrow<ComplianceLine>>(&self, lines: &mut Vec<T>) {
         let q = self.q.to_lowercase();
         lines.retain(|l| {
+            let l = l.borrow();
             (match self.only {
                 Only::All => true,
                 Only::Missed => l.missed(),
@@ -250,20 +251,20 @@ impl TableView {
         };
         let desc = self.desc;
         let dir = |o: Ordering| if desc { o.reverse() } else { o };
-        match self.sort {
-            SortKey::Tree => {}
-            SortKey::Name => lines.sort_by(|a, b| dir(a.name.cmp(&b.name))),
-            SortKey::Parent => {
-                lines.sort_by(|a, b| dir(a.parent.cmp(&b.parent).then(a.name.cmp(&b.name))))
-            }
-            SortKey::Branches => lines.sort_by(|a, b| dir(a.branches.cmp(&b.branches))),
-            SortKey::Rate => lines.sort_by(|a, b| by_f64(a.rate, b.rate, desc)),
-            SortKey::Attendance => lines.sort_by(|a, b| by_f64(a.attendance, b.attendance, desc)),
-            SortKey::Met => lines.sort_by(|a, b| dir(a.met.cmp(&b.met))),
-            SortKey::Judged => lines.sort_by(|a, b| dir(a.judged.cmp(&b.judged))),
-            SortKey::Due => {
-                lines.sort_by(|a, b| dir(a.due.cmp(&b.due)).then(a.due_until.cmp(&b.due_until)))
-            }
+        let order = |a: &ComplianceLine, b: &ComplianceLine| match self.sort {
+            SortKey::Tree => Ordering::Equal,
+            SortKey::Name => dir(a.name.cmp(&b.name)),
+            SortKey::Parent => dir(a.parent.cmp(&b.parent).then(a.name.cmp(&b.name))),
+            SortKey::Branches => dir(a.branches.cmp(&b.branches)),
+            SortKey::Rate => by_f64(a.rate, b.rate, desc),
+            SortKey::Attendance => by_f64(a.attendance, b.attendance, desc),
+            SortKey::Met => dir(a.met.cmp(&b.met)),
+            SortKey::Judged => dir(a.judged.cmp(&b.judged)),
+            SortKey::Due => dir(a.due.cmp(&b.due)).then(a.due_until.cmp(&b.due_until)),
+        };
+        // Stable: the tree order stays where the key is equal (and for SortKey::Tree).
+        if self.sort != SortKey::Tree {
+            lines.sort_by(|a, b| order(a.borrow(), b.borrow()));
         }
     }
 }

@@ -166,7 +166,9 @@ pub async fn compliance_table(
     let year = store::year_or_now(q.year.as_deref());
     let by = q.by(user);
     let months = store::Months::parse(q.period.as_deref());
-    let (mut lines, total) = store::compliance(
+    // Filtered, sorted and paged by reference: only the page is copied out of the shared
+    // table (the province's branch view is 15,000 lines).
+    let table = store::compliance_shared(
         state,
         user,
         year,
@@ -176,24 +178,26 @@ pub async fn compliance_table(
         months,
     )
     .await?;
+    let mut lines: Vec<&ComplianceLine> = table.0.iter().collect();
     view.apply(&mut lines);
     let matched = lines.len() as i64;
-    if paged {
+    let (skip, take) = if paged {
         let p = q.paging();
-        lines = lines
-            .into_iter()
-            .skip(usize::try_from(p.offset()).unwrap_or(usize::MAX))
-            .take(usize::try_from(p.per_page()).unwrap_or(0))
-            .collect();
-    }
+        (
+            usize::try_from(p.offset()).unwrap_or(usize::MAX),
+            usize::try_from(p.per_page()).unwrap_or(0),
+        )
+    } else {
+        (0, usize::MAX)
+    };
     Ok(Table {
         year,
         by,
         months,
         view,
-        lines,
+        lines: lines.into_iter().skip(skip).take(take).cloned().collect(),
         matched,
-        total,
+        total: table.1.clone(),
     })
 }
 
