@@ -17,6 +17,8 @@ pub enum Cell {
     Text(String),
     /// A count.
     Int(i64),
+    /// A number with a fraction (points such as 2.5).
+    Number(f64),
     /// A share, 0.0–1.0, shown as a percent with one decimal; empty when absent.
     Percent(Option<f64>),
     /// A calendar date, shown as YYYY-MM-DD.
@@ -56,6 +58,7 @@ impl Cell {
                 .map(|ch| if ch.is_ascii() { 1 } else { 2 })
                 .sum::<usize>(),
             Cell::Int(i) => i.to_string().len(),
+            Cell::Number(n) => n.to_string().len(),
             Cell::Percent(_) => 6,
             Cell::Date(_) => 10,
             Cell::Time(_) => 16,
@@ -129,6 +132,7 @@ impl TableWriter {
                     .write_string_with_format(r, c16, s, &self.text)
                     .map(|_| ()),
                 Cell::Int(i) => ws.write_number(r, c16, *i as f64).map(|_| ()),
+                Cell::Number(n) => ws.write_number(r, c16, *n).map(|_| ()),
                 Cell::Percent(Some(p)) => ws
                     .write_number_with_format(r, c16, *p, &self.percent)
                     .map(|_| ()),

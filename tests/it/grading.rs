@@ -230,6 +230,40 @@ async fn the_default_standard_is_published_on_first_start_and_read_by_those_who_
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (_, html) = t.page(&t.branch, "/").await;
     assert!(html.contains("评分标准"), "menu entry");
+    // The version as Excel: 22 criteria, points as numbers adding up to 95.
+    let r = t
+        .branch
+        .get(
+            t.app
+                .url(&format!("/grading/standards/{}/export", t.default_id)),
+        )
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.expect("bytes");
+    let range = crate::common::xlsx_range(&bytes);
+    let points = crate::common::column(&range, "分值");
+    assert_eq!(range.rows().count(), 1 + 22);
+    let total: f64 = range
+        .rows()
+        .skip(1)
+        .map(|row| match row[points] {
+            calamine::Data::Float(f) => f,
+            ref other => panic!("points as a number: {other:?}"),
+        })
+        .sum();
+    assert!((total - 95.0).abs() < 1e-9, "{total}");
+    let r = t
+        .member
+        .get(
+            t.app
+                .url(&format!("/grading/standards/{}/export", t.default_id)),
+        )
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@ pub fn pages() -> Router<AppState> {
             get(standard::detail_page).post(editor::save_page),
         )
         .route("/grading/standards/{id}/edit", get(editor::edit_page))
+        .route("/grading/standards/{id}/export", get(standard::export_page))
         .route(
             "/grading/standards/{id}/publish",
             post(standard::publish_page),

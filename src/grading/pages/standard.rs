@@ -182,6 +182,56 @@ async fn detail_render(
     Ok(r)
 }
 
+/// A version's criteria as .xlsx: number, dimension, text, points (a number), how it is
+/// scored, its indicator and whether evidence is required.
+pub(super) async fn export_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    use crate::xlsx::Cell;
+    let Standard { info, content } = store::get(&state, &user, id).await?;
+    let dimension = |p: i64| {
+        content
+            .dimensions
+            .iter()
+            .find(|d| d.position == p)
+            .map_or(String::new(), |d| d.name.clone())
+    };
+    let rows: Vec<Vec<Cell>> = content
+        .criteria
+        .iter()
+        .map(|k| {
+            vec![
+                Cell::Int(k.number),
+                Cell::Text(dimension(k.dimension)),
+                Cell::text(&k.body),
+                Cell::Number(k.points.0 as f64 / 10.0),
+                Cell::text(k.method.label()),
+                Cell::text(k.indicator_key.as_deref().unwrap_or("")),
+                Cell::text(if k.evidence_required { "是" } else { "否" }),
+            ]
+        })
+        .collect();
+    let bytes = crate::xlsx::write_table(
+        "评分标准",
+        &[
+            "序号",
+            "维度",
+            "条目",
+            "分值",
+            "评分方式",
+            "指标",
+            "需附佐证",
+        ],
+        &rows,
+    )?;
+    Ok(crate::xlsx::download(
+        &format!("评分标准-{}年第{}版.xlsx", info.year, info.version),
+        bytes,
+    ))
+}
+
 pub(super) async fn detail_page(
     State(state): State<AppState>,
     user: CurrentUser,

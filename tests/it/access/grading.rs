@@ -137,6 +137,18 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
         ),
         r("GET", "/grading/standards", Body::None, CUB),
         r(
+            "GET",
+            format!("/grading/standards/{p}/export"),
+            Body::None,
+            CUB,
+        ),
+        r(
+            "GET",
+            format!("/grading/standards/{read}/export"),
+            Body::None,
+            C,
+        ),
+        r(
             "POST",
             "/grading/standards",
             Body::Form(vec![("from_id", p.to_string()), ("year", "2032".into())]),
