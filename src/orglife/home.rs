@@ -42,8 +42,7 @@ pub fn cards<'a>(state: &'a AppState, user: &'a CurrentUser) -> CardsFuture<'a> 
 async fn life_card(state: &AppState, user: &CurrentUser) -> AppResult<LifeCard> {
     let year = crate::clock::today().year();
     // The total only: the table is shared with the cache, not copied.
-    let table =
-        store::compliance_shared(state, user, year, "branch", None, None, Months::YEAR).await?;
+    let table = store::compliance(state, user, year, "branch", None, None, Months::YEAR).await?;
     let total = &table.1;
     let count = |status: &str| {
         let f = MeetingFilter {

@@ -463,23 +463,10 @@ pub async fn year_stats(state: &AppState, year: i32) -> AppResult<std::sync::Arc
 }
 
 /// The compliance table for `year` (periods up to today), grouped by `by`
-/// (branch | unit | category), plus the line for everything in scope.
+/// (branch | unit | category), plus the line for everything in scope; shared with the cache,
+/// so a caller copies only what it shows (the home card copied the city's lines to read the
+/// total).
 pub async fn compliance(
-    state: &AppState,
-    user: &CurrentUser,
-    year: i32,
-    by: &str,
-    unit_id: Option<i64>,
-    category_id: Option<i64>,
-    months: Months,
-) -> AppResult<(Vec<ComplianceLine>, ComplianceLine)> {
-    let t = compliance_shared(state, user, year, by, unit_id, category_id, months).await?;
-    Ok((t.0.clone(), t.1.clone()))
-}
-
-/// The compliance table as `compliance` gives it, shared with the cache: for a caller that
-/// reads the total or a page only (the home card copied the city's 1,500 lines to read one).
-pub async fn compliance_shared(
     state: &AppState,
     user: &CurrentUser,
     year: i32,

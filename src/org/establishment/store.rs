@@ -173,10 +173,6 @@ pub struct CityFindings {
 #[derive(Default)]
 pub struct FindingsCache {
     city: std::sync::Mutex<Option<std::sync::Arc<CityFindings>>>,
-    /// The city summed under a scope, by the city's version and day, the scope and the
-    /// total's name: the committee's page summed 32,000 orgs and copied every finding on
-    /// every visit at province scale. Forgotten whole at 256.
-    scoped: std::sync::Mutex<HashMap<String, std::sync::Arc<Overview>>>,
 }
 
 async fn compute_city(state: &AppState, version: i64, today: Date) -> AppResult<CityFindings> {
@@ -316,20 +312,16 @@ pub async fn overview_in(
     scope: &crate::auth::Scope,
     total_name: &str,
 ) -> AppResult<std::sync::Arc<Overview>> {
-    let city = city_findings(state).await?;
-    let key = format!("{}|{}|{scope:?}|{total_name}", city.version, city.today);
-    let cache = state.ext::<FindingsCache>();
-    if let Some(o) = cache.scoped.lock().ok().and_then(|m| m.get(&key).cloned()) {
-        return Ok(o);
-    }
-    let o = std::sync::Arc::new(overview_of(&city, scope, total_name));
-    if let Ok(mut m) = cache.scoped.lock() {
-        if m.len() >= 256 {
-            m.clear();
-        }
-        m.insert(key, o.clone());
-    }
-    Ok(o)
+    // Summed once per registry version, day, scope and total's name: the committee's page
+    // summed 32,000 orgs and copied every finding on every visit at province scale.
+    let key = format!("overview {} {scope:?} {total_name}", crate::clock::today());
+    Ok(state
+        .ext::<crate::db::QueryCache>()
+        .derived(&state.db, "registry", &key, || async {
+            let city = city_findings(state).await.map_err(anyhow::Error::from)?;
+            Ok(overview_of(&city, scope, total_name))
+        })
+        .await?)
 }
 
 /// Findings computed afresh from the registry, for the test that compares the cache with a

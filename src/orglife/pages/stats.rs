@@ -168,7 +168,7 @@ pub async fn compliance_table(
     let months = store::Months::parse(q.period.as_deref());
     // Filtered, sorted and paged by reference: only the page is copied out of the shared
     // table (the province's branch view is 15,000 lines).
-    let table = store::compliance_shared(
+    let table = store::compliance(
         state,
         user,
         year,
