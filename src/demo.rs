@@ -3210,6 +3210,11 @@ pub async fn run(state: &AppState, scale: Scale) -> anyhow::Result<DemoSummary> 
     crate::bootstrap::seed_reference_data(state).await?;
     let written = write_all(state, scale, today()).await?;
     let accounts = create_accounts(state, &written, &password).await?;
+    let graded = crate::grading::demo::seed(state, today(), SEED).await?;
+    println!(
+        "分级定档：上年度考核已全部验收，本年度考核进行中；共 {} 份支部考核，{} 份已定档",
+        graded.assessments, graded.accepted
+    );
     // The planner's statistics for the data just written, before anyone reads it.
     state.db.analyze().await?;
     print_summary(scale, &written, &accounts, started.elapsed().as_secs_f64());

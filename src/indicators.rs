@@ -188,6 +188,75 @@ pub type ReadFuture<'a> = Pin<Box<dyn Future<Output = AppResult<Reading>> + Send
 pub type ReadFn =
     for<'a> fn(&'a AppState, &'a Scope, &'static Indicator, Subject, Period) -> ReadFuture<'a>;
 
+/// One branch's figure as the grading engine scores it: the share or count without its
+/// records, and what counts against it in a few words, each with the page where it is put
+/// right (a period missed → the form that records that meeting).
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Figure {
+    /// The share's numerator, or the count.
+    pub value: i64,
+    /// The share's denominator; absent for a count.
+    pub of: Option<i64>,
+    /// As shown to people: `11/12（91.7%）`, `3`.
+    pub text: String,
+    /// What counts against the figure, at most [`MAX_GAPS`] of them.
+    pub gaps: Vec<Gap>,
+}
+
+/// Something that costs a figure: `2026年第三季度未召开支部党员大会`, and where to mend it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Gap {
+    pub label: String,
+    pub href: String,
+}
+
+/// The most gaps a figure carries.
+pub const MAX_GAPS: usize = 12;
+
+impl Figure {
+    /// met of due; nothing due reads as `无应开展期次`.
+    pub fn share(met: i64, due: i64, mut gaps: Vec<Gap>) -> Figure {
+        gaps.truncate(MAX_GAPS);
+        let text = match crate::text::rate(met, due) {
+            Some(r) => format!("{met}/{due}（{r:.1}%）"),
+            None => "无应开展期次".into(),
+        };
+        Figure {
+            value: met,
+            of: Some(due),
+            text,
+            gaps,
+        }
+    }
+
+    pub fn count(n: i64, mut gaps: Vec<Gap>) -> Figure {
+        gaps.truncate(MAX_GAPS);
+        Figure {
+            value: n,
+            of: None,
+            text: n.to_string(),
+            gaps,
+        }
+    }
+
+    /// The share as a fraction of 1; `None` for a count or when nothing was due.
+    pub fn fraction(&self) -> Option<f64> {
+        match self.of {
+            Some(d) if d > 0 => Some(self.value as f64 / d as f64),
+            _ => None,
+        }
+    }
+}
+
+/// Every branch's figure (by org id) of an indicator over a period, in one pass.
+pub type BranchFigures = std::collections::HashMap<i64, Figure>;
+pub type BranchesFuture<'a> = Pin<Box<dyn Future<Output = AppResult<BranchFigures>> + Send + 'a>>;
+/// Reads the figure of every branch at once, unscoped: for the grading engine, which keeps
+/// the scores and shows them under its own scope. A branch missing from the map has no
+/// figure (it did not exist in the period).
+pub type ReadBranchesFn =
+    for<'a> fn(&'a AppState, &'static Indicator, Period) -> BranchesFuture<'a>;
+
 pub struct Indicator {
     /// `feature.name`, e.g. `orglife.party_congress.held`.
     pub key: &'static str,
@@ -199,6 +268,9 @@ pub struct Indicator {
     /// Whether the period matters (a figure of the registry as it stands today ignores it).
     pub by_period: bool,
     pub read: ReadFn,
+    /// Every branch's figure at once, for indicators defined at branch level: what the
+    /// grading engine scores automatic criteria by. `None`: the engine cannot score by it.
+    pub read_branches: Option<ReadBranchesFn>,
 }
 
 static REGISTRY: std::sync::OnceLock<Vec<&'static Indicator>> = std::sync::OnceLock::new();
@@ -216,6 +288,27 @@ pub fn all() -> &'static [&'static Indicator] {
 
 pub fn get(key: &str) -> Option<&'static Indicator> {
     all().iter().copied().find(|i| i.key == key)
+}
+
+/// Every branch's figure of `key` over `period`; `None` when no feature publishes `key` at
+/// branch level in one pass.
+pub async fn read_branches(
+    state: &AppState,
+    key: &str,
+    period: Period,
+) -> AppResult<Option<BranchFigures>> {
+    let Some(ind) = get(key) else {
+        return Ok(None);
+    };
+    match ind.read_branches {
+        Some(f) if ind.levels.contains(&Level::Branch) => Ok(Some(f(state, ind, period).await?)),
+        _ => Ok(None),
+    }
+}
+
+/// Whether the engine can score by `key`: a feature publishes it for every branch at once.
+pub fn scores_branches(key: &str) -> bool {
+    get(key).is_some_and(|i| i.read_branches.is_some() && i.levels.contains(&Level::Branch))
 }
 
 /// Reads `key` for `subject` over `period` under `scope`.

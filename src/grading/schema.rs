@@ -20,6 +20,13 @@ pub fn tier() -> Object {
     )
 }
 
+pub fn stage() -> Object {
+    one_of(
+        super::scoring::Stage::keys(),
+        "self_check 对标自查 | unit_review 单位审核 | committee_review 考核验收 | accepted 已定档",
+    )
+}
+
 pub fn veto_kind() -> Object {
     one_of(VetoKind::keys(), "hard 定为四档 | soft 最高二档")
 }

@@ -185,6 +185,29 @@ pub async fn in_force(state: &AppState, year: i64) -> AppResult<Option<Standard>
     Ok(Some(Standard { info, content }))
 }
 
+/// Published versions, remembered once read: they never change.
+#[derive(Default)]
+struct PublishedCache(std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<Standard>>>);
+
+/// A published version by id, for the assessments scored under it (no permission check:
+/// the caller has checked the assessment's). A draft is not found.
+pub async fn published(state: &AppState, id: i64) -> AppResult<std::sync::Arc<Standard>> {
+    let cache = state.ext::<PublishedCache>();
+    if let Some(s) = cache.0.lock().ok().and_then(|m| m.get(&id).cloned()) {
+        return Ok(s);
+    }
+    let info = info(state, id).await?.ok_or(AppError::NotFound)?;
+    if info.is_draft() {
+        return Err(AppError::NotFound);
+    }
+    let content = content(state, &info).await?;
+    let s = std::sync::Arc::new(Standard { info, content });
+    if let Ok(mut m) = cache.0.lock() {
+        m.insert(id, s.clone());
+    }
+    Ok(s)
+}
+
 #[derive(sqlx::FromRow)]
 struct CriterionRow {
     number: i64,
@@ -820,7 +843,13 @@ pub async fn seed_default(state: &AppState) -> anyhow::Result<()> {
     if n > 0 {
         return Ok(());
     }
-    let year = crate::clock::today().year();
+    publish_default(state, crate::clock::today().year()).await?;
+    Ok(())
+}
+
+/// Publishes the default standard for `year` as its first version, unless the year has one
+/// (the demo's finished year). Returns the new version's id.
+pub async fn publish_default(state: &AppState, year: i32) -> anyhow::Result<Option<i64>> {
     let content = default::content(year);
     let t = now();
     let mut tx = state.db.begin_write().await?;
@@ -837,7 +866,7 @@ pub async fn seed_default(state: &AppState) -> anyhow::Result<()> {
     .fetch_optional(tx.conn())
     .await?;
     let Some(id) = id else {
-        return Ok(());
+        return Ok(None);
     };
     insert_content(&mut tx, id, &content).await?;
     sqlx::query(
@@ -858,7 +887,8 @@ pub async fn seed_default(state: &AppState) -> anyhow::Result<()> {
         ),
     )
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(Some(id))
 }
 
 /// Years offered for a new draft: this year and the next two.

@@ -6,11 +6,14 @@ use crate::auth::Scope;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::indicators::{
-    Evidence, Indicator, Level, Measure, Period, ReadFuture, Reading, Subject, MAX_RECORDS,
+    BranchFigures, BranchesFuture, Evidence, Figure, Gap, Indicator, Level, Measure, Period,
+    ReadFuture, Reading, Subject, MAX_RECORDS,
 };
 use crate::state::AppState;
 
 const RATE_LEVELS: &[Level] = &[Level::Unit, Level::Category, Level::City];
+/// 应调尽调 and 应换尽换 also judge one branch: its own findings.
+const ORG_LEVELS: &[Level] = &[Level::Branch, Level::Unit, Level::Category, Level::City];
 
 pub const INDICATORS: &[Indicator] = &[
     Indicator {
@@ -21,24 +24,27 @@ pub const INDICATORS: &[Indicator] = &[
         levels: RATE_LEVELS,
         by_period: false,
         read: read_rate,
+        read_branches: None,
     },
     Indicator {
         key: "establishment.adjust",
         label: "应调尽调",
         explain: "党委、党总支、党支部中，规模与设置符合规定（党支部党员不超过50名、正式党员7人以上设支委会等）的比例，按当前登记状态计算。",
         measure: Measure::Rate,
-        levels: RATE_LEVELS,
+        levels: ORG_LEVELS,
         by_period: false,
         read: read_rate,
+        read_branches: Some(branches_rate),
     },
     Indicator {
         key: "establishment.renew",
         label: "应换尽换",
         explain: "党组织中任期未届满或已按期换届（含经批准延期）的比例，按当前登记状态计算。依据《关于党的基层组织任期的意见》：党支部每届任期3年或5年。",
         measure: Measure::Rate,
-        levels: RATE_LEVELS,
+        levels: ORG_LEVELS,
         by_period: false,
         read: read_rate,
+        read_branches: Some(branches_rate),
     },
     Indicator {
         key: "registry.full_members",
@@ -48,6 +54,7 @@ pub const INDICATORS: &[Indicator] = &[
         levels: &[Level::Branch, Level::Unit, Level::Category, Level::City],
         by_period: false,
         read: read_full_members,
+        read_branches: None,
     },
 ];
 
@@ -134,13 +141,29 @@ fn read_rate<'a>(
     _: Period,
 ) -> ReadFuture<'a> {
     Box::pin(async move {
+        if let Subject::Branch(id) = subject {
+            if !subject_in_scope(state, scope, subject).await? {
+                return Err(AppError::NotFound);
+            }
+            let o = overview_in(state, &crate::auth::Scope::everything(), "").await?;
+            let area = area_of(ind.key);
+            let records: Vec<Evidence> = o
+                .findings
+                .iter()
+                .filter(|f| f.area == area && !f.warning && f.org_id == Some(id))
+                .map(finding_evidence)
+                .collect();
+            let ok = i64::from(records.is_empty());
+            return Ok(Reading::share(ok, 1, records));
+        }
         let within = narrowed(state, scope, subject).await?;
         let o = overview_in(state, &within, "").await?;
         let t: &RateLine = &o.total;
-        let (area, ok, all) = match ind.key {
-            "establishment.establish" => (Area::Establish, t.units_ok, t.units),
-            "establishment.adjust" => (Area::Adjust, t.orgs_adjust_ok, t.orgs_adjust),
-            _ => (Area::Renew, t.orgs_renew_ok, t.orgs_renew),
+        let area = area_of(ind.key);
+        let (ok, all) = match area {
+            Area::Establish => (t.units_ok, t.units),
+            Area::Adjust => (t.orgs_adjust_ok, t.orgs_adjust),
+            Area::Renew => (t.orgs_renew_ok, t.orgs_renew),
         };
         let records = o
             .findings
@@ -206,5 +229,45 @@ fn read_full_members<'a>(
         );
         r.records_total = usize::try_from(n).unwrap_or(0);
         Ok(r)
+    })
+}
+
+fn area_of(key: &str) -> Area {
+    match key {
+        "establishment.establish" => Area::Establish,
+        "establishment.adjust" => Area::Adjust,
+        _ => Area::Renew,
+    }
+}
+
+/// Every branch: set up as the rules say (no open finding of the area about it) or not,
+/// with the findings as gaps, each linking to where it is put right.
+fn branches_rate<'a>(
+    state: &'a AppState,
+    ind: &'static Indicator,
+    _: Period,
+) -> BranchesFuture<'a> {
+    Box::pin(async move {
+        let o = overview_in(state, &crate::auth::Scope::everything(), "").await?;
+        let area = area_of(ind.key);
+        let mut gaps: std::collections::HashMap<i64, Vec<Gap>> = std::collections::HashMap::new();
+        for f in o.findings.iter().filter(|f| f.area == area && !f.warning) {
+            if let Some(id) = f.org_id {
+                gaps.entry(id).or_default().push(Gap {
+                    label: format!("{}：{}。{}", f.object, f.figures, f.advice),
+                    href: f.href(),
+                });
+            }
+        }
+        let branches: Vec<(i64,)> = Sql::new("select org_id from org where kind = 'branch'")
+            .fetch_page(&state.db)
+            .await?;
+        let mut out = BranchFigures::new();
+        for (id,) in branches {
+            let g = gaps.remove(&id).unwrap_or_default();
+            let ok = i64::from(g.is_empty());
+            out.insert(id, Figure::share(ok, 1, g));
+        }
+        Ok(out)
     })
 }

@@ -4,6 +4,7 @@
 mod access;
 mod approvals;
 mod archive;
+mod assessment;
 mod auth;
 mod backup;
 mod common;

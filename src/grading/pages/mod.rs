@@ -1,6 +1,7 @@
 //! 评分标准 pages: the versions, one version read on any screen, and the committee's draft
 //! editor with publish and delete.
 
+pub(super) mod assessments;
 mod editor;
 mod standard;
 
@@ -36,6 +37,55 @@ pub fn pages() -> Router<AppState> {
         .route(
             "/grading/standards/{id}/delete",
             post(standard::delete_page),
+        )
+        .route("/grading/cycles", post(assessments::open_page))
+        .route("/grading/categories", get(assessments::categories_page))
+        .route("/grading/assessments", get(assessments::list_page))
+        .route("/grading/assessments/export", get(assessments::export_list))
+        .route(
+            "/grading/assessments/accept-category",
+            post(assessments::accept_category_page),
+        )
+        .route("/grading/assessments/{id}", get(assessments::detail_page))
+        .route(
+            "/grading/assessments/{id}/export",
+            get(assessments::export_one),
+        )
+        .route(
+            "/grading/assessments/{id}/self-check",
+            post(assessments::self_check_page),
+        )
+        .route(
+            "/grading/assessments/{id}/review",
+            post(assessments::review_page),
+        )
+        .route(
+            "/grading/assessments/{id}/verdict",
+            post(assessments::committee_page),
+        )
+        .route(
+            "/grading/assessments/{id}/vetoes",
+            post(assessments::veto_page),
+        )
+        .route(
+            "/grading/assessments/{id}/vetoes/{code}/delete",
+            post(assessments::clear_veto_page),
+        )
+        .route(
+            "/grading/assessments/{id}/rectification",
+            post(assessments::rectify_page),
+        )
+        .route(
+            "/grading/assessments/{id}/rectification/{item}/done",
+            post(assessments::rectified_page),
+        )
+        .route(
+            "/grading/assessments/{id}/applications",
+            post(assessments::apply_page),
+        )
+        .route(
+            "/grading/assessments/{id}/applications/{app}/decide",
+            post(assessments::decide_page),
         )
 }
 

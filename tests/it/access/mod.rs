@@ -313,7 +313,7 @@ async fn every_role_on_every_route() {
         assert_eq!(s, StatusCode::ACCEPTED, "{v}");
         *id = v["approval_id"].as_i64().expect("approval");
     }
-    let grading = grading::prepare(&app, &admin).await;
+    let grading = grading::prepare(&app, &admin, city.branch_a).await;
     let ctx = Ctx {
         grading,
         approvals,
