@@ -186,6 +186,26 @@ async fn readings_match_the_features_own_figures_and_carry_their_records() {
         findings.len() as i64,
         r["reading"]["of"].as_i64().unwrap_or(0) - r["reading"]["value"].as_i64().unwrap_or(0)
     );
+    // One branch, judged by its own findings: branch_a's term is overdue.
+    let (s, r) = app
+        .get(
+            &unit,
+            &format!(
+                "/api/v1/indicators/establishment.renew?subject=branch:{}",
+                city.branch_a
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["reading"]["value"].as_i64(), r["reading"]["of"].as_i64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
+    assert!(r["reading"]["records"][0]["label"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("办公室党支部"));
 
     // Full members of branch_a equal the register's.
     let (_, members) = app
@@ -255,9 +275,9 @@ async fn bad_requests_are_named_in_chinese() {
         ("/api/v1/indicators/orglife.compliance?period=m13", "period"),
         ("/api/v1/indicators/orglife.compliance?year=20x6", "year"),
         ("/api/v1/indicators/orglife.compliance?year=1800", "year"),
-        // 三个百分百 is not counted per branch.
+        // 应建尽建 is about units, not counted per branch.
         (
-            "/api/v1/indicators/establishment.renew?subject=branch:1",
+            "/api/v1/indicators/establishment.establish?subject=branch:1",
             "subject",
         ),
     ] {
