@@ -327,10 +327,10 @@ describe('one branch through the grading cycle (Chromium)', { concurrency: false
     const held = async () => Number(await admin.getByTestId('held-12').innerText());
     const before = await held();
     const year = new Date().getFullYear();
-    r = await api(admin, 'POST', '/api/v1/meetings', { branch_id: ids.branch2, kind: 'general_assembly', held_on: `${year}-02-10`, topic: '支部党员大会', attendance: [{ member_id: ids.member2, state: 'present' }] });
+    r = await api(unitPage, 'POST', '/api/v1/meetings', { branch_id: ids.branch2, kind: 'general_assembly', held_on: `${year}-02-10`, topic: '支部党员大会', attendance: [{ member_id: ids.member2, state: 'present' }] });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const mid = r.body.meeting_id;
-    r = await api(admin, 'POST', `/api/v1/meetings/${mid}/submit`, {});
+    r = await api(unitPage, 'POST', `/api/v1/meetings/${mid}/submit`, {});
     assert.equal(r.status, 204, JSON.stringify(r.body));
     r = await api(admin, 'POST', `/api/v1/meetings/${mid}/accept`, { comment: '' });
     assert.equal(r.status, 204, JSON.stringify(r.body));
