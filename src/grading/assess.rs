@@ -480,7 +480,14 @@ pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
         }
     }
     let codes: Vec<String> = vetoes.iter().map(|v| v.code.clone()).collect();
-    let roadmap = scoring::roadmap(&standard.content, &lines, h.extra, &codes, &href(id));
+    let roadmap = scoring::roadmap(
+        &standard.content,
+        &lines,
+        h.extra,
+        &codes,
+        &href(id),
+        h.tier,
+    );
     let score = roadmap.score;
     let (tier, tier_reason) = match h.tier {
         Some(t) => (t, h.tier_reason.clone()),

@@ -655,8 +655,20 @@ pub struct Road {
 /// taking the largest losses first needs the fewest (ties by number, so the road is stable).
 /// Extra credit is not on the road: it rewards honors, it is not a gap to close.
 pub fn road_up(ts: &[Threshold], held: &[Holding], extra: Score, hit: &[&Veto]) -> Option<Road> {
+    road_up_from(ts, held, extra, hit, None)
+}
+
+/// `road_up` from a tier set otherwise than by the score (accepted, then moved by a veto or
+/// an application): the road starts from `from` when given.
+pub fn road_up_from(
+    ts: &[Threshold],
+    held: &[Holding],
+    extra: Score,
+    hit: &[&Veto],
+    from: Option<Tier>,
+) -> Option<Road> {
     let score: Score = held.iter().map(|h| h.held).sum::<Score>() + extra;
-    let from = tier_of(ts, score, hit).tier;
+    let from = from.unwrap_or_else(|| tier_of(ts, score, hit).tier);
     let to = from.up()?;
     let clear: Vec<String> = hit
         .iter()

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::rules::{road_up, tier_of, Content, Holding, Method, Placement, Score, Tier, Veto};
+use super::rules::{road_up_from, tier_of, Content, Holding, Method, Placement, Score, Tier, Veto};
 use crate::indicators::{Figure, Gap};
 
 crate::choice! {
@@ -269,10 +269,14 @@ pub fn roadmap(
     extra: Score,
     marked: &[String],
     href: &str,
+    accepted: Option<Tier>,
 ) -> Roadmap {
     let vetoes = hit(content, marked);
     let score = total(lines, extra, content.extra_cap);
-    let placed = tier_of(&content.thresholds, score, &vetoes);
+    let mut placed = tier_of(&content.thresholds, score, &vetoes);
+    if let Some(t) = accepted {
+        placed.tier = t;
+    }
     let held: Vec<Holding> = lines
         .iter()
         .map(|l| Holding {
@@ -281,11 +285,12 @@ pub fn roadmap(
             max: l.max,
         })
         .collect();
-    let road = road_up(
+    let road = road_up_from(
         &content.thresholds,
         &held,
         extra.clamp(Score::ZERO, content.extra_cap),
         &vetoes,
+        accepted,
     );
     let by_number = |n: i64| lines.iter().find(|l| l.number == n);
     let mut losses: Vec<&Line> = lines.iter().filter(|l| l.lost() > Score::ZERO).collect();
@@ -490,7 +495,7 @@ mod tests {
             |k| (k == "orglife.general_assembly.held").then_some(Some(&assembly)),
         );
         // 95 − 5 − 4 − 2.5 = 83.5: 二档, 6.5 short of 一档.
-        let r = roadmap(&c, &ls, Score::ZERO, &[], "/grading/assessments/1");
+        let r = roadmap(&c, &ls, Score::ZERO, &[], "/grading/assessments/1", None);
         assert_eq!((r.tier, r.to), (Tier::Second, Some(Tier::First)));
         assert_eq!(r.need.to_string(), "6.5");
         let nums: Vec<i64> = r.steps.iter().map(|s| s.number).collect();
@@ -502,13 +507,24 @@ mod tests {
         // At the top there is no road.
         let full = all_manual_full(&c);
         let ls = lines(&c, |n| full.get(&n), true, |_| None);
-        let top = roadmap(&c, &ls, Score::ZERO, &[], "/x");
+        let top = roadmap(&c, &ls, Score::ZERO, &[], "/x", None);
         assert_eq!((top.tier, top.to, top.steps.len()), (Tier::First, None, 0));
         // A hard veto: the veto is the road, whatever the points.
-        let v = roadmap(&c, &ls, Score::ZERO, &["term_overdue".into()], "/x");
+        let v = roadmap(&c, &ls, Score::ZERO, &["term_overdue".into()], "/x", None);
         assert_eq!((v.tier, v.to), (Tier::Fourth, Some(Tier::Third)));
         assert_eq!(v.clear.len(), 1);
         assert_eq!(v.need, Score::ZERO);
+        // Moved up to 三档 by an application despite the veto: the road starts there.
+        let moved = roadmap(
+            &c,
+            &ls,
+            Score::ZERO,
+            &["term_overdue".into()],
+            "/x",
+            Some(Tier::Third),
+        );
+        assert_eq!((moved.tier, moved.to), (Tier::Third, Some(Tier::Second)));
+        assert_eq!(moved.clear.len(), 1, "a hard veto still bars the way up");
     }
 
     #[test]
