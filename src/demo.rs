@@ -3209,6 +3209,7 @@ pub async fn run(state: &AppState, scale: Scale) -> anyhow::Result<DemoSummary> 
     }
     crate::bootstrap::seed_reference_data(state).await?;
     let written = write_all(state, scale, today()).await?;
+    crate::guidance::demo::seed(state, today()).await?;
     let accounts = create_accounts(state, &written, &password).await?;
     // The planner's statistics for the data just written, before anyone reads it.
     state.db.analyze().await?;
