@@ -185,7 +185,7 @@ pub async fn get_year(state: &AppState, user: &CurrentUser, year: i64) -> AppRes
                 .cloned()
                 .collect();
             // A retired category shows only where the year holds its items.
-            (c.retired == 0 || !its.is_empty()).then(|| CategoryItems {
+            (c.retired == 0 || !its.is_empty()).then_some(CategoryItems {
                 category_id: c.category_id,
                 name: c.name,
                 requirement_title: c.requirement_title,

@@ -668,7 +668,10 @@ async fn a_unit_plans_submits_reports_progress_and_the_committee_sees_its_gaps()
     let range = xlsx_range(&r.bytes().await.expect("bytes"));
     let gap_rows = range
         .rows()
-        .filter(|row| row.iter().any(|c| c.to_string() == "缺项"))
+        .filter(|row| {
+            row.iter()
+                .any(|c| matches!(c, calamine::Data::String(s) if s == "缺项"))
+        })
         .count();
     assert_eq!(gap_rows, 16);
     let r = t

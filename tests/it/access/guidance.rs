@@ -111,21 +111,18 @@ pub(super) async fn prepare(app: &TestApp, admin: &Client, unit_a: i64) -> Prep 
         *t = add(plan, item, "2030-05-01").await;
     }
     // Later years' items have their own ids: the first requirement of the same category.
-    let item_of = |year: i64| {
-        let app = app;
-        async move {
-            let (_, y) = app
-                .get(admin, &format!("/api/v1/guidance/years/{year}"))
-                .await;
-            y["categories"]
-                .as_array()
-                .expect("categories")
-                .iter()
-                .find(|c| c["category_id"] == json!(category))
-                .expect("own category")["items"][0]["item_id"]
-                .as_i64()
-                .expect("item")
-        }
+    let item_of = |year: i64| async move {
+        let (_, y) = app
+            .get(admin, &format!("/api/v1/guidance/years/{year}"))
+            .await;
+        y["categories"]
+            .as_array()
+            .expect("categories")
+            .iter()
+            .find(|c| c["category_id"] == json!(category))
+            .expect("own category")["items"][0]["item_id"]
+            .as_i64()
+            .expect("item")
     };
     let submitted = plan_of(2031).await;
     let done_task = add(submitted, item_of(2031).await, "2031-05-01").await;
