@@ -253,7 +253,8 @@ describe('分类指导 as the committee and a unit admin use it (Chromium)', { c
     assert.equal(await p.getByTestId('progress-form-1').getByTestId('progress-body').inputValue(), '已开展两次集中学习，形成学习记录');
     await shots(p, '06-task-progress');
     await p.goto(url(`/guidance/plans/${ids.plan}`));
-    await p.getByTestId('q1').filter({ hasText: '推进中' }).waitFor();
+    await p.getByTestId('q1').filter({ hasText: '推进中' }).waitFor({ state: 'attached' });
+    await p.getByTestId('quarters-phone').getByText('Q1 推进中').waitFor();
     await shots(p, '07-plan-submitted');
   });
 
