@@ -37,3 +37,4 @@ node --test --test-reporter=spec e2e/journey.test.mjs
 # After the journey (which clears e2e/screenshots/ first), one file at a time.
 node --test --test-reporter=spec e2e/web.test.mjs
 node --test --test-reporter=spec e2e/grading.test.mjs
+node --test --test-reporter=spec e2e/guidance.test.mjs

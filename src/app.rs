@@ -25,7 +25,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Yaoshi 钥匙 API", description = "机关党建分类指导系统接口。登录：POST /api/v1/session，或 Authorization: Bearer <API令牌>。"),
     servers((url = "/api/v1")),
-    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "grading", description = "分级定档：评分标准"), (name = "system", description = "系统"), (name = "indicators", description = "指标：各功能发布的统计口径、数值及其依据记录"))
+    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "guidance", description = "分类指导：共性目标、个性要求、年度计划与进展"), (name = "grading", description = "分级定档：评分标准"), (name = "system", description = "系统"), (name = "indicators", description = "指标：各功能发布的统计口径、数值及其依据记录"))
 )]
 struct ApiDoc;
 
@@ -35,6 +35,7 @@ pub const FEATURES: &[Feature] = &[
     crate::account::FEATURE,
     crate::org::FEATURE,
     crate::orglife::FEATURE,
+    crate::guidance::FEATURE,
     crate::grading::FEATURE,
     crate::notify::FEATURE,
     crate::system::FEATURE,

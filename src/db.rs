@@ -558,6 +558,10 @@ pub async fn with_version_snapshot<F: std::future::Future>(work: F) -> F::Output
 #[derive(Default)]
 pub struct QueryCache {
     map: std::sync::Mutex<HashMap<String, (i64, Cached)>>,
+    /// One computation at a time per derived key: the readers that miss together wait for
+    /// the first one's result instead of each computing it (32 clients missing a city's
+    /// board at once would otherwise compute it 32 times over, on two cores).
+    flights: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A remembered result, of whatever type its query returned.
@@ -626,6 +630,20 @@ impl QueryCache {
     {
         let version = data_version(db, area).await?;
         let key = format!("{area}\u{1f}{}\u{1f}{key}", std::any::type_name::<T>());
+        if let Some(v) = self.get(&key, version).and_then(|x| x.downcast::<T>().ok()) {
+            return Ok(v);
+        }
+        let flight = match self.flights.lock() {
+            Ok(mut f) => {
+                if f.len() >= Self::CAP {
+                    f.clear();
+                }
+                f.entry(key.clone()).or_default().clone()
+            }
+            Err(_) => Arc::default(),
+        };
+        let _turn = flight.lock().await;
+        // Whoever held the turn before may have made it.
         if let Some(v) = self.get(&key, version).and_then(|x| x.downcast::<T>().ok()) {
             return Ok(v);
         }

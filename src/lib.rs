@@ -18,6 +18,7 @@ pub mod error;
 pub mod feature;
 pub mod files;
 pub mod grading;
+pub mod guidance;
 pub mod indicators;
 pub mod jobs;
 pub mod messages;

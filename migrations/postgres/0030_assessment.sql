@@ -108,7 +108,8 @@ create table upgrade_application (
 );
 create index upgrade_application_of on upgrade_application(assessment_id);
 
--- Summaries of the assessments (the tier list, the counts by tier) are cached against this.
+-- Summaries of the assessments (the tier list, the counts by tier) and each assessment as
+-- stored are cached against this.
 insert into data_version (name, version) values ('grading', 0);
 create function bump_grading_version() returns trigger language plpgsql as $$
 begin
@@ -122,4 +123,10 @@ create trigger assessment_version after insert or update or delete on assessment
 create trigger assessment_score_version after insert or update or delete on assessment_score
     for each statement execute function bump_grading_version();
 create trigger assessment_veto_version after insert or update or delete on assessment_veto
+    for each statement execute function bump_grading_version();
+create trigger assessment_event_version after insert or update or delete on assessment_event
+    for each statement execute function bump_grading_version();
+create trigger rectification_item_version after insert or update or delete on rectification_item
+    for each statement execute function bump_grading_version();
+create trigger upgrade_application_version after insert or update or delete on upgrade_application
     for each statement execute function bump_grading_version();

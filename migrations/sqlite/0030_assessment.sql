@@ -108,7 +108,8 @@ create table upgrade_application (
 );
 create index upgrade_application_of on upgrade_application(assessment_id);
 
--- Summaries of the assessments (the tier list, the counts by tier) are cached against this.
+-- Summaries of the assessments (the tier list, the counts by tier) and each assessment as
+-- stored are cached against this.
 insert into data_version (name, version) values ('grading', 0);
 create trigger grading_cycle_version_i after insert on grading_cycle begin update data_version set version = version + 1 where name = 'grading'; end;
 create trigger grading_cycle_version_u after update on grading_cycle begin update data_version set version = version + 1 where name = 'grading'; end;
@@ -122,3 +123,12 @@ create trigger assessment_score_version_d after delete on assessment_score begin
 create trigger assessment_veto_version_i after insert on assessment_veto begin update data_version set version = version + 1 where name = 'grading'; end;
 create trigger assessment_veto_version_u after update on assessment_veto begin update data_version set version = version + 1 where name = 'grading'; end;
 create trigger assessment_veto_version_d after delete on assessment_veto begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger assessment_event_version_i after insert on assessment_event begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger assessment_event_version_u after update on assessment_event begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger assessment_event_version_d after delete on assessment_event begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger rectification_item_version_i after insert on rectification_item begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger rectification_item_version_u after update on rectification_item begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger rectification_item_version_d after delete on rectification_item begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger upgrade_application_version_i after insert on upgrade_application begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger upgrade_application_version_u after update on upgrade_application begin update data_version set version = version + 1 where name = 'grading'; end;
+create trigger upgrade_application_version_d after delete on upgrade_application begin update data_version set version = version + 1 where name = 'grading'; end;

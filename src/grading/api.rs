@@ -535,9 +535,10 @@ pub(in crate::grading) async fn api_categories(
     user: CurrentUser,
     Query(q): Query<YearParam>,
 ) -> AppResult<Json<Vec<CategoryLine>>> {
-    let Some((_, b)) = assess::board_of(&state, &user, q.year).await? else {
+    let Some((c, b)) = assess::board_of(&state, &user, q.year).await? else {
         return Ok(Json(Vec::new()));
     };
-    let v = assess::visible(&user, &b);
-    Ok(Json(assess::by_category(&b.standard.content, &v)))
+    Ok(Json(
+        assess::categories_of(&state, &user, &c, &b).await?.to_vec(),
+    ))
 }

@@ -276,18 +276,111 @@ const HEAD_COLUMNS: &str = "select a.assessment_id, a.grading_cycle_id as cycle_
      join org b on b.org_id = a.branch_id join unit u on u.unit_id = a.unit_id \
      join category k on k.category_id = u.category_id";
 
-async fn head(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Head> {
-    user.require(super::may_read(user))?;
+async fn head(state: &AppState, id: i64) -> AppResult<Head> {
     let mut sql = Sql::new(&format!("{HEAD_COLUMNS} where a.assessment_id = "));
     sql.bind(id);
     let mut rows: Vec<Head> = sql.fetch_all(&state.db.pool).await?;
     let mut h = rows.pop().ok_or(AppError::NotFound)?;
-    if !sees(user, h.unit_id, h.branch_id) {
-        return Err(AppError::NotFound);
-    }
     h.extra = Score(h.extra_tenths);
     h.tier = h.tier_text.as_deref().and_then(Tier::parse);
     Ok(h)
+}
+
+/// What the database holds of one assessment (everything but the live figures).
+pub struct Stored {
+    pub head: Head,
+    pub entered: HashMap<i64, Entered>,
+    pub vetoes: Vec<VetoMark>,
+    pub events: Vec<Event>,
+    pub rectification: Vec<Rectification>,
+    pub applications: Vec<Application>,
+}
+
+/// Assessments as stored, remembered against the 'grading' version (every write to an
+/// assessment, its scores, vetoes, timeline, rectification or applications moves it), so a
+/// page or a roadmap read again costs no query. Forgotten whole at `STORED_CAP`.
+#[derive(Default)]
+struct StoredCache(std::sync::Mutex<HashMap<i64, (i64, Arc<Stored>)>>);
+
+const STORED_CAP: usize = 4096;
+
+async fn stored(state: &AppState, id: i64) -> AppResult<Arc<Stored>> {
+    let version = crate::db::data_version(&state.db, "grading").await?;
+    let cache = state.ext::<StoredCache>();
+    if let Some(s) = cache.0.lock().ok().and_then(|m| {
+        m.get(&id)
+            .filter(|(v, _)| *v == version)
+            .map(|x| x.1.clone())
+    }) {
+        return Ok(s);
+    }
+    let h = head(state, id).await?;
+    let standard = standards::published(state, h.standard_id).await?;
+    let entered = entered(state, id).await?;
+    let mut vetoes: Vec<VetoMark> = sqlx::query_as(
+        "select v.code, v.note, u.display_name as marked_by_name, v.marked_at \
+         from assessment_veto v left join app_user u on u.user_id = v.marked_by \
+         where v.assessment_id = $1 order by v.marked_at",
+    )
+    .bind(id)
+    .fetch_all(&state.db.pool)
+    .await
+    .map_err(err)?;
+    for v in &mut vetoes {
+        if let Some(s) = standard.content.vetoes.iter().find(|x| x.code == v.code) {
+            v.body = s.body.clone();
+            v.hard = s.kind == VetoKind::Hard;
+        }
+    }
+    let mut events: Vec<Event> = sqlx::query_as(
+        "select e.at, u.display_name as user_name, e.action, e.from_tier, e.to_tier, \
+         e.score as score_tenths, e.comment from assessment_event e \
+         left join app_user u on u.user_id = e.user_id \
+         where e.assessment_id = $1 order by e.assessment_event_id",
+    )
+    .bind(id)
+    .fetch_all(&state.db.pool)
+    .await
+    .map_err(err)?;
+    for ev in &mut events {
+        ev.action_label = event_label(&ev.action);
+        ev.score = ev.score_tenths.map(Score);
+    }
+    let rectification: Vec<Rectification> = sqlx::query_as(
+        "select rectification_item_id as item_id, body, owner, due_on, done_on, done_note \
+         from rectification_item where assessment_id = $1 order by due_on, rectification_item_id",
+    )
+    .bind(id)
+    .fetch_all(&state.db.pool)
+    .await
+    .map_err(err)?;
+    let applications: Vec<Application> = sqlx::query_as(
+        "select p.upgrade_application_id as application_id, p.from_tier, p.to_tier, p.statement, \
+         p.evidence, p.status, au.display_name as applied_by_name, p.applied_at, \
+         du.display_name as decided_by_name, p.decided_at, p.decision_note \
+         from upgrade_application p left join app_user au on au.user_id = p.applied_by \
+         left join app_user du on du.user_id = p.decided_by \
+         where p.assessment_id = $1 order by p.upgrade_application_id desc",
+    )
+    .bind(id)
+    .fetch_all(&state.db.pool)
+    .await
+    .map_err(err)?;
+    let s = Arc::new(Stored {
+        head: h,
+        entered,
+        vetoes,
+        events,
+        rectification,
+        applications,
+    });
+    if let Ok(mut m) = cache.0.lock() {
+        if m.len() >= STORED_CAP {
+            m.clear();
+        }
+        m.insert(id, (version, s.clone()));
+    }
+    Ok(s)
 }
 
 #[derive(sqlx::FromRow)]
@@ -459,26 +552,16 @@ pub fn href(id: i64) -> String {
 /// One assessment, scored, with its roadmap, vetoes, timeline, rectification plan and
 /// applications.
 pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Detail> {
-    let h = head(state, user, id).await?;
+    user.require(super::may_read(user))?;
+    let st = stored(state, id).await?;
+    if !sees(user, st.head.unit_id, st.head.branch_id) {
+        return Err(AppError::NotFound);
+    }
+    let h = st.head.clone();
     let standard = standards::published(state, h.standard_id).await?;
     let live = board::live(state, &standard).await?;
-    let e = entered(state, id).await?;
-    let lines = board::lines_of(&standard.content, &live, h.branch_id, h.stage, &e);
-    let mut vetoes: Vec<VetoMark> = sqlx::query_as(
-        "select v.code, v.note, u.display_name as marked_by_name, v.marked_at \
-         from assessment_veto v left join app_user u on u.user_id = v.marked_by \
-         where v.assessment_id = $1 order by v.marked_at",
-    )
-    .bind(id)
-    .fetch_all(&state.db.pool)
-    .await
-    .map_err(err)?;
-    for v in &mut vetoes {
-        if let Some(s) = standard.content.vetoes.iter().find(|x| x.code == v.code) {
-            v.body = s.body.clone();
-            v.hard = s.kind == VetoKind::Hard;
-        }
-    }
+    let lines = board::lines_of(&standard.content, &live, h.branch_id, h.stage, &st.entered);
+    let vetoes = st.vetoes.clone();
     let codes: Vec<String> = vetoes.iter().map(|v| v.code.clone()).collect();
     let roadmap = scoring::roadmap(
         &standard.content,
@@ -493,40 +576,9 @@ pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
         Some(t) => (t, h.tier_reason.clone()),
         None => (roadmap.tier, roadmap.reason.clone()),
     };
-    let mut events: Vec<Event> = sqlx::query_as(
-        "select e.at, u.display_name as user_name, e.action, e.from_tier, e.to_tier, \
-         e.score as score_tenths, e.comment from assessment_event e \
-         left join app_user u on u.user_id = e.user_id \
-         where e.assessment_id = $1 order by e.assessment_event_id",
-    )
-    .bind(id)
-    .fetch_all(&state.db.pool)
-    .await
-    .map_err(err)?;
-    for ev in &mut events {
-        ev.action_label = event_label(&ev.action);
-        ev.score = ev.score_tenths.map(Score);
-    }
-    let rectification: Vec<Rectification> = sqlx::query_as(
-        "select rectification_item_id as item_id, body, owner, due_on, done_on, done_note \
-         from rectification_item where assessment_id = $1 order by due_on, rectification_item_id",
-    )
-    .bind(id)
-    .fetch_all(&state.db.pool)
-    .await
-    .map_err(err)?;
-    let applications: Vec<Application> = sqlx::query_as(
-        "select p.upgrade_application_id as application_id, p.from_tier, p.to_tier, p.statement, \
-         p.evidence, p.status, au.display_name as applied_by_name, p.applied_at, \
-         du.display_name as decided_by_name, p.decided_at, p.decision_note \
-         from upgrade_application p left join app_user au on au.user_id = p.applied_by \
-         left join app_user du on du.user_id = p.decided_by \
-         where p.assessment_id = $1 order by p.upgrade_application_id desc",
-    )
-    .bind(id)
-    .fetch_all(&state.db.pool)
-    .await
-    .map_err(err)?;
+    let events = st.events.clone();
+    let rectification = st.rectification.clone();
+    let applications = st.applications.clone();
     let is_branch = user.has(Role::Branch) && user.branch_ids().contains(&h.branch_id);
     let is_unit = user.has(Role::Unit) && user.unit_ids().contains(&h.unit_id);
     let accepted = h.stage == Stage::Accepted;
@@ -2028,6 +2080,36 @@ pub fn by_category(content: &Content, entries: &[&Entry]) -> Vec<CategoryLine> {
             })
         })
         .collect()
+}
+
+/// The categories' lines of a board for the caller: the committee's (the whole city)
+/// remembered with the board, others' computed from the few they see.
+pub async fn categories_of(
+    state: &AppState,
+    user: &CurrentUser,
+    cycle: &Cycle,
+    b: &Arc<Board>,
+) -> AppResult<Arc<Vec<CategoryLine>>> {
+    if !user.is_committee() {
+        return Ok(Arc::new(by_category(
+            &b.standard.content,
+            &visible(user, b),
+        )));
+    }
+    // The board's own key: the same versions, the same board.
+    let key = format!(
+        "grading-categories {} {}",
+        cycle.cycle_id,
+        board::others(state, &["orglife", "registry"]).await?
+    );
+    let board = b.clone();
+    Ok(state
+        .ext::<crate::db::QueryCache>()
+        .derived(&state.db, "grading", &key, || async move {
+            let all: Vec<&Entry> = board.entries.iter().collect();
+            Ok(by_category(&board.standard.content, &all))
+        })
+        .await?)
 }
 
 /// The roadmap of a branch's newest assessment, for its home card.

@@ -34,7 +34,7 @@ impl Live {
 
 /// The versions besides `area`'s a live value depends on, and the day (a period ends at
 /// midnight), as part of a cache key.
-async fn others(state: &AppState, areas: &[&str]) -> AppResult<String> {
+pub(super) async fn others(state: &AppState, areas: &[&str]) -> AppResult<String> {
     let mut k = crate::clock::today().to_string();
     for a in areas {
         k.push_str(&format!(" {a}{}", data_version(&state.db, a).await?));

@@ -106,6 +106,8 @@ fn self_scores(
     partial: bool,
 ) -> HashMap<i64, Entered> {
     let q = diligence(standard, live, branch);
+    // How well the branch does its other work, the same for all its criteria.
+    let b: f64 = rng.gen_range(-0.22..0.1);
     let mut out = HashMap::new();
     for c in &standard.content.criteria {
         let provided = c
@@ -115,7 +117,7 @@ fn self_scores(
         if provided || (partial && rng.gen_bool(0.5)) {
             continue;
         }
-        let share = (0.55 + 0.45 * q + rng.gen_range(-0.25..0.2)).min(1.0);
+        let share = (0.45 + 0.45 * q + b + rng.gen_range(-0.15..0.1)).min(1.0);
         let s = halves(c.points, share);
         out.insert(
             c.number,

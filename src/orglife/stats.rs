@@ -379,6 +379,9 @@ pub struct StatsCache {
     /// (scope, grouping, filters, months): the committee's home card and table summed 1,500
     /// branches on every visit. Forgotten whole when it holds 256.
     tables: std::sync::Mutex<HashMap<String, std::sync::Arc<ComplianceTable>>>,
+    /// One year computed at a time: readers that miss together wait for the first one's
+    /// result rather than each recomputing the city's year.
+    computing: tokio::sync::Mutex<()>,
 }
 
 pub type ComplianceTable = (Vec<ComplianceLine>, ComplianceLine);
@@ -455,8 +458,19 @@ pub async fn year_stats(state: &AppState, year: i32) -> AppResult<std::sync::Arc
     if let Some(y) = cached {
         return Ok(y);
     }
+    let cache = state.ext::<StatsCache>();
+    let _turn = cache.computing.lock().await;
+    let made = cache
+        .years
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&year).cloned())
+        .filter(|y| y.version == version && y.today == today);
+    if let Some(y) = made {
+        return Ok(y);
+    }
     let fresh = std::sync::Arc::new(compute_year(state, year, today, version).await?);
-    if let Ok(mut m) = state.ext::<StatsCache>().years.lock() {
+    if let Ok(mut m) = cache.years.lock() {
         m.insert(year, fresh.clone());
     }
     Ok(fresh)

@@ -12,6 +12,7 @@ mod crypto;
 mod establishment;
 mod fuzzing;
 mod grading;
+mod guidance;
 mod import;
 mod indicators;
 mod notify;

@@ -1062,13 +1062,10 @@ pub(super) async fn categories_page(
     let cycles = assess::cycles(&state, &user).await?;
     let found = assess::board_of(&state, &user, year).await?;
     let (cycle, lines) = match &found {
-        Some((c, b)) => {
-            let v = assess::visible(&user, b);
-            (
-                Some(c.clone()),
-                assess::by_category(&b.standard.content, &v),
-            )
-        }
+        Some((c, b)) => (
+            Some(c.clone()),
+            assess::categories_of(&state, &user, c, b).await?.to_vec(),
+        ),
         None => (None, Vec::new()),
     };
     let page = CategoriesPage {

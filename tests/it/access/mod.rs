@@ -10,6 +10,7 @@ use crate::common::{city, nth_id, TestApp};
 
 mod account;
 mod grading;
+mod guidance;
 mod indicators;
 mod notify;
 mod org;
@@ -77,6 +78,8 @@ struct Ctx {
     approvals: [i64; 4],
     /// The grading standard's versions the rows act on.
     grading: grading::Prep,
+    /// 分类指导's years, plans and tasks the rows act on.
+    guidance: guidance::Prep,
 }
 
 /// A meeting recorded through the page's form.
@@ -314,8 +317,10 @@ async fn every_role_on_every_route() {
         *id = v["approval_id"].as_i64().expect("approval");
     }
     let grading = grading::prepare(&app, &admin, city.branch_a).await;
+    let guidance = guidance::prepare(&app, &admin, city.unit_a).await;
     let ctx = Ctx {
         grading,
+        guidance,
         approvals,
         a,
         ba,
@@ -338,6 +343,7 @@ async fn every_role_on_every_route() {
     let routes: Vec<Route> = [
         account::rows,
         grading::rows,
+        guidance::rows,
         indicators::rows,
         notify::rows,
         org::rows,
