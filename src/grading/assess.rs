@@ -57,20 +57,26 @@ const CYCLE_COLUMNS: &str = "select c.grading_cycle_id as cycle_id, c.year, \
 /// Every cycle, newest year first.
 pub async fn cycles(state: &AppState, user: &CurrentUser) -> AppResult<Vec<Cycle>> {
     user.require(super::may_read(user))?;
-    Ok(Sql::new(&format!("{CYCLE_COLUMNS} order by c.year desc"))
-        .fetch_all(&state.db.pool)
+    Ok(all_cycles(state).await?.to_vec())
+}
+
+/// Every cycle, newest first, remembered against the 'grading' version (a cycle opened or
+/// an assessment added moves it): every page of the tier list names its year.
+async fn all_cycles(state: &AppState) -> AppResult<Arc<Vec<Cycle>>> {
+    let sql = Sql::new(&format!("{CYCLE_COLUMNS} order by c.year desc"));
+    Ok(state
+        .ext::<crate::db::QueryCache>()
+        .rows(&state.db, "grading", &sql)
         .await?)
 }
 
 /// The cycle of `year`, or the newest one.
 pub async fn cycle(state: &AppState, year: Option<i64>) -> AppResult<Option<Cycle>> {
-    let mut sql = Sql::new(CYCLE_COLUMNS);
-    if let Some(y) = year {
-        sql.push(" where c.year = ").bind(y);
-    }
-    sql.push(" order by c.year desc limit 1");
-    let mut rows: Vec<Cycle> = sql.fetch_all(&state.db.pool).await?;
-    Ok(rows.pop())
+    let all = all_cycles(state).await?;
+    Ok(match year {
+        Some(y) => all.iter().find(|c| c.year == y).cloned(),
+        None => all.first().cloned(),
+    })
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
@@ -2097,11 +2103,7 @@ pub async fn categories_of(
         )));
     }
     // The board's own key: the same versions, the same board.
-    let key = format!(
-        "grading-categories {} {}",
-        cycle.cycle_id,
-        board::others(state, &["orglife", "registry"]).await?
-    );
+    let key = format!("grading-categories {} {}", cycle.cycle_id, b.key);
     let board = b.clone();
     Ok(state
         .ext::<crate::db::QueryCache>()

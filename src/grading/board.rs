@@ -101,6 +101,35 @@ pub struct Board {
     pub year: i64,
     pub standard: Arc<Standard>,
     pub entries: Vec<Entry>,
+    /// The units and categories on the board, in the board's order, for the filters.
+    pub units: Vec<(i64, String)>,
+    pub categories: Vec<(i64, String)>,
+    /// What the board was remembered under, for what is derived from it.
+    pub key: String,
+    /// Per category: the average points held in each dimension (the standard's order), the
+    /// radar's second polygon.
+    pub dimension_average: HashMap<i64, Vec<Score>>,
+    /// Per category: the assessments awaiting 考核验收, in the board's order.
+    pub awaiting: Vec<(i64, String, usize)>,
+}
+
+impl Board {
+    /// Points held per dimension, from an entry's points lost per criterion.
+    pub fn held_by_dimension(content: &Content, lost: &[Score]) -> Vec<Score> {
+        content
+            .dimensions
+            .iter()
+            .map(|d| {
+                content
+                    .criteria
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.dimension == d.position)
+                    .map(|(i, c)| c.points - lost.get(i).copied().unwrap_or(Score::ZERO))
+                    .sum()
+            })
+            .collect()
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -155,14 +184,26 @@ pub async fn board(
     standard_id: i64,
 ) -> AppResult<Arc<Board>> {
     let standard = super::store::published(state, standard_id).await?;
-    let key = format!(
-        "grading-board {cycle_id} {}",
-        others(state, &["orglife", "registry"]).await?
-    );
     let cache = state.ext::<QueryCache>();
+    // Only a branch still in self-check reads live figures: a cycle without one (last
+    // year's, finished) depends on its own rows alone, not on every meeting recorded since.
+    let mut live_sql = Sql::new(
+        "select count(*) from assessment where stage = 'self_check' and grading_cycle_id = ",
+    );
+    live_sql.bind(cycle_id);
+    let live_n = cache.count(&state.db, "grading", &live_sql).await?;
+    let key = if live_n > 0 {
+        format!(
+            "grading-board {cycle_id} {}",
+            others(state, &["orglife", "registry"]).await?
+        )
+    } else {
+        format!("grading-board {cycle_id} frozen")
+    };
+    let k = key.clone();
     Ok(cache
         .derived(&state.db, "grading", &key, || async move {
-            compute(state, cycle_id, year, standard)
+            compute(state, cycle_id, year, standard, k)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))
         })
@@ -174,8 +215,8 @@ async fn compute(
     cycle_id: i64,
     year: i64,
     standard: Arc<Standard>,
+    key: String,
 ) -> AppResult<Board> {
-    let live = live(state, &standard).await?;
     let mut sql = Sql::new(
         "select a.assessment_id, a.branch_id, b.name as branch_name, a.unit_id, \
          u.name as unit_name, u.category_id, c.name as category_name, a.stage, a.extra, a.tier, \
@@ -188,6 +229,13 @@ async fn compute(
         " order by c.sort_order, c.category_id, u.sort_order, u.unit_id, b.name, a.branch_id",
     );
     let rows: Vec<Row> = sql.fetch_all(&state.db.pool).await?;
+    let live = if rows.iter().any(|r| r.stage == Stage::SelfCheck) {
+        live(state, &standard).await?
+    } else {
+        Arc::new(Live {
+            figures: HashMap::new(),
+        })
+    };
     let mut scores = Sql::new(
         "select s.assessment_id, s.number, s.self_score, s.unit_score, s.auto_score \
          from assessment_score s join assessment a on a.assessment_id = s.assessment_id \
@@ -254,10 +302,47 @@ async fn compute(
                 row_version: r.row_version,
             }
         })
+        .collect::<Vec<Entry>>();
+    let mut sums: HashMap<i64, (Vec<i64>, i64)> = HashMap::new();
+    let mut awaiting: Vec<(i64, String, usize)> = Vec::new();
+    for e in &entries {
+        let held = Board::held_by_dimension(content, &e.lost);
+        let slot = sums
+            .entry(e.category_id)
+            .or_insert_with(|| (vec![0; held.len()], 0));
+        for (acc, h) in slot.0.iter_mut().zip(&held) {
+            *acc += h.0;
+        }
+        slot.1 += 1;
+        if e.stage == Stage::CommitteeReview {
+            match awaiting.iter_mut().find(|a| a.0 == e.category_id) {
+                Some(a) => a.2 += 1,
+                None => awaiting.push((e.category_id, e.category_name.clone(), 1)),
+            }
+        }
+    }
+    let dimension_average = sums
+        .into_iter()
+        .map(|(k, (v, n))| (k, v.into_iter().map(|x| Score(x / n.max(1))).collect()))
         .collect();
+    let mut units: Vec<(i64, String)> = Vec::new();
+    let mut categories: Vec<(i64, String)> = Vec::new();
+    for e in &entries {
+        if units.last().is_none_or(|u| u.0 != e.unit_id) {
+            units.push((e.unit_id, e.unit_name.clone()));
+        }
+        if !categories.iter().any(|k| k.0 == e.category_id) {
+            categories.push((e.category_id, e.category_name.clone()));
+        }
+    }
     Ok(Board {
         year,
         standard,
         entries,
+        units,
+        categories,
+        key,
+        dimension_average,
+        awaiting,
     })
 }

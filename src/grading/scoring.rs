@@ -121,7 +121,10 @@ pub fn lines<'a>(
         .map(|c| {
             let e = entered(c.number).unwrap_or(&blank);
             // None: no feature publishes the indicator; Some(None): the branch has no figure.
+            // After submission what was frozen stands: an automatic score if one was
+            // computed then, else the hand score it was submitted with (no provider then).
             let provided = match (c.method, c.indicator_key.as_deref()) {
+                (Method::Auto, Some(_)) if !live => e.auto_score.map(|_| None),
                 (Method::Auto, Some(k)) => figure(k),
                 _ => None,
             };

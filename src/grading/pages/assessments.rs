@@ -25,6 +25,7 @@ use crate::state::AppState;
 use crate::web::{self, FlashIn, PageCtx, Pager, Paging};
 
 pub(super) const LIST: &str = "/grading/assessments";
+const MAX_UNIT_OPTIONS: usize = 300;
 
 fn ctx(user: &CurrentUser, title: &str, path: &str, flash: FlashIn) -> PageCtx {
     PageCtx::new(user, title, path, flash)
@@ -123,22 +124,36 @@ async fn list_render(
     let visible: Vec<&Entry> = found
         .as_ref()
         .map_or_else(Vec::new, |(_, b)| assess::visible(user, b));
-    let mut units: Vec<(i64, String)> = Vec::new();
-    let mut categories: Vec<(i64, String)> = Vec::new();
-    let mut awaiting: Vec<(i64, String, usize)> = Vec::new();
-    for e in &visible {
-        if !units.iter().any(|u| u.0 == e.unit_id) {
-            units.push((e.unit_id, e.unit_name.clone()));
-        }
-        if !categories.iter().any(|k| k.0 == e.category_id) {
-            categories.push((e.category_id, e.category_name.clone()));
-        }
-        if e.stage == Stage::CommitteeReview {
-            match awaiting.iter_mut().find(|a| a.0 == e.category_id) {
-                Some(a) => a.2 += 1,
-                None => awaiting.push((e.category_id, e.category_name.clone(), 1)),
+    // The pickers: the board's own lists for the committee, what the caller sees otherwise.
+    let (mut units, mut categories) = match &found {
+        Some((_, b)) if user.is_committee() => (b.units.clone(), b.categories.clone()),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let mine = !user.is_committee();
+    let mut awaiting: Vec<(i64, String, usize)> = match &found {
+        Some((_, b)) if !mine => b.awaiting.clone(),
+        _ => Vec::new(),
+    };
+    if mine {
+        for e in &visible {
+            if !units.iter().any(|u| u.0 == e.unit_id) {
+                units.push((e.unit_id, e.unit_name.clone()));
+            }
+            if !categories.iter().any(|k| k.0 == e.category_id) {
+                categories.push((e.category_id, e.category_name.clone()));
+            }
+            if e.stage == Stage::CommitteeReview {
+                match awaiting.iter_mut().find(|a| a.0 == e.category_id) {
+                    Some(a) => a.2 += 1,
+                    None => awaiting.push((e.category_id, e.category_name.clone(), 1)),
+                }
             }
         }
+    }
+    // A unit picker of a province's 1,200 units is a page of options: past a few hundred,
+    // the name search (which matches units too) does the work.
+    if units.len() > MAX_UNIT_OPTIONS {
+        units.clear();
     }
     let rows_all = found
         .as_ref()
@@ -500,39 +515,12 @@ async fn detail_render(
             0.0
         }
     };
-    let per_dim = |lost: &[Score]| -> Vec<Score> {
-        content
-            .dimensions
-            .iter()
-            .map(|dim| {
-                content
-                    .criteria
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.dimension == dim.position)
-                    .map(|(i, c)| c.points - lost.get(i).copied().unwrap_or(Score::ZERO))
-                    .sum()
-            })
-            .collect()
-    };
     let board =
         crate::grading::board::board(state, d.head.cycle_id, d.head.year, d.head.standard_id)
             .await?;
-    let peers: Vec<&Entry> = board
-        .entries
-        .iter()
-        .filter(|e| e.category_id == d.head.category_id)
-        .collect();
-    let average: Vec<Option<Score>> = if peers.is_empty() {
-        vec![None; content.dimensions.len()]
-    } else {
-        let sums: Vec<Vec<Score>> = peers.iter().map(|e| per_dim(&e.lost)).collect();
-        (0..content.dimensions.len())
-            .map(|i| {
-                let total: i64 = sums.iter().map(|v| v.get(i).map_or(0, |s| s.0)).sum();
-                Some(Score(total / peers.len() as i64))
-            })
-            .collect()
+    let average: Vec<Option<Score>> = match board.dimension_average.get(&d.head.category_id) {
+        Some(v) => v.iter().copied().map(Some).collect(),
+        None => vec![None; content.dimensions.len()],
     };
     let mut last: Vec<Option<Score>> = vec![None; content.dimensions.len()];
     if let Some(prev) = assess::cycle(state, Some(d.head.year - 1)).await? {
