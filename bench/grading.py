@@ -26,6 +26,7 @@ from sweep import ROLES, SECRET, get, login, ms, wrk  # noqa: E402
 
 NAME = os.environ.get("BENCH_GRADING_NAME", "city data")
 SLUG = re.sub(r"[^a-z0-9]+", "-", NAME.lower()).strip("-")
+CITY = SLUG.startswith("city")
 
 
 def sql(db: str, text: str) -> None:
@@ -116,13 +117,19 @@ def main() -> None:
         f"the board (every assessment scored and placed): **{orglife[0]:.0f} ms** median of 7, "
         f"worst {orglife[1]:.0f} ms (the request itself, warm, takes {orglife[2]:.1f} ms and is "
         f"subtracted). After a score is saved (the 'grading' version moves) only the board is "
-        f"recomputed: **{board[0]:.0f} ms** median, worst {board[1]:.0f} ms.",
+        f"recomputed: **{board[0]:.0f} ms** median, worst {board[1]:.0f} ms. "
+        + (
+            f"Goal: the refresh under 1 s {'✓' if orglife[0] < 1000 else '✗'}."
+            if CITY
+            else f"Goal: the refresh under 10 s {'✓' if orglife[0] < 10000 else '✗'}; the pages' "
+            "goals are the city's, shown for comparison."
+        ),
         "",
         "| role | path | req/s | p50 | p99 | goal p99 | ratio to /healthz |",
         "|---|---|---|---|---|---|---|",
     ]
     for who, path, rps, p50, p99, non2xx, goal in lines:
-        mark = "✓" if ms(p99) <= goal else "✗"
+        mark = ("✓" if ms(p99) <= goal else "✗") if CITY else "(city)"
         text.append(
             f"| {who} | `{path}` | {rps:.0f} | {p50} | {p99} | {goal} ms {mark} | {rps / ref * 100:.1f}% |"
             + (f" {non2xx} non-2xx" if non2xx else "")

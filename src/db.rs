@@ -138,6 +138,12 @@ impl FromSqlite for (i64, String) {
     }
 }
 
+impl FromSqlite for (i64, String, i64) {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+    }
+}
+
 /// A write transaction that knows its backend (for what differs between the two, such as
 /// the audit chain's lock: `audit` adds `tx.audit(..)`).
 pub struct WriteTx {

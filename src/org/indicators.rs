@@ -47,6 +47,16 @@ pub const INDICATORS: &[Indicator] = &[
         read_branches: Some(branches_rate),
     },
     Indicator {
+        key: "registry.branch_officers",
+        label: "支部班子健全",
+        explain: "党支部中班子健全的比例：正式党员7人以上的设支部委员会（委员3至5人，设书记，委员分工各不相同），不足7人的设书记。单个支部按应查项目计：7人以上查书记、支委人数、分工三项，不足7人查书记一项。按当前登记的本届委员计算。依据《中国共产党支部工作条例（试行）》第六章。",
+        measure: Measure::Rate,
+        levels: ORG_LEVELS,
+        by_period: false,
+        read: read_officers,
+        read_branches: Some(branches_officers),
+    },
+    Indicator {
         key: "registry.full_members",
         label: "在册正式党员",
         explain: "在册（未转出、未去世、未出党）的正式党员人数，按当前登记状态计算。",
@@ -267,6 +277,139 @@ fn branches_rate<'a>(
             let g = gaps.remove(&id).unwrap_or_default();
             let ok = i64::from(g.is_empty());
             out.insert(id, Figure::share(ok, 1, g));
+        }
+        Ok(out)
+    })
+}
+
+/// One branch as 班子健全 sees it.
+struct OfficerLine {
+    org_id: i64,
+    label: String,
+    due: i64,
+    lacks: Vec<String>,
+}
+
+impl OfficerLine {
+    fn gaps(&self) -> Vec<Gap> {
+        self.lacks
+            .iter()
+            .map(|l| Gap {
+                label: format!("{}：{l}", self.label),
+                href: format!("/org/orgs/{}", self.org_id),
+            })
+            .collect()
+    }
+
+    fn met(&self) -> i64 {
+        (self.due - i64::try_from(self.lacks.len()).unwrap_or(0)).max(0)
+    }
+}
+
+/// Every branch `scope` covers (or the one branch `only`), with its full members and the
+/// posts of its officers who are still on the register, judged by the rule.
+async fn officer_lines(
+    state: &AppState,
+    scope: &Scope,
+    only: Option<i64>,
+) -> AppResult<Vec<OfficerLine>> {
+    let filter = |sql: &mut Sql| {
+        sql.push(" and ");
+        scope.org_condition(sql);
+        if let Some(id) = only {
+            sql.push(" and o.org_id = ").bind(id);
+        }
+    };
+    let mut branches = Sql::new(
+        "select o.org_id, u.name || ' · ' || o.name, count(m.member_id) from org o \
+         join unit u on u.unit_id = o.unit_id \
+         left join member m on m.branch_id = o.org_id and m.status = 'active' and m.kind = 'full' \
+         where o.kind = 'branch'",
+    );
+    filter(&mut branches);
+    branches.push(" group by o.org_id, u.name, o.name order by o.unit_id, o.sort_order, o.org_id");
+    let branches: Vec<(i64, String, i64)> = branches.fetch_page(&state.db).await?;
+    let mut posts = Sql::new(
+        "select f.org_id, f.post from org_officer f join org o on o.org_id = f.org_id \
+         join member m on m.member_id = f.member_id \
+         where o.kind = 'branch' and m.status = 'active'",
+    );
+    filter(&mut posts);
+    let posts: Vec<(i64, String)> = posts.fetch_page(&state.db).await?;
+    let mut by_org: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for (org, post) in posts {
+        by_org.entry(org).or_default().push(post);
+    }
+    Ok(branches
+        .into_iter()
+        .map(|(org_id, label, full)| {
+            let held = by_org.remove(&org_id).unwrap_or_default();
+            let held: Vec<&str> = held.iter().map(String::as_str).collect();
+            let (due, lacks) = super::establishment::branch_officer_checks(full, &held);
+            OfficerLine {
+                org_id,
+                label,
+                due,
+                lacks,
+            }
+        })
+        .collect())
+}
+
+/// 班子健全 of a branch (its checks met of due) or of a unit, category or the city (the
+/// share of its branches that lack nothing), with what is lacking as the records.
+fn read_officers<'a>(
+    state: &'a AppState,
+    scope: &'a Scope,
+    _: &'static Indicator,
+    subject: Subject,
+    _: Period,
+) -> ReadFuture<'a> {
+    Box::pin(async move {
+        let evidence = |l: &OfficerLine| -> Vec<Evidence> {
+            l.lacks
+                .iter()
+                .map(|x| Evidence {
+                    kind: "org".into(),
+                    id: l.org_id,
+                    label: format!("{}：{x}", l.label),
+                    href: format!("/org/orgs/{}", l.org_id),
+                    counts: false,
+                })
+                .collect()
+        };
+        if let Subject::Branch(id) = subject {
+            if !subject_in_scope(state, scope, subject).await? {
+                return Err(AppError::NotFound);
+            }
+            let lines = officer_lines(state, &Scope::everything(), Some(id)).await?;
+            let Some(l) = lines.first() else {
+                return Err(AppError::NotFound);
+            };
+            return Ok(Reading::share(l.met(), l.due, evidence(l)));
+        }
+        let within = narrowed(state, scope, subject).await?;
+        let lines = officer_lines(state, &within, None).await?;
+        let ok = lines.iter().filter(|l| l.lacks.is_empty()).count();
+        let records = lines.iter().flat_map(evidence).collect();
+        Ok(Reading::share(
+            i64::try_from(ok).unwrap_or(0),
+            i64::try_from(lines.len()).unwrap_or(0),
+            records,
+        ))
+    })
+}
+
+/// Every branch's 班子健全: its checks met of due, what it lacks as gaps.
+fn branches_officers<'a>(
+    state: &'a AppState,
+    _: &'static Indicator,
+    _: Period,
+) -> BranchesFuture<'a> {
+    Box::pin(async move {
+        let mut out = BranchFigures::new();
+        for l in officer_lines(state, &Scope::everything(), None).await? {
+            out.insert(l.org_id, Figure::share(l.met(), l.due, l.gaps()));
         }
         Ok(out)
     })

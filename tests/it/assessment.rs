@@ -243,6 +243,18 @@ async fn a_cycle_gives_every_branch_an_assessment_seen_only_in_scope() {
         "volunteer bank not yet built"
     );
     assert_eq!(lines[3]["source"], "manual");
+    // 班子健全 from the register: what the branch lacks links to where officers are set.
+    assert_eq!(lines[2]["source"], "auto", "{}", lines[2]);
+    let lacks = lines[2]["gaps"].as_array().expect("gaps");
+    assert!(lacks.iter().all(|g| g["href"]
+        .as_str()
+        .is_some_and(|h| h.starts_with("/org/orgs/"))));
+    assert_eq!(
+        lacks.is_empty(),
+        lines[2]["held"] == lines[2]["max"],
+        "{}",
+        lines[2]
+    );
     // No assembly recorded in the quarters ended: criterion 12 holds nothing, and says
     // which quarters, each linking to the form that records the meeting.
     assert_eq!(lines[11]["held"], 0.0, "{}", lines[11]);

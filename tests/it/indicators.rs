@@ -306,3 +306,91 @@ async fn bad_requests_are_named_in_chinese() {
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["reading"]["text"], "—");
 }
+
+#[tokio::test]
+async fn branch_officers_judge_each_branch_by_its_size_and_posts() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let city = city(&app, &admin).await;
+    let read = |subject: String| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let (s, r) = app
+                .get(
+                    admin,
+                    &format!("/api/v1/indicators/registry.branch_officers?subject={subject}"),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+            r["reading"].clone()
+        }
+    };
+    // A small branch without a secretary: one check, not met, saying what is lacking
+    // and linking to the branch where officers are set.
+    let r = read(format!("branch:{}", city.branch_a)).await;
+    assert_eq!(
+        (r["value"].as_i64(), r["of"].as_i64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
+    assert!(
+        r["records"][0]["label"]
+            .as_str()
+            .is_some_and(|l| l.contains("办公室党支部") && l.contains("未设书记")),
+        "{r}"
+    );
+    assert_eq!(
+        r["records"][0]["href"],
+        format!("/org/orgs/{}", city.branch_a)
+    );
+    let (s, v) = app
+        .send(
+            &admin,
+            "PUT",
+            &format!("/api/v1/orgs/{}/officers", city.branch_a),
+            json!([{"member_id": city.member_a, "post": "书记"}]),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let r = read(format!("branch:{}", city.branch_a)).await;
+    assert_eq!(
+        (r["value"].as_i64(), r["of"].as_i64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["records"].as_array().map(Vec::len), Some(0), "{r}");
+    // The unit: the share of its branches that lack nothing.
+    let (_, orgs) = app
+        .get(&admin, &format!("/api/v1/orgs?unit_id={}", city.unit_a))
+        .await;
+    let branches = orgs["items"]
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|o| o["kind"] == "branch").count());
+    assert!(branches >= 2, "{orgs}");
+    let r = read(format!("unit:{}", city.unit_a)).await;
+    assert_eq!(r["of"].as_i64(), Some(branches as i64), "{r} {orgs}");
+    assert_eq!(r["value"].as_i64(), Some(1), "{r}");
+    assert!(
+        r["records"].as_array().is_some_and(|a| !a.is_empty()),
+        "the other branches lack a secretary: {r}"
+    );
+    // Another unit's admin does not read this branch.
+    let other = app
+        .user_with(
+            &admin,
+            "bo_unit",
+            json!({"role": "unit", "unit_id": city.unit_b}),
+        )
+        .await;
+    let (s, _) = app
+        .get(
+            &other,
+            &format!(
+                "/api/v1/indicators/registry.branch_officers?subject=branch:{}",
+                city.branch_a
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

@@ -320,6 +320,57 @@ pub fn org_findings(o: &OrgFacts, term_years: Option<i64>, today: Date) -> Vec<F
     out
 }
 
+/// The secretary's post (书记), which every branch has.
+pub const POST_SECRETARY: &str = "书记";
+
+/// 班子健全 for one branch (criterion 3 of the grading standard): the checks it is held
+/// to and what it lacks. With 7 or more full members: a 书记, a committee of at least 3, and
+/// each member's own post (分工明确: no post held twice, no bare 委员); with fewer: a 书记.
+/// `posts`: the posts of its officers for the current term.
+pub fn branch_officer_checks(full_members: i64, posts: &[&str]) -> (i64, Vec<String>) {
+    let mut lacks = Vec::new();
+    if !posts.iter().any(|p| p.trim() == POST_SECRETARY) {
+        lacks.push("未设书记".to_string());
+    }
+    if full_members < FULL_FOR_COMMITTEE {
+        return (1, lacks);
+    }
+    let held = i64::try_from(posts.len()).unwrap_or(i64::MAX);
+    if held < MIN_COMMITTEE_POSTS {
+        lacks.push(format!(
+            "正式党员{full_members}名，支委{held}名：应设支部委员会（委员{MIN_COMMITTEE_POSTS}至5人）"
+        ));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    let mut unclear: Vec<&str> = Vec::new();
+    for p in posts.iter().map(|p| p.trim()) {
+        if p.is_empty() || p == "委员" || seen.contains(&p) {
+            if !unclear.contains(&p) {
+                unclear.push(p);
+            }
+        } else {
+            seen.push(p);
+        }
+    }
+    if !unclear.is_empty() {
+        let names: Vec<String> = unclear
+            .iter()
+            .map(|p| {
+                if p.is_empty() {
+                    "（空）".into()
+                } else {
+                    format!("「{p}」")
+                }
+            })
+            .collect();
+        lacks.push(format!(
+            "委员分工不明确：{} 未分到各自的职务",
+            names.join("、")
+        ));
+    }
+    (3, lacks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,5 +576,32 @@ mod tests {
         assert_eq!(early_election(date!(2027 - 05 - 31), due), due);
         assert_eq!(early_election(date!(2024 - 11 - 01), due), due);
         assert_eq!(early_election(date!(2024 - 11 - 01), None), None);
+    }
+
+    #[test]
+    fn branch_officers_by_size_at_the_edge_of_seven() {
+        let c = |full, posts: &[&str]| branch_officer_checks(full, posts);
+        assert_eq!(c(6, &["书记"]), (1, vec![]));
+        assert_eq!(c(3, &[]), (1, vec!["未设书记".to_string()]));
+        assert_eq!(c(6, &["副书记"]).1.len(), 1);
+        // Seven full members: a committee of three with posts of their own.
+        assert_eq!(c(7, &["书记", "组织委员", "宣传委员"]), (3, vec![]));
+        let (due, lacks) = c(7, &["书记"]);
+        assert_eq!(due, 3);
+        assert_eq!(lacks.len(), 1);
+        assert!(lacks[0].contains("支委1名"), "{lacks:?}");
+        let (_, lacks) = c(12, &["组织委员", "委员", "委员"]);
+        assert_eq!(lacks.len(), 2, "{lacks:?}");
+        assert!(lacks[0].contains("未设书记"));
+        assert!(lacks[1].contains("「委员」"), "{lacks:?}");
+        let (_, lacks) = c(9, &["书记", "宣传委员", "宣传委员", " "]);
+        assert_eq!(lacks.len(), 1, "{lacks:?}");
+        assert!(lacks[0].contains("「宣传委员」") && lacks[0].contains("（空）"));
+        assert_eq!(
+            c(9, &[" 书记 ", "组织委员", "纪检委员", "宣传委员"])
+                .1
+                .len(),
+            0
+        );
     }
 }
