@@ -54,7 +54,7 @@ pub async fn live(state: &AppState, standard: &Standard) -> AppResult<Arc<Live>>
     let key = format!(
         "grading-live {year} {} {}",
         keys.join(","),
-        others(state, &["registry"]).await?
+        others(state, &["registry", "pledge"]).await?
     );
     let cache = state.ext::<QueryCache>();
     Ok(cache
@@ -157,7 +157,7 @@ pub async fn board(
     let standard = super::store::published(state, standard_id).await?;
     let key = format!(
         "grading-board {cycle_id} {}",
-        others(state, &["orglife", "registry"]).await?
+        others(state, &["orglife", "registry", "pledge"]).await?
     );
     let cache = state.ext::<QueryCache>();
     Ok(cache
