@@ -21,8 +21,9 @@ use crate::pledges::rules;
 use crate::pledges::store;
 use crate::state::AppState;
 
-/// How long a browser or proxy may keep a board page before asking again (with its ETag).
-const CACHE_CONTROL: &str = "public, max-age=60";
+/// A browser or proxy may keep a board page but asks again each time with its ETag (a 304
+/// costs next to nothing), so a feedback published shows at the next visit, not a minute on.
+const CACHE_CONTROL: &str = "public, no-cache";
 
 #[derive(serde::Deserialize)]
 pub(super) struct YearQuery {
