@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::body::Bytes;
+
 use super::rules::{self, Fulfilment};
 use super::store::{PledgeLine, LINE_COLUMNS};
 use crate::db::{data_version, QueryCache, Sql};
@@ -234,20 +236,24 @@ async fn load(state: &AppState, year: i64) -> anyhow::Result<Board> {
 }
 
 /// A rendered page remembered under `key` (the path and what else it depends on) until the
-/// versions move; `make` renders it.
-pub async fn page<F, Fut>(state: &AppState, key: &str, make: F) -> AppResult<Arc<String>>
+/// versions move; `make` renders it. Kept as shared bytes, so serving it copies nothing.
+pub async fn page<F, Fut>(state: &AppState, key: &str, make: F) -> AppResult<Bytes>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = AppResult<String>>,
 {
     let key = format!("page {key} {}", versions(state).await?);
-    state
+    let html: Arc<Bytes> = state
         .ext::<QueryCache>()
         .derived(&state.db, "pledge", &key, || async move {
-            make().await.map_err(|e| anyhow::anyhow!("{e}"))
+            make()
+                .await
+                .map(Bytes::from)
+                .map_err(|e| anyhow::anyhow!("{e}"))
         })
         .await
-        .map_err(AppError::Internal)
+        .map_err(AppError::Internal)?;
+    Ok(html.as_ref().clone())
 }
 
 /// Published feedback and progress reports of one accepted pledge, for its public page.

@@ -4,8 +4,6 @@
 //! version of the pledges and the register and answered from memory with an ETag and
 //! `Cache-Control: public`; the form (a fresh challenge each time) is never cached.
 
-use std::sync::Arc;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -55,37 +53,43 @@ fn origin(headers: &HeaderMap, client: &ClientInfo) -> String {
     format!("{scheme}://{host}")
 }
 
-/// A cached page as an answer: 304 when the browser holds this version already.
-async fn answer<F, Fut>(
-    state: &AppState,
-    headers: &HeaderMap,
-    key: &str,
-    make: F,
-) -> AppResult<Response>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = AppResult<String>>,
-{
-    let etag = format!("W/\"{}\"", public::versions(state).await?);
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let mut r = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let html: Arc<String> = public::page(state, key, make).await?;
-        Html(html.as_ref().clone()).into_response()
-    };
+/// The board's ETag: the versions its pages are rendered under.
+async fn etag(state: &AppState) -> AppResult<String> {
+    Ok(format!("W/\"{}\"", public::versions(state).await?))
+}
+
+fn with_cache_headers(mut r: Response, etag: &str) -> Response {
     let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(CACHE_CONTROL),
     );
-    Ok(r)
+    r
+}
+
+/// 304 when the browser holds the pages of these versions already: answered before any
+/// lookup. (Its ETag came with a 200 of the same address at the same versions.)
+async fn not_modified(state: &AppState, headers: &HeaderMap) -> AppResult<Option<Response>> {
+    let etag = etag(state).await?;
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    Ok(fresh.then(|| with_cache_headers(StatusCode::NOT_MODIFIED.into_response(), &etag)))
+}
+
+/// A cached page as an answer, rendered by `make` when its versions moved.
+async fn answer<F, Fut>(state: &AppState, key: &str, make: F) -> AppResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<String>>,
+{
+    let etag = etag(state).await?;
+    let html = public::page(state, key, make).await?;
+    Ok(with_cache_headers(Html(html).into_response(), &etag))
 }
 
 fn render(t: &impl Template) -> AppResult<String> {
@@ -106,9 +110,12 @@ pub(super) async fn index_page(
     headers: HeaderMap,
     Query(q): Query<YearQuery>,
 ) -> AppResult<Response> {
+    if let Some(r) = not_modified(&state, &headers).await? {
+        return Ok(r);
+    }
     let year = year_of(&q)?;
     let st = state.clone();
-    answer(&state, &headers, &format!("index {year}"), || async move {
+    answer(&state, &format!("index {year}"), || async move {
         let board = public::board(&st, year).await?;
         render(&IndexPage {
             board: &board,
@@ -131,20 +138,18 @@ pub(super) async fn category_page(
     Path(id): Path<i64>,
     Query(q): Query<YearQuery>,
 ) -> AppResult<Response> {
+    if let Some(r) = not_modified(&state, &headers).await? {
+        return Ok(r);
+    }
     let year = year_of(&q)?;
     let board = public::board(&state, year).await?;
     if board.category(id).is_none() {
         return Err(AppError::NotFound);
     }
-    answer(
-        &state,
-        &headers,
-        &format!("category {id} {year}"),
-        || async move {
-            let c = board.category(id).ok_or(AppError::NotFound)?;
-            render(&CategoryPage { board: &board, c })
-        },
-    )
+    answer(&state, &format!("category {id} {year}"), || async move {
+        let c = board.category(id).ok_or(AppError::NotFound)?;
+        render(&CategoryPage { board: &board, c })
+    })
     .await
 }
 
@@ -161,20 +166,18 @@ pub(super) async fn unit_page(
     Path(id): Path<i64>,
     Query(q): Query<YearQuery>,
 ) -> AppResult<Response> {
+    if let Some(r) = not_modified(&state, &headers).await? {
+        return Ok(r);
+    }
     let year = year_of(&q)?;
     let board = public::board(&state, year).await?;
     if board.unit(id).is_none() {
         return Err(AppError::NotFound);
     }
-    answer(
-        &state,
-        &headers,
-        &format!("unit {id} {year}"),
-        || async move {
-            let u = board.unit(id).ok_or(AppError::NotFound)?;
-            render(&UnitPage { board: &board, u })
-        },
-    )
+    answer(&state, &format!("unit {id} {year}"), || async move {
+        let u = board.unit(id).ok_or(AppError::NotFound)?;
+        render(&UnitPage { board: &board, u })
+    })
     .await
 }
 
@@ -197,6 +200,9 @@ pub(super) async fn poster_page(
     Path(id): Path<i64>,
     Query(q): Query<YearQuery>,
 ) -> AppResult<Response> {
+    if let Some(r) = not_modified(&state, &headers).await? {
+        return Ok(r);
+    }
     let year = year_of(&q)?;
     let board = public::board(&state, year).await?;
     if board.unit(id).is_none() {
@@ -204,7 +210,7 @@ pub(super) async fn poster_page(
     }
     let origin = origin(&headers, &client);
     let key = format!("poster {id} {year} {origin}");
-    answer(&state, &headers, &key, || async move {
+    answer(&state, &key, || async move {
         let u = board.unit(id).ok_or(AppError::NotFound)?;
         let unit_url = format!("{origin}/public/pledges/units/{id}?year={year}");
         let items = u
@@ -259,13 +265,16 @@ pub(super) async fn pledge_page(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> AppResult<Response> {
+    if let Some(r) = not_modified(&state, &headers).await? {
+        return Ok(r);
+    }
     let year = pledge_year(&state, &key).await?;
     let board = public::board(&state, year).await?;
     let Some(pledge_id) = board.pledge(&key).map(|p| p.pledge_id) else {
         return Err(AppError::NotFound);
     };
     let st = state.clone();
-    answer(&state, &headers, &format!("pledge {key}"), || async move {
+    answer(&state, &format!("pledge {key}"), || async move {
         let p = board.pledge(&key).ok_or(AppError::NotFound)?;
         let (feedback, progress) = public::pledge_extras(&st, pledge_id).await?;
         render(&PledgePage {
