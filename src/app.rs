@@ -25,7 +25,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Yaoshi 钥匙 API", description = "机关党建分类指导系统接口。登录：POST /api/v1/session，或 Authorization: Bearer <API令牌>。"),
     servers((url = "/api/v1")),
-    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "guidance", description = "分类指导：共性目标、个性要求、年度计划与进展"), (name = "grading", description = "分级定档：评分标准"), (name = "system", description = "系统"), (name = "indicators", description = "指标：各功能发布的统计口径、数值及其依据记录"))
+    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "guidance", description = "分类指导：共性目标、个性要求、年度计划与进展"), (name = "grading", description = "分级定档：评分标准"), (name = "pledges", description = "一句话承诺：公开亮诺、督导践诺、践诺评价；/public/… 无需登录"), (name = "system", description = "系统"), (name = "indicators", description = "指标：各功能发布的统计口径、数值及其依据记录"))
 )]
 struct ApiDoc;
 
@@ -37,6 +37,7 @@ pub const FEATURES: &[Feature] = &[
     crate::orglife::FEATURE,
     crate::guidance::FEATURE,
     crate::grading::FEATURE,
+    crate::pledges::FEATURE,
     crate::notify::FEATURE,
     crate::system::FEATURE,
 ];
@@ -153,10 +154,16 @@ pub fn router(state: AppState) -> Router {
 
 /// Pages and API answers carry personal data (ID numbers unmasked, sign-in scans, exports):
 /// no browser or proxy may keep any of them. Only the static assets, the same for everyone,
-/// keep the caching their handler gives them.
+/// keep the caching their handler gives them, and so do the public pages (`/public/…`, the
+/// same for everyone and holding nothing personal) whose handler set one.
 async fn no_store(req: Request, next: Next) -> Response {
-    let static_asset = req.uri().path().starts_with("/static/");
+    let path = req.uri().path();
+    let static_asset = path.starts_with("/static/");
+    let public = path.starts_with("/public/");
     let mut resp = next.run(req).await;
+    if public && resp.headers().contains_key(header::CACHE_CONTROL) {
+        return resp;
+    }
     if !static_asset {
         resp.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -3210,6 +3210,7 @@ pub async fn run(state: &AppState, scale: Scale) -> anyhow::Result<DemoSummary> 
     crate::bootstrap::seed_reference_data(state).await?;
     let written = write_all(state, scale, today()).await?;
     crate::guidance::demo::seed(state, today()).await?;
+    crate::pledges::demo::seed(state, today()).await?;
     let accounts = create_accounts(state, &written, &password).await?;
     let graded = crate::grading::demo::seed(state, today(), SEED).await?;
     println!(

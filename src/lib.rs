@@ -26,6 +26,7 @@ pub mod notify;
 pub mod ops;
 pub mod org;
 pub mod orglife;
+pub mod pledges;
 pub mod state;
 pub mod system;
 pub mod text;

@@ -31,7 +31,9 @@ const BASE: &[&str] = &[
     "notify",
 ];
 /// Features: may use the base and, where they must, another feature's public functions.
-const FEATURES: &[&str] = &["account", "org", "orglife", "guidance", "grading", "system"];
+const FEATURES: &[&str] = &[
+    "account", "org", "orglife", "guidance", "grading", "pledges", "system",
+];
 /// What puts it all together: the app, the command line and the tools run from it.
 const TOP: &[&str] = &["lib", "main", "app", "cli", "bootstrap", "demo"];
 

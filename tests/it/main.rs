@@ -19,6 +19,7 @@ mod notify;
 mod ops;
 mod orglife;
 mod pages;
+mod pledges;
 mod registry;
 mod rules_edges;
 mod security;

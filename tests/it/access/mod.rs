@@ -15,6 +15,7 @@ mod indicators;
 mod notify;
 mod org;
 mod orglife;
+mod pledges;
 mod system;
 mod web;
 
@@ -80,6 +81,8 @@ struct Ctx {
     grading: grading::Prep,
     /// 分类指导's years, plans and tasks the rows act on.
     guidance: guidance::Prep,
+    /// 一句话承诺's pledges and feedback the rows act on.
+    pledges: pledges::Prep,
 }
 
 /// A meeting recorded through the page's form.
@@ -318,7 +321,9 @@ async fn every_role_on_every_route() {
     }
     let grading = grading::prepare(&app, &admin, city.branch_a).await;
     let guidance = guidance::prepare(&app, &admin, city.unit_a).await;
+    let pledges = pledges::prepare(&app, city.member_a, member_t, city.unit_a).await;
     let ctx = Ctx {
+        pledges,
         grading,
         guidance,
         approvals,
@@ -348,6 +353,7 @@ async fn every_role_on_every_route() {
         notify::rows,
         org::rows,
         orglife::rows,
+        pledges::rows,
         system::rows,
         web::rows,
     ]
@@ -368,6 +374,10 @@ async fn every_role_on_every_route() {
         "GET /api/v1/meetings/{id}/attachments/{aid}", // tests/it/orglife.rs
         "DELETE /api/v1/meetings/{id}/attachments/{aid}", // tests/it/orglife.rs
         "POST /api/v1/notifications/{id}/read", // own notifications: tests/it/notify.rs
+        // The public board needs no login: tests/it/pledges.rs.
+        "GET /api/v1/public/pledges/{key}",
+        "GET /api/v1/public/pledges/{key}/challenge",
+        "POST /api/v1/public/pledges/{key}/feedback",
     ];
     let mut missing = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
