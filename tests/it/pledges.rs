@@ -292,6 +292,27 @@ async fn pledge_reviewed_and_shown_on_the_board() {
     // The board, anonymous: escaped, cacheable, no personal data beyond name, post, division.
     let anon = TestApp::client();
     let cat = t.city_category().await;
+    // A category board's page number: past the last is the last; not a number is named.
+    let r = anon
+        .get(
+            t.app
+                .url(&format!("/public/pledges/categories/{cat}?page=7")),
+        )
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.expect("text").contains("张三"));
+    let r = anon
+        .get(
+            t.app
+                .url(&format!("/public/pledges/categories/{cat}?page=x")),
+        )
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("text").contains("页码应为正整数"));
     for path in [
         "/public/pledges".to_string(),
         format!("/public/pledges/categories/{cat}"),

@@ -26,6 +26,28 @@ const CACHE_CONTROL: &str = "public, no-cache";
 #[derive(serde::Deserialize)]
 pub(super) struct YearQuery {
     year: Option<String>,
+    /// The category board's page (40 pledges each).
+    page: Option<String>,
+}
+
+/// Pledges on one page of a category's board: a busy category's 500 would be half a
+/// megabyte on a phone.
+pub(super) const CATEGORY_PAGE: usize = 40;
+
+fn page_of(q: &YearQuery) -> AppResult<usize> {
+    let mut errors = crate::error::FieldErrors::new();
+    let page = match q.page.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => 1,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=100_000).contains(&n) => n,
+            _ => {
+                errors.insert("page".into(), format!("页码应为正整数，收到“{v}”"));
+                1
+            }
+        },
+    };
+    crate::web::filter_checked(errors)?;
+    Ok(page)
 }
 
 fn year_of(q: &YearQuery) -> AppResult<i64> {
@@ -130,6 +152,37 @@ pub(super) async fn index_page(
 struct CategoryPage<'a> {
     board: &'a Board,
     c: &'a BoardCategory,
+    /// This page's pledges under their units, in the board's order.
+    sections: Vec<(&'a BoardUnit, Vec<&'a BoardPledge>)>,
+    page: usize,
+    pages: usize,
+}
+
+/// Page `page` of a category's pledges, grouped under their units (a unit split by the
+/// page's edge shows on both); the page number is clamped to the last.
+fn category_sections(
+    c: &BoardCategory,
+    page: usize,
+) -> (Vec<(&BoardUnit, Vec<&BoardPledge>)>, usize, usize) {
+    let total = c.pledge_count();
+    let pages = total.div_ceil(CATEGORY_PAGE).max(1);
+    let page = page.clamp(1, pages);
+    let (from, to) = ((page - 1) * CATEGORY_PAGE, page * CATEGORY_PAGE);
+    let mut sections: Vec<(&BoardUnit, Vec<&BoardPledge>)> = Vec::new();
+    let mut at = 0;
+    for u in &c.units {
+        let n = u.pledges.len();
+        if total == 0 || (n == 0 && at >= from && (at < to || page == pages)) {
+            // Units with nothing public yet show on the page their place falls on.
+            sections.push((u, Vec::new()));
+        } else if at + n > from && at < to {
+            let lo = from.saturating_sub(at);
+            let hi = (to - at).min(n);
+            sections.push((u, u.pledges[lo..hi].iter().collect()));
+        }
+        at += n;
+    }
+    (sections, page, pages)
 }
 
 pub(super) async fn category_page(
@@ -142,14 +195,27 @@ pub(super) async fn category_page(
         return Ok(r);
     }
     let year = year_of(&q)?;
+    let page = page_of(&q)?;
     let board = public::board(&state, year).await?;
-    if board.category(id).is_none() {
+    let Some(c) = board.category(id) else {
         return Err(AppError::NotFound);
-    }
-    answer(&state, &format!("category {id} {year}"), || async move {
-        let c = board.category(id).ok_or(AppError::NotFound)?;
-        render(&CategoryPage { board: &board, c })
-    })
+    };
+    let page = category_sections(c, page).1;
+    answer(
+        &state,
+        &format!("category {id} {year} {page}"),
+        || async move {
+            let c = board.category(id).ok_or(AppError::NotFound)?;
+            let (sections, page, pages) = category_sections(c, page);
+            render(&CategoryPage {
+                board: &board,
+                c,
+                sections,
+                page,
+                pages,
+            })
+        },
+    )
     .await
 }
 
@@ -373,4 +439,79 @@ pub(super) async fn feedback_post(
     let mut r = no_store(Html(html).into_response());
     *r.status_mut() = status;
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: i64, n: usize) -> BoardUnit {
+        BoardUnit {
+            unit_id: id,
+            name: String::new(),
+            category_id: 1,
+            category_name: String::new(),
+            pledges: (0..n)
+                .map(|i| BoardPledge {
+                    pledge_id: i as i64,
+                    key: format!("{id}-{i}"),
+                    name: String::new(),
+                    post: String::new(),
+                    division: String::new(),
+                    body: String::new(),
+                    unit_id: id,
+                    unit_name: String::new(),
+                    milestones: Vec::new(),
+                    feedback_n: 0,
+                    rating_sum: 0,
+                    unit_result: None,
+                    committee_result: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn shape(c: &BoardCategory, page: usize) -> (Vec<(i64, Vec<String>)>, usize, usize) {
+        let (s, page, pages) = category_sections(c, page);
+        let s = s
+            .into_iter()
+            .map(|(u, l)| (u.unit_id, l.iter().map(|p| p.key.clone()).collect()))
+            .collect();
+        (s, page, pages)
+    }
+
+    #[test]
+    fn a_category_board_pages_its_pledges_under_their_units() {
+        let c = BoardCategory {
+            category_id: 1,
+            name: String::new(),
+            units: vec![unit(1, 30), unit(2, 0), unit(3, 25), unit(4, 0)],
+        };
+        let (s, page, pages) = shape(&c, 1);
+        assert_eq!((page, pages), (1, 2));
+        assert_eq!(s.len(), 3, "unit 1, the empty unit 2, the head of unit 3");
+        assert_eq!(s[0].1.len(), 30);
+        assert!(s[1].1.is_empty());
+        assert_eq!(s[2].1.len(), 10);
+        assert_eq!(s[2].1[0], "3-0");
+        let (s, page, _) = shape(&c, 2);
+        assert_eq!(page, 2);
+        assert_eq!(
+            s.len(),
+            2,
+            "the rest of unit 3 and the empty unit 4 at the end"
+        );
+        assert_eq!(s[0].1.first().map(String::as_str), Some("3-10"));
+        assert_eq!(s[0].1.len(), 15);
+        // Past the last page: the last page.
+        assert_eq!(shape(&c, 9).1, 2);
+        // Nothing public yet: every unit, one page.
+        let empty = BoardCategory {
+            category_id: 1,
+            name: String::new(),
+            units: vec![unit(1, 0), unit(2, 0)],
+        };
+        let (s, page, pages) = shape(&empty, 3);
+        assert_eq!((s.len(), page, pages), (2, 1, 1));
+    }
 }
