@@ -152,7 +152,7 @@ def main() -> None:
         f"## 一句话承诺 ({NAME})",
         "",
         f"Produced by `{os.environ.get('BENCH_PLEDGES_COMMAND', 'bash bench/pledges.sh')}` on {time.strftime('%Y-%m-%d')}: "
-        f"{accepted} accepted pledges this year, {in_category} of them in the busiest category (`{board}`); "
+        f"{accepted} accepted pledges this year, {in_category} of them in the busiest category (`{board}`, its first page of 40); "
         f"wrk -t2 -c32 from a second process on the same 2-core machine. `/healthz` of the same run: "
         f"{health[0]:.0f} req/s (p99 {health[2]}) before, {health_after[0]:.0f} (p99 {health_after[2]}) after.",
         "",
