@@ -243,17 +243,11 @@ pub async fn list_plans(
     f: &PlanFilter,
 ) -> AppResult<ListPage<PlanLine>> {
     let rows = all_plans(state, user, f).await?;
-    let total = rows.len() as i64;
     let paging = Paging {
         page: f.page,
         per_page: f.per_page,
     };
-    let items = rows
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(paging.per_page() as usize)
-        .collect();
-    Ok(ListPage { items, total })
+    Ok(ListPage::paged(rows, &paging))
 }
 
 // ---- one plan ----

@@ -361,17 +361,11 @@ pub async fn list_feedback(
     f: &FeedbackFilter,
 ) -> AppResult<ListPage<FeedbackLine>> {
     let rows = all_feedback(state, user, f).await?;
-    let total = rows.len() as i64;
     let paging = Paging {
         page: f.page,
         per_page: f.per_page,
     };
-    let items = rows
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(paging.per_page() as usize)
-        .collect();
-    Ok(ListPage { items, total })
+    Ok(ListPage::paged(rows, &paging))
 }
 
 /// A feedback's pledge, unit and status, under the caller's scope.

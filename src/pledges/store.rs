@@ -268,17 +268,11 @@ pub async fn list_pledges(
     f: &PledgeFilter,
 ) -> AppResult<ListPage<PledgeLine>> {
     let rows = all_pledges(state, user, f).await?;
-    let total = rows.len() as i64;
     let paging = Paging {
         page: f.page,
         per_page: f.per_page,
     };
-    let items = rows
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(paging.per_page() as usize)
-        .collect();
-    Ok(ListPage { items, total })
+    Ok(ListPage::paged(rows, &paging))
 }
 
 // ---- one pledge ----

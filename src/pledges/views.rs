@@ -108,17 +108,11 @@ pub async fn list_missing(
     f: &MissingFilter,
 ) -> AppResult<(i64, ListPage<MissingLine>)> {
     let (year, rows) = all_missing(state, user, f).await?;
-    let total = rows.len() as i64;
     let paging = Paging {
         page: f.page,
         per_page: f.per_page,
     };
-    let items = rows
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(paging.per_page() as usize)
-        .collect();
-    Ok((year, ListPage { items, total }))
+    Ok((year, ListPage::paged(rows, &paging)))
 }
 
 /// The figures of a unit, a category or the city.

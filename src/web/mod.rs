@@ -495,6 +495,19 @@ pub struct ListPage<T> {
     pub total: i64,
 }
 
+impl<T> ListPage<T> {
+    /// The page `paging` asks for out of every matching row, already filtered and sorted.
+    pub fn paged(rows: Vec<T>, paging: &Paging) -> ListPage<T> {
+        let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        let items = rows
+            .into_iter()
+            .skip(usize::try_from(paging.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(paging.per_page()).unwrap_or(0))
+            .collect();
+        ListPage { items, total }
+    }
+}
+
 /// A page's links, for the pager under a table.
 pub struct Pager {
     pub page: i64,

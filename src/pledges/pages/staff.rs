@@ -447,23 +447,15 @@ pub(super) async fn publish_page(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    match feedback::publish(&state, &user, id).await {
-        Ok(()) => Ok(web::redirect_with_flash(
-            &back_to(&pairs),
-            "反馈已公开，将显示在公开亮诺栏",
-        )),
-        Err(e) => {
-            let r = refusal(e)?;
-            feedback_render(
-                &state,
-                &user,
-                FeedbackFilter::default(),
-                FlashIn(None),
-                Some(r),
-            )
-            .await
-        }
-    }
+    let done = feedback::publish(&state, &user, id).await;
+    moderated(
+        &state,
+        &user,
+        &pairs,
+        done,
+        "反馈已公开，将显示在公开亮诺栏",
+    )
+    .await
 }
 
 pub(super) async fn hide_page(
@@ -475,16 +467,26 @@ pub(super) async fn hide_page(
     let input = HideInput {
         reason: field(&pairs, "reason"),
     };
-    match feedback::hide(&state, &user, id, &input).await {
-        Ok(()) => Ok(web::redirect_with_flash(
-            &back_to(&pairs),
-            "反馈已隐藏，理由已记录",
-        )),
+    let done = feedback::hide(&state, &user, id, &input).await;
+    moderated(&state, &user, &pairs, done, "反馈已隐藏，理由已记录").await
+}
+
+/// After publishing or hiding: back to the list the action came from with `flash`, or the
+/// feedback list again with the refusal.
+async fn moderated(
+    state: &AppState,
+    user: &CurrentUser,
+    pairs: &[(String, String)],
+    done: AppResult<()>,
+    flash: &str,
+) -> AppResult<Response> {
+    match done {
+        Ok(()) => Ok(web::redirect_with_flash(&back_to(pairs), flash)),
         Err(e) => {
             let r = refusal(e)?;
             feedback_render(
-                &state,
-                &user,
+                state,
+                user,
                 FeedbackFilter::default(),
                 FlashIn(None),
                 Some(r),
