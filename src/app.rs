@@ -25,7 +25,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Yaoshi 钥匙 API", description = "机关党建分类指导系统接口。登录：POST /api/v1/session，或 Authorization: Bearer <API令牌>。"),
     servers((url = "/api/v1")),
-    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "guidance", description = "分类指导：共性目标、个性要求、年度计划与进展"), (name = "grading", description = "分级定档：评分标准"), (name = "pledges", description = "一句话承诺：公开亮诺、督导践诺、践诺评价；/public/… 无需登录"), (name = "system", description = "系统"), (name = "indicators", description = "指标：各功能发布的统计口径、数值及其依据记录"))
+    tags((name = "auth", description = "登录与令牌"), (name = "org", description = "组织体系"), (name = "orglife", description = "组织生活"), (name = "guidance", description = "分类指导：共性目标、个性要求、年度计划与进展"), (name = "grading", description = "分级定档：评分标准"), (name = "pledges", description = "一句话承诺：公开亮诺、督导践诺、践诺评价；/public/… 无需登录"), (name = "checkin", description = "扫码签到：会议与志愿服务活动共用"), (name = "system", description = "系统"), (name = "indicators", description = "指标：各功能发布的统计口径、数值及其依据记录"))
 )]
 struct ApiDoc;
 
@@ -63,7 +63,9 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
 
 /// The API routes and their OpenAPI document, built together so they cannot drift apart.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(crate::indicators::api());
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::indicators::api())
+        .merge(crate::checkin::api());
     for f in FEATURES {
         api = api.merge((f.api)());
     }
@@ -73,7 +75,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api_router, doc) = api();
     let doc = Arc::new(doc);
-    let mut pages = Router::new().merge(crate::web::home::routes());
+    let mut pages = Router::new()
+        .merge(crate::web::home::routes())
+        .merge(crate::checkin::pages());
     for f in FEATURES {
         pages = pages.merge((f.pages)());
     }

@@ -19,6 +19,9 @@ pub enum AppError {
     BadCredentials,
     #[error("没有权限执行此操作")]
     Forbidden,
+    /// Forbidden for a reason the caller should be told ("您不是本支部党员，不能签到此会议").
+    #[error("{0}")]
+    Refused(String),
     #[error("请先修改初始密码")]
     PasswordChangeRequired,
     #[error("密码已过期，请先修改密码")]
@@ -83,6 +86,7 @@ impl AppError {
         match self {
             AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden
+            | AppError::Refused(_)
             | AppError::PasswordChangeRequired
             | AppError::PasswordExpired
             | AppError::TotpEnrolmentRequired
@@ -102,7 +106,7 @@ impl AppError {
         match self {
             AppError::Unauthorized => "unauthorized",
             AppError::BadCredentials => "bad_credentials",
-            AppError::Forbidden => "forbidden",
+            AppError::Forbidden | AppError::Refused(_) => "forbidden",
             AppError::PasswordChangeRequired => "password_change_required",
             AppError::PasswordExpired => "password_expired",
             AppError::TotpEnrolmentRequired => "totp_enrolment_required",

@@ -25,6 +25,8 @@ pub struct Feature {
     pub home: Option<CardsFn>,
     /// Figures the feature publishes for grading, competitions and dashboards.
     pub indicators: &'static [Indicator],
+    /// What its organisers sign people in to by QR code (扫码签到).
+    pub checkin: &'static [crate::checkin::Kind],
 }
 
 impl Feature {
@@ -44,13 +46,17 @@ impl Feature {
             jobs: &[],
             home: None,
             indicators: &[],
+            checkin: &[],
         }
     }
 }
 
 /// The labels of actions that base modules record themselves.
-const BASE_AUDIT_LABELS: &[&[(&str, &str)]] =
-    &[crate::audit::AUDIT_LABELS, crate::auth::AUDIT_LABELS];
+const BASE_AUDIT_LABELS: &[&[(&str, &str)]] = &[
+    crate::audit::AUDIT_LABELS,
+    crate::auth::AUDIT_LABELS,
+    crate::checkin::AUDIT_LABELS,
+];
 
 /// Hands every feature's parts to the modules that use them. The same list for every app of
 /// the process, so the first call sets them and later calls change nothing.
@@ -61,6 +67,7 @@ pub fn install(features: &'static [Feature]) {
     labels.extend(features.iter().map(|f| f.audit_labels));
     crate::audit::install_labels(&labels);
     crate::indicators::install(features.iter().flat_map(|f| f.indicators.iter()).collect());
+    crate::checkin::install(features.iter().flat_map(|f| f.checkin.iter()).collect());
     crate::jobs::install(crate::jobs::Jobs {
         steps: features.iter().flat_map(|f| f.daily.iter()).collect(),
         jobs: features.iter().flat_map(|f| f.jobs.iter()).collect(),

@@ -7,6 +7,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod checkin;
 pub mod choice;
 pub mod cli;
 pub mod clock;

@@ -27,6 +27,8 @@ const BASE: &[&str] = &[
     "auth",
     "indicators",
     "web",
+    // 扫码签到: the mechanism and its seam (`Feature::checkin`), under the features.
+    "checkin",
     "feature",
     "notify",
 ];

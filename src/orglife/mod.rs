@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod attachments;
+pub mod checkin;
 pub mod grid;
 pub mod home;
 pub mod indicators;
@@ -99,6 +100,7 @@ pub const FEATURE: Feature = Feature {
     }],
     home: Some(home::cards),
     indicators: indicators::INDICATORS,
+    checkin: &[checkin::KIND],
     ..Feature::new("orglife", pages, api)
 };
 

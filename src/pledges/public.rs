@@ -235,25 +235,43 @@ async fn load(state: &AppState, year: i64) -> anyhow::Result<Board> {
     Ok(Board { year, categories })
 }
 
+/// A rendered page as served: the HTML, and the same gzipped once for the browsers that
+/// take it (every phone's does) — compressed per version, not per request.
+pub struct Rendered {
+    pub html: Bytes,
+    pub gzip: Bytes,
+}
+
 /// A rendered page remembered under `key` (the path and what else it depends on) until the
 /// versions move; `make` renders it. Kept as shared bytes, so serving it copies nothing.
-pub async fn page<F, Fut>(state: &AppState, key: &str, make: F) -> AppResult<Bytes>
+pub async fn page<F, Fut>(state: &AppState, key: &str, make: F) -> AppResult<Arc<Rendered>>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = AppResult<String>>,
 {
     let key = format!("page {key} {}", versions(state).await?);
-    let html: Arc<Bytes> = state
+    state
         .ext::<QueryCache>()
         .derived(&state.db, "pledge", &key, || async move {
-            make()
-                .await
-                .map(Bytes::from)
-                .map_err(|e| anyhow::anyhow!("{e}"))
+            let html = make().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let gzip = gzip(html.as_bytes())?;
+            Ok(Rendered {
+                html: Bytes::from(html),
+                gzip: Bytes::from(gzip),
+            })
         })
         .await
-        .map_err(AppError::Internal)?;
-    Ok(html.as_ref().clone())
+        .map_err(AppError::Internal)
+}
+
+fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::best(),
+    );
+    e.write_all(bytes)?;
+    Ok(e.finish()?)
 }
 
 /// Published feedback and progress reports of one accepted pledge, for its public page.

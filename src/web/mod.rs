@@ -565,6 +565,24 @@ pub fn fmt_bytes(size: i64) -> String {
 }
 
 /// Whether a request came from htmx (it then gets a fragment rather than a page).
+/// The address QR codes point at (the pledge poster, 扫码签到): the scheme and host the visitor used, when the host is a
+/// plain host name (a forged one only ever lands in its own cache entry).
+pub fn origin(headers: &axum::http::HeaderMap, client: &crate::auth::client::ClientInfo) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 100
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        })
+        .unwrap_or("localhost");
+    let scheme = if client.https { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
 pub fn is_htmx(headers: &axum::http::HeaderMap) -> bool {
     headers.contains_key("hx-request")
 }

@@ -7,6 +7,7 @@ mod archive;
 mod assessment;
 mod auth;
 mod backup;
+mod checkin;
 mod common;
 mod crypto;
 mod establishment;

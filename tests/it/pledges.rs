@@ -347,6 +347,32 @@ async fn pledge_reviewed_and_shown_on_the_board() {
             .await
             .expect("get");
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        // A phone's browser takes gzip: the same page, compressed once per version.
+        let r = anon
+            .get(t.app.url(&path))
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            r.headers()[reqwest::header::CONTENT_ENCODING],
+            "gzip",
+            "{path}"
+        );
+        assert_eq!(
+            r.headers()[reqwest::header::VARY],
+            "accept-encoding",
+            "{path}"
+        );
+        let packed = r.bytes().await.expect("bytes");
+        let mut unpacked = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&packed[..]),
+            &mut unpacked,
+        )
+        .expect("gunzip");
+        assert_eq!(unpacked, html, "{path}");
+        assert!(packed.len() < html.len(), "{path}");
     }
     let (_, poster) = t
         .html(

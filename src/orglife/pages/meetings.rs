@@ -157,6 +157,8 @@ pub(in crate::orglife) struct MeetingForm {
     reopens: bool,
     /// Why the unit returned the record, while it is returned.
     return_reason: Option<String>,
+    /// Said above the form when its attendance was pre-filled from 扫码签到.
+    checkin_note: Option<String>,
 }
 
 impl MeetingForm {
@@ -283,6 +285,25 @@ pub(in crate::orglife) async fn render_form(
     errors: FieldErrors,
     reopens: bool,
 ) -> AppResult<Response> {
+    render_form_noted(
+        state, user, title, action, meeting_id, v, errors, reopens, None,
+    )
+    .await
+}
+
+/// The form, with a note above it (the attendance pre-filled from 扫码签到).
+#[allow(clippy::too_many_arguments)]
+async fn render_form_noted(
+    state: &AppState,
+    user: &CurrentUser,
+    title: &str,
+    action: String,
+    meeting_id: Option<i64>,
+    v: MeetingInput,
+    errors: FieldErrors,
+    reopens: bool,
+    checkin_note: Option<String>,
+) -> AppResult<Response> {
     let branches = pickers::branches_labelled(state, user, None).await?;
     let groups = if v.branch_id > 0 {
         pickers::groups(state, &user.scope(), v.branch_id).await?
@@ -316,6 +337,7 @@ pub(in crate::orglife) async fn render_form(
         errors,
         reopens,
         return_reason,
+        checkin_note,
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -498,6 +520,10 @@ pub(in crate::orglife) struct DetailPage {
     can_submit: bool,
     can_review: bool,
     can_delete: bool,
+    /// 扫码签到 may be opened: an open record, held today, by its branch's admin.
+    can_checkin: bool,
+    /// How many have signed in by scanning.
+    checked_in: usize,
     quorum_rule: String,
     /// Whom 应到/实到 count: the full (voting) members, the committee, or everyone expected.
     counted: &'static str,
@@ -544,6 +570,10 @@ pub(in crate::orglife) async fn detail(
             && m.status == MeetingStatus::Submitted
             && crate::orglife::review::submitted_by(state, id).await? != Some(user.user_id),
         can_delete: writer && m.status.is_open(),
+        can_checkin: writer && m.status.is_open() && m.held_on == crate::clock::today().to_string(),
+        checked_in: crate::checkin::store::times(state, crate::orglife::checkin::KIND.key, id)
+            .await?
+            .len(),
         counted: match quorum {
             Quorum::HalfOfFullMembers => "正式党员（有表决权，不含预备党员）",
             Quorum::HalfOfCommittee => "支委会委员",
@@ -571,10 +601,17 @@ pub(in crate::orglife) async fn detail_page(
     detail(&state, &user, id, flash, None).await
 }
 
+#[derive(Deserialize)]
+pub(in crate::orglife) struct EditQuery {
+    /// `1`: pre-fill the attendance from 扫码签到.
+    checkin: Option<String>,
+}
+
 pub(in crate::orglife) async fn edit_page(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Query(q): Query<EditQuery>,
 ) -> AppResult<Response> {
     user.require(store::may_write(&user))?;
     let m = store::get(&state, &user, id).await?;
@@ -607,7 +644,18 @@ pub(in crate::orglife) async fn edit_page(
             .collect(),
         client_token: None,
     };
-    render_form(
+    let mut v = v;
+    let checkin_note = if q.checkin.as_deref() == Some("1") {
+        Some(match crate::orglife::checkin::prefill(&state, id, &mut v).await? {
+            Some(n) => format!(
+                "已按扫码签到预填出席情况：{n}人签到记为出席，其余记为缺席（已请假的保留）。请核对、补填请假原因后保存。"
+            ),
+            None => "还没有人扫码签到，出席情况未改动。".to_string(),
+        })
+    } else {
+        None
+    };
+    render_form_noted(
         &state,
         &user,
         "修改会议记录",
@@ -616,6 +664,7 @@ pub(in crate::orglife) async fn edit_page(
         v,
         FieldErrors::new(),
         m.status == MeetingStatus::Accepted,
+        checkin_note,
     )
     .await
 }

@@ -57,24 +57,6 @@ fn year_of(q: &YearQuery) -> AppResult<i64> {
     Ok(y)
 }
 
-/// The address QR codes point at: the scheme and host the visitor used, when the host is a
-/// plain host name (a forged one only ever lands in its own cache entry).
-fn origin(headers: &HeaderMap, client: &ClientInfo) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 100
-                && h.bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
-                })
-        })
-        .unwrap_or("localhost");
-    let scheme = if client.https { "https" } else { "http" };
-    format!("{scheme}://{host}")
-}
-
 /// The board's ETag: the versions its pages are rendered under.
 async fn etag(state: &AppState) -> AppResult<String> {
     Ok(format!("W/\"{}\"", public::versions(state).await?))
@@ -104,14 +86,49 @@ async fn not_modified(state: &AppState, headers: &HeaderMap) -> AppResult<Option
 }
 
 /// A cached page as an answer, rendered by `make` when its versions moved.
-async fn answer<F, Fut>(state: &AppState, key: &str, make: F) -> AppResult<Response>
+async fn answer<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &str,
+    make: F,
+) -> AppResult<Response>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = AppResult<String>>,
 {
     let etag = etag(state).await?;
-    let html = public::page(state, key, make).await?;
-    Ok(with_cache_headers(Html(html).into_response(), &etag))
+    let page = public::page(state, key, make).await?;
+    let mut r = if takes_gzip(headers) {
+        let mut r = Html(page.gzip.clone()).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        Html(page.html.clone()).into_response()
+    };
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Ok(with_cache_headers(r, &etag))
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip, deflate, br`), not refusing it
+/// with `q=0`.
+fn takes_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }
 
 fn render(t: &impl Template) -> AppResult<String> {
@@ -137,7 +154,7 @@ pub(super) async fn index_page(
     }
     let year = year_of(&q)?;
     let st = state.clone();
-    answer(&state, &format!("index {year}"), || async move {
+    answer(&state, &headers, &format!("index {year}"), || async move {
         let board = public::board(&st, year).await?;
         render(&IndexPage {
             board: &board,
@@ -203,6 +220,7 @@ pub(super) async fn category_page(
     let page = category_sections(c, page).1;
     answer(
         &state,
+        &headers,
         &format!("category {id} {year} {page}"),
         || async move {
             let c = board.category(id).ok_or(AppError::NotFound)?;
@@ -240,10 +258,15 @@ pub(super) async fn unit_page(
     if board.unit(id).is_none() {
         return Err(AppError::NotFound);
     }
-    answer(&state, &format!("unit {id} {year}"), || async move {
-        let u = board.unit(id).ok_or(AppError::NotFound)?;
-        render(&UnitPage { board: &board, u })
-    })
+    answer(
+        &state,
+        &headers,
+        &format!("unit {id} {year}"),
+        || async move {
+            let u = board.unit(id).ok_or(AppError::NotFound)?;
+            render(&UnitPage { board: &board, u })
+        },
+    )
     .await
 }
 
@@ -274,9 +297,9 @@ pub(super) async fn poster_page(
     if board.unit(id).is_none() {
         return Err(AppError::NotFound);
     }
-    let origin = origin(&headers, &client);
+    let origin = crate::web::origin(&headers, &client);
     let key = format!("poster {id} {year} {origin}");
-    answer(&state, &key, || async move {
+    answer(&state, &headers, &key, || async move {
         let u = board.unit(id).ok_or(AppError::NotFound)?;
         let unit_url = format!("{origin}/public/pledges/units/{id}?year={year}");
         let items = u
@@ -340,7 +363,7 @@ pub(super) async fn pledge_page(
         return Err(AppError::NotFound);
     };
     let st = state.clone();
-    answer(&state, &format!("pledge {key}"), || async move {
+    answer(&state, &headers, &format!("pledge {key}"), || async move {
         let p = board.pledge(&key).ok_or(AppError::NotFound)?;
         let (feedback, progress) = public::pledge_extras(&st, pledge_id).await?;
         render(&PledgePage {
@@ -444,6 +467,25 @@ pub(super) async fn feedback_post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_is_served_to_whoever_takes_it() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(v).expect("value"),
+            );
+            m
+        };
+        assert!(takes_gzip(&h("gzip, deflate, br")));
+        assert!(takes_gzip(&h("br;q=1.0, GZIP;q=0.5")));
+        assert!(takes_gzip(&h("*")));
+        assert!(!takes_gzip(&h("gzip;q=0")));
+        assert!(!takes_gzip(&h("br, deflate")));
+        assert!(!takes_gzip(&h("identity")));
+        assert!(!takes_gzip(&HeaderMap::new()));
+    }
 
     fn unit(id: i64, n: usize) -> BoardUnit {
         BoardUnit {

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::common::{city, nth_id, TestApp};
 
 mod account;
+mod checkin;
 mod grading;
 mod guidance;
 mod indicators;
@@ -83,6 +84,8 @@ struct Ctx {
     guidance: guidance::Prep,
     /// 一句话承诺's pledges and feedback the rows act on.
     pledges: pledges::Prep,
+    /// A sign-in (扫码签到) of the draft meeting `mt`.
+    checkin: i64,
 }
 
 /// A meeting recorded through the page's form.
@@ -322,7 +325,9 @@ async fn every_role_on_every_route() {
     let grading = grading::prepare(&app, &admin, city.branch_a).await;
     let guidance = guidance::prepare(&app, &admin, city.unit_a).await;
     let pledges = pledges::prepare(&app, city.member_a, member_t, city.unit_a).await;
+    let checkin = checkin::prepare(&app, mt).await;
     let ctx = Ctx {
+        checkin,
         pledges,
         grading,
         guidance,
@@ -347,6 +352,7 @@ async fn every_role_on_every_route() {
     // One table per feature, collected here.
     let routes: Vec<Route> = [
         account::rows,
+        checkin::rows,
         grading::rows,
         guidance::rows,
         indicators::rows,
