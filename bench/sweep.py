@@ -140,10 +140,12 @@ def fill(base: str, template: str, cookie: str) -> str | None:
     return None if "{" in tail else f"{head}{ident}{tail}"
 
 
-def wrk(base: str, path: str, cookie: str | None) -> tuple[float, str, str, int]:
+def wrk(base: str, path: str, cookie: str | None, headers: tuple[str, ...] = ()) -> tuple[float, str, str, int]:
     cmd = ["wrk", "-t2", "-c32", f"-d{SECONDS}s", "--latency"]
     if cookie:
         cmd += ["-H", f"Cookie: yaoshi_session={cookie}"]
+    for h in headers:
+        cmd += ["-H", h]
     out = subprocess.run(cmd + [base + path], capture_output=True, text=True, check=False).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) if "Requests/sec" in out else 0.0
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
