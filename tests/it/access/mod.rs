@@ -17,6 +17,7 @@ mod org;
 mod orglife;
 mod pledges;
 mod system;
+mod volunteer;
 mod web;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -83,6 +84,8 @@ struct Ctx {
     guidance: guidance::Prep,
     /// 一句话承诺's pledges and feedback the rows act on.
     pledges: pledges::Prep,
+    /// 志愿者银行's needs, claims and reports the rows act on.
+    volunteer: volunteer::Prep,
 }
 
 /// A meeting recorded through the page's form.
@@ -322,7 +325,17 @@ async fn every_role_on_every_route() {
     let grading = grading::prepare(&app, &admin, city.branch_a).await;
     let guidance = guidance::prepare(&app, &admin, city.unit_a).await;
     let pledges = pledges::prepare(&app, city.member_a, member_t, city.unit_a).await;
+    let volunteer = volunteer::prepare(
+        &app,
+        city.community,
+        city.member_a,
+        member_t,
+        city.unit_a,
+        city.branch_a,
+    )
+    .await;
     let ctx = Ctx {
+        volunteer,
         pledges,
         grading,
         guidance,
@@ -355,6 +368,7 @@ async fn every_role_on_every_route() {
         orglife::rows,
         pledges::rows,
         system::rows,
+        volunteer::rows,
         web::rows,
     ]
     .iter()
