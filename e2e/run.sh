@@ -40,3 +40,4 @@ node --test --test-reporter=spec e2e/grading.test.mjs
 node --test --test-reporter=spec e2e/guidance.test.mjs
 node --test --test-reporter=spec e2e/pledges.test.mjs
 node --test --test-reporter=spec e2e/checkin.test.mjs
+node --test --test-reporter=spec e2e/volunteer.test.mjs

@@ -38,6 +38,7 @@ pub const FEATURES: &[Feature] = &[
     crate::guidance::FEATURE,
     crate::grading::FEATURE,
     crate::pledges::FEATURE,
+    crate::volunteer::FEATURE,
     crate::notify::FEATURE,
     crate::system::FEATURE,
 ];

@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// The volunteer bank's hours ledger.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
     /// Keys for ID numbers and phones encrypted at rest (see docs/CRYPTO.md).
     Keys {
         #[command(subcommand)]
@@ -128,6 +133,13 @@ enum AdminAction {
 enum BackupAction {
     /// Check a backup file completely without restoring it.
     Verify { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum LedgerAction {
+    /// Recompute every balance from the movements, check every transfer and the whole
+    /// ledger sum to zero and the served-hours aggregates; exit 3 on any mismatch.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -465,6 +477,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Keys { action } => return keys(config, action).await,
+        Command::Ledger {
+            action: LedgerAction::Verify,
+        } => {
+            let state = crate::app::state(config).await?;
+            let started = std::time::Instant::now();
+            let v = crate::volunteer::ledger::verify(&state.db.pool).await?;
+            println!(
+                "时长台账：{} 个账户，{} 笔记账，{} 条分录",
+                v.accounts, v.transfers, v.movements
+            );
+            if v.ok() {
+                println!(
+                    "核对通过：每个账户余额等于其分录之和，每笔记账与全账合计为零，月度汇总与记账一致（用时 {:.2} 秒）",
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                println!("核对失败，发现 {} 处问题：", v.problems.len());
+                for p in &v.problems {
+                    println!("  {p}");
+                }
+                return Ok(ExitCode::from(3));
+            }
+        }
         Command::Audit {
             action: AuditAction::Verify,
         } => {

@@ -3211,6 +3211,12 @@ pub async fn run(state: &AppState, scale: Scale) -> anyhow::Result<DemoSummary> 
     let written = write_all(state, scale, today()).await?;
     crate::guidance::demo::seed(state, today()).await?;
     crate::pledges::demo::seed(state, today()).await?;
+    // The ledger's size: about 3,000,000 movements from city scale up (the benchmark's).
+    let movements = match scale {
+        Scale::Small => 20_000,
+        Scale::City | Scale::Province => 3_000_000,
+    };
+    crate::volunteer::demo::seed(state, today(), movements).await?;
     let accounts = create_accounts(state, &written, &password).await?;
     let graded = crate::grading::demo::seed(state, today(), SEED).await?;
     println!(

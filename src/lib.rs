@@ -31,5 +31,6 @@ pub mod pledges;
 pub mod state;
 pub mod system;
 pub mod text;
+pub mod volunteer;
 pub mod web;
 pub mod xlsx;

@@ -54,7 +54,7 @@ pub async fn live(state: &AppState, standard: &Standard) -> AppResult<Arc<Live>>
     let key = format!(
         "grading-live {year} {} {}",
         keys.join(","),
-        others(state, &["registry", "pledge"]).await?
+        others(state, &["registry", "pledge", "volunteer"]).await?
     );
     let cache = state.ext::<QueryCache>();
     Ok(cache
@@ -195,7 +195,7 @@ pub async fn board(
     let key = if live_n > 0 {
         format!(
             "grading-board {cycle_id} {}",
-            others(state, &["orglife", "registry", "pledge"]).await?
+            others(state, &["orglife", "registry", "pledge", "volunteer"]).await?
         )
     } else {
         format!("grading-board {cycle_id} frozen")

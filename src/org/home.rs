@@ -168,9 +168,10 @@ async fn cards_of(state: &AppState, user: &CurrentUser) -> AppResult<Vec<HomeCar
     let communities: Vec<super::communities::Community> = if user.community_ids().is_empty() {
         Vec::new()
     } else {
-        let mut sql = Sql::new(
-            "select community_id, name, address, contact from community where community_id in ",
-        );
+        let mut sql = Sql::new(&format!(
+            "select {} from community where community_id in ",
+            super::communities::COLUMNS
+        ));
         sql.bind_list(&user.community_ids()).push(" order by name");
         sql.fetch_all(&state.db.pool).await?
     };

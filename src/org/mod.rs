@@ -102,6 +102,7 @@ const AUDIT_LABELS: &[(&str, &str)] = &[
     ("community.create", "新建社区"),
     ("community.update", "修改社区"),
     ("community.delete", "删除社区"),
+    ("community.import", "导入社区"),
     ("org.election", "登记换届选举"),
     ("org.term_extension", "批准延期换届"),
 ];

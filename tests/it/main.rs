@@ -25,4 +25,5 @@ mod registry;
 mod rules_edges;
 mod security;
 mod throttle;
+mod volunteer;
 mod web_use;

@@ -18,6 +18,7 @@ mod org;
 mod orglife;
 mod pledges;
 mod system;
+mod volunteer;
 mod web;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -86,6 +87,8 @@ struct Ctx {
     pledges: pledges::Prep,
     /// A sign-in (扫码签到) of the draft meeting `mt`.
     checkin: i64,
+    /// 志愿者银行's needs, claims and reports the rows act on.
+    volunteer: volunteer::Prep,
 }
 
 /// A meeting recorded through the page's form.
@@ -326,8 +329,18 @@ async fn every_role_on_every_route() {
     let guidance = guidance::prepare(&app, &admin, city.unit_a).await;
     let pledges = pledges::prepare(&app, city.member_a, member_t, city.unit_a).await;
     let checkin = checkin::prepare(&app, mt).await;
+    let volunteer = volunteer::prepare(
+        &app,
+        city.community,
+        city.member_a,
+        member_t,
+        city.unit_a,
+        city.branch_a,
+    )
+    .await;
     let ctx = Ctx {
         checkin,
+        volunteer,
         pledges,
         grading,
         guidance,
@@ -361,6 +374,7 @@ async fn every_role_on_every_route() {
         orglife::rows,
         pledges::rows,
         system::rows,
+        volunteer::rows,
         web::rows,
     ]
     .iter()
