@@ -175,7 +175,10 @@ pub fn check_need(n: &NeedFields, now: i64) -> Result<(i64, i64), Problems> {
             if b <= a {
                 p.insert("ends_at".into(), "结束时间应晚于开始时间".into());
             } else if a < now {
-                p.insert("starts_at".into(), "开始时间已过，不能发布过去的需求".into());
+                p.insert(
+                    "starts_at".into(),
+                    "开始时间已过，不能发布过去的需求".into(),
+                );
             }
         }
     }
@@ -257,7 +260,8 @@ pub fn check_cancel(status: &str, starts_at: i64, now: i64) -> Result<(), String
 pub fn month_of(t: i64) -> String {
     match OffsetDateTime::from_unix_timestamp(t) {
         Ok(dt) => {
-            let d = dt.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
+            let d =
+                dt.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
             format!("{:04}-{:02}", d.year(), u8::from(d.month()))
         }
         Err(_) => "1970-01".into(),
@@ -306,8 +310,8 @@ pub fn parse_local_time(s: &str) -> Option<i64> {
     let mut tp = t.split(':').map(|x| x.parse::<i64>().ok());
     let (hh, mm) = (tp.next()??, tp.next()??);
     let month = Month::try_from(u8::try_from(m).ok()?).ok()?;
-    let date = Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(day).ok()?)
-        .ok()?;
+    let date =
+        Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(day).ok()?).ok()?;
     if !(0..24).contains(&hh) || !(0..60).contains(&mm) {
         return None;
     }
@@ -323,7 +327,8 @@ pub fn local_input(t: i64) -> String {
 fn crate_fmt(t: i64) -> String {
     match OffsetDateTime::from_unix_timestamp(t) {
         Ok(dt) => {
-            let d = dt.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
+            let d =
+                dt.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
             format!(
                 "{:04}-{:02}-{:02} {:02}:{:02}",
                 d.year(),
@@ -355,7 +360,10 @@ mod tests {
         );
         assert_eq!(ReportPeriod::parse("2026H3"), None);
         assert_eq!(ReportPeriod::parse("H1"), None);
-        assert_eq!(ReportPeriod::parse("2026H1").map(|p| p.label()), Some("2026年上半年".into()));
+        assert_eq!(
+            ReportPeriod::parse("2026H1").map(|p| p.label()),
+            Some("2026年上半年".into())
+        );
     }
 
     #[test]
@@ -379,8 +387,12 @@ mod tests {
         assert!(check_minutes(120, 180, 0).is_ok());
         assert!(check_minutes(180, 180, 0).is_ok());
         assert!(check_minutes(-1, 180, 0).unwrap_err().contains("负数"));
-        assert!(check_minutes(181, 180, 0).unwrap_err().contains("超过了该需求"));
-        assert!(check_minutes(600, 2000, 900).unwrap_err().contains("24小时"));
+        assert!(check_minutes(181, 180, 0)
+            .unwrap_err()
+            .contains("超过了该需求"));
+        assert!(check_minutes(600, 2000, 900)
+            .unwrap_err()
+            .contains("24小时"));
         assert!(check_minutes(540, 2000, 900).is_ok());
         assert!(check_minutes(1441, 3000, 0).unwrap_err().contains("24小时"));
     }
@@ -398,16 +410,24 @@ mod tests {
     fn claims_within_limits() {
         let now = 1000;
         assert!(check_claim(true, 2000, 3000, 2, 1, &[], now).is_ok());
-        assert!(check_claim(true, 2000, 3000, 2, 2, &[], now).unwrap_err().contains("名额已满"));
-        assert!(check_claim(true, 900, 3000, 2, 0, &[], now).unwrap_err().contains("已开始"));
-        assert!(check_claim(false, 2000, 3000, 2, 0, &[], now).unwrap_err().contains("已撤销"));
+        assert!(check_claim(true, 2000, 3000, 2, 2, &[], now)
+            .unwrap_err()
+            .contains("名额已满"));
+        assert!(check_claim(true, 900, 3000, 2, 0, &[], now)
+            .unwrap_err()
+            .contains("已开始"));
+        assert!(check_claim(false, 2000, 3000, 2, 0, &[], now)
+            .unwrap_err()
+            .contains("已撤销"));
         assert!(check_claim(true, 2000, 3000, 2, 0, &[(2500, 3500)], now)
             .unwrap_err()
             .contains("时间重叠"));
         // Touching ends do not overlap.
         assert!(check_claim(true, 2000, 3000, 2, 0, &[(3000, 3500), (1000, 2000)], now).is_ok());
         assert!(check_cancel("claimed", 2000, now).is_ok());
-        assert!(check_cancel("claimed", 900, now).unwrap_err().contains("已开始"));
+        assert!(check_cancel("claimed", 900, now)
+            .unwrap_err()
+            .contains("已开始"));
         assert!(check_cancel("confirmed", 2000, now).is_err());
     }
 

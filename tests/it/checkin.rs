@@ -377,3 +377,126 @@ async fn the_pages_show_the_code_and_sign_in_by_opening_its_address() {
     let (_, html) = page(&s, &s.branch, &format!("/checkin/sessions/{sid}")).await;
     assert!(html.contains("data-testid=\"checkin-closed\""));
 }
+
+/// A need of the test city's community from `from` to `to` (unix seconds), five places.
+fn need_at(from: i64, to: i64) -> Value {
+    use yaoshi::volunteer::rules::local_input;
+    json!({"title": "社区义诊", "place": "社区党群服务中心", "starts_at": local_input(from),
+           "ends_at": local_input(to), "slots": "5", "hours": "2"})
+}
+
+#[tokio::test]
+async fn claimants_sign_in_and_out_of_an_activity_and_the_claim_keeps_the_times() {
+    let s = setup().await;
+    let admin = s.app.admin().await;
+    let community = s
+        .app
+        .user_with(
+            &admin,
+            "ck_community",
+            json!({"role": "community", "community_id": s.city.community}),
+        )
+        .await;
+    let (_, other) = s
+        .app
+        .post(&admin, "/api/v1/communities", json!({"name": "桃园社区"}))
+        .await;
+    let other = s
+        .app
+        .user_with(
+            &admin,
+            "ck_community_b",
+            json!({"role": "community", "community_id": other.as_i64().expect("other")}),
+        )
+        .await;
+    let t = yaoshi::clock::now();
+    let (st, v) = s
+        .app
+        .post(
+            &community,
+            "/api/v1/volunteer/needs",
+            need_at(t + 3600, t + 3 * 3600),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let need = v["id"].as_i64().expect("need");
+    let (st, v) = s
+        .app
+        .post(
+            &s.member,
+            &format!("/api/v1/volunteer/needs/{need}/claim"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+
+    // Another community cannot run it; a branch admin is no organiser of activities.
+    let (st, _) = open(&s, &other, json!({"kind": "need", "target_id": need})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = open(&s, &s.branch, json!({"kind": "need", "target_id": need})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // A need days away: not yet.
+    let (_, v) = s
+        .app
+        .post(
+            &community,
+            "/api/v1/volunteer/needs",
+            need_at(t + 3 * 86_400, t + 3 * 86_400 + 3 * 3600),
+        )
+        .await;
+    let later = v["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+    let (st, v) = open(&s, &community, json!({"kind": "need", "target_id": later})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(message(&v).contains("只能在活动前后扫码签到"), "{v}");
+
+    let (st, v) = open(&s, &community, json!({"kind": "need", "target_id": need})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let sign_in = v["checkin_session_id"].as_i64().expect("in");
+    let (st, v) = open(
+        &s,
+        &community,
+        json!({"kind": "need", "target_id": need, "direction": "out"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let sign_out = v["checkin_session_id"].as_i64().expect("out");
+    assert_ne!(sign_in, sign_out);
+    let code = |id: i64| yaoshi::checkin::store::code(&s.app.state, id, yaoshi::clock::now());
+
+    // Who did not claim it is refused; signing out before signing in is refused.
+    let (st, v) = scan(&s, &s.member_b, sign_in, &code(sign_in)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    assert!(message(&v).contains("您没有认领这项服务"), "{v}");
+    let (st, v) = scan(&s, &s.member, sign_out, &code(sign_out)).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(message(&v).contains("还没有签到"), "{v}");
+
+    let (st, v) = scan(&s, &s.member, sign_in, &code(sign_in)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(
+        v["title"].as_str().unwrap_or("").contains("社区义诊"),
+        "{v}"
+    );
+    let (st, v) = scan(&s, &s.member, sign_out, &code(sign_out)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["direction"], "out");
+    let (signed_in, signed_out): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "select signed_in_at, signed_out_at from volunteer_claim where volunteer_need_id = $1",
+    )
+    .bind(need)
+    .fetch_one(&s.app.state.db.pool)
+    .await
+    .expect("claim");
+    assert!(signed_in.is_some() && signed_out.is_some());
+    // The organiser's view of each screen.
+    let (_, v) = s
+        .app
+        .get(&community, &format!("/api/v1/checkin/sessions/{sign_out}"))
+        .await;
+    assert_eq!(v["signed"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["direction"], "out");
+    // The need's page offers both screens to its community.
+    let (_, html) = page(&s, &community, &format!("/volunteer/needs/{need}")).await;
+    assert!(html.contains("data-testid=\"open-checkin\""));
+    assert!(html.contains("data-testid=\"open-checkout\""));
+}
