@@ -16,6 +16,7 @@ mod grading;
 mod guidance;
 mod import;
 mod indicators;
+mod ledger_crash;
 mod notify;
 mod ops;
 mod orglife;
