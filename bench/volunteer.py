@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""志愿者银行's own figures (issue #15), on demo data: a member's balance and history, the
+city's monthly hours chart, under load from a second process (wrk) beside /healthz of the same
+run; then confirmations posted as fast as 16 connections of the community can: each request
+one claimant's confirmation form under its own idempotency key, on needs made for the run.
+`yaoshi ledger verify` after the burst.
+
+Usage: python3 bench/volunteer.py BASE_URL DB OUT.md   (bench/volunteer.sh sets it up)
+DB is the SQLite file or a postgres:// URL.
+
+Goals: confirmations at 1,000 or more a second sustained; a member's balance and history p99
+under 10 ms; the city's monthly chart p99 under 50 ms.
+"""
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sweep import login, ms, wrk  # noqa: E402
+
+NAME = os.environ.get("BENCH_VOLUNTEER_NAME", "city data")
+SLUG = re.sub(r"[^a-z0-9]+", "-", NAME.lower()).strip("-")
+FORMS = int(os.environ.get("BENCH_FORMS", "30000"))
+SECONDS = int(os.environ.get("BENCH_CONFIRM_SECONDS", "5"))
+BIN = os.environ.get("YAOSHI_BIN", "target/release/yaoshi")
+
+
+def query(db: str, text: str) -> list[tuple]:
+    if db.startswith("postgres"):
+        out = subprocess.run(["psql", "-q", "-tA", "-F", "\t", db, "-c", text],
+                             capture_output=True, text=True, check=True).stdout
+        return [tuple(line.split("\t")) for line in out.splitlines() if line]
+    con = sqlite3.connect(db, timeout=30)
+    rows = con.execute(text).fetchall()
+    con.commit()
+    con.close()
+    return rows
+
+
+def seed(db: str, run: str) -> list[tuple[int, int]]:
+    """FORMS past needs of the demo community, each claimed by one member (an hour each, over
+    the last twelve days, a member at most a few hours a day). Returns (need, claim) pairs."""
+    community = query(db, "select g.community_id from role_grant g join app_user u on u.user_id = g.user_id "
+                          "where u.username = 'demo_community'")[0][0]
+    now = int(time.time())
+    day = now - (now + 8 * 3600) % 86_400
+    query(db, f"""
+        with recursive s(i) as (select 0 union all select i + 1 from s where i < {FORMS - 1})
+        insert into volunteer_need (community_id, title, starts_at, ends_at, slots, minutes, status, created_at, updated_at)
+        select {community}, '{run}-' || i,
+               {day} - (1 + i % 12) * 86400 + ((i / 12) % 24) * 3600,
+               {day} - (1 + i % 12) * 86400 + ((i / 12) % 24) * 3600 + 3600,
+               1, 60, 'open', {now}, {now} from s""")
+    members = [r[0] for r in query(db, "select member_id from member where status = 'active' order by member_id limit 2000")]
+    query(db, f"""
+        insert into volunteer_claim (volunteer_need_id, member_id, starts_at, ends_at, status, created_at, updated_at)
+        select n.volunteer_need_id,
+               (select member_id from member where status = 'active' order by member_id limit 1
+                offset (n.volunteer_need_id % {len(members)})),
+               n.starts_at, n.ends_at, 'claimed', {now}, {now}
+        from volunteer_need n where n.title like '{run}-%'""")
+    rows = query(db, f"select n.volunteer_need_id, k.volunteer_claim_id from volunteer_need n "
+                     f"join volunteer_claim k on k.volunteer_need_id = n.volunteer_need_id "
+                     f"where n.title like '{run}-%' order by n.volunteer_need_id")
+    return [(int(a), int(b)) for a, b in rows]
+
+
+def confirm_load(base: str, cookie: str, forms: list[tuple[int, int]], run: str) -> tuple[float, float, float, int, int]:
+    """(req/s, p50 ms, p99 ms, requests, non-2xx) of confirmations posted by wrk."""
+    lua = ["local f = {"]
+    for i, (need, claim) in enumerate(forms):
+        lua.append("{%d, %d, %s}," % (need, claim, json.dumps(f"{run}-{i}")))
+    lua += [
+        "}",
+        "local n = 0",
+        "function setup(thread) n = n + 1; thread:set('tid', n) end",
+        "function init(args) idx = tid - 1 end",
+        "function request()",
+        "  local r = f[(idx % #f) + 1]; idx = idx + 2",
+        "  local body = '{\"lines\":[{\"claim_id\":' .. r[2] .. ',\"attended\":true,\"hours\":\"1\"}]}'",
+        "  return wrk.format('POST', '/api/v1/volunteer/needs/' .. r[1] .. '/confirmations',",
+        "    {['Content-Type'] = 'application/json', ['Idempotency-Key'] = r[3],",
+        f"     ['Cookie'] = 'yaoshi_session={cookie}'}}, body)",
+        "end",
+    ]
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "confirm.lua")
+    os.makedirs(os.path.dirname(script), exist_ok=True)
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(lua) + "\n")
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--latency", "-s", script, base],
+                         capture_output=True, text=True, check=False).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, ms(lat["50"]), ms(lat["99"]), total, int(non2xx.group(1)) if non2xx else 0
+
+
+def main() -> None:
+    base, db, out_path = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+    movements = int(query(db, "select count(*) from ledger_movement")[0][0])
+    transfers = int(query(db, "select count(*) from ledger_transfer")[0][0])
+    member = login(base, "demo_member")
+    committee = login(base, "demo_committee")
+    community = login(base, "demo_community")
+    mine = query(db, "select count(*) from ledger_movement m join ledger_account a on a.ledger_account_id = m.ledger_account_id "
+                     "join member x on x.member_id = a.member_id join role_grant g on g.member_id = x.member_id "
+                     "join app_user u on u.user_id = g.user_id where u.username = 'demo_member'")[0][0]
+    health = wrk(base, "/healthz", None)
+    lines = []
+    for path, cookie, goal, what in [
+        ("/api/v1/volunteer/me", member, 10, "a member's balance and history (API)"),
+        ("/volunteer/mine", member, 10, "a member's balance and history (page)"),
+        ("/volunteer/stats", committee, 50, "the city's figures and monthly chart (page)"),
+        ("/api/v1/volunteer/stats", committee, 50, "the city's figures and months (API)"),
+    ]:
+        rps, p50, p99, non2xx = wrk(base, path, cookie)
+        lines.append((path, what, rps, p50, p99, non2xx, goal))
+        print(f"{path} {rps:.0f}/s p50 {p50} p99 {p99}", flush=True)
+    health_after = wrk(base, "/healthz", None)
+    ref = max(health[0], health_after[0]) or 1.0
+    run = f"bench{int(time.time())}"
+    t = time.time()
+    forms = seed(db, run)
+    seeded = time.time() - t
+    print(f"seeded {len(forms)} claimed needs in {seeded:.1f} s", flush=True)
+    time.sleep(1)
+    c = confirm_load(base, community, forms, run)
+    print(f"confirmations {c[0]:.0f}/s p50 {c[1]} ms p99 {c[2]} ms, {c[3]} requests, {c[4]} non-2xx", flush=True)
+    posted = int(query(db, f"select count(*) from volunteer_claim k join volunteer_need n on n.volunteer_need_id = k.volunteer_need_id "
+                           f"where n.title like '{run}-%' and k.status = 'confirmed'")[0][0])
+    env = dict(os.environ)
+    if db.startswith("postgres"):
+        env["DATABASE_URL"] = db
+    verify = subprocess.run([BIN, "ledger", "verify"], capture_output=True, text=True, env=env, check=False)
+    verdict = "passed" if verify.returncode == 0 else f"FAILED ({verify.stdout.strip()[:200]})"
+    cmark = "✓" if c[0] >= 1000 else "✗"
+    text = [
+        f"<!-- volunteer:{SLUG}:begin -->",
+        f"## 志愿者银行 ({NAME})",
+        "",
+        f"Produced by `{os.environ.get('BENCH_VOLUNTEER_COMMAND', 'bash bench/volunteer.sh')}` on {time.strftime('%Y-%m-%d')}: "
+        f"the ledger holds {movements:,} movements ({transfers:,} transfers) made by `yaoshi demo`; the demo member's account "
+        f"{mine} movements. wrk -t2 -c32 from a second process on the same 2-core machine. `/healthz` of the same run: "
+        f"{health[0]:.0f} req/s (p99 {health[2]}) before, {health_after[0]:.0f} (p99 {health_after[2]}) after.",
+        "",
+        "| path | what | req/s | p50 | p99 | goal p99 | ratio to /healthz |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path, what, rps, p50, p99, non2xx, goal in lines:
+        mark = "✓" if ms(p99) <= goal else "✗"
+        text.append(f"| `{path}` | {what} | {rps:.0f} | {p50} | {p99} | {goal} ms {mark} | {rps / ref * 100:.1f}% |"
+                    + (f" {non2xx} non-2xx" if non2xx else ""))
+    text += [
+        "",
+        f"**Confirmations** (`POST /api/v1/volunteer/needs/{{id}}/confirmations`, one claimant a form, each under its own "
+        f"`Idempotency-Key`; checked against the claim, the day's 24 h and the need's span, posted as a transfer with its two "
+        f"movements, both balances, the month's aggregates, the claim and the audit entry in one transaction): {len(forms):,} "
+        f"claimed needs made for the run ({seeded:.1f} s), then wrk -t2 -c16 for {SECONDS} s as the community: "
+        f"**{c[0]:.0f} confirmations/s** (goal 1,000 {cmark}; {c[0] / ref * 100:.1f}% of /healthz), p50 {c[1]:.1f} ms, "
+        f"p99 {c[2]:.1f} ms; {c[3]:,} requests, {c[4]} not 2xx; {posted:,} claims confirmed in the database. "
+        f"`yaoshi ledger verify` afterwards: {verdict}.",
+        f"<!-- volunteer:{SLUG}:end -->",
+    ]
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(text) + "\n")
+
+
+if __name__ == "__main__":
+    main()
