@@ -23,6 +23,7 @@ create table volunteer_report (
     decided_at bigint
 );
 create unique index volunteer_report_one on volunteer_report(member_id, period) where status <> 'declined';
+create index volunteer_report_member on volunteer_report(member_id, period, status);
 create index volunteer_report_community on volunteer_report(community_id, period, status);
 create index volunteer_report_unit on volunteer_report(unit_id, period, status);
 

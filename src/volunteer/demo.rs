@@ -142,7 +142,28 @@ pub async fn seed(state: &AppState, today: Date, movements: i64) -> anyhow::Resu
     .await
     .context("写入服务需求失败")?;
 
-    // Claims: a member's home community's need on their days, at their hour.
+    // Claims: a member's home community's need on their days, at their hour. Each side gets
+    // its keys first (community, hour, the day's phase in `step`), so the join is a lookup.
+    // Numbers computed here, written into the text: `create table … as` takes no parameters
+    // on PostgreSQL.
+    sqlx::query(&format!(
+        "create temp table demo_member as select m.member_id, c.community_id, 9 + 5 * (m.member_id % 3) as hour, m.member_id % {step} as phase \
+         from member m join (select community_id, row_number() over (order by community_id) - 1 as k from community) c on c.k = m.member_id % {n_comm} \
+         where m.status = 'active'",
+    ))
+    .execute(tx.conn())
+    .await
+    .context("准备演示党员失败")?;
+    sqlx::query(&format!(
+        "create temp table demo_need as select volunteer_need_id, community_id, starts_at, ends_at, minutes, \
+         ((starts_at - {base}) % 86400) / 3600 as hour, ({step} - ((starts_at - {base}) / 86400) % {step}) % {step} as phase from volunteer_need",
+    ))
+    .execute(tx.conn())
+    .await
+    .context("准备演示需求失败")?;
+    sqlx::query("create index demo_need_key on demo_need(community_id, hour, phase)")
+        .execute(tx.conn())
+        .await?;
     let recent = midnight - 3 * 86_400;
     sqlx::query(
         "insert into volunteer_claim (volunteer_need_id, member_id, starts_at, ends_at, status, minutes, confirmed_at, created_at, updated_at) \
@@ -151,18 +172,18 @@ pub async fn seed(state: &AppState, today: Date, movements: i64) -> anyhow::Resu
            case when n.ends_at < $1 then n.minutes else null end, \
            case when n.ends_at < $1 then n.ends_at + 86400 else null end, \
            n.starts_at - 7 * 86400, n.starts_at - 7 * 86400 \
-         from member m join (select community_id, row_number() over (order by community_id) - 1 as k from community) c on c.k = m.member_id % $2 \
-         join volunteer_need n on n.community_id = c.community_id \
-         where m.status = 'active' and ((n.starts_at - $3) / 86400 + m.member_id) % $4 = 0 \
-           and ((n.starts_at - $3) % 86400) / 3600 = 9 + 5 * (m.member_id % 3)",
+         from demo_member m join demo_need n on n.community_id = m.community_id and n.hour = m.hour and n.phase = m.phase \
+         order by n.volunteer_need_id, m.member_id",
     )
     .bind(recent)
-    .bind(n_comm)
-    .bind(base)
-    .bind(step)
     .execute(tx.conn())
     .await
     .context("写入服务认领失败")?;
+    for t in ["demo_need", "demo_member"] {
+        sqlx::query(&format!("drop table {t}"))
+            .execute(tx.conn())
+            .await?;
+    }
     sqlx::query(
         "update volunteer_need set slots = 2 + (select count(*) from volunteer_claim k where k.volunteer_need_id = volunteer_need.volunteer_need_id)",
     )
@@ -179,7 +200,7 @@ pub async fn seed(state: &AppState, today: Date, movements: i64) -> anyhow::Resu
         "insert into ledger_transfer (kind, idempotency_key, member_id, community_id, unit_id, branch_id, volunteer_claim_id, minutes, served, month, reason, created_at) \
          select 'confirmation', 'demo:' || cast(k.volunteer_claim_id as text), k.member_id, n.community_id, m.unit_id, m.branch_id, k.volunteer_claim_id, k.minutes, k.minutes, {month}, '', k.confirmed_at \
          from volunteer_claim k join volunteer_need n on n.volunteer_need_id = k.volunteer_need_id join member m on m.member_id = k.member_id \
-         where k.status = 'confirmed' order by k.confirmed_at, k.volunteer_claim_id"
+         where k.status = 'confirmed' order by k.volunteer_claim_id"
     ))
     .execute(tx.conn())
     .await

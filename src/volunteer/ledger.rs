@@ -366,13 +366,19 @@ pub async fn verify(pool: &sqlx::AnyPool) -> AppResult<Verification> {
             .push(format!("{orphans} movements name no account"));
     }
     let unbalanced: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "select t.ledger_transfer_id, cast(coalesce(sum(m.amount), 0) as bigint), count(m.ledger_movement_id) from ledger_transfer t \
-         left join ledger_movement m on m.ledger_transfer_id = t.ledger_transfer_id \
-         group by t.ledger_transfer_id having coalesce(sum(m.amount), 0) <> 0 or count(m.ledger_movement_id) < 2 \
-         order by t.ledger_transfer_id",
+        "select ledger_transfer_id, cast(sum(amount) as bigint), count(*) from ledger_movement \
+         group by ledger_transfer_id having sum(amount) <> 0 or count(*) < 2 order by ledger_transfer_id",
     )
     .fetch_all(pool)
     .await?;
+    let bare: i64 = sqlx::query_scalar(
+        "select count(*) from ledger_transfer t where not exists (select 1 from ledger_movement m where m.ledger_transfer_id = t.ledger_transfer_id)",
+    )
+    .fetch_one(pool)
+    .await?;
+    if bare > 0 {
+        v.problems.push(format!("{bare} transfers have no movements"));
+    }
     for (id, sum, n) in unbalanced.iter().take(cap) {
         v.problems.push(format!(
             "transfer {id}: {n} movements summing to {sum} (must be 2 or more summing to 0)"
