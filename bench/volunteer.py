@@ -58,12 +58,12 @@ def seed(db: str, run: str) -> list[tuple[int, int]]:
                1, 60, 'open', {now}, {now} from s""")
     members = [r[0] for r in query(db, "select member_id from member where status = 'active' order by member_id limit 2000")]
     query(db, f"""
+        with m as (select member_id, row_number() over (order by member_id) - 1 as rn
+                   from (select member_id from member where status = 'active' order by member_id limit 2000) x)
         insert into volunteer_claim (volunteer_need_id, member_id, starts_at, ends_at, status, created_at, updated_at)
-        select n.volunteer_need_id,
-               (select member_id from member where status = 'active' order by member_id limit 1
-                offset (n.volunteer_need_id % {len(members)})),
-               n.starts_at, n.ends_at, 'claimed', {now}, {now}
-        from volunteer_need n where n.title like '{run}-%'""")
+        select n.volunteer_need_id, m.member_id, n.starts_at, n.ends_at, 'claimed', {now}, {now}
+        from volunteer_need n join m on m.rn = n.volunteer_need_id % {len(members)}
+        where n.title like '{run}-%'""")
     rows = query(db, f"select n.volunteer_need_id, k.volunteer_claim_id from volunteer_need n "
                      f"join volunteer_claim k on k.volunteer_need_id = n.volunteer_need_id "
                      f"where n.title like '{run}-%' order by n.volunteer_need_id")

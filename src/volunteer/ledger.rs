@@ -377,7 +377,8 @@ pub async fn verify(pool: &sqlx::AnyPool) -> AppResult<Verification> {
     .fetch_one(pool)
     .await?;
     if bare > 0 {
-        v.problems.push(format!("{bare} transfers have no movements"));
+        v.problems
+            .push(format!("{bare} transfers have no movements"));
     }
     for (id, sum, n) in unbalanced.iter().take(cap) {
         v.problems.push(format!(

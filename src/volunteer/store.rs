@@ -158,6 +158,24 @@ pub struct ReportLine {
     pub decided_at: Option<i64>,
 }
 
+impl crate::db::FromSqlite for ReportLine {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ReportLine {
+            volunteer_report_id: r.get(0)?,
+            member_id: r.get(1)?,
+            member_name: r.get(2)?,
+            unit_name: r.get(3)?,
+            community_id: r.get(4)?,
+            community_name: r.get(5)?,
+            period: r.get(6)?,
+            status: r.get(7)?,
+            note: r.get(8)?,
+            created_at: r.get(9)?,
+            decided_at: r.get(10)?,
+        })
+    }
+}
+
 impl ReportLine {
     pub fn status_label(&self) -> &'static str {
         report_status_label(&self.status)
@@ -395,12 +413,10 @@ pub async fn reports(
 /// The caller's own reports, newest first.
 pub async fn my_reports(state: &AppState, user: &CurrentUser) -> AppResult<Vec<ReportLine>> {
     let member = own_member(user)?;
-    Ok(sqlx::query_as(&format!(
-        "select {REPORT_COLUMNS} where r.member_id = $1 order by r.period desc, r.created_at desc"
-    ))
-    .bind(member)
-    .fetch_all(&state.db.pool)
-    .await?)
+    let mut sql = Sql::new(&format!("select {REPORT_COLUMNS} where r.member_id = "));
+    sql.bind(member)
+        .push(" order by r.period desc, r.created_at desc");
+    Ok(sql.fetch_page(&state.db).await?)
 }
 
 // ---------------------------------------------------------------- needs (需求清单)
@@ -754,6 +770,29 @@ pub struct Claim {
     pub need_minutes: i64,
 }
 
+impl crate::db::FromSqlite for Claim {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Claim {
+            volunteer_claim_id: r.get(0)?,
+            volunteer_need_id: r.get(1)?,
+            need_title: r.get(2)?,
+            community_name: r.get(3)?,
+            member_id: r.get(4)?,
+            member_name: r.get(5)?,
+            unit_name: r.get(6)?,
+            starts_at: r.get(7)?,
+            ends_at: r.get(8)?,
+            status: r.get(9)?,
+            signed_in_at: r.get(10)?,
+            signed_out_at: r.get(11)?,
+            minutes: r.get(12)?,
+            adjust_reason: r.get(13)?,
+            ledger_transfer_id: r.get(14)?,
+            need_minutes: r.get(15)?,
+        })
+    }
+}
+
 impl Claim {
     pub fn status_label(&self) -> &'static str {
         claim_status_label(&self.status)
@@ -923,12 +962,10 @@ pub async fn cancel_claim(state: &AppState, user: &CurrentUser, id: i64) -> AppR
 /// The caller's own claims, newest first.
 pub async fn my_claims(state: &AppState, user: &CurrentUser) -> AppResult<Vec<Claim>> {
     let member = own_member(user)?;
-    Ok(sqlx::query_as(&format!(
-        "select {CLAIM_COLUMNS} where k.member_id = $1 order by k.starts_at desc limit 100"
-    ))
-    .bind(member)
-    .fetch_all(&state.db.pool)
-    .await?)
+    let mut sql = Sql::new(&format!("select {CLAIM_COLUMNS} where k.member_id = "));
+    sql.bind(member)
+        .push(" order by k.starts_at desc limit 100");
+    Ok(sql.fetch_page(&state.db).await?)
 }
 
 /// A need's claims (its community, the committee), the active ones first.

@@ -34,6 +34,21 @@ pub struct HistoryLine {
     pub reversed: i64,
 }
 
+impl crate::db::FromSqlite for HistoryLine {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(HistoryLine {
+            ledger_transfer_id: r.get(0)?,
+            kind: r.get(1)?,
+            amount: r.get(2)?,
+            reason: r.get(3)?,
+            community_name: r.get(4)?,
+            month: r.get(5)?,
+            created_at: r.get(6)?,
+            reversed: r.get(7)?,
+        })
+    }
+}
+
 impl HistoryLine {
     pub fn kind_label(&self) -> &'static str {
         ledger::kind_label(&self.kind)
@@ -74,18 +89,21 @@ impl Account {
 /// The caller's (a member's) account: balance, hours served, a page of history.
 pub async fn account(state: &AppState, user: &CurrentUser, paging: &Paging) -> AppResult<Account> {
     let member = own_member(user)?;
-    let acct: Option<(i64, i64)> = sqlx::query_as(
-        "select ledger_account_id, balance from ledger_account where member_id = $1",
-    )
-    .bind(member)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let served: i64 = sqlx::query_scalar(
-        "select cast(coalesce(sum(served), 0) as bigint) from ledger_transfer where member_id = $1",
-    )
-    .bind(member)
-    .fetch_one(&state.db.pool)
-    .await?;
+    // Short reads by key: on SQLite through the inline read-only connections (a member's
+    // page is read far more often than it changes).
+    let mut sql =
+        Sql::new("select ledger_account_id, balance from ledger_account where member_id = ");
+    sql.bind(member);
+    let acct: Option<(i64, i64)> = sql.fetch_page(&state.db).await?.into_iter().next();
+    let mut sql = Sql::new(
+        "select cast(coalesce(sum(served), 0) as bigint) from ledger_transfer where member_id = ",
+    );
+    sql.bind(member);
+    let served = sql
+        .fetch_page::<(i64,)>(&state.db)
+        .await?
+        .first()
+        .map_or(0, |x| x.0);
     let Some((acct, balance)) = acct else {
         return Ok(Account {
             member_id: member,
@@ -96,11 +114,13 @@ pub async fn account(state: &AppState, user: &CurrentUser, paging: &Paging) -> A
         });
     };
     let history = history(state, acct, Some(paging)).await?;
-    let total: i64 =
-        sqlx::query_scalar("select count(*) from ledger_movement where ledger_account_id = $1")
-            .bind(acct)
-            .fetch_one(&state.db.pool)
-            .await?;
+    let mut sql = Sql::new("select count(*) from ledger_movement where ledger_account_id = ");
+    sql.bind(acct);
+    let total = sql
+        .fetch_page::<(i64,)>(&state.db)
+        .await?
+        .first()
+        .map_or(0, |x| x.0);
     Ok(Account {
         member_id: member,
         balance,
@@ -130,7 +150,7 @@ pub async fn history(
             .push(" offset ")
             .bind(p.offset());
     }
-    Ok(sql.fetch_all(&state.db.pool).await?)
+    Ok(sql.fetch_page(&state.db).await?)
 }
 
 /// The caller's whole history (for the export).
