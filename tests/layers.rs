@@ -32,7 +32,14 @@ const BASE: &[&str] = &[
 ];
 /// Features: may use the base and, where they must, another feature's public functions.
 const FEATURES: &[&str] = &[
-    "account", "org", "orglife", "guidance", "grading", "pledges", "volunteer", "system",
+    "account",
+    "org",
+    "orglife",
+    "guidance",
+    "grading",
+    "pledges",
+    "volunteer",
+    "system",
 ];
 /// What puts it all together: the app, the command line and the tools run from it.
 const TOP: &[&str] = &["lib", "main", "app", "cli", "bootstrap", "demo"];

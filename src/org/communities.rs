@@ -642,26 +642,34 @@ async fn account_page(
     Form(input): Form<AccountInput>,
 ) -> AppResult<Response> {
     let c = get_community(&state, &user, id).await?;
-    let (errors, username, password, status) =
-        match create_account(&state, &user, id, &input).await {
-            Ok(a) => (FieldErrors::new(), a.username, Some(a.password), StatusCode::OK),
-            Err(AppError::Invalid { message, mut fields }) => {
-                if fields.is_empty() {
-                    fields.insert("username".into(), message);
-                }
-                if !fields.contains_key("username") {
-                    let all = fields.values().cloned().collect::<Vec<_>>().join("；");
-                    fields.insert("username".into(), all);
-                }
-                (
-                    fields,
-                    input.username.clone(),
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
+    let (errors, username, password, status) = match create_account(&state, &user, id, &input).await
+    {
+        Ok(a) => (
+            FieldErrors::new(),
+            a.username,
+            Some(a.password),
+            StatusCode::OK,
+        ),
+        Err(AppError::Invalid {
+            message,
+            mut fields,
+        }) => {
+            if fields.is_empty() {
+                fields.insert("username".into(), message);
             }
-            Err(e) => return Err(e),
-        };
+            if !fields.contains_key("username") {
+                let all = fields.values().cloned().collect::<Vec<_>>().join("；");
+                fields.insert("username".into(), all);
+            }
+            (
+                fields,
+                input.username.clone(),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => return Err(e),
+    };
     let mut page = web::render(&CommunityEditPage {
         ctx: edit_ctx(&user, &c, "修改社区"),
         c,
@@ -694,12 +702,16 @@ pub struct ImportOutcome {
 
 /// Imports communities from a workbook (the committee): a row whose name is registered
 /// updates it, another adds one; any row in error and nothing is written.
-pub async fn import(state: &AppState, user: &CurrentUser, bytes: &[u8]) -> AppResult<ImportOutcome> {
+pub async fn import(
+    state: &AppState,
+    user: &CurrentUser,
+    bytes: &[u8],
+) -> AppResult<ImportOutcome> {
     user.require(user.is_committee())?;
     let rows = crate::xlsx::read_first_sheet(bytes)?;
-    let header = rows
-        .first()
-        .ok_or_else(|| AppError::invalid("表格是空的：第一行应为表头“名称、区、街道、地址、联系人、联系电话”"))?;
+    let header = rows.first().ok_or_else(|| {
+        AppError::invalid("表格是空的：第一行应为表头“名称、区、街道、地址、联系人、联系电话”")
+    })?;
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
     let Some(name_col) = col("名称") else {
         return Err(AppError::invalid(
@@ -761,7 +773,9 @@ pub async fn import(state: &AppState, user: &CurrentUser, bytes: &[u8]) -> AppRe
         }
     }
     if errors.is_empty() && planned.is_empty() {
-        return Err(AppError::invalid("表格中没有社区数据：请从第二行起逐行填写"));
+        return Err(AppError::invalid(
+            "表格中没有社区数据：请从第二行起逐行填写",
+        ));
     }
     if !errors.is_empty() {
         return Ok(ImportOutcome {

@@ -107,7 +107,10 @@ pub async fn confirm(
             errors.insert(field, "同一认领人在表中出现了两次".into());
             continue;
         }
-        let Some(c) = claims.iter().find(|c| c.volunteer_claim_id == line.claim_id) else {
+        let Some(c) = claims
+            .iter()
+            .find(|c| c.volunteer_claim_id == line.claim_id)
+        else {
             errors.insert(field, "该党员未认领此需求，不能为其确认时长".into());
             continue;
         };
@@ -161,12 +164,8 @@ pub async fn confirm(
             errors.insert(field, format!("{}：{e}", c.member_name));
             continue;
         }
-        let prefill = rules::prefill_minutes(
-            n.minutes,
-            c.signed_in_at,
-            c.signed_out_at,
-            n.span_minutes(),
-        );
+        let prefill =
+            rules::prefill_minutes(n.minutes, c.signed_in_at, c.signed_out_at, n.span_minutes());
         let reason = crate::text::clean_text(&line.reason);
         if minutes != prefill && reason.is_empty() {
             errors.insert(
@@ -237,12 +236,18 @@ pub async fn confirm(
             },
         )
         .await?;
-        sqlx::query("update volunteer_claim set ledger_transfer_id = $1 where volunteer_claim_id = $2")
-            .bind(transfer)
-            .bind(c.volunteer_claim_id)
-            .execute(tx.conn())
-            .await?;
-        summary.push(format!("{} {}小时", c.member_name, rules::hours_text(minutes)));
+        sqlx::query(
+            "update volunteer_claim set ledger_transfer_id = $1 where volunteer_claim_id = $2",
+        )
+        .bind(transfer)
+        .bind(c.volunteer_claim_id)
+        .execute(tx.conn())
+        .await?;
+        summary.push(format!(
+            "{} {}小时",
+            c.member_name,
+            rules::hours_text(minutes)
+        ));
         confirmed += 1;
     }
     if !errors.is_empty() {
@@ -379,7 +384,11 @@ pub struct RewardInput {
     pub hours: String,
 }
 
-pub async fn rewards(state: &AppState, user: &CurrentUser, active_only: bool) -> AppResult<Vec<Reward>> {
+pub async fn rewards(
+    state: &AppState,
+    user: &CurrentUser,
+    active_only: bool,
+) -> AppResult<Vec<Reward>> {
     user.require(super::may_use(user))?;
     let sql = if active_only {
         "select volunteer_reward_id, name, cost_minutes, active from volunteer_reward where active = 1 order by cost_minutes, name"
@@ -389,7 +398,11 @@ pub async fn rewards(state: &AppState, user: &CurrentUser, active_only: bool) ->
     Ok(sqlx::query_as(sql).fetch_all(&state.db.pool).await?)
 }
 
-pub async fn create_reward(state: &AppState, user: &CurrentUser, input: &RewardInput) -> AppResult<i64> {
+pub async fn create_reward(
+    state: &AppState,
+    user: &CurrentUser,
+    input: &RewardInput,
+) -> AppResult<i64> {
     user.require(user.is_committee())?;
     let name = crate::text::clean_text(&input.name);
     let mut p = rules::Problems::new();
@@ -445,19 +458,25 @@ pub async fn toggle_reward(state: &AppState, user: &CurrentUser, id: i64) -> App
             .fetch_optional(tx.conn())
             .await?;
     let active = active.ok_or(AppError::NotFound)? == 0;
-    sqlx::query("update volunteer_reward set active = $1, updated_at = $2 where volunteer_reward_id = $3")
-        .bind(i64::from(active))
-        .bind(now())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "update volunteer_reward set active = $1, updated_at = $2 where volunteer_reward_id = $3",
+    )
+    .bind(i64::from(active))
+    .bind(now())
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
     tx.audit(
         &user.actor(),
         Entry::new(
             "volunteer_reward.toggle",
             "volunteer_reward",
             id,
-            if active { "启用奖励" } else { "停用奖励" },
+            if active {
+                "启用奖励"
+            } else {
+                "停用奖励"
+            },
         ),
     )
     .await?;
@@ -466,7 +485,12 @@ pub async fn toggle_reward(state: &AppState, user: &CurrentUser, id: i64) -> App
 }
 
 /// The member redeems a reward: its cost moves from their account to the pool.
-pub async fn redeem(state: &AppState, user: &CurrentUser, reward_id: i64, key: &str) -> AppResult<i64> {
+pub async fn redeem(
+    state: &AppState,
+    user: &CurrentUser,
+    reward_id: i64,
+    key: &str,
+) -> AppResult<i64> {
     let member = own_member(user)?;
     let key = check_key(key)?;
     let t = now();
@@ -562,11 +586,12 @@ pub async fn expire_claims(state: &AppState, at: i64) -> AppResult<u64> {
             .bind(*claim)
             .execute(tx.conn())
             .await?;
-        let members: Vec<i64> =
-            sqlx::query_scalar("select user_id from role_grant where role = 'member' and member_id = $1")
-                .bind(*member)
-                .fetch_all(tx.conn())
-                .await?;
+        let members: Vec<i64> = sqlx::query_scalar(
+            "select user_id from role_grant where role = 'member' and member_id = $1",
+        )
+        .bind(*member)
+        .fetch_all(tx.conn())
+        .await?;
         let communities: Vec<i64> = sqlx::query_scalar(
             "select user_id from role_grant where role = 'community' and community_id = $1",
         )

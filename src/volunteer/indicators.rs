@@ -149,7 +149,10 @@ async fn reading(
                 .bind(u)
                 .fetch_all(&state.db.pool)
                 .await?;
-            (y.members.iter().filter(|r| r.unit_id == u).collect(), Some(bs))
+            (
+                y.members.iter().filter(|r| r.unit_id == u).collect(),
+                Some(bs),
+            )
         }
         Subject::Category(c) => {
             if !scope.all {
@@ -194,7 +197,11 @@ async fn reading(
             label: format!(
                 "{}：{}",
                 r.name,
-                if r.reported == 1 { "已报到" } else { "未报到" }
+                if r.reported == 1 {
+                    "已报到"
+                } else {
+                    "未报到"
+                }
             ),
             href: format!("/volunteer/missing?unit_id={}&q={}", r.unit_id, r.name),
             counts: r.reported == 1,

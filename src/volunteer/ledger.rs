@@ -54,12 +54,12 @@ pub async fn community_account(
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_scalar(
-        "select ledger_account_id from ledger_account where community_id = $1",
+    Ok(
+        sqlx::query_scalar("select ledger_account_id from ledger_account where community_id = $1")
+            .bind(community_id)
+            .fetch_one(&mut *conn)
+            .await?,
     )
-    .bind(community_id)
-    .fetch_one(&mut *conn)
-    .await?)
 }
 
 /// The committee's reward pool, made on first use.
@@ -157,7 +157,15 @@ pub async fn post(conn: &mut AnyConnection, p: &Posting) -> AppResult<i64> {
         .await?;
     }
     if p.served != 0 {
-        add_served(conn, p.branch_id, p.unit_id, p.community_id, &p.month, p.served).await?;
+        add_served(
+            conn,
+            p.branch_id,
+            p.unit_id,
+            p.community_id,
+            &p.month,
+            p.served,
+        )
+        .await?;
     }
     Ok(id)
 }
@@ -248,20 +256,18 @@ pub async fn reverse(
     if t.kind == REVERSAL {
         return Err(AppError::Conflict("冲正记录不能再冲正".into()));
     }
-    let done: Option<i64> = sqlx::query_scalar(
-        "select ledger_transfer_id from ledger_transfer where reverses_id = $1",
-    )
-    .bind(t.ledger_transfer_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let done: Option<i64> =
+        sqlx::query_scalar("select ledger_transfer_id from ledger_transfer where reverses_id = $1")
+            .bind(t.ledger_transfer_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     if done.is_some() {
         return Err(AppError::Conflict("该笔记录已冲正过，不能重复冲正".into()));
     }
     let legs = movements(conn, t.ledger_transfer_id).await?;
-    let (Some(&(from, _)), Some(&(to, _))) = (
-        legs.iter().find(|l| l.1 < 0),
-        legs.iter().find(|l| l.1 > 0),
-    ) else {
+    let (Some(&(from, _)), Some(&(to, _))) =
+        (legs.iter().find(|l| l.1 < 0), legs.iter().find(|l| l.1 > 0))
+    else {
         return Err(AppError::invalid("该笔记录没有可冲正的分录"));
     };
     if t.kind == CONFIRMATION {
@@ -371,7 +377,8 @@ pub async fn verify(pool: &sqlx::AnyPool) -> AppResult<Verification> {
     .fetch_one(pool)
     .await?;
     if bare > 0 {
-        v.problems.push(format!("{bare} transfers have no movements"));
+        v.problems
+            .push(format!("{bare} transfers have no movements"));
     }
     for (id, sum, n) in unbalanced.iter().take(cap) {
         v.problems.push(format!(
@@ -379,8 +386,10 @@ pub async fn verify(pool: &sqlx::AnyPool) -> AppResult<Verification> {
         ));
     }
     if unbalanced.len() > cap {
-        v.problems
-            .push(format!("… {} transfers in all are unbalanced", unbalanced.len()));
+        v.problems.push(format!(
+            "… {} transfers in all are unbalanced",
+            unbalanced.len()
+        ));
     }
     let total: i64 =
         sqlx::query_scalar("select cast(coalesce(sum(amount), 0) as bigint) from ledger_movement")

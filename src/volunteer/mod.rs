@@ -77,13 +77,49 @@ fn may_needs(user: &CurrentUser) -> bool {
 
 const NAV: &[NavEntry] = &[
     GROUP.entry(10, "我的时长账户", "/volunteer/mine", "history", may_serve),
-    GROUP.entry(20, "到社区报到", "/volunteer/report", "building-community", may_serve),
-    GROUP.entry(30, "需求清单", "/volunteer/needs", "list-details", may_needs),
-    GROUP.entry(40, "报到确认", "/volunteer/reports", "user-check", may_see_reports),
+    GROUP.entry(
+        20,
+        "到社区报到",
+        "/volunteer/report",
+        "building-community",
+        may_serve,
+    ),
+    GROUP.entry(
+        30,
+        "需求清单",
+        "/volunteer/needs",
+        "list-details",
+        may_needs,
+    ),
+    GROUP.entry(
+        40,
+        "报到确认",
+        "/volunteer/reports",
+        "user-check",
+        may_see_reports,
+    ),
     GROUP.entry(50, "岗位服务", "/volunteer/offers", "users", may_use),
-    GROUP.entry(60, "服务时长", "/volunteer/community", "chart-bar", may_community),
-    GROUP.entry(70, "未报到名单", "/volunteer/missing", "alert-triangle", may_see_missing),
-    GROUP.entry(80, "志愿服务统计", "/volunteer/stats", "chart-bar", may_stats),
+    GROUP.entry(
+        60,
+        "服务时长",
+        "/volunteer/community",
+        "chart-bar",
+        may_community,
+    ),
+    GROUP.entry(
+        70,
+        "未报到名单",
+        "/volunteer/missing",
+        "alert-triangle",
+        may_see_missing,
+    ),
+    GROUP.entry(
+        80,
+        "志愿服务统计",
+        "/volunteer/stats",
+        "chart-bar",
+        may_stats,
+    ),
     GROUP.entry(90, "奖励与台账", "/volunteer/ledger", "key", may_manage),
 ];
 

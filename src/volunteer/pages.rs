@@ -13,8 +13,11 @@ use serde::Deserialize;
 use super::confirm::{self, ConfirmLine, Reward};
 use super::ledger;
 use super::rules;
-use super::store::{self, Claim, CommunityLine, Need, NeedFilter, NeedInput, Offer, OfferInput, ReportFilter, ReportLine, SearchFilter};
-use super::views::{self, Account, MissingFilter, Missing, MonthFigure, Stats, StatsFilter};
+use super::store::{
+    self, Claim, CommunityLine, Need, NeedFilter, NeedInput, Offer, OfferInput, ReportFilter,
+    ReportLine, SearchFilter,
+};
+use super::views::{self, Account, Missing, MissingFilter, MonthFigure, Stats, StatsFilter};
 use crate::auth::client::ClientInfo;
 use crate::auth::{CurrentUser, Role};
 use crate::error::{AppError, AppResult};
@@ -418,7 +421,16 @@ async fn needs_export(
         xlsx::write_table(
             "需求清单",
             &[
-                "社区", "需求", "所需技能", "开始", "结束", "地点", "名额", "已认领", "计入时长（小时）", "状态",
+                "社区",
+                "需求",
+                "所需技能",
+                "开始",
+                "结束",
+                "地点",
+                "名额",
+                "已认领",
+                "计入时长（小时）",
+                "状态",
             ],
             &data,
         )?,
@@ -448,7 +460,8 @@ struct NeedPage {
 
 impl NeedPage {
     fn may_claim(&self) -> bool {
-        self.mine.as_ref().is_none_or(|c| c.status == "cancelled") && self.n.state_label() == "可认领"
+        self.mine.as_ref().is_none_or(|c| c.status == "cancelled")
+            && self.n.state_label() == "可认领"
     }
     fn open_claims(&self) -> bool {
         self.claims.iter().any(|(c, _)| c.status == "claimed")
@@ -596,7 +609,10 @@ async fn confirm_post(
             &if o.repeated {
                 "该确认已提交过，未重复记账".to_string()
             } else {
-                format!("已确认 {} 人的服务时长，未到场 {} 人", o.confirmed, o.absent)
+                format!(
+                    "已确认 {} 人的服务时长，未到场 {} 人",
+                    o.confirmed, o.absent
+                )
             },
         )),
         Err(AppError::Invalid { message, fields }) => {
@@ -852,7 +868,12 @@ async fn offers_export(
                 o.unit_name.clone(),
                 o.title.clone(),
                 o.description.clone(),
-                if o.active == 1 { "提供中" } else { "已停止" }.to_string(),
+                if o.active == 1 {
+                    "提供中"
+                } else {
+                    "已停止"
+                }
+                .to_string(),
             ])
         })
         .collect();
@@ -904,7 +925,12 @@ async fn community_page(
     let c = store::community(&state, id).await?;
     let total: i64 = months.iter().map(|m| m.minutes).sum();
     web::render(&CommunityPage {
-        ctx: ctx(&user, &format!("{}服务时长", c.name), "/volunteer/community", flash),
+        ctx: ctx(
+            &user,
+            &format!("{}服务时长", c.name),
+            "/volunteer/community",
+            flash,
+        ),
         peak: months.iter().map(|m| m.minutes).max().unwrap_or(0),
         c,
         year,
@@ -1044,7 +1070,12 @@ async fn stats_page(
 ) -> AppResult<Response> {
     let s = views::stats(&state, &user, &f).await?;
     web::render(&StatsPage {
-        ctx: ctx(&user, &format!("{}年志愿服务统计", s.year), "/volunteer/stats", flash),
+        ctx: ctx(
+            &user,
+            &format!("{}年志愿服务统计", s.year),
+            "/volunteer/stats",
+            flash,
+        ),
         query: query(&[
             ("year", Some(s.year.to_string())),
             ("category_id", f.category_id.clone()),
@@ -1080,7 +1111,14 @@ async fn stats_export(
         xlsx::write_table(
             "单位",
             &[
-                "类别", "单位", "在册党员", "已报到", "报到率", "服务时长（小时）", "人均时长（小时）", "类别内排名",
+                "类别",
+                "单位",
+                "在册党员",
+                "已报到",
+                "报到率",
+                "服务时长（小时）",
+                "人均时长（小时）",
+                "类别内排名",
             ],
             &data,
         )?,
@@ -1234,7 +1272,16 @@ async fn ledger_export(
         "时长台账.xlsx",
         xlsx::write_table(
             "台账",
-            &["编号", "时间", "类型", "党员", "社区", "时长（小时）", "说明", "冲正的编号"],
+            &[
+                "编号",
+                "时间",
+                "类型",
+                "党员",
+                "社区",
+                "时长（小时）",
+                "说明",
+                "冲正的编号",
+            ],
             &data,
         )?,
     ))
@@ -1310,5 +1357,7 @@ async fn reverse_post(
         "/volunteer/needs"
     };
     let r = confirm::reverse(&state, &user, id, &f.idempotency_key, &f.reason).await;
-    answer(&user, r, back, |_| "已冲正，原记录保留，另记一笔相反的记录".into())
+    answer(&user, r, back, |_| {
+        "已冲正，原记录保留，另记一笔相反的记录".into()
+    })
 }

@@ -29,7 +29,10 @@ pub fn own_member(user: &CurrentUser) -> AppResult<i64> {
     if !user.has(Role::Member) {
         return Err(AppError::Forbidden);
     }
-    user.member_ids().first().copied().ok_or(AppError::Forbidden)
+    user.member_ids()
+        .first()
+        .copied()
+        .ok_or(AppError::Forbidden)
 }
 
 /// The member's unit and branch now, and whether they are on the register.
@@ -331,10 +334,18 @@ pub async fn reports(
         ("confirmed", "已报到"),
         ("declined", "社区未接收"),
     ];
-    crate::web::check_choice(&mut errors, "status", "状态", f.status.as_deref(), &statuses);
+    crate::web::check_choice(
+        &mut errors,
+        "status",
+        "状态",
+        f.status.as_deref(),
+        &statuses,
+    );
     crate::web::filter_checked(errors)?;
     let build = |sql: &mut Sql| {
-        sql.push(" where r.period = ").bind(period.key()).push(" and (");
+        sql.push(" where r.period = ")
+            .bind(period.key())
+            .push(" and (");
         if user.is_committee() {
             sql.push("1 = 1");
         } else {
@@ -482,7 +493,11 @@ pub fn acting_community(user: &CurrentUser, asked: Option<i64>) -> AppResult<i64
     }
 }
 
-pub async fn create_need(state: &AppState, user: &CurrentUser, input: &NeedInput) -> AppResult<i64> {
+pub async fn create_need(
+    state: &AppState,
+    user: &CurrentUser,
+    input: &NeedInput,
+) -> AppResult<i64> {
     let community_id = acting_community(user, input.community_id)?;
     let (title, skills, place) = (
         crate::text::clean_text(&input.title),
@@ -512,13 +527,19 @@ pub async fn create_need(state: &AppState, user: &CurrentUser, input: &NeedInput
     if starts_at.is_none() && !input.starts_at.trim().is_empty() {
         problems.insert(
             "starts_at".into(),
-            format!("开始时间应写作“2026-05-01T09:00”，收到“{}”", input.starts_at.trim()),
+            format!(
+                "开始时间应写作“2026-05-01T09:00”，收到“{}”",
+                input.starts_at.trim()
+            ),
         );
     }
     if ends_at.is_none() && !input.ends_at.trim().is_empty() {
         problems.insert(
             "ends_at".into(),
-            format!("结束时间应写作“2026-05-01T12:00”，收到“{}”", input.ends_at.trim()),
+            format!(
+                "结束时间应写作“2026-05-01T12:00”，收到“{}”",
+                input.ends_at.trim()
+            ),
         );
     }
     if !problems.is_empty() {
@@ -647,7 +668,8 @@ pub async fn needs(
                 .bind_list(&user.community_ids());
         }
         if upcoming {
-            sql.push(" and n.status = 'open' and n.starts_at > ").bind(t);
+            sql.push(" and n.status = 'open' and n.starts_at > ")
+                .bind(t);
         }
         if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let like = format!("%{q}%");
@@ -755,10 +777,14 @@ impl Claim {
         ))
     }
     pub fn signed_in(&self) -> String {
-        self.signed_in_at.map(crate::clock::fmt_time).unwrap_or_default()
+        self.signed_in_at
+            .map(crate::clock::fmt_time)
+            .unwrap_or_default()
     }
     pub fn signed_out(&self) -> String {
-        self.signed_out_at.map(crate::clock::fmt_time).unwrap_or_default()
+        self.signed_out_at
+            .map(crate::clock::fmt_time)
+            .unwrap_or_default()
     }
 }
 
@@ -820,8 +846,16 @@ pub async fn claim(state: &AppState, user: &CurrentUser, need_id: i64) -> AppRes
     .bind(ends_at)
     .fetch_all(tx.conn())
     .await?;
-    rules::check_claim(status == "open", starts_at, ends_at, slots, taken, &others, t)
-        .map_err(AppError::Conflict)?;
+    rules::check_claim(
+        status == "open",
+        starts_at,
+        ends_at,
+        slots,
+        taken,
+        &others,
+        t,
+    )
+    .map_err(AppError::Conflict)?;
     let id = match mine {
         Some((id, _)) => {
             sqlx::query("update volunteer_claim set status = 'claimed', updated_at = $1 where volunteer_claim_id = $2")
@@ -930,7 +964,11 @@ pub struct OfferInput {
     pub description: String,
 }
 
-pub async fn create_offer(state: &AppState, user: &CurrentUser, input: &OfferInput) -> AppResult<i64> {
+pub async fn create_offer(
+    state: &AppState,
+    user: &CurrentUser,
+    input: &OfferInput,
+) -> AppResult<i64> {
     let member = own_member(user)?;
     let title = crate::text::clean_text(&input.title);
     let description = crate::text::clean_prose(&input.description);
@@ -938,7 +976,10 @@ pub async fn create_offer(state: &AppState, user: &CurrentUser, input: &OfferInp
     if title.is_empty() || title.chars().count() > rules::TITLE_MAX {
         p.insert(
             "title".into(),
-            format!("请填写服务名称（不超过{}字），如“法律咨询”", rules::TITLE_MAX),
+            format!(
+                "请填写服务名称（不超过{}字），如“法律咨询”",
+                rules::TITLE_MAX
+            ),
         );
     }
     if description.chars().count() > rules::TEXT_MAX {
@@ -979,29 +1020,36 @@ pub async fn create_offer(state: &AppState, user: &CurrentUser, input: &OfferInp
 pub async fn toggle_offer(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<bool> {
     let member = own_member(user)?;
     let mut tx = state.db.begin_write().await?;
-    let row: Option<(i64, i64)> =
-        sqlx::query_as("select member_id, active from volunteer_offer where volunteer_offer_id = $1")
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?;
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "select member_id, active from volunteer_offer where volunteer_offer_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
     let (owner, active) = row.ok_or(AppError::NotFound)?;
     if owner != member {
         return Err(AppError::NotFound);
     }
     let now_active = active == 0;
-    sqlx::query("update volunteer_offer set active = $1, updated_at = $2 where volunteer_offer_id = $3")
-        .bind(i64::from(now_active))
-        .bind(now())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "update volunteer_offer set active = $1, updated_at = $2 where volunteer_offer_id = $3",
+    )
+    .bind(i64::from(now_active))
+    .bind(now())
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
     tx.audit(
         &user.actor(),
         Entry::new(
             "volunteer_offer.toggle",
             "volunteer_offer",
             id,
-            if now_active { "恢复岗位服务" } else { "停止岗位服务" },
+            if now_active {
+                "恢复岗位服务"
+            } else {
+                "停止岗位服务"
+            },
         ),
     )
     .await?;
@@ -1033,7 +1081,8 @@ pub async fn offers(
         if staff {
             sql.push(" and o.active = 1");
         } else {
-            sql.push(" and o.member_id in ").bind_list(&user.member_ids());
+            sql.push(" and o.member_id in ")
+                .bind_list(&user.member_ids());
         }
     };
     let mut sql = Sql::new("select o.volunteer_offer_id, o.member_id, m.name as member_name, u.name as unit_name, o.title, o.description, o.active \

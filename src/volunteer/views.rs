@@ -162,7 +162,9 @@ impl MonthFigure {
     pub fn label(&self) -> String {
         self.month
             .split_once('-')
-            .map_or(self.month.clone(), |(_, m)| format!("{}月", m.trim_start_matches('0')))
+            .map_or(self.month.clone(), |(_, m)| {
+                format!("{}月", m.trim_start_matches('0'))
+            })
     }
 }
 
@@ -272,7 +274,12 @@ pub struct Stats {
 impl Stats {
     /// The trend's tallest bar, for scaling the chart.
     pub fn peak(&self) -> i64 {
-        self.trend.iter().map(|m| m.minutes).max().unwrap_or(0).max(1)
+        self.trend
+            .iter()
+            .map(|m| m.minutes)
+            .max()
+            .unwrap_or(0)
+            .max(1)
     }
     /// Bar height in the chart's 0–100 box.
     pub fn bar(&self, m: &MonthFigure) -> i64 {
@@ -401,10 +408,7 @@ pub async fn stats(state: &AppState, user: &CurrentUser, f: &StatsFilter) -> App
     let year = year_param(&mut errors, f.year.as_deref());
     crate::web::check_id(&mut errors, "category_id", "类别", f.category_id.as_deref());
     crate::web::filter_checked(errors)?;
-    let category: Option<i64> = f
-        .category_id
-        .as_deref()
-        .and_then(|c| c.trim().parse().ok());
+    let category: Option<i64> = f.category_id.as_deref().and_then(|c| c.trim().parse().ok());
     let all = unit_rows(state, year).await?;
     let units: Vec<UnitFigure> = all
         .into_iter()

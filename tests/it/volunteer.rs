@@ -86,7 +86,10 @@ async fn setup() -> Setup {
 }
 
 fn message(v: &Value) -> String {
-    v["error"]["message"].as_str().unwrap_or_default().to_string()
+    v["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A need starting `days` from now at 09:00 for `hours` hours, crediting `credit`.
@@ -123,13 +126,7 @@ async fn into_past(s: &Setup, need: i64, days: i64) {
     }
 }
 
-async fn confirm(
-    s: &Setup,
-    c: &Client,
-    need: i64,
-    key: &str,
-    lines: Value,
-) -> (StatusCode, Value) {
+async fn confirm(s: &Setup, c: &Client, need: i64, key: &str, lines: Value) -> (StatusCode, Value) {
     let r = c
         .post(
             s.app
@@ -162,9 +159,18 @@ async fn need_claim_confirm_and_ledger() {
         )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["error"]["fields"]["title"].as_str().unwrap_or("").contains("请填写需求名称"));
-    assert!(v["error"]["fields"]["slots"].as_str().unwrap_or("").contains("名额"));
-    assert!(v["error"]["fields"]["hours"].as_str().unwrap_or("").contains("负数"));
+    assert!(v["error"]["fields"]["title"]
+        .as_str()
+        .unwrap_or("")
+        .contains("请填写需求名称"));
+    assert!(v["error"]["fields"]["slots"]
+        .as_str()
+        .unwrap_or("")
+        .contains("名额"));
+    assert!(v["error"]["fields"]["hours"]
+        .as_str()
+        .unwrap_or("")
+        .contains("负数"));
     let (st, v) = s
         .app
         .post(
@@ -188,35 +194,48 @@ async fn need_claim_confirm_and_ledger() {
     // Only communities post needs.
     let (st, _) = s
         .app
-        .post(&s.member, "/api/v1/volunteer/needs", need_body("x", 2, 3, 5, "3"))
+        .post(
+            &s.member,
+            "/api/v1/volunteer/needs",
+            need_body("x", 2, 3, 5, "3"),
+        )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 
     let need = post_need(&s, &s.community, need_body("敬老院义诊", 2, 3, 1, "3")).await;
     let overlapping = post_need(&s, &s.community_b, need_body("楼道清扫", 2, 2, 5, "2")).await;
     // Members browse and claim.
-    let (st, list) = s
-        .app
-        .get(&s.member, "/api/v1/volunteer/needs?q=义诊")
-        .await;
+    let (st, list) = s.app.get(&s.member, "/api/v1/volunteer/needs?q=义诊").await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(list["total"], 1, "{list}");
     let (st, v) = s
         .app
-        .post(&s.member, &format!("/api/v1/volunteer/needs/{need}/claim"), json!({}))
+        .post(
+            &s.member,
+            &format!("/api/v1/volunteer/needs/{need}/claim"),
+            json!({}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let claim = v["id"].as_i64().expect("claim");
     let (st, v) = s
         .app
-        .post(&s.member, &format!("/api/v1/volunteer/needs/{need}/claim"), json!({}))
+        .post(
+            &s.member,
+            &format!("/api/v1/volunteer/needs/{need}/claim"),
+            json!({}),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(message(&v).contains("已认领过"), "{v}");
     // Full: its one slot is taken.
     let (st, v) = s
         .app
-        .post(&s.member_b, &format!("/api/v1/volunteer/needs/{need}/claim"), json!({}))
+        .post(
+            &s.member_b,
+            &format!("/api/v1/volunteer/needs/{need}/claim"),
+            json!({}),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(message(&v).contains("名额已满"), "{v}");
@@ -234,19 +253,31 @@ async fn need_claim_confirm_and_ledger() {
     // Cancel before the start, claim again.
     let (st, _) = s
         .app
-        .post(&s.member, &format!("/api/v1/volunteer/claims/{claim}/cancel"), json!({}))
+        .post(
+            &s.member,
+            &format!("/api/v1/volunteer/claims/{claim}/cancel"),
+            json!({}),
+        )
         .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, v) = s
         .app
-        .post(&s.member, &format!("/api/v1/volunteer/needs/{need}/claim"), json!({}))
+        .post(
+            &s.member,
+            &format!("/api/v1/volunteer/needs/{need}/claim"),
+            json!({}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     assert_eq!(v["id"].as_i64(), Some(claim));
     // A member cannot cancel another's claim.
     let (st, _) = s
         .app
-        .post(&s.member_b, &format!("/api/v1/volunteer/claims/{claim}/cancel"), json!({}))
+        .post(
+            &s.member_b,
+            &format!("/api/v1/volunteer/claims/{claim}/cancel"),
+            json!({}),
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     // Not before the service starts.
@@ -258,13 +289,21 @@ async fn need_claim_confirm_and_ledger() {
     // Claiming a need in the past is refused; cancelling after the start too.
     let (st, v) = s
         .app
-        .post(&s.member_b, &format!("/api/v1/volunteer/needs/{need}/claim"), json!({}))
+        .post(
+            &s.member_b,
+            &format!("/api/v1/volunteer/needs/{need}/claim"),
+            json!({}),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(message(&v).contains("已开始或已结束"), "{v}");
     let (st, v) = s
         .app
-        .post(&s.member, &format!("/api/v1/volunteer/claims/{claim}/cancel"), json!({}))
+        .post(
+            &s.member,
+            &format!("/api/v1/volunteer/claims/{claim}/cancel"),
+            json!({}),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(message(&v).contains("已开始"), "{v}");
@@ -297,7 +336,12 @@ async fn need_claim_confirm_and_ledger() {
     // A member cannot confirm.
     let (st, _) = confirm(&s, &s.member, need, "k1", line("3", "")).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    assert_eq!(s.app.sql_scalar("select count(*) from ledger_transfer").await, 0);
+    assert_eq!(
+        s.app
+            .sql_scalar("select count(*) from ledger_transfer")
+            .await,
+        0
+    );
     // Confirmed with an adjustment and its reason; the same key again posts nothing.
     let (st, v) = confirm(&s, &s.community, need, "k1", line("2.5", "提前半小时离开")).await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -306,7 +350,12 @@ async fn need_claim_confirm_and_ledger() {
     let (st, v) = confirm(&s, &s.community, need, "k1", line("2.5", "提前半小时离开")).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["repeated"], true);
-    assert_eq!(s.app.sql_scalar("select count(*) from ledger_transfer").await, 1);
+    assert_eq!(
+        s.app
+            .sql_scalar("select count(*) from ledger_transfer")
+            .await,
+        1
+    );
     // Confirming twice under a new key is refused.
     let (st, v) = confirm(&s, &s.community, need, "k2", line("3", "")).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
@@ -322,18 +371,30 @@ async fn need_claim_confirm_and_ledger() {
     // Rewards: the committee defines, the member redeems within the balance.
     let (st, v) = s
         .app
-        .post(&s.admin, "/api/v1/volunteer/rewards", json!({"name": "纪念徽章", "hours": "2"}))
+        .post(
+            &s.admin,
+            "/api/v1/volunteer/rewards",
+            json!({"name": "纪念徽章", "hours": "2"}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let cheap = v["id"].as_i64().expect("reward");
     let (_, v) = s
         .app
-        .post(&s.admin, "/api/v1/volunteer/rewards", json!({"name": "荣誉证书", "hours": "10"}))
+        .post(
+            &s.admin,
+            "/api/v1/volunteer/rewards",
+            json!({"name": "荣誉证书", "hours": "10"}),
+        )
         .await;
     let dear = v["id"].as_i64().expect("reward");
     let (st, v) = s
         .app
-        .post(&s.member, "/api/v1/volunteer/rewards", json!({"name": "x", "hours": "1"}))
+        .post(
+            &s.member,
+            "/api/v1/volunteer/rewards",
+            json!({"name": "x", "hours": "1"}),
+        )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
     let redeem = |id: i64, key: &'static str| {
@@ -358,7 +419,11 @@ async fn need_claim_confirm_and_ledger() {
     let redemption = v["id"].as_i64().expect("transfer");
     let (st, v2) = redeem(cheap, "r2").await;
     assert_eq!(st, StatusCode::CREATED);
-    assert_eq!(v2["id"].as_i64(), Some(redemption), "same key, same transfer");
+    assert_eq!(
+        v2["id"].as_i64(),
+        Some(redemption),
+        "same key, same transfer"
+    );
     let (_, acct) = s.app.get(&s.member, "/api/v1/volunteer/me").await;
     assert_eq!(acct["balance"], 30, "{acct}");
     assert_eq!(acct["served"], 150);
@@ -370,7 +435,9 @@ async fn need_claim_confirm_and_ledger() {
         .await;
     let reverse = |c: &Client, id: i64, key: &'static str, reason: &'static str| {
         let c = c.clone();
-        let url = s.app.url(&format!("/api/v1/volunteer/transfers/{id}/reverse"));
+        let url = s
+            .app
+            .url(&format!("/api/v1/volunteer/transfers/{id}/reverse"));
         async move {
             let r = c
                 .post(url)
@@ -439,7 +506,9 @@ async fn need_claim_confirm_and_ledger() {
     // The service may have been last year if today is early January.
     let start: i64 = s
         .app
-        .sql_scalar(&format!("select starts_at from volunteer_need where volunteer_need_id = {need}"))
+        .sql_scalar(&format!(
+            "select starts_at from volunteer_need where volunteer_need_id = {need}"
+        ))
         .await;
     if rules::month_of(start).starts_with(&year.to_string()) {
         assert_eq!(month_total, 180, "{stats}");
@@ -457,7 +526,11 @@ async fn absent_and_bulk_lines() {
     for c in [&s.member, &s.member_b] {
         let (st, v) = s
             .app
-            .post(c, &format!("/api/v1/volunteer/needs/{need}/claim"), json!({}))
+            .post(
+                c,
+                &format!("/api/v1/volunteer/needs/{need}/claim"),
+                json!({}),
+            )
             .await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         claims.push(v["id"].as_i64().expect("claim"));
@@ -466,7 +539,10 @@ async fn absent_and_bulk_lines() {
     // Sign-in times pre-fill the hours (the lead's sign-in fills these columns).
     let (st, list) = s
         .app
-        .get(&s.community, &format!("/api/v1/volunteer/needs/{need}/claims"))
+        .get(
+            &s.community,
+            &format!("/api/v1/volunteer/needs/{need}/claims"),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{list}");
     assert_eq!(list.as_array().map(Vec::len), Some(2));
@@ -502,11 +578,13 @@ async fn absent_and_bulk_lines() {
     assert_eq!(status, 1);
     // More than 24 hours in one day: a second need the same day.
     let need2 = post_need(&s, &s.community, need_body("夜间巡逻", 1, 20, 5, "17")).await;
-    sqlx::query("update volunteer_need set starts_at = starts_at - 3600 where volunteer_need_id = $1")
-        .bind(need2)
-        .execute(&s.app.state.db.pool)
-        .await
-        .expect("shift");
+    sqlx::query(
+        "update volunteer_need set starts_at = starts_at - 3600 where volunteer_need_id = $1",
+    )
+    .bind(need2)
+    .execute(&s.app.state.db.pool)
+    .await
+    .expect("shift");
     // It overlaps member A's first claim, which a claim refuses; only the day's cap is
     // tested here, so the claim is written directly.
     let c2: i64 = sqlx::query_scalar(
@@ -544,13 +622,21 @@ async fn reporting_once_per_period() {
     assert_eq!(list["items"][0]["street"], "新华街道");
     let (st, v) = s
         .app
-        .post(&s.member, "/api/v1/volunteer/reports", json!({"community_id": s.city.community}))
+        .post(
+            &s.member,
+            "/api/v1/volunteer/reports",
+            json!({"community_id": s.city.community}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let report = v["id"].as_i64().expect("report");
     let (st, v) = s
         .app
-        .post(&s.member, "/api/v1/volunteer/reports", json!({"community_id": s.community_b_id}))
+        .post(
+            &s.member,
+            "/api/v1/volunteer/reports",
+            json!({"community_id": s.community_b_id}),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(message(&v).contains("同一期只能向一个社区报到"), "{v}");
@@ -558,12 +644,20 @@ async fn reporting_once_per_period() {
     // Only members report; only the community decides, once.
     let (st, _) = s
         .app
-        .post(&s.unit, "/api/v1/volunteer/reports", json!({"community_id": s.city.community}))
+        .post(
+            &s.unit,
+            "/api/v1/volunteer/reports",
+            json!({"community_id": s.city.community}),
+        )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     let (st, _) = s
         .app
-        .post(&s.community_b, &format!("/api/v1/volunteer/reports/{report}/decision"), json!({"confirm": true}))
+        .post(
+            &s.community_b,
+            &format!("/api/v1/volunteer/reports/{report}/decision"),
+            json!({"confirm": true}),
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     // Before confirmation the member is on the missing list, pending.
@@ -573,12 +667,20 @@ async fn reporting_once_per_period() {
     assert_eq!(missing["items"][0]["report_status"], "pending");
     let (st, _) = s
         .app
-        .post(&s.community, &format!("/api/v1/volunteer/reports/{report}/decision"), json!({"confirm": true}))
+        .post(
+            &s.community,
+            &format!("/api/v1/volunteer/reports/{report}/decision"),
+            json!({"confirm": true}),
+        )
         .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, v) = s
         .app
-        .post(&s.community, &format!("/api/v1/volunteer/reports/{report}/decision"), json!({"confirm": false}))
+        .post(
+            &s.community,
+            &format!("/api/v1/volunteer/reports/{report}/decision"),
+            json!({"confirm": false}),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(message(&v).contains("已处理"), "{v}");
@@ -598,17 +700,29 @@ async fn reporting_once_per_period() {
     // A declined report frees the period: member B reports, is declined, reports elsewhere.
     let (_, v) = s
         .app
-        .post(&s.member_b, "/api/v1/volunteer/reports", json!({"community_id": s.community_b_id}))
+        .post(
+            &s.member_b,
+            "/api/v1/volunteer/reports",
+            json!({"community_id": s.community_b_id}),
+        )
         .await;
     let rb = v["id"].as_i64().expect("report");
     let (st, _) = s
         .app
-        .post(&s.community_b, &format!("/api/v1/volunteer/reports/{rb}/decision"), json!({"confirm": false, "note": "不在本社区居住"}))
+        .post(
+            &s.community_b,
+            &format!("/api/v1/volunteer/reports/{rb}/decision"),
+            json!({"confirm": false, "note": "不在本社区居住"}),
+        )
         .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, v) = s
         .app
-        .post(&s.member_b, "/api/v1/volunteer/reports", json!({"community_id": s.city.community}))
+        .post(
+            &s.member_b,
+            "/api/v1/volunteer/reports",
+            json!({"community_id": s.city.community}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     // The figures: unit A has one member, reported.
@@ -647,12 +761,18 @@ async fn reporting_once_per_period() {
     .expect("branches")
     .expect("published per branch");
     assert_eq!(figures.get(&s.city.branch_a).map(|f| f.value), Some(1));
-    assert_eq!(figures.get(&s.city.branch_b).map(|f| (f.value, f.of)), Some((0, Some(1))));
+    assert_eq!(
+        figures.get(&s.city.branch_b).map(|f| (f.value, f.of)),
+        Some((0, Some(1)))
+    );
     let (st, r) = s
         .app
         .get(
             &s.admin,
-            &format!("/api/v1/indicators/volunteer.hours_per_member?subject=unit:{}&year={year}", s.city.unit_a),
+            &format!(
+                "/api/v1/indicators/volunteer.hours_per_member?subject=unit:{}&year={year}",
+                s.city.unit_a
+            ),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{r}");
@@ -680,7 +800,10 @@ async fn ledger_property_random_operations() {
     let s = setup().await;
     let db = &s.app.state.db;
     let members = [s.city.member_a, s.city.member_b];
-    let units = [(s.city.unit_a, s.city.branch_a), (s.city.unit_b, s.city.branch_b)];
+    let units = [
+        (s.city.unit_a, s.city.branch_a),
+        (s.city.unit_b, s.city.branch_b),
+    ];
     let communities = [s.city.community, s.community_b_id];
     for seed in [1u64, 7, 2026] {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
@@ -730,9 +853,16 @@ async fn ledger_property_random_operations() {
                     .await
                     .expect("read")
                     .expect("transfer");
-                ledger::reverse(tx.conn(), &tr, format!("r{seed}-{step}"), "随机冲正".into(), None, t)
-                    .await
-                    .map(|id| transfers.push((id, ledger::REVERSAL)))
+                ledger::reverse(
+                    tx.conn(),
+                    &tr,
+                    format!("r{seed}-{step}"),
+                    "随机冲正".into(),
+                    None,
+                    t,
+                )
+                .await
+                .map(|id| transfers.push((id, ledger::REVERSAL)))
             } else {
                 let acct = ledger::member_account(tx.conn(), members[m], t)
                     .await
@@ -800,7 +930,11 @@ async fn ledger_property_random_operations() {
         .expect("tamper");
     let v = ledger::verify(&s.app.state.db.pool).await.expect("verify");
     assert!(!v.ok());
-    assert!(v.problems.iter().any(|p| p.contains("balance")), "{:?}", v.problems);
+    assert!(
+        v.problems.iter().any(|p| p.contains("balance")),
+        "{:?}",
+        v.problems
+    );
 }
 
 #[tokio::test]
@@ -809,7 +943,11 @@ async fn unconfirmed_claims_expire_with_notice() {
     let need = post_need(&s, &s.community, need_body("四点半课堂", 1, 2, 5, "2")).await;
     let (_, v) = s
         .app
-        .post(&s.member, &format!("/api/v1/volunteer/needs/{need}/claim"), json!({}))
+        .post(
+            &s.member,
+            &format!("/api/v1/volunteer/needs/{need}/claim"),
+            json!({}),
+        )
         .await;
     let claim = v["id"].as_i64().expect("claim");
     into_past(&s, need, 10).await;
@@ -855,16 +993,27 @@ async fn offers_tied_to_jobs() {
     let s = setup().await;
     let (st, v) = s
         .app
-        .post(&s.member, "/api/v1/volunteer/offers", json!({"title": "", "description": "x"}))
+        .post(
+            &s.member,
+            "/api/v1/volunteer/offers",
+            json!({"title": "", "description": "x"}),
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(message(&v).contains("请填写服务名称"), "{v}");
     let (st, v) = s
         .app
-        .post(&s.member, "/api/v1/volunteer/offers", json!({"title": "法律咨询", "description": "劳动争议、婚姻家庭"}))
+        .post(
+            &s.member,
+            "/api/v1/volunteer/offers",
+            json!({"title": "法律咨询", "description": "劳动争议、婚姻家庭"}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
-    let (_, list) = s.app.get(&s.community, "/api/v1/volunteer/offers?q=法律").await;
+    let (_, list) = s
+        .app
+        .get(&s.community, "/api/v1/volunteer/offers?q=法律")
+        .await;
     assert_eq!(list["total"], 1, "{list}");
     let (_, list) = s.app.get(&s.member_b, "/api/v1/volunteer/offers").await;
     assert_eq!(list["total"], 0, "a member sees only their own");
@@ -884,7 +1033,10 @@ async fn pages_and_forms() {
         (&s.community, "/volunteer/needs".into()),
         (&s.community, "/volunteer/reports".into()),
         (&s.community, "/volunteer/community".into()),
-        (&s.community, format!("/volunteer/communities/{}/poster", s.city.community)),
+        (
+            &s.community,
+            format!("/volunteer/communities/{}/poster", s.city.community),
+        ),
         (&s.unit, "/volunteer/missing".into()),
         (&s.unit, "/volunteer/stats".into()),
         (&s.admin, "/volunteer/ledger".into()),
@@ -898,23 +1050,39 @@ async fn pages_and_forms() {
     }
     let poster = s
         .community
-        .get(s.app.url(&format!("/volunteer/communities/{}/poster", s.city.community)))
+        .get(s.app.url(&format!(
+            "/volunteer/communities/{}/poster",
+            s.city.community
+        )))
         .send()
         .await
         .expect("poster")
         .text()
         .await
         .expect("text");
-    assert!(poster.contains("<svg") && poster.contains(&format!("/volunteer/r/{}", s.city.community)));
+    assert!(
+        poster.contains("<svg") && poster.contains(&format!("/volunteer/r/{}", s.city.community))
+    );
     let r = s
         .community
-        .get(s.app.url(&format!("/volunteer/communities/{}/poster", s.community_b_id)))
+        .get(s.app.url(&format!(
+            "/volunteer/communities/{}/poster",
+            s.community_b_id
+        )))
         .send()
         .await
         .expect("poster");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // The empty states say what to do next.
-    let mine = s.member.get(s.app.url("/volunteer/mine")).send().await.expect("get").text().await.expect("t");
+    let mine = s
+        .member
+        .get(s.app.url("/volunteer/mine"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
     assert!(mine.contains("还没有认领服务"), "{mine}");
     // Reporting through the QR link's page, then again refused in Chinese.
     let r = s
@@ -923,7 +1091,11 @@ async fn pages_and_forms() {
         .send()
         .await
         .expect("post");
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
     let r = s
         .member
         .post(s.app.url("/volunteer/report"))
@@ -932,18 +1104,31 @@ async fn pages_and_forms() {
         .await
         .expect("post");
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert!(r.text().await.expect("t").contains("同一期只能向一个社区报到"));
+    assert!(r
+        .text()
+        .await
+        .expect("t")
+        .contains("同一期只能向一个社区报到"));
     // The need form refuses in Chinese and keeps what was typed.
     let r = s
         .community
         .post(s.app.url("/volunteer/needs"))
-        .form(&[("title", "助老服务"), ("starts_at", "2030-13-01T09:00"), ("ends_at", ""), ("slots", "3"), ("hours", "2")])
+        .form(&[
+            ("title", "助老服务"),
+            ("starts_at", "2030-13-01T09:00"),
+            ("ends_at", ""),
+            ("slots", "3"),
+            ("hours", "2"),
+        ])
         .send()
         .await
         .expect("post");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = r.text().await.expect("t");
-    assert!(body.contains("开始时间应写作") && body.contains("助老服务"), "{body}");
+    assert!(
+        body.contains("开始时间应写作") && body.contains("助老服务"),
+        "{body}"
+    );
     let need = post_need(&s, &s.community, need_body("图书整理", 1, 3, 3, "3")).await;
     let r = s
         .member
@@ -955,7 +1140,9 @@ async fn pages_and_forms() {
     into_past(&s, need, 2).await;
     let claim = s
         .app
-        .sql_scalar(&format!("select volunteer_claim_id from volunteer_claim where volunteer_need_id = {need}"))
+        .sql_scalar(&format!(
+            "select volunteer_claim_id from volunteer_claim where volunteer_need_id = {need}"
+        ))
         .await;
     let page = s
         .community
@@ -966,7 +1153,11 @@ async fn pages_and_forms() {
         .text()
         .await
         .expect("t");
-    assert!(page.contains("confirm-form") && page.contains(&format!("name=\"hours_{claim}\" value=\"3\"")), "{page}");
+    assert!(
+        page.contains("confirm-form")
+            && page.contains(&format!("name=\"hours_{claim}\" value=\"3\"")),
+        "{page}"
+    );
     let form = |hours: &str, reason: &str| {
         vec![
             ("idempotency_key".to_string(), "form-key-1".to_string()),
@@ -985,7 +1176,10 @@ async fn pages_and_forms() {
         .expect("post");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = r.text().await.expect("t");
-    assert!(body.contains("请填写调整原因") && body.contains("value=\"2\""), "{body}");
+    assert!(
+        body.contains("请填写调整原因") && body.contains("value=\"2\""),
+        "{body}"
+    );
     for _ in 0..2 {
         let r = s
             .community
@@ -1003,8 +1197,19 @@ async fn pages_and_forms() {
         1,
         "a double submit posts once"
     );
-    let mine = s.member.get(s.app.url("/volunteer/mine")).send().await.expect("get").text().await.expect("t");
-    assert!(crate::common::testid_text(&mine, "balance").is_some_and(|t| t.contains('3')), "{mine}");
+    let mine = s
+        .member
+        .get(s.app.url("/volunteer/mine"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        crate::common::testid_text(&mine, "balance").is_some_and(|t| t.contains('3')),
+        "{mine}"
+    );
     // Exports.
     for (c, path) in [
         (&s.member, "/volunteer/mine/export"),
@@ -1021,7 +1226,15 @@ async fn pages_and_forms() {
         let range = xlsx_range(&bytes);
         assert!(range.height() >= 1, "{path}");
     }
-    let ledger_xlsx = s.admin.get(s.app.url("/volunteer/ledger/export")).send().await.expect("get").bytes().await.expect("b");
+    let ledger_xlsx = s
+        .admin
+        .get(s.app.url("/volunteer/ledger/export"))
+        .send()
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("b");
     assert_eq!(xlsx_range(&ledger_xlsx).height(), 2);
 }
 
@@ -1031,18 +1244,49 @@ async fn communities_import_account_and_fields() {
     // Bad phone refused in Chinese.
     let (st, v) = s
         .app
-        .post(&s.admin, "/api/v1/communities", json!({"name": "桃园社区", "contact_phone": "电话"}))
+        .post(
+            &s.admin,
+            "/api/v1/communities",
+            json!({"name": "桃园社区", "contact_phone": "电话"}),
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(v["error"]["fields"]["contact_phone"].as_str().unwrap_or("").contains("联系电话格式不正确"), "{v}");
+    assert!(
+        v["error"]["fields"]["contact_phone"]
+            .as_str()
+            .unwrap_or("")
+            .contains("联系电话格式不正确"),
+        "{v}"
+    );
     // Import: a bad row, nothing written; then all good.
     let bad = yaoshi::xlsx::write_sheet(
         "社区",
         &["名称", "区", "街道", "地址", "联系人", "联系电话"],
         &[
-            vec!["桃园社区".into(), "西城区".into(), "和平街道".into(), "桃园路1号".into(), "赵强".into(), "13800001111".into()],
-            vec!["".into(), "西城区".into(), "".into(), "".into(), "".into(), "".into()],
-            vec!["桃园社区".into(), "".into(), "".into(), "".into(), "".into(), "".into()],
+            vec![
+                "桃园社区".into(),
+                "西城区".into(),
+                "和平街道".into(),
+                "桃园路1号".into(),
+                "赵强".into(),
+                "13800001111".into(),
+            ],
+            vec![
+                "".into(),
+                "西城区".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+            ],
+            vec![
+                "桃园社区".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+            ],
         ],
     )
     .expect("xlsx");
@@ -1061,14 +1305,36 @@ async fn communities_import_account_and_fields() {
         .expect("post");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = r.text().await.expect("t");
-    assert!(body.contains("第3行") && body.contains("第4行") && body.contains("全部未写入"), "{body}");
-    assert_eq!(s.app.sql_scalar("select count(*) from community where name = '桃园社区'").await, 0);
+    assert!(
+        body.contains("第3行") && body.contains("第4行") && body.contains("全部未写入"),
+        "{body}"
+    );
+    assert_eq!(
+        s.app
+            .sql_scalar("select count(*) from community where name = '桃园社区'")
+            .await,
+        0
+    );
     let good = yaoshi::xlsx::write_sheet(
         "社区",
         &["名称", "区", "街道", "地址", "联系人", "联系电话"],
         &[
-            vec!["桃园社区".into(), "西城区".into(), "和平街道".into(), "桃园路1号".into(), "赵强".into(), "13800001111".into()],
-            vec!["梅园社区".into(), "南湖区".into(), "光明街道".into(), "梅园路8号".into(), "钱红".into(), "".into()],
+            vec![
+                "桃园社区".into(),
+                "西城区".into(),
+                "和平街道".into(),
+                "桃园路1号".into(),
+                "赵强".into(),
+                "13800001111".into(),
+            ],
+            vec![
+                "梅园社区".into(),
+                "南湖区".into(),
+                "光明街道".into(),
+                "梅园路8号".into(),
+                "钱红".into(),
+                "".into(),
+            ],
         ],
     )
     .expect("xlsx");
@@ -1079,48 +1345,100 @@ async fn communities_import_account_and_fields() {
         .send()
         .await
         .expect("post");
-    assert!(r.status().is_redirection() || r.status().is_success(), "{}", r.status());
-    assert_eq!(s.app.sql_scalar("select count(*) from community where name = '桃园社区' and street = '和平街道'").await, 1);
-    assert_eq!(s.app.sql_scalar("select count(*) from community where name = '梅园社区' and district = '南湖区'").await, 1);
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{}",
+        r.status()
+    );
+    assert_eq!(
+        s.app
+            .sql_scalar(
+                "select count(*) from community where name = '桃园社区' and street = '和平街道'"
+            )
+            .await,
+        1
+    );
+    assert_eq!(
+        s.app
+            .sql_scalar(
+                "select count(*) from community where name = '梅园社区' and district = '南湖区'"
+            )
+            .await,
+        1
+    );
     // Not an xlsx: refused in Chinese.
     let r = s
         .admin
         .post(s.app.url("/org/communities/import"))
-        .multipart(reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"a,b".to_vec()).file_name("x.csv")))
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"a,b".to_vec()).file_name("x.csv"),
+        ))
         .send()
         .await
         .expect("post");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.expect("t").contains(".xlsx"));
     // The template.
-    let r = s.admin.get(s.app.url("/org/communities/template")).send().await.expect("get");
+    let r = s
+        .admin
+        .get(s.app.url("/org/communities/template"))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status(), StatusCode::OK);
     // The committee gives the community an account; the account works as the community.
-    let taoyuan = s.app.sql_scalar("select community_id from community where name = '桃园社区'").await;
+    let taoyuan = s
+        .app
+        .sql_scalar("select community_id from community where name = '桃园社区'")
+        .await;
     let (st, v) = s
         .app
-        .post(&s.admin, &format!("/api/v1/communities/{taoyuan}/account"), json!({"username": "sq_taoyuan", "display_name": "赵强"}))
+        .post(
+            &s.admin,
+            &format!("/api/v1/communities/{taoyuan}/account"),
+            json!({"username": "sq_taoyuan", "display_name": "赵强"}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let password = v["password"].as_str().expect("password").to_string();
     let (st, v) = s
         .app
-        .post(&s.admin, &format!("/api/v1/communities/{taoyuan}/account"), json!({"username": "sq_taoyuan"}))
+        .post(
+            &s.admin,
+            &format!("/api/v1/communities/{taoyuan}/account"),
+            json!({"username": "sq_taoyuan"}),
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(v.to_string().contains("该用户名已被使用"), "{v}");
     let (st, _) = s
         .app
-        .post(&s.unit, &format!("/api/v1/communities/{taoyuan}/account"), json!({"username": "sq_x"}))
+        .post(
+            &s.unit,
+            &format!("/api/v1/communities/{taoyuan}/account"),
+            json!({"username": "sq_x"}),
+        )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     let c = s.app.login("sq_taoyuan", &password).await;
     let (st, _) = s
         .app
-        .post(&c, "/api/v1/me/password", json!({"current": password, "new_password": "Community@2026x"}))
+        .post(
+            &c,
+            "/api/v1/me/password",
+            json!({"current": password, "new_password": "Community@2026x"}),
+        )
         .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    let (st, _) = s.app.post(&c, "/api/v1/volunteer/needs", need_body("测试", 3, 2, 2, "2")).await;
+    let (st, _) = s
+        .app
+        .post(
+            &c,
+            "/api/v1/volunteer/needs",
+            need_body("测试", 3, 2, 2, "2"),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED);
     // Through the page too.
     let r = s

@@ -67,7 +67,14 @@ async fn claim(app: &TestApp, need: i64, member: i64) -> i64 {
     .expect("claim")
 }
 
-async fn report(app: &TestApp, member: i64, community: i64, unit: i64, branch: i64, period: &str) -> i64 {
+async fn report(
+    app: &TestApp,
+    member: i64,
+    community: i64,
+    unit: i64,
+    branch: i64,
+    period: &str,
+) -> i64 {
     sqlx::query_scalar(
         "insert into volunteer_report (member_id, community_id, period, unit_id, branch_id, status, created_at) \
          values ($1, $2, $3, $4, $5, 'pending', 1) returning volunteer_report_id",
@@ -101,8 +108,24 @@ pub(super) async fn prepare(
     let claim_page = claim(app, d2, member_a).await;
     let this = rules::ReportPeriod::of(yaoshi::clock::today());
     let report_api = report(app, member_t, community, unit_a, branch_a, &this.key()).await;
-    let report_confirm = report(app, member_t, community, unit_a, branch_a, &format!("{}H1", this.year - 1)).await;
-    let report_decline = report(app, member_t, community, unit_a, branch_a, &format!("{}H2", this.year - 1)).await;
+    let report_confirm = report(
+        app,
+        member_t,
+        community,
+        unit_a,
+        branch_a,
+        &format!("{}H1", this.year - 1),
+    )
+    .await;
+    let report_decline = report(
+        app,
+        member_t,
+        community,
+        unit_a,
+        branch_a,
+        &format!("{}H2", this.year - 1),
+    )
+    .await;
     let offer: i64 = sqlx::query_scalar(
         "insert into volunteer_offer (member_id, title, active, created_at, updated_at) values ($1, '法律咨询', 1, 1, 1) returning volunteer_offer_id",
     )
@@ -120,8 +143,12 @@ pub(super) async fn prepare(
     let served_claim = claim(app, served, member_a).await;
     let mut tx = app.state.db.begin_write().await.expect("tx");
     let t = yaoshi::clock::now();
-    let from = ledger::community_account(tx.conn(), community, t).await.expect("acct");
-    let to = ledger::member_account(tx.conn(), member_a, t).await.expect("acct");
+    let from = ledger::community_account(tx.conn(), community, t)
+        .await
+        .expect("acct");
+    let to = ledger::member_account(tx.conn(), member_a, t)
+        .await
+        .expect("acct");
     let transfer = ledger::post(
         tx.conn(),
         &ledger::Posting {
@@ -197,17 +224,44 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
             Body::Json(p.need_body.clone()),
             COMM,
         ),
-        r("GET", format!("/api/v1/volunteer/needs/{}", p.claim_need), Body::None, USE),
-        r("POST", format!("/api/v1/volunteer/needs/{}/claim", p.claim_need), Body::None, M),
-        r("POST", format!("/api/v1/volunteer/needs/{}/cancel", p.cancel_api), Body::None, COMM),
-        r("GET", format!("/api/v1/volunteer/needs/{}/claims", p.past), Body::None, COMM_C),
+        r(
+            "GET",
+            format!("/api/v1/volunteer/needs/{}", p.claim_need),
+            Body::None,
+            USE,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/volunteer/needs/{}/claim", p.claim_need),
+            Body::None,
+            M,
+        ),
+        r(
+            "POST",
+            format!("/api/v1/volunteer/needs/{}/cancel", p.cancel_api),
+            Body::None,
+            COMM,
+        ),
+        r(
+            "GET",
+            format!("/api/v1/volunteer/needs/{}/claims", p.past),
+            Body::None,
+            COMM_C,
+        ),
         r(
             "POST",
             format!("/api/v1/volunteer/needs/{}/confirmations", p.past),
-            Body::Json(json!({"lines": [{"claim_id": p.past_claim, "attended": true, "hours": "2"}]})),
+            Body::Json(
+                json!({"lines": [{"claim_id": p.past_claim, "attended": true, "hours": "2"}]}),
+            ),
             COMM,
         ),
-        r("POST", format!("/api/v1/volunteer/claims/{}/cancel", p.claim_api), Body::None, M),
+        r(
+            "POST",
+            format!("/api/v1/volunteer/claims/{}/cancel", p.claim_api),
+            Body::None,
+            M,
+        ),
         r("GET", "/api/v1/volunteer/me", Body::None, M),
         r("GET", "/api/v1/volunteer/offers", Body::None, USE),
         r(
@@ -223,7 +277,12 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
             Body::Json(json!({"name": "证书@ROLE@", "hours": "5"})),
             C,
         ),
-        r("POST", format!("/api/v1/volunteer/rewards/{}/redeem", p.reward), Body::None, M),
+        r(
+            "POST",
+            format!("/api/v1/volunteer/rewards/{}/redeem", p.reward),
+            Body::None,
+            M,
+        ),
         r(
             "POST",
             format!("/api/v1/volunteer/transfers/{}/reverse", p.transfer),
@@ -242,9 +301,24 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
         r("GET", "/volunteer/mine", Body::None, M),
         r("GET", "/volunteer/mine/export", Body::None, M),
         r("GET", "/volunteer/report", Body::None, M),
-        r("POST", "/volunteer/report", form(&[("community_id", c.community.to_string())]), M),
-        r("GET", format!("/volunteer/r/{}", c.community), Body::None, M),
-        r("POST", format!("/volunteer/r/{}", c.community), Body::None, M),
+        r(
+            "POST",
+            "/volunteer/report",
+            form(&[("community_id", c.community.to_string())]),
+            M,
+        ),
+        r(
+            "GET",
+            format!("/volunteer/r/{}", c.community),
+            Body::None,
+            M,
+        ),
+        r(
+            "POST",
+            format!("/volunteer/r/{}", c.community),
+            Body::None,
+            M,
+        ),
         r("GET", "/volunteer/needs", Body::None, USE),
         r("GET", "/volunteer/needs/export", Body::None, USE),
         r(
@@ -252,16 +326,37 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
             "/volunteer/needs",
             form(&[
                 ("title", "页面需求@ROLE@".into()),
-                ("starts_at", p.need_body["starts_at"].as_str().unwrap_or("").into()),
-                ("ends_at", p.need_body["ends_at"].as_str().unwrap_or("").into()),
+                (
+                    "starts_at",
+                    p.need_body["starts_at"].as_str().unwrap_or("").into(),
+                ),
+                (
+                    "ends_at",
+                    p.need_body["ends_at"].as_str().unwrap_or("").into(),
+                ),
                 ("slots", "2".into()),
                 ("hours", "2".into()),
             ]),
             COMM,
         ),
-        r("GET", format!("/volunteer/needs/{}", p.claim_need), Body::None, USE),
-        r("POST", format!("/volunteer/needs/{}/claim", p.claim_need), Body::None, M),
-        r("POST", format!("/volunteer/needs/{}/cancel", p.cancel_page), Body::None, COMM),
+        r(
+            "GET",
+            format!("/volunteer/needs/{}", p.claim_need),
+            Body::None,
+            USE,
+        ),
+        r(
+            "POST",
+            format!("/volunteer/needs/{}/claim", p.claim_need),
+            Body::None,
+            M,
+        ),
+        r(
+            "POST",
+            format!("/volunteer/needs/{}/cancel", p.cancel_page),
+            Body::None,
+            COMM,
+        ),
         r(
             "POST",
             format!("/volunteer/needs/{}/confirm", p.past),
@@ -272,25 +367,65 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
             ]),
             COMM,
         ),
-        r("POST", format!("/volunteer/claims/{}/cancel", p.claim_page), Body::None, M),
+        r(
+            "POST",
+            format!("/volunteer/claims/{}/cancel", p.claim_page),
+            Body::None,
+            M,
+        ),
         r("GET", "/volunteer/reports", Body::None, REPORTS),
         r("GET", "/volunteer/reports/export", Body::None, REPORTS),
-        r("POST", format!("/volunteer/reports/{}/confirm", p.report_confirm), form(&[("note", "@ROLE@".into())]), COMM),
-        r("POST", format!("/volunteer/reports/{}/decline", p.report_decline), form(&[("note", "@ROLE@".into())]), COMM),
+        r(
+            "POST",
+            format!("/volunteer/reports/{}/confirm", p.report_confirm),
+            form(&[("note", "@ROLE@".into())]),
+            COMM,
+        ),
+        r(
+            "POST",
+            format!("/volunteer/reports/{}/decline", p.report_decline),
+            form(&[("note", "@ROLE@".into())]),
+            COMM,
+        ),
         r("GET", "/volunteer/offers", Body::None, USE),
         r("GET", "/volunteer/offers/export", Body::None, USE),
-        r("POST", "/volunteer/offers", form(&[("title", "课业辅导@ROLE@".into())]), M),
-        r("POST", format!("/volunteer/offers/{}/toggle", p.offer), Body::None, M),
+        r(
+            "POST",
+            "/volunteer/offers",
+            form(&[("title", "课业辅导@ROLE@".into())]),
+            M,
+        ),
+        r(
+            "POST",
+            format!("/volunteer/offers/{}/toggle", p.offer),
+            Body::None,
+            M,
+        ),
         r("GET", "/volunteer/community", Body::None, COMM),
-        r("GET", format!("/volunteer/communities/{}/poster", c.community), Body::None, COMM_C),
+        r(
+            "GET",
+            format!("/volunteer/communities/{}/poster", c.community),
+            Body::None,
+            COMM_C,
+        ),
         r("GET", "/volunteer/missing", Body::None, CUB),
         r("GET", "/volunteer/missing/export", Body::None, CUB),
         r("GET", "/volunteer/stats", Body::None, CU),
         r("GET", "/volunteer/stats/export", Body::None, CU),
         r("GET", "/volunteer/ledger", Body::None, C),
         r("GET", "/volunteer/ledger/export", Body::None, C),
-        r("POST", "/volunteer/rewards", form(&[("name", "奖状@ROLE@".into()), ("hours", "3".into())]), C),
-        r("POST", format!("/volunteer/rewards/{}/toggle", p.reward), Body::None, C),
+        r(
+            "POST",
+            "/volunteer/rewards",
+            form(&[("name", "奖状@ROLE@".into()), ("hours", "3".into())]),
+            C,
+        ),
+        r(
+            "POST",
+            format!("/volunteer/rewards/{}/toggle", p.reward),
+            Body::None,
+            C,
+        ),
         r(
             "POST",
             format!("/volunteer/rewards/{}/redeem", p.reward),
@@ -300,7 +435,10 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
         r(
             "POST",
             format!("/volunteer/transfers/{}/reverse", p.transfer),
-            form(&[("idempotency_key", "access-rev".into()), ("reason", "误操作".into())]),
+            form(&[
+                ("idempotency_key", "access-rev".into()),
+                ("reason", "误操作".into()),
+            ]),
             COMM_C,
         ),
         r("GET", "/org/communities/template", Body::None, C),
