@@ -46,6 +46,7 @@ pub fn pages() -> Router<AppState> {
         .route("/volunteer/offers/export", get(offers_export))
         .route("/volunteer/offers/{id}/toggle", post(offer_toggle))
         .route("/volunteer/community", get(community_page))
+        .route("/volunteer/community/export", get(community_export))
         .route("/volunteer/communities/{id}/poster", get(poster_page))
         .route("/volunteer/missing", get(missing_page))
         .route("/volunteer/missing/export", get(missing_export))
@@ -943,6 +944,31 @@ async fn community_page(
         months,
         total: rules::hours_text(total),
     })
+}
+
+/// The community's months as a workbook.
+async fn community_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<CommunityQuery>,
+) -> AppResult<Response> {
+    let id = match q.community_id {
+        Some(id) => id,
+        None => *user.community_ids().first().ok_or(AppError::Forbidden)?,
+    };
+    let mut errors = Default::default();
+    let year = views::year_param(&mut errors, q.year.as_deref());
+    crate::web::filter_checked(errors)?;
+    let months = views::community_months(&state, &user, id, year).await?;
+    let c = store::community(&state, id).await?;
+    let data: Vec<Vec<Cell>> = months
+        .iter()
+        .map(|m| vec![Cell::text(m.month.clone()), Cell::text(m.hours())])
+        .collect();
+    Ok(xlsx::download(
+        &format!("{}服务时长{year}.xlsx", c.name),
+        xlsx::write_table("按月服务时长", &["月份", "服务时长（小时）"], &data)?,
+    ))
 }
 
 #[derive(Template)]

@@ -193,7 +193,7 @@ pub fn check_need(n: &NeedFields, now: i64) -> Result<(i64, i64), Problems> {
         }
     };
     let minutes = match parse_hours(n.hours) {
-        Ok(m) if m == 0 => {
+        Ok(0) => {
             p.insert("hours".into(), "计入时长应大于0".into());
             0
         }
@@ -372,9 +372,13 @@ mod tests {
         assert_eq!(parse_hours("2.5"), Ok(150));
         assert_eq!(parse_hours("0.75小时"), Ok(45));
         assert_eq!(parse_hours(" 1.25 "), Ok(75));
-        assert!(parse_hours("-1").unwrap_err().contains("不能为负数"));
-        assert!(parse_hours("两小时").unwrap_err().contains("应为数字"));
-        assert!(parse_hours("").unwrap_err().contains("请填写"));
+        assert!(parse_hours("-1")
+            .expect_err("refused")
+            .contains("不能为负数"));
+        assert!(parse_hours("两小时")
+            .expect_err("refused")
+            .contains("应为数字"));
+        assert!(parse_hours("").expect_err("refused").contains("请填写"));
         assert!(parse_hours("NaN").is_err());
         assert_eq!(hours_text(150), "2.5");
         assert_eq!(hours_text(120), "2");
@@ -386,15 +390,19 @@ mod tests {
     fn minutes_limits() {
         assert!(check_minutes(120, 180, 0).is_ok());
         assert!(check_minutes(180, 180, 0).is_ok());
-        assert!(check_minutes(-1, 180, 0).unwrap_err().contains("负数"));
+        assert!(check_minutes(-1, 180, 0)
+            .expect_err("refused")
+            .contains("负数"));
         assert!(check_minutes(181, 180, 0)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("超过了该需求"));
         assert!(check_minutes(600, 2000, 900)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("24小时"));
         assert!(check_minutes(540, 2000, 900).is_ok());
-        assert!(check_minutes(1441, 3000, 0).unwrap_err().contains("24小时"));
+        assert!(check_minutes(1441, 3000, 0)
+            .expect_err("refused")
+            .contains("24小时"));
     }
 
     #[test]
@@ -411,22 +419,22 @@ mod tests {
         let now = 1000;
         assert!(check_claim(true, 2000, 3000, 2, 1, &[], now).is_ok());
         assert!(check_claim(true, 2000, 3000, 2, 2, &[], now)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("名额已满"));
         assert!(check_claim(true, 900, 3000, 2, 0, &[], now)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("已开始"));
         assert!(check_claim(false, 2000, 3000, 2, 0, &[], now)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("已撤销"));
         assert!(check_claim(true, 2000, 3000, 2, 0, &[(2500, 3500)], now)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("时间重叠"));
         // Touching ends do not overlap.
         assert!(check_claim(true, 2000, 3000, 2, 0, &[(3000, 3500), (1000, 2000)], now).is_ok());
         assert!(check_cancel("claimed", 2000, now).is_ok());
         assert!(check_cancel("claimed", 900, now)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("已开始"));
         assert!(check_cancel("confirmed", 2000, now).is_err());
     }
@@ -447,7 +455,7 @@ mod tests {
         };
         assert_eq!(check_need(&ok, 0), Ok((5, 180)));
         let too_long = NeedFields { hours: "4", ..ok };
-        assert!(check_need(&too_long, 0).unwrap_err()["hours"].contains("超过"));
+        assert!(check_need(&too_long, 0).expect_err("refused")["hours"].contains("超过"));
         let bad = NeedFields {
             title: "",
             starts_at: Some(end),
@@ -456,10 +464,10 @@ mod tests {
             hours: "-2",
             ..ok
         };
-        let p = check_need(&bad, 0).unwrap_err();
+        let p = check_need(&bad, 0).expect_err("refused");
         assert_eq!(p.len(), 4, "{p:?}");
         let past = NeedFields { ..ok };
-        assert!(check_need(&past, start + 1).unwrap_err()["starts_at"].contains("已过"));
+        assert!(check_need(&past, start + 1).expect_err("refused")["starts_at"].contains("已过"));
         assert_eq!(parse_local_time("2030-13-01T09:00"), None);
         assert_eq!(parse_local_time("nonsense"), None);
         assert_eq!(local_input(start), "2030-05-01T09:00");
@@ -474,7 +482,9 @@ mod tests {
         assert!(!balanced(&[0, 0]));
         assert!(!balanced(&[5]));
         assert!(check_redeem(100, 60).is_ok());
-        assert!(check_redeem(59, 60).unwrap_err().contains("余额不足"));
+        assert!(check_redeem(59, 60)
+            .expect_err("refused")
+            .contains("余额不足"));
         assert!(check_redeem(59, 0).is_err());
         assert_eq!(per_member(600, 4), Some(2.5));
         assert_eq!(per_member(600, 0), None);

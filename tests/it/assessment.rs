@@ -239,8 +239,8 @@ async fn a_cycle_gives_every_branch_an_assessment_seen_only_in_scope() {
     assert_eq!(lines.len(), 22);
     assert_eq!(lines[11]["source"], "auto", "支部党员大会 from the records");
     assert_eq!(
-        lines[16]["source"], "manual_fallback",
-        "volunteer bank not yet built"
+        lines[16]["source"], "auto",
+        "在职党员到社区报到率 from the volunteer bank's volunteer.report_rate"
     );
     assert_eq!(lines[3]["source"], "manual");
     // 班子健全 from the register: what the branch lacks links to where officers are set.

@@ -216,7 +216,7 @@ async fn the_default_standard_is_published_on_first_start_and_read_by_those_who_
             "90分及以上",
             "0至59.9分",
             "最高二档",
-            // The volunteer bank does not publish its indicator yet: scored by hand, said so.
+            // Criteria whose indicator no feature publishes yet: scored by hand, said so.
             "尚无功能提供此指标",
         ] {
             assert!(html.contains(words), "{words}");

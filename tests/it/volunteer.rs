@@ -1219,6 +1219,7 @@ async fn pages_and_forms() {
         (&s.community, "/volunteer/needs/export"),
         (&s.community, "/volunteer/reports/export"),
         (&s.community, "/volunteer/offers/export"),
+        (&s.community, "/volunteer/community/export"),
     ] {
         let r = c.get(s.app.url(path)).send().await.expect("get");
         assert_eq!(r.status(), StatusCode::OK, "{path}");

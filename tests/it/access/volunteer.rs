@@ -402,6 +402,7 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
             M,
         ),
         r("GET", "/volunteer/community", Body::None, COMM),
+        r("GET", "/volunteer/community/export", Body::None, COMM),
         r(
             "GET",
             format!("/volunteer/communities/{}/poster", c.community),
