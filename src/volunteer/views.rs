@@ -89,6 +89,22 @@ impl Account {
 /// The caller's (a member's) account: balance, hours served, a page of history.
 pub async fn account(state: &AppState, user: &CurrentUser, paging: &Paging) -> AppResult<Account> {
     let member = own_member(user)?;
+    // Remembered until the next transfer anywhere (a transfer moves the 'volunteer' version):
+    // a member looks at their hours far more often than anyone posts.
+    let key = format!("account {member} {} {}", paging.per_page(), paging.offset());
+    let acct = state
+        .ext::<crate::db::QueryCache>()
+        .derived(&state.db, "volunteer", &key, || async move {
+            read_account(state, member, paging)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .await
+        .map_err(AppError::Internal)?;
+    Ok(acct.as_ref().clone())
+}
+
+async fn read_account(state: &AppState, member: i64, paging: &Paging) -> AppResult<Account> {
     // Short reads by key: on SQLite through the inline read-only connections (a member's
     // page is read far more often than it changes).
     let mut sql =

@@ -51,7 +51,7 @@ fn free_port() -> u16 {
 
 async fn serve(dir: &Path, db: &Option<String>) -> (Child, String) {
     let port = free_port();
-    let child = command(dir, db, port)
+    let mut child = command(dir, db, port)
         .arg("serve")
         .spawn()
         .expect("start the server");
@@ -64,6 +64,8 @@ async fn serve(dir: &Path, db: &Option<String>) -> (Child, String) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not start");
 }
 
