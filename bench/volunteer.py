@@ -140,19 +140,19 @@ def main() -> None:
     health_after = wrk(base, "/healthz", None)
     ref = max(health[0], health_after[0]) or 1.0
     phases = []
-    for lines, forms_n in [(1, FORMS), (10, FORMS // 6)]:
-        run = f"bench{int(time.time())}x{lines}"
+    for per_form, forms_n in [(1, FORMS), (10, FORMS // 6)]:
+        run = f"bench{int(time.time())}x{per_form}"
         t = time.time()
-        forms = seed(db, run, forms_n, lines)
+        forms = seed(db, run, forms_n, per_form)
         seeded = time.time() - t
-        print(f"seeded {len(forms)} needs of {lines} claimants in {seeded:.1f} s", flush=True)
+        print(f"seeded {len(forms)} needs of {per_form} claimants in {seeded:.1f} s", flush=True)
         time.sleep(1)
         c = confirm_load(base, community, forms, run)
         posted = int(query(db, f"select count(*) from volunteer_claim k join volunteer_need n on n.volunteer_need_id = k.volunteer_need_id "
                                f"where n.title like '{run}-%' and k.status = 'confirmed'")[0][0])
-        print(f"{lines} a form: {c[0]:.0f} forms/s ({c[0] * lines:.0f} confirmations/s) p50 {c[1]} ms p99 {c[2]} ms, "
+        print(f"{per_form} a form: {c[0]:.0f} forms/s ({c[0] * per_form:.0f} confirmations/s) p50 {c[1]} ms p99 {c[2]} ms, "
               f"{c[3]} requests, {c[4]} non-2xx, {posted} confirmed", flush=True)
-        phases.append((lines, len(forms), seeded, c, posted))
+        phases.append((per_form, len(forms), seeded, c, posted))
     env = dict(os.environ)
     if db.startswith("postgres"):
         env["DATABASE_URL"] = db
@@ -185,9 +185,9 @@ def main() -> None:
         "| claimants a form | needs made | forms/s | confirmations/s | p50 | p99 | requests | not 2xx | confirmed in the database | goal |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for lines, n, seeded, c, posted in phases:
-        mark = "✓" if c[0] * lines >= 1000 else "✗"
-        text.append(f"| {lines} | {n:,} ({seeded:.0f} s) | {c[0]:.0f} | **{c[0] * lines:.0f}** | {c[1]:.1f} ms | {c[2]:.1f} ms | "
+    for per_form, n, seeded, c, posted in phases:
+        mark = "✓" if c[0] * per_form >= 1000 else "✗"
+        text.append(f"| {per_form} | {n:,} ({seeded:.0f} s) | {c[0]:.0f} | **{c[0] * per_form:.0f}** | {c[1]:.1f} ms | {c[2]:.1f} ms | "
                     f"{c[3]:,} | {c[4]} | {posted:,} | {mark} |")
     text += [
         "",

@@ -445,10 +445,43 @@ pub async fn stats(state: &AppState, user: &CurrentUser, f: &StatsFilter) -> App
     crate::web::check_id(&mut errors, "category_id", "类别", f.category_id.as_deref());
     crate::web::filter_checked(errors)?;
     let category: Option<i64> = f.category_id.as_deref().and_then(|c| c.trim().parse().ok());
+    // The figures of a scope, year and category, remembered until a transfer or report (the
+    // 'volunteer' version) or the register (members, units: the 'registry' version) changes:
+    // the city's months and every unit's rates are read from all members and reports.
+    let scope = if user.is_committee() {
+        "all".to_string()
+    } else {
+        let mut ids = user.unit_ids();
+        ids.sort_unstable();
+        format!("{ids:?}")
+    };
+    let registry = crate::db::data_version(&state.db, "registry").await?;
+    let key = format!("stats {scope} {year} {category:?} r{registry}");
+    let committee = user.is_committee();
+    let unit_ids = user.unit_ids();
+    let stats = state
+        .ext::<crate::db::QueryCache>()
+        .derived(&state.db, "volunteer", &key, || async move {
+            compute_stats(state, committee, &unit_ids, year, category)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .await
+        .map_err(AppError::Internal)?;
+    Ok(stats.as_ref().clone())
+}
+
+async fn compute_stats(
+    state: &AppState,
+    committee: bool,
+    unit_ids: &[i64],
+    year: i32,
+    category: Option<i64>,
+) -> AppResult<Stats> {
     let all = unit_rows(state, year).await?;
     let units: Vec<UnitFigure> = all
         .into_iter()
-        .filter(|r| user.is_committee() || user.unit_ids().contains(&r.unit_id))
+        .filter(|r| committee || unit_ids.contains(&r.unit_id))
         .filter(|r| category.is_none_or(|c| r.category_id == c))
         .collect();
     let mut cats: Vec<(i64, String)> = units
@@ -462,7 +495,7 @@ pub async fn stats(state: &AppState, user: &CurrentUser, f: &StatsFilter) -> App
         .collect();
     let total = total_of(
         0,
-        if user.is_committee() && category.is_none() {
+        if committee && category.is_none() {
             "全市"
         } else {
             "合计"
@@ -474,7 +507,7 @@ pub async fn stats(state: &AppState, user: &CurrentUser, f: &StatsFilter) -> App
         "select month, cast(sum(minutes) as bigint) from volunteer_hours_branch where month >= ",
     );
     sql.bind(a).push(" and month <= ").bind(b);
-    if !user.is_committee() || category.is_some() {
+    if !committee || category.is_some() {
         let ids: Vec<i64> = units.iter().map(|r| r.unit_id).collect();
         sql.push(" and unit_id in ").bind_list(&ids);
     }
