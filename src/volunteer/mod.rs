@@ -10,6 +10,7 @@
 pub mod api;
 pub mod confirm;
 pub mod demo;
+pub mod home;
 pub mod indicators;
 pub mod ledger;
 pub mod pages;
@@ -158,6 +159,7 @@ pub const FEATURE: Feature = Feature {
         name: "volunteer_expiry",
         run: expire_step,
     }],
+    home: Some(home::cards),
     indicators: indicators::INDICATORS,
     ..Feature::new("volunteer", pages, api)
 };

@@ -1073,6 +1073,30 @@ async fn pages_and_forms() {
         .await
         .expect("poster");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The home cards: the member's balance and report, the community's to-dos.
+    let home = s
+        .member
+        .get(s.app.url("/"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        home.contains("volunteer-card") && home.contains("尚未到社区报到"),
+        "{home}"
+    );
+    let home = s
+        .community
+        .get(s.app.url("/"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(home.contains("volunteer-community-card"), "{home}");
     // The empty states say what to do next.
     let mine = s
         .member
