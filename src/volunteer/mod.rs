@@ -11,6 +11,7 @@ pub mod api;
 pub mod checkin;
 pub mod confirm;
 pub mod demo;
+pub mod home;
 pub mod indicators;
 pub mod ledger;
 pub mod pages;
@@ -159,6 +160,7 @@ pub const FEATURE: Feature = Feature {
         name: "volunteer_expiry",
         run: expire_step,
     }],
+    home: Some(home::cards),
     indicators: indicators::INDICATORS,
     checkin: &[checkin::KIND],
     ..Feature::new("volunteer", pages, api)

@@ -1073,6 +1073,30 @@ async fn pages_and_forms() {
         .await
         .expect("poster");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The home cards: the member's balance and report, the community's to-dos.
+    let home = s
+        .member
+        .get(s.app.url("/"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        home.contains("volunteer-card") && home.contains("尚未到社区报到"),
+        "{home}"
+    );
+    let home = s
+        .community
+        .get(s.app.url("/"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("t");
+    assert!(home.contains("volunteer-community-card"), "{home}");
     // The empty states say what to do next.
     let mine = s
         .member
@@ -1451,4 +1475,95 @@ async fn communities_import_account_and_fields() {
         .expect("post");
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.expect("t").contains("one-time-password"));
+}
+
+/// The demo's volunteer bank, on either backend: reports, needs, claims awaiting
+/// confirmation, a ledger that verifies, and the identity sequences past the ids it gave, so
+/// a confirmation made afterwards posts.
+#[tokio::test]
+async fn the_demo_seeds_a_ledger_that_verifies() {
+    let app = TestApp::spawn().await;
+    yaoshi::demo::run(&app.state, yaoshi::demo::Scale::Small)
+        .await
+        .expect("demo");
+    for table in [
+        "volunteer_report",
+        "volunteer_need",
+        "volunteer_offer",
+        "ledger_movement",
+    ] {
+        assert!(
+            app.sql_scalar(&format!("select count(*) from {table}"))
+                .await
+                > 0,
+            "{table}"
+        );
+    }
+    assert!(
+        app.sql_scalar("select count(*) from volunteer_claim where status = 'claimed'")
+            .await
+            > 0
+    );
+    assert_eq!(
+        app.sql_scalar("select count(*) from volunteer_claim k join ledger_transfer t on t.ledger_transfer_id = k.ledger_transfer_id where k.status = 'confirmed' and t.volunteer_claim_id = k.volunteer_claim_id")
+            .await,
+        app.sql_scalar("select count(*) from volunteer_claim where status = 'confirmed'")
+            .await
+    );
+    verify_ok(&app).await;
+    // A new transfer and a new claim after the demo's own ids.
+    let (member, community, unit, branch): (i64, i64, i64, i64) = sqlx::query_as(
+        "select t.member_id, t.community_id, t.unit_id, t.branch_id from ledger_transfer t where t.kind = 'confirmation' order by t.ledger_transfer_id limit 1",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .expect("a confirmation");
+    let mut tx = app.state.db.begin_write().await.expect("tx");
+    let t = yaoshi::clock::now();
+    let from = ledger::community_account(tx.conn(), community, t)
+        .await
+        .expect("acct");
+    let to = ledger::member_account(tx.conn(), member, t)
+        .await
+        .expect("acct");
+    ledger::post(
+        tx.conn(),
+        &ledger::Posting {
+            kind: ledger::CONFIRMATION,
+            key: "after-demo".into(),
+            reverses: None,
+            member_id: member,
+            community_id: Some(community),
+            unit_id: unit,
+            branch_id: branch,
+            claim_id: None,
+            reward_id: None,
+            minutes: 60,
+            served: 60,
+            month: rules::month_of(t),
+            reason: String::new(),
+            created_by: None,
+            at: t,
+            from,
+            to,
+        },
+    )
+    .await
+    .expect("a transfer after the demo");
+    let need: i64 = sqlx::query_scalar(
+        "select n.volunteer_need_id from volunteer_need n where not exists (select 1 from volunteer_claim k where k.volunteer_need_id = n.volunteer_need_id and k.member_id = $1) order by n.volunteer_need_id desc limit 1",
+    )
+    .bind(member)
+    .fetch_one(tx.conn())
+    .await
+    .expect("need");
+    let claim: i64 = sqlx::query_scalar("insert into volunteer_claim (volunteer_need_id, member_id, starts_at, ends_at, status, created_at, updated_at) values ($1, $2, 0, 1, 'cancelled', 1, 1) returning volunteer_claim_id")
+        .bind(need)
+        .bind(member)
+        .fetch_one(tx.conn())
+        .await
+        .expect("a claim after the demo");
+    assert!(claim > 0);
+    tx.commit().await.expect("commit");
+    verify_ok(&app).await;
 }
