@@ -56,6 +56,9 @@ describe('扫码签到 at a meeting (Chromium)', { concurrency: false }, () => {
   step('the branch admin opens 扫码签到 from the record and shows the QR code', async () => {
     const p = organiser;
     await p.goto(h.url(`/orglife/meetings/${ids.meeting}`));
+    await p.getByTestId('open-checkin').waitFor();
+    await h.shots(p, '00-record');
+    await p.setViewportSize(DESKTOP);
     await p.getByTestId('open-checkin').click();
     await p.waitForURL(/\/checkin\/sessions\/\d+$/);
     await p.getByTestId('checkin-qr').locator('svg').waitFor();

@@ -181,9 +181,9 @@ export class Harness {
 }
 
 /** Steps that skip once one has failed, with screenshots of every page on the failure. */
-export function stepper(it, h) {
+export function stepper(it, h, timeout = 90_000) {
   let failed = false;
-  const step = (name, fn) => it(name, { timeout: 90_000 }, async (t) => {
+  const step = (name, fn) => it(name, { timeout }, async (t) => {
     if (failed) {
       t.skip('an earlier step failed');
       return;

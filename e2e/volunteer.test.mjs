@@ -11,187 +11,30 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createHmac } from 'node:crypto';
 
-import { chromium } from 'playwright-core';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.YAOSHI_BIN
-  ? path.resolve(process.env.YAOSHI_BIN)
-  : path.resolve(HERE, '..', 'target', 'debug', 'yaoshi');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SHOTS = path.join(HERE, 'screenshots');
-const ADMIN_PASSWORD = 'Yaoshi#2026pl';
-const NEW_PASSWORD = 'Yaoshi#2026abc';
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1366, height: 900 };
-
-/** RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s) from a base32 secret. */
-function totp(secretB32, unix = Date.now() / 1000) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const ch of secretB32.replace(/=+$/, '').toUpperCase()) {
-    bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
-  }
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unix / 30)));
-  const mac = createHmac('sha1', Buffer.from(bytes)).update(counter).digest();
-  const off = mac[mac.length - 1] & 15;
-  const n = (mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000;
-  return String(n).padStart(6, '0');
-}
-
-/** A GB 11643 ID number from its first 17 digits. */
-function idNumber(first17) {
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...first17].reduce((s, d, i) => s + Number(d) * w[i], 0);
-  return first17 + '10X98765432'[sum % 11];
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { Harness, stepper, idNumber, sleep, DESKTOP, PHONE } from './harness.mjs';
 
 describe('志愿者银行 from need to hours (Chromium)', { concurrency: false }, () => {
-  let server;
-  let serverLog = '';
-  let dataDir;
-  let baseUrl;
-  let browser;
+  const h = new Harness('volunteer');
+  // One step waits up to a minute for the service to begin.
+  const { step, failed } = stepper(it, h, 150_000);
   let admin;
   let communityPage;
   let memberPage;
-  let failed = false;
   const ids = {};
-  const pageErrors = [];
+  const url = (p) => h.url(p);
+  const api = (...a) => h.api(...a);
+  const shots = (...a) => h.shots(...a);
+  const account = (...a) => h.account(...a);
 
-  const url = (p) => new URL(p, baseUrl).href;
-  async function shots(p, name, sizes = [['1366', DESKTOP], ['390', PHONE]]) {
-    for (const [w, size] of sizes) {
-      await p.setViewportSize(size);
-      await p.screenshot({ path: path.join(SHOTS, `volunteer-${name}-${w}.png`), fullPage: true });
-    }
-  }
+  before(() => h.start());
+  after(() => h.stop(failed()));
 
-  function step(name, fn) {
-    it(name, { timeout: 150_000 }, async (t) => {
-      if (failed) {
-        t.skip('an earlier step failed');
-        return;
-      }
-      try {
-        await fn(t);
-      } catch (e) {
-        failed = true;
-        for (const [n, p] of [['admin', admin], ['community', communityPage], ['member', memberPage]]) {
-          if (p) await p.screenshot({ path: path.join(SHOTS, `volunteer-FAILED-${n}.png`), fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
-
-  async function newPage(viewport, options = {}) {
-    const ctx = await browser.newContext({ viewport, locale: 'zh-CN', ...options });
-    const p = await ctx.newPage();
-    p.setDefaultTimeout(15_000);
-    p.on('pageerror', (e) => pageErrors.push(`pageerror on ${p.url()}: ${e.message}`));
-    return p;
-  }
-
-  async function api(p, method, pathname, data) {
-    const res = await p.request.fetch(url(pathname), { method, data });
-    const text = await res.text();
-    return { status: res.status(), body: text ? JSON.parse(text) : null };
-  }
-
-  async function account(username, grant, viewport) {
-    const r = await api(admin, 'POST', '/api/v1/users', { username, display_name: username, grant });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    const p = await newPage(viewport);
-    let s = await api(p, 'POST', '/api/v1/session', { username, password: r.body.password });
-    assert.equal(s.status, 200, JSON.stringify(s.body));
-    s = await api(p, 'POST', '/api/v1/me/password', { current: r.body.password, new_password: NEW_PASSWORD });
-    assert.equal(s.status, 204, JSON.stringify(s.body));
-    return p;
-  }
-
-  before(async () => {
-    assert.ok(existsSync(BIN), `server binary not found: ${BIN}`);
-    assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`);
-    await mkdir(SHOTS, { recursive: true });
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'yaoshi-e2e-volunteer-'));
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    const env = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (!k.startsWith('YAOSHI_') && k !== 'DATABASE_URL') env[k] = v;
-    }
-    env.YAOSHI_ADDR = `127.0.0.1:${port}`;
-    env.YAOSHI_DATA_DIR = dataDir;
-    env.YAOSHI_CONFIG = path.join(dataDir, 'yaoshi.toml');
-    env.YAOSHI_INITIAL_ADMIN_PASSWORD = ADMIN_PASSWORD;
-    server = spawn(BIN, [], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout.on('data', (d) => { serverLog += d; });
-    server.stderr.on('data', (d) => { serverLog += d; });
-    const deadline = Date.now() + 30_000;
-    let healthy = false;
-    while (Date.now() < deadline && !healthy) {
-      try {
-        healthy = (await fetch(url('/healthz'))).status === 200;
-      } catch { /* not yet */ }
-      if (!healthy) await sleep(100);
-    }
-    assert.ok(healthy, `/healthz did not answer:\n${serverLog}`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
-  });
-
-  after(async () => {
-    await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      const gone = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await Promise.race([gone, sleep(5_000)]);
-      if (server.exitCode === null) server.kill('SIGKILL');
-    }
-    if (failed && serverLog) console.log(`--- server output ---\n${serverLog.slice(-4000)}`);
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
-
-  /** Beijing local time of `ms` as a datetime-local value. */
   const local = (ms) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 16);
 
   step('set up: a unit, a branch, a member with an account, a community with its account', async () => {
-    admin = await newPage(DESKTOP);
-    let r = await api(admin, 'POST', '/api/v1/session', { username: 'admin', password: ADMIN_PASSWORD });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    r = await api(admin, 'POST', '/api/v1/me/totp', {});
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    r = await api(admin, 'POST', '/api/v1/me/totp/confirm', { code: totp(r.body.secret), current_password: ADMIN_PASSWORD });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
+    admin = await h.admin();
+    let r;
     const cats = (await api(admin, 'GET', '/api/v1/categories')).body;
     r = await api(admin, 'POST', '/api/v1/units', { name: '市测试局', category_id: cats[0].category_id });
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -290,6 +133,6 @@ describe('志愿者银行 from need to hours (Chromium)', { concurrency: false }
     const width = await p.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= PHONE.width + 1, `the account page scrolls sideways at 390 px: ${width}`);
     await shots(p, '05-mine');
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(h.pageErrors, []);
   });
 });

@@ -75,21 +75,7 @@ fn time(t: i64) -> String {
     crate::clock::fmt_time(t)
 }
 
-/// A refusal's status and message (every field named).
-fn refusal(e: AppError) -> AppResult<(StatusCode, String)> {
-    match e {
-        AppError::Invalid { message, fields } => {
-            let msg = if fields.is_empty() {
-                message
-            } else {
-                fields.into_values().collect::<Vec<_>>().join("；")
-            };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, msg))
-        }
-        AppError::Conflict(m) => Ok((StatusCode::CONFLICT, m)),
-        e => Err(e),
-    }
-}
+use crate::web::refusal;
 
 #[derive(Template)]
 #[template(path = "volunteer/refused.html")]

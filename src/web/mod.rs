@@ -583,6 +583,24 @@ pub fn origin(headers: &axum::http::HeaderMap, client: &crate::auth::client::Cli
     format!("{scheme}://{host}")
 }
 
+/// A refusal a page shows above its form instead of an error page: its status and the
+/// message (every field named). Any other error stays an error.
+pub fn refusal(e: AppError) -> AppResult<(StatusCode, String)> {
+    match e {
+        AppError::Invalid { message, fields } => {
+            let msg = if fields.is_empty() {
+                message
+            } else {
+                fields.into_values().collect::<Vec<_>>().join("；")
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, msg))
+        }
+        AppError::Conflict(m) => Ok((StatusCode::CONFLICT, m)),
+        AppError::TooManyRequests(m) => Ok((StatusCode::TOO_MANY_REQUESTS, m)),
+        e => Err(e),
+    }
+}
+
 pub fn is_htmx(headers: &axum::http::HeaderMap) -> bool {
     headers.contains_key("hx-request")
 }

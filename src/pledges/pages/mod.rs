@@ -6,12 +6,11 @@ mod mine;
 mod public;
 mod staff;
 
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult};
+
 use crate::state::AppState;
 use crate::web::{FlashIn, PageCtx};
 
@@ -60,22 +59,7 @@ pub(super) fn ctx(user: &CurrentUser, title: &str, path: &str, flash: FlashIn) -
     PageCtx::new(user, title, path, flash).crumb("一句话承诺", "/pledges")
 }
 
-/// A refusal a page shows above its form: the status and the message (every field named).
-pub(super) fn refusal(e: AppError) -> AppResult<(StatusCode, String)> {
-    match e {
-        AppError::Invalid { message, fields } => {
-            let msg = if fields.is_empty() {
-                message
-            } else {
-                fields.into_values().collect::<Vec<_>>().join("；")
-            };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, msg))
-        }
-        AppError::Conflict(m) => Ok((StatusCode::CONFLICT, m)),
-        AppError::TooManyRequests(m) => Ok((StatusCode::TOO_MANY_REQUESTS, m)),
-        e => Err(e),
-    }
-}
+pub(super) use crate::web::refusal;
 
 /// The first value of a form field, or empty.
 pub(super) fn field(pairs: &[(String, String)], key: &str) -> String {
