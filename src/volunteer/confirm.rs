@@ -194,25 +194,8 @@ pub async fn confirm(
             // Nothing will be kept; go on only to name every problem.
             continue;
         }
-        // Conditional, so a concurrent confirmation of the same claim (another key) waits
-        // on the row and then finds it taken: never two postings for one claim.
-        let taken = sqlx::query("update volunteer_claim set status = 'confirmed', minutes = $1, adjust_reason = $2, confirmed_by = $3, confirmed_at = $4, updated_at = $4 where volunteer_claim_id = $5 and status = 'claimed'")
-            .bind(minutes)
-            .bind(reason.clone())
-            .bind(user.user_id)
-            .bind(t)
-            .bind(c.volunteer_claim_id)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
-        if taken != 1 {
-            return Err(AppError::Conflict(format!(
-                "{}的服务已确认过，不能重复确认",
-                c.member_name
-            )));
-        }
-        let (unit_id, branch_id, _) = store::member_place(tx.conn(), c.member_id).await?;
-        let member_account = ledger::member_account(tx.conn(), c.member_id, t).await?;
+        let (unit_id, branch_id, member_account) =
+            ledger::member_place_account(tx.conn(), c.member_id, t).await?;
         let transfer = ledger::post(
             tx.conn(),
             &Posting {
@@ -236,13 +219,25 @@ pub async fn confirm(
             },
         )
         .await?;
-        sqlx::query(
-            "update volunteer_claim set ledger_transfer_id = $1 where volunteer_claim_id = $2",
-        )
-        .bind(transfer)
-        .bind(c.volunteer_claim_id)
-        .execute(tx.conn())
-        .await?;
+        // Conditional, so a concurrent confirmation of the same claim (another key) waits
+        // on the row and then finds it taken: its transaction, posting and all, rolls back.
+        // Never two postings for one claim.
+        let taken = sqlx::query("update volunteer_claim set status = 'confirmed', minutes = $1, adjust_reason = $2, confirmed_by = $3, confirmed_at = $4, updated_at = $4, ledger_transfer_id = $5 where volunteer_claim_id = $6 and status = 'claimed'")
+            .bind(minutes)
+            .bind(reason.clone())
+            .bind(user.user_id)
+            .bind(t)
+            .bind(transfer)
+            .bind(c.volunteer_claim_id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if taken != 1 {
+            return Err(AppError::Conflict(format!(
+                "{}的服务已确认过，不能重复确认",
+                c.member_name
+            )));
+        }
         summary.push(format!(
             "{} {}小时",
             c.member_name,

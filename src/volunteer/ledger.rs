@@ -26,6 +26,14 @@ pub fn kind_label(kind: &str) -> &'static str {
 
 /// The member's account, made on first use.
 pub async fn member_account(conn: &mut AnyConnection, member_id: i64, at: i64) -> AppResult<i64> {
+    let found: Option<i64> =
+        sqlx::query_scalar("select ledger_account_id from ledger_account where member_id = $1")
+            .bind(member_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
     sqlx::query(
         "insert into ledger_account (kind, member_id, balance, created_at) values ('member', $1, 0, $2) on conflict (member_id) do nothing",
     )
@@ -41,12 +49,42 @@ pub async fn member_account(conn: &mut AnyConnection, member_id: i64, at: i64) -
     )
 }
 
+/// The member's unit, branch and account (made on first use): the places a posting is
+/// counted in and where its minutes go, read in one statement on the hot path.
+pub async fn member_place_account(
+    conn: &mut AnyConnection,
+    member_id: i64,
+    at: i64,
+) -> AppResult<(i64, i64, i64)> {
+    let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "select m.unit_id, m.branch_id, a.ledger_account_id from member m \
+         left join ledger_account a on a.member_id = m.member_id where m.member_id = $1",
+    )
+    .bind(member_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (unit_id, branch_id, account) = row.ok_or(AppError::NotFound)?;
+    let account = match account {
+        Some(a) => a,
+        None => member_account(conn, member_id, at).await?,
+    };
+    Ok((unit_id, branch_id, account))
+}
+
 /// The community's account, made on first use.
 pub async fn community_account(
     conn: &mut AnyConnection,
     community_id: i64,
     at: i64,
 ) -> AppResult<i64> {
+    let found: Option<i64> =
+        sqlx::query_scalar("select ledger_account_id from ledger_account where community_id = $1")
+            .bind(community_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
     sqlx::query(
         "insert into ledger_account (kind, community_id, balance, created_at) values ('community', $1, 0, $2) on conflict (community_id) do nothing",
     )
@@ -139,22 +177,33 @@ pub async fn post(conn: &mut AnyConnection, p: &Posting) -> AppResult<i64> {
             crate::error::on_unique(e, "idempotency_key", "该请求已处理过（重复提交），未重复记账")
         }
     })?;
-    for (account, amount) in [(p.from, -p.minutes), (p.to, p.minutes)] {
-        sqlx::query(
-            "insert into ledger_movement (ledger_transfer_id, ledger_account_id, amount) values ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(account)
-        .bind(amount)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "update ledger_account set balance = balance + $1 where ledger_account_id = $2",
-        )
-        .bind(amount)
-        .bind(account)
-        .execute(&mut *conn)
-        .await?;
+    // Both movements in one statement, both balances in another: fewer round trips inside
+    // the writer's lock, the same rows.
+    sqlx::query(
+        "insert into ledger_movement (ledger_transfer_id, ledger_account_id, amount) values ($1, $2, $3), ($1, $4, $5)",
+    )
+    .bind(id)
+    .bind(p.from)
+    .bind(-p.minutes)
+    .bind(p.to)
+    .bind(p.minutes)
+    .execute(&mut *conn)
+    .await?;
+    let moved = sqlx::query(
+        "update ledger_account set balance = balance + case when ledger_account_id = $1 then $2 else $3 end \
+         where ledger_account_id in ($1, $4)",
+    )
+    .bind(p.from)
+    .bind(-p.minutes)
+    .bind(p.minutes)
+    .bind(p.to)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if moved != 2 {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "ledger transfer {id}: {moved} balances moved, 2 expected"
+        )));
     }
     if p.served != 0 {
         add_served(
