@@ -25,6 +25,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_communities))
         .routes(routes!(list_reports, create_report))
+        .routes(routes!(get_settings, put_settings))
         .routes(routes!(decide_report))
         .routes(routes!(list_needs, create_need))
         .routes(routes!(get_need))
@@ -82,7 +83,49 @@ async fn list_reports(
     Ok(Json(ListPage { items, total }))
 }
 
-/// Report to a community for the current half-year (a member); a second report in the
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct VolunteerSettings {
+    /// The report period's length in months: 1, 3, 6 (the default) or 12.
+    pub period_months: u8,
+    /// The current period's key (`2026H2`, `2026Q4`, `2026M12`, `2026`); ignored on write.
+    #[serde(default)]
+    pub current_period: String,
+    /// Its name (`2026年下半年`); ignored on write.
+    #[serde(default)]
+    pub current_period_label: String,
+}
+
+async fn settings_now(state: &AppState) -> AppResult<VolunteerSettings> {
+    let p = store::current_period(state).await?;
+    Ok(VolunteerSettings {
+        period_months: p.months,
+        current_period: p.key(),
+        current_period_label: p.label(),
+    })
+}
+
+/// The volunteer bank's settings: the report period's length (whoever uses the bank).
+#[utoipa::path(get, path = "/volunteer/settings", tag = "volunteer", responses((status = 200, body = VolunteerSettings), (status = 403, body = ErrorBody)))]
+async fn get_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<VolunteerSettings>> {
+    user.require(super::may_use(&user))?;
+    Ok(Json(settings_now(&state).await?))
+}
+
+/// Sets the report period's length (committee). Reports already made keep their periods.
+#[utoipa::path(put, path = "/volunteer/settings", tag = "volunteer", request_body = VolunteerSettings, responses((status = 200, body = VolunteerSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(input): Json<VolunteerSettings>,
+) -> AppResult<Json<VolunteerSettings>> {
+    store::set_period_months(&state, &user, &input.period_months.to_string()).await?;
+    Ok(Json(settings_now(&state).await?))
+}
+
+/// Report to a community for the current period (a member); a second report in the
 /// same period is refused (409).
 #[utoipa::path(post, path = "/volunteer/reports", tag = "volunteer", request_body = ReportInput, responses((status = 201, body = Created), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_report(

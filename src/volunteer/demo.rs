@@ -10,7 +10,7 @@
 use anyhow::Context;
 use time::Date;
 
-use super::rules::ReportPeriod;
+use super::rules::{self, ReportPeriod};
 use crate::audit::{Actor, Entry};
 use crate::clock::now;
 use crate::db::Backend;
@@ -86,10 +86,11 @@ pub async fn seed(state: &AppState, today: Date, movements: i64) -> anyhow::Resu
 
     // Reports: every member to community (member_id mod n) in each half-year of the last two
     // years and this one; this half-year 5% pending and 10% not yet.
-    let this = ReportPeriod::of(today);
+    let months = rules::DEFAULT_PERIOD_MONTHS;
+    let this = ReportPeriod::of(today, months);
     let mut periods = Vec::new();
     for y in this.year - 2..=this.year {
-        for p in ReportPeriod::of_year(y) {
+        for p in ReportPeriod::of_year(y, months) {
             if p <= this {
                 periods.push(p);
             }

@@ -1,4 +1,4 @@
-//! The volunteer bank's home cards: a member's balance and this half-year's report; a
+//! The volunteer bank's home cards: a member's balance and this period's report; a
 //! community's reports and claims awaiting it.
 
 use askama::Template;
@@ -47,7 +47,7 @@ async fn member_card(state: &AppState, user: &CurrentUser) -> AppResult<HomeCard
             .bind(member)
             .fetch_optional(&state.db.pool)
             .await?;
-    let period = store::current_period();
+    let period = store::current_period(state).await?;
     let report = store::my_reports(state, user)
         .await?
         .into_iter()

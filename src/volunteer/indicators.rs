@@ -1,6 +1,6 @@
 //! The volunteer bank's indicators per branch, unit, category and city for a year: the
 //! report rate (报到率: members on the register with a report confirmed by a community in
-//! either half of the year) and hours per member (served hours in the year, from the
+//! any report period of the year) and hours per member (served hours in the year, from the
 //! aggregates, over the members on the register). `volunteer.report_rate` is what criterion
 //! 17 of the default grading standard (在职党员到社区报到率、志愿服务时长) names, read for
 //! every branch at once.
@@ -27,7 +27,7 @@ pub const INDICATORS: &[Indicator] = &[
     Indicator {
         key: REPORT_RATE,
         label: "在职党员到社区报到率",
-        explain: "在册党员中，本年度（上半年或下半年）向社区报到并经社区确认的比例。未报到、待社区确认和社区未接收的均按未报到计。",
+        explain: "在册党员中，本年度任一报到期次（默认每半年一期）向社区报到并经社区确认的比例。未报到、待社区确认和社区未接收的均按未报到计。",
         measure: Measure::Rate,
         levels: LEVELS,
         by_period: false,
@@ -71,14 +71,14 @@ pub async fn year_figures(state: &AppState, year: i32) -> AppResult<Arc<YearFigu
     Ok(state
         .ext::<QueryCache>()
         .derived(&state.db, "volunteer", &key, || async move {
-            let [h1, h2] = ReportPeriod::of_year(year);
+            let (low, high) = ReportPeriod::year_range(year);
             let members: Vec<Row> = sqlx::query_as(
                 "select m.member_id, m.name, m.branch_id, m.unit_id, u.category_id, \
-                 case when exists (select 1 from volunteer_report r where r.member_id = m.member_id and r.status = 'confirmed' and r.period in ($1, $2)) then 1 else 0 end as reported \
+                 case when exists (select 1 from volunteer_report r where r.member_id = m.member_id and r.status = 'confirmed' and r.period >= $1 and r.period < $2) then 1 else 0 end as reported \
                  from member m join unit u on u.unit_id = m.unit_id where m.status = 'active' order by m.unit_id, m.name, m.member_id",
             )
-            .bind(h1.key())
-            .bind(h2.key())
+            .bind(low)
+            .bind(high)
             .fetch_all(&state.db.pool)
             .await?;
             let minutes: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(

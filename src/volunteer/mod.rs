@@ -1,5 +1,5 @@
 //! 志愿者银行 (volunteer bank): in-service members report (报到) to a community each
-//! half-year, by choosing it or by scanning its poster's QR code, and the community confirms;
+//! period (a half-year unless the committee sets another), by choosing it or by scanning its poster's QR code, and the community confirms;
 //! communities post service needs (需求清单) that members claim (认领) within limits; members
 //! offer services tied to their jobs (结合自身职责); after the service the community confirms
 //! attendance and hours in bulk into an immutable double-entry ledger of minutes

@@ -40,6 +40,7 @@ pub fn pages() -> Router<AppState> {
         .route("/volunteer/claims/{id}/cancel", post(claim_cancel))
         .route("/volunteer/reports", get(reports_page))
         .route("/volunteer/reports/export", get(reports_export))
+        .route("/volunteer/settings/period", post(period_post))
         .route("/volunteer/reports/{id}/confirm", post(report_confirm))
         .route("/volunteer/reports/{id}/decline", post(report_decline))
         .route("/volunteer/offers", get(offers_page).post(offer_create))
@@ -149,7 +150,7 @@ async fn mine_page(
     };
     let acct = views::account(&state, &user, &paging).await?;
     let reports = store::my_reports(&state, &user).await?;
-    let period = store::current_period();
+    let period = store::current_period(&state).await?;
     let reported = reports
         .iter()
         .find(|r| r.period == period.key() && r.status != "declined")
@@ -209,7 +210,7 @@ async fn report_page(
 ) -> AppResult<Response> {
     store::own_member(&user)?;
     let (rows, total) = store::communities(&state, &user, &f).await?;
-    let period = store::current_period();
+    let period = store::current_period(&state).await?;
     let reported = store::my_reports(&state, &user)
         .await?
         .into_iter()
@@ -267,7 +268,7 @@ async fn qr_page(
 ) -> AppResult<Response> {
     store::own_member(&user)?;
     let c = store::community(&state, id).await?;
-    let period = store::current_period();
+    let period = store::current_period(&state).await?;
     let reported = store::my_reports(&state, &user)
         .await?
         .into_iter()
@@ -474,13 +475,7 @@ async fn render_need(
 ) -> AppResult<Response> {
     let n = store::need(state, user, id).await?;
     let claims = store::claims_of(state, user, &n).await?;
-    let mine = match store::own_member(user) {
-        Ok(m) => store::my_claims(state, user)
-            .await?
-            .into_iter()
-            .find(|c| c.volunteer_need_id == id && c.member_id == m),
-        Err(_) => None,
-    };
+    let mine = store::my_claim_of(state, user, id).await?;
     let claims = claims
         .into_iter()
         .map(|c| {
@@ -651,19 +646,25 @@ struct ReportsPage {
     periods: Vec<(String, String)>,
     community: bool,
     query: String,
+    /// The committee's form setting the period's length: (months, name) and the current.
+    lengths: Vec<(u8, &'static str)>,
+    months: u8,
+    committee: bool,
+    error: String,
 }
 
-fn period_options() -> Vec<(String, String)> {
-    let this = store::current_period();
+/// The periods of the current length, last year's and this year's up to now, newest first.
+async fn period_options(state: &AppState) -> AppResult<Vec<(String, String)>> {
+    let this = store::current_period(state).await?;
     let mut out = Vec::new();
     for y in (this.year - 1..=this.year).rev() {
-        for p in rules::ReportPeriod::of_year(y).iter().rev() {
+        for p in rules::ReportPeriod::of_year(y, this.months).iter().rev() {
             if *p <= this {
                 out.push((p.key(), p.label()));
             }
         }
     }
-    out
+    Ok(out)
 }
 
 async fn reports_page(
@@ -672,14 +673,24 @@ async fn reports_page(
     flash: FlashIn,
     Query(f): Query<ReportFilter>,
 ) -> AppResult<Response> {
-    let (rows, total) = store::reports(&state, &user, &f, false).await?;
+    render_reports(&state, &user, flash, f, String::new()).await
+}
+
+async fn render_reports(
+    state: &AppState,
+    user: &CurrentUser,
+    flash: FlashIn,
+    f: ReportFilter,
+    error: String,
+) -> AppResult<Response> {
+    let (rows, total) = store::reports(state, user, &f, false).await?;
     let q = query(&[
         ("period", f.period.clone()),
         ("status", f.status.clone()),
         ("q", f.q.clone()),
     ]);
-    web::render(&ReportsPage {
-        ctx: ctx(&user, "报到确认", "/volunteer/reports", flash),
+    let mut page = web::render(&ReportsPage {
+        ctx: ctx(user, "报到确认", "/volunteer/reports", flash),
         pager: Pager::new(
             &Paging {
                 page: f.page,
@@ -691,10 +702,41 @@ async fn reports_page(
         ),
         rows,
         f,
-        periods: period_options(),
-        community: super::may_community(&user),
+        periods: period_options(state).await?,
+        community: super::may_community(user),
         query: q,
-    })
+        lengths: rules::PERIOD_LENGTHS.to_vec(),
+        months: store::period_months(state).await?,
+        committee: user.is_committee(),
+        error: error.clone(),
+    })?;
+    if !error.is_empty() {
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(page)
+}
+
+#[derive(Deserialize)]
+struct PeriodForm {
+    #[serde(default)]
+    period_months: String,
+}
+
+async fn period_post(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(input): Form<PeriodForm>,
+) -> AppResult<Response> {
+    match store::set_period_months(&state, &user, &input.period_months).await {
+        Ok(m) => Ok(web::redirect_with_flash(
+            "/volunteer/reports",
+            &format!("报到周期已设为{}", rules::period_length_label(m)),
+        )),
+        Err(e) => {
+            let (_, msg) = refusal(e)?;
+            render_reports(&state, &user, FlashIn(None), ReportFilter::default(), msg).await
+        }
+    }
 }
 
 async fn reports_export(
@@ -1039,7 +1081,7 @@ async fn missing_page(
         rows,
         f,
         period: period.key(),
-        periods: period_options(),
+        periods: period_options(&state).await?,
         query: q,
     })
 }

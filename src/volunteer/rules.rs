@@ -13,53 +13,130 @@ pub const TEXT_MAX: usize = 500;
 pub const REASON_MAX: usize = 200;
 pub const SLOTS_MAX: i64 = 1000;
 
-/// Report period: a half-year, `2026H1` (January–June) or `2026H2` (July–December). The
-/// period is fixed at a half-year (the source's 每半年); a member reports once in each.
+/// The lengths a report period may have, in months, with their names: the committee picks
+/// one (默认每半年, the source's practice); a member reports once in each period.
+pub const PERIOD_LENGTHS: [(u8, &str); 4] =
+    [(1, "每月"), (3, "每季度"), (6, "每半年"), (12, "每年")];
+pub const DEFAULT_PERIOD_MONTHS: u8 = 6;
+
+pub fn period_length_valid(months: u8) -> bool {
+    PERIOD_LENGTHS.iter().any(|(m, _)| *m == months)
+}
+
+pub fn period_length_label(months: u8) -> &'static str {
+    PERIOD_LENGTHS
+        .iter()
+        .find(|(m, _)| *m == months)
+        .map_or("每半年", |(_, l)| l)
+}
+
+/// Report period: `months` long (1, 3, 6 or 12), the `index`-th of its year (from 1). Keys
+/// sort by time within a year and all start with the year: `2026` (the year), `2026H1`
+/// (January–June), `2026Q3`, `2026M07`. Reports keep the key they were made under, so
+/// changing the length starts the new kind of period without touching the old reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ReportPeriod {
     pub year: i32,
-    pub half: u8,
+    pub months: u8,
+    pub index: u8,
 }
 
 impl ReportPeriod {
-    pub fn of(d: Date) -> ReportPeriod {
+    /// The period of `months` containing day `d` (`months` not one of the lengths: half-years).
+    pub fn of(d: Date, months: u8) -> ReportPeriod {
+        let months = if period_length_valid(months) {
+            months
+        } else {
+            DEFAULT_PERIOD_MONTHS
+        };
         ReportPeriod {
             year: d.year(),
-            half: if u8::from(d.month()) <= 6 { 1 } else { 2 },
+            months,
+            index: (u8::from(d.month()) - 1) / months + 1,
         }
     }
 
     pub fn key(self) -> String {
-        format!("{}H{}", self.year, self.half)
+        match self.months {
+            12 => format!("{}", self.year),
+            6 => format!("{}H{}", self.year, self.index),
+            3 => format!("{}Q{}", self.year, self.index),
+            _ => format!("{}M{:02}", self.year, self.index),
+        }
     }
 
     pub fn parse(s: &str) -> Option<ReportPeriod> {
         let s = s.trim().to_ascii_uppercase();
-        let (y, h) = s.split_once('H')?;
+        let y = s.get(..4)?;
         let year: i32 = y.parse().ok().filter(|y| (2000..=2100).contains(y))?;
-        let half: u8 = h.parse().ok().filter(|h| *h == 1 || *h == 2)?;
-        Some(ReportPeriod { year, half })
-    }
-
-    /// `2026年上半年`.
-    pub fn label(self) -> String {
-        format!(
-            "{}年{}",
-            self.year,
-            if self.half == 1 {
-                "上半年"
-            } else {
-                "下半年"
+        let rest = &s[4..];
+        let (months, n) = match rest.chars().next() {
+            None => {
+                return Some(ReportPeriod {
+                    year,
+                    months: 12,
+                    index: 1,
+                })
             }
-        )
+            Some('H') => (6, &rest[1..]),
+            Some('Q') => (3, &rest[1..]),
+            Some('M') => (1, &rest[1..]),
+            Some(_) => return None,
+        };
+        if n.is_empty() || n.len() > 2 || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let index: u8 = n.parse().ok()?;
+        (index >= 1 && index <= 12 / months).then_some(ReportPeriod {
+            year,
+            months,
+            index,
+        })
     }
 
-    /// The periods of a year.
-    pub fn of_year(year: i32) -> [ReportPeriod; 2] {
-        [
-            ReportPeriod { year, half: 1 },
-            ReportPeriod { year, half: 2 },
-        ]
+    /// `2026年上半年`, `2026年第三季度`, `2026年7月`, `2026年`.
+    pub fn label(self) -> String {
+        const QUARTERS: [&str; 4] = ["一", "二", "三", "四"];
+        match self.months {
+            12 => format!("{}年", self.year),
+            6 => format!(
+                "{}年{}",
+                self.year,
+                if self.index == 1 {
+                    "上半年"
+                } else {
+                    "下半年"
+                }
+            ),
+            3 => format!(
+                "{}年第{}季度",
+                self.year,
+                QUARTERS[usize::from(self.index.clamp(1, 4)) - 1]
+            ),
+            _ => format!("{}年{}月", self.year, self.index),
+        }
+    }
+
+    /// The periods of `months` in a year, in order.
+    pub fn of_year(year: i32, months: u8) -> Vec<ReportPeriod> {
+        let months = if period_length_valid(months) {
+            months
+        } else {
+            DEFAULT_PERIOD_MONTHS
+        };
+        (1..=12 / months)
+            .map(|index| ReportPeriod {
+                year,
+                months,
+                index,
+            })
+            .collect()
+    }
+
+    /// The keys of every period of `year`, whatever its length, lie in `[low, high)`: the
+    /// year's reports, when the length changed within it too.
+    pub fn year_range(year: i32) -> (String, String) {
+        (format!("{year:04}"), format!("{:04}", year + 1))
     }
 }
 
@@ -348,21 +425,63 @@ mod tests {
     use time::macros::date;
 
     #[test]
-    fn periods_are_half_years() {
-        assert_eq!(ReportPeriod::of(date!(2026 - 06 - 30)).key(), "2026H1");
-        assert_eq!(ReportPeriod::of(date!(2026 - 07 - 01)).key(), "2026H2");
+    fn periods_of_every_length() {
+        assert_eq!(ReportPeriod::of(date!(2026 - 06 - 30), 6).key(), "2026H1");
+        assert_eq!(ReportPeriod::of(date!(2026 - 07 - 01), 6).key(), "2026H2");
+        assert_eq!(ReportPeriod::of(date!(2026 - 07 - 01), 3).key(), "2026Q3");
+        assert_eq!(ReportPeriod::of(date!(2026 - 12 - 31), 1).key(), "2026M12");
+        assert_eq!(ReportPeriod::of(date!(2026 - 03 - 01), 12).key(), "2026");
+        // Not a length: half-years.
+        assert_eq!(ReportPeriod::of(date!(2026 - 03 - 01), 5).key(), "2026H1");
         assert_eq!(
             ReportPeriod::parse("2026h2"),
             Some(ReportPeriod {
                 year: 2026,
-                half: 2
+                months: 6,
+                index: 2
             })
         );
-        assert_eq!(ReportPeriod::parse("2026H3"), None);
-        assert_eq!(ReportPeriod::parse("H1"), None);
+        for bad in [
+            "2026H3",
+            "H1",
+            "2026Q5",
+            "2026M13",
+            "2026M0",
+            "2026X1",
+            "1999",
+            "2026Q",
+            "二〇二六",
+        ] {
+            assert_eq!(ReportPeriod::parse(bad), None, "{bad}");
+        }
+        for months in [1, 3, 6, 12] {
+            let all = ReportPeriod::of_year(2026, months);
+            assert_eq!(all.len(), usize::from(12 / months));
+            for (i, p) in all.iter().enumerate() {
+                assert_eq!(ReportPeriod::parse(&p.key()), Some(*p));
+                // Keys sort as the periods do, and lie in the year's range.
+                if i > 0 {
+                    assert!(all[i - 1].key() < p.key());
+                }
+                let (low, high) = ReportPeriod::year_range(2026);
+                assert!(low <= p.key() && p.key() < high);
+            }
+        }
         assert_eq!(
             ReportPeriod::parse("2026H1").map(|p| p.label()),
             Some("2026年上半年".into())
+        );
+        assert_eq!(
+            ReportPeriod::parse("2026Q3").map(|p| p.label()),
+            Some("2026年第三季度".into())
+        );
+        assert_eq!(
+            ReportPeriod::parse("2026M07").map(|p| p.label()),
+            Some("2026年7月".into())
+        );
+        assert_eq!(
+            ReportPeriod::parse("2026").map(|p| p.label()),
+            Some("2026年".into())
         );
     }
 

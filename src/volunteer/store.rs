@@ -48,22 +48,118 @@ pub async fn member_place(
     row.ok_or(AppError::NotFound)
 }
 
-pub fn current_period() -> ReportPeriod {
-    ReportPeriod::of(crate::clock::today())
+const PERIOD_SETTING: &str = "volunteer.period_months";
+
+/// The report period's length in months the committee set (half-years until it does).
+pub async fn period_months(state: &AppState) -> AppResult<u8> {
+    let raw: Option<String> = sqlx::query_scalar("select value from setting where key = $1")
+        .bind(PERIOD_SETTING)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    Ok(raw
+        .and_then(|v| v.trim().parse::<u8>().ok())
+        .filter(|m| rules::period_length_valid(*m))
+        .unwrap_or(rules::DEFAULT_PERIOD_MONTHS))
 }
 
-/// A period given as text (`2026H1`), or the current one.
-pub fn period_param(errors: &mut FieldErrors, v: Option<&str>) -> ReportPeriod {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        None => current_period(),
+/// Sets the report period's length (committee admin), audited with before and after. Reports
+/// already made keep their periods; the next report falls in a period of the new length.
+pub async fn set_period_months(
+    state: &AppState,
+    user: &CurrentUser,
+    months: &str,
+) -> AppResult<u8> {
+    user.require(user.is_committee())?;
+    let m: u8 = months
+        .trim()
+        .parse()
+        .ok()
+        .filter(|m| rules::period_length_valid(*m))
+        .ok_or_else(|| {
+            AppError::field(
+                "period_months",
+                format!(
+                    "报到周期应为{}之一，收到“{}”",
+                    rules::PERIOD_LENGTHS
+                        .iter()
+                        .map(|(m, l)| format!("{l}（{m}）"))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    months.trim()
+                ),
+            )
+        })?;
+    let before = period_months(state).await?;
+    if before == m {
+        return Ok(m);
+    }
+    let t = now();
+    let mut tx = state.db.begin_write().await?;
+    let n = sqlx::query(
+        "update setting set value = $1, updated_at = $2, updated_by = $3 where key = $4",
+    )
+    .bind(m.to_string())
+    .bind(t)
+    .bind(user.username.clone())
+    .bind(PERIOD_SETTING)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if n == 0 {
+        sqlx::query(
+            "insert into setting (key, value, updated_at, updated_by) values ($1, $2, $3, $4)",
+        )
+        .bind(PERIOD_SETTING)
+        .bind(m.to_string())
+        .bind(t)
+        .bind(user.username.clone())
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.audit(
+        &user.actor(),
+        Entry::new(
+            "volunteer.period",
+            "setting",
+            PERIOD_SETTING,
+            format!(
+                "报到周期由{}改为{}",
+                rules::period_length_label(before),
+                rules::period_length_label(m)
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+pub async fn current_period(state: &AppState) -> AppResult<ReportPeriod> {
+    Ok(ReportPeriod::of(
+        crate::clock::today(),
+        period_months(state).await?,
+    ))
+}
+
+/// A period given as text (`2026H1`, `2026Q3`, `2026M07`, `2026`), or the current one.
+pub async fn period_param(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    v: Option<&str>,
+) -> AppResult<ReportPeriod> {
+    let current = current_period(state).await?;
+    Ok(match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => current,
         Some(s) => ReportPeriod::parse(s).unwrap_or_else(|| {
             errors.insert(
                 "period".into(),
-                format!("报到期次应写作“2026H1”（上半年）或“2026H2”（下半年），收到“{s}”"),
+                format!(
+                    "报到期次应写作“2026H1”（上半年）、“2026Q3”（第三季度）、“2026M07”（7月）或“2026”（全年），收到“{s}”"
+                ),
             );
-            current_period()
+            current
         }),
-    }
+    })
 }
 
 // ---------------------------------------------------------------- communities to choose
@@ -201,7 +297,7 @@ const REPORT_COLUMNS: &str = "r.volunteer_report_id, r.member_id, m.name as memb
 pub async fn report(state: &AppState, user: &CurrentUser, community_id: i64) -> AppResult<i64> {
     let member = own_member(user)?;
     let c = community(state, community_id).await?;
-    let period = current_period();
+    let period = current_period(state).await?;
     let mut tx = state.db.begin_write().await?;
     let (unit_id, branch_id, status) = member_place(tx.conn(), member).await?;
     if status != "active" {
@@ -346,7 +442,7 @@ pub async fn reports(
 ) -> AppResult<(Vec<ReportLine>, i64)> {
     user.require(super::may_see_reports(user))?;
     let mut errors = FieldErrors::new();
-    let period = period_param(&mut errors, f.period.as_deref());
+    let period = period_param(state, &mut errors, f.period.as_deref()).await?;
     let statuses = [
         ("pending", "待社区确认"),
         ("confirmed", "已报到"),
@@ -962,10 +1058,31 @@ pub async fn cancel_claim(state: &AppState, user: &CurrentUser, id: i64) -> AppR
 /// The caller's own claims, newest first.
 pub async fn my_claims(state: &AppState, user: &CurrentUser) -> AppResult<Vec<Claim>> {
     let member = own_member(user)?;
+    // What asks for attention: every claim not yet settled, and those settled in the last
+    // 30 days (confirmed hours stay in the account's history for good).
     let mut sql = Sql::new(&format!("select {CLAIM_COLUMNS} where k.member_id = "));
     sql.bind(member)
-        .push(" order by k.starts_at desc limit 100");
+        .push(" and (k.status = 'claimed' or k.updated_at >= ")
+        .bind(now() - 30 * 86_400)
+        .push(") order by k.starts_at desc limit 50");
     Ok(sql.fetch_page(&state.db).await?)
+}
+
+/// The caller's latest claim of need `need_id`, if a member made one.
+pub async fn my_claim_of(
+    state: &AppState,
+    user: &CurrentUser,
+    need_id: i64,
+) -> AppResult<Option<Claim>> {
+    let Ok(member) = own_member(user) else {
+        return Ok(None);
+    };
+    let mut sql = Sql::new(&format!("select {CLAIM_COLUMNS} where k.member_id = "));
+    sql.bind(member)
+        .push(" and k.volunteer_need_id = ")
+        .bind(need_id)
+        .push(" order by k.volunteer_claim_id desc limit 1");
+    Ok(sql.fetch_page(&state.db).await?.into_iter().next())
 }
 
 /// A need's claims (its community, the committee), the active ones first.

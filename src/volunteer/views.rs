@@ -350,7 +350,7 @@ pub fn year_param(errors: &mut FieldErrors, v: Option<&str>) -> i32 {
 
 /// Members on the register and those reported, per unit, and minutes per unit, of a year.
 async fn unit_rows(state: &AppState, year: i32) -> AppResult<Vec<UnitFigure>> {
-    let [h1, h2] = ReportPeriod::of_year(year);
+    let (low, high) = ReportPeriod::year_range(year);
     let units: Vec<(i64, String, i64, String)> = sqlx::query_as(
         "select u.unit_id, u.name, u.category_id, c.name from unit u join category c on c.category_id = u.category_id order by c.category_id, u.name",
     )
@@ -365,10 +365,10 @@ async fn unit_rows(state: &AppState, year: i32) -> AppResult<Vec<UnitFigure>> {
     .collect();
     let reported: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
         "select m.unit_id, count(*) from member m where m.status = 'active' and exists \
-         (select 1 from volunteer_report r where r.member_id = m.member_id and r.status = 'confirmed' and r.period in ($1, $2)) group by m.unit_id",
+         (select 1 from volunteer_report r where r.member_id = m.member_id and r.status = 'confirmed' and r.period >= $1 and r.period < $2) group by m.unit_id",
     )
-    .bind(h1.key())
-    .bind(h2.key())
+    .bind(low)
+    .bind(high)
     .fetch_all(&state.db.pool)
     .await?
     .into_iter()
@@ -564,7 +564,7 @@ pub async fn missing(
 ) -> AppResult<(Vec<Missing>, i64, ReportPeriod)> {
     user.require(super::may_see_missing(user))?;
     let mut errors = FieldErrors::new();
-    let period = store::period_param(&mut errors, f.period.as_deref());
+    let period = store::period_param(state, &mut errors, f.period.as_deref()).await?;
     crate::web::check_id(&mut errors, "unit_id", "单位", f.unit_id.as_deref());
     crate::web::filter_checked(errors)?;
     let unit: Option<i64> = f.unit_id.as_deref().and_then(|u| u.trim().parse().ok());

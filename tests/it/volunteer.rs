@@ -611,6 +611,179 @@ async fn absent_and_bulk_lines() {
 }
 
 #[tokio::test]
+async fn period_length_is_configurable() {
+    let s = setup().await;
+    let (st, v) = s.app.get(&s.member, "/api/v1/volunteer/settings").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["period_months"], 6);
+    assert!(
+        v["current_period"].as_str().expect("key").contains('H'),
+        "{v}"
+    );
+    // Only the committee sets it, to one of the lengths.
+    for c in [&s.unit, &s.member, &s.community] {
+        let (st, _) = s
+            .app
+            .send(
+                c,
+                "PUT",
+                "/api/v1/volunteer/settings",
+                json!({"period_months": 3}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+    let (st, v) = s
+        .app
+        .send(
+            &s.admin,
+            "PUT",
+            "/api/v1/volunteer/settings",
+            json!({"period_months": 5}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(message(&v).contains("报到周期应为"), "{v}");
+    let (st, v) = s
+        .app
+        .send(
+            &s.admin,
+            "PUT",
+            "/api/v1/volunteer/settings",
+            json!({"period_months": 3}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let quarter = v["current_period"].as_str().expect("key").to_string();
+    assert!(quarter.contains('Q'), "{v}");
+    assert!(
+        v["current_period_label"]
+            .as_str()
+            .expect("label")
+            .contains("季度"),
+        "{v}"
+    );
+    // A report now falls in the quarter; the missing list and the year's rate follow it.
+    let (st, v) = s
+        .app
+        .post(
+            &s.member,
+            "/api/v1/volunteer/reports",
+            json!({"community_id": s.city.community}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let report = v["id"].as_i64().expect("report");
+    let (_, r) = s.app.get(&s.community, "/api/v1/volunteer/reports").await;
+    assert_eq!(r["items"][0]["period"], quarter.as_str(), "{r}");
+    let (st, _) = s
+        .app
+        .post(
+            &s.community,
+            &format!("/api/v1/volunteer/reports/{report}/decision"),
+            json!({"confirm": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, missing) = s.app.get(&s.unit, "/api/v1/volunteer/missing").await;
+    assert_eq!(missing["total"], 0, "{missing}");
+    let (st, missing) = s
+        .app
+        .get(
+            &s.unit,
+            &format!(
+                "/api/v1/volunteer/missing?period={}",
+                quarter.to_lowercase()
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{missing}");
+    assert_eq!(missing["total"], 0, "{missing}");
+    let year = yaoshi::clock::today().year();
+    let (_, r) = s
+        .app
+        .get(
+            &s.admin,
+            &format!(
+                "/api/v1/indicators/volunteer.report_rate?subject=unit:{}&year={year}",
+                s.city.unit_a
+            ),
+        )
+        .await;
+    assert_eq!(r["reading"]["value"], 1, "{r}");
+    // Through the page: the committee's form, a refusal in Chinese, the audit.
+    let r = s
+        .admin
+        .post(s.app.url("/volunteer/settings/period"))
+        .form(&[("period_months", "7")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("body").contains("报到周期应为"));
+    let r = s
+        .unit
+        .post(s.app.url("/volunteer/settings/period"))
+        .form(&[("period_months", "12")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = s
+        .admin
+        .post(s.app.url("/volunteer/settings/period"))
+        .form(&[("period_months", "12")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = s
+        .admin
+        .get(s.app.url("/volunteer/reports"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        page.contains(r#"<option value="12" selected>每年</option>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(r#"<option value="{year}">{year}年</option>"#)),
+        "{page}"
+    );
+    // Not the committee: no form.
+    let page = s
+        .community
+        .get(s.app.url("/volunteer/reports"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    assert!(!page.contains("period-form"));
+    assert_eq!(
+        s.app
+            .sql_scalar("select count(*) from audit_log where action = 'volunteer.period'")
+            .await,
+        2
+    );
+    // The member reported this quarter; in the new yearly period they report again.
+    let (st, v) = s
+        .app
+        .post(
+            &s.member,
+            "/api/v1/volunteer/reports",
+            json!({"community_id": s.city.community}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+}
+
+#[tokio::test]
 async fn reporting_once_per_period() {
     let s = setup().await;
     let (st, list) = s

@@ -106,7 +106,7 @@ pub(super) async fn prepare(
     let d2 = need(app, community, 7, "认领二").await;
     let claim_api = claim(app, d1, member_a).await;
     let claim_page = claim(app, d2, member_a).await;
-    let this = rules::ReportPeriod::of(yaoshi::clock::today());
+    let this = rules::ReportPeriod::of(yaoshi::clock::today(), rules::DEFAULT_PERIOD_MONTHS);
     let report_api = report(app, member_t, community, unit_a, branch_a, &this.key()).await;
     let report_confirm = report(
         app,
@@ -205,6 +205,14 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
     vec![
         r("GET", "/api/v1/volunteer/communities", Body::None, USE),
         r("GET", "/api/v1/volunteer/reports", Body::None, REPORTS),
+        r("GET", "/api/v1/volunteer/settings", Body::None, USE),
+        // The default length again: the rows after it see the same period.
+        r(
+            "PUT",
+            "/api/v1/volunteer/settings",
+            Body::Json(json!({"period_months": 6})),
+            C,
+        ),
         r(
             "POST",
             "/api/v1/volunteer/reports",
@@ -375,6 +383,12 @@ pub(super) fn rows(c: &Ctx) -> Vec<Route> {
         ),
         r("GET", "/volunteer/reports", Body::None, REPORTS),
         r("GET", "/volunteer/reports/export", Body::None, REPORTS),
+        r(
+            "POST",
+            "/volunteer/settings/period",
+            form(&[("period_months", "6".into())]),
+            C,
+        ),
         r(
             "POST",
             format!("/volunteer/reports/{}/confirm", p.report_confirm),
