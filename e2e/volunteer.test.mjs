@@ -51,11 +51,23 @@ describe('志愿者银行 from need to hours (Chromium)', { concurrency: false }
     memberPage = await account('v_member', { role: 'member', member_id: ids.member }, PHONE);
   });
 
+  step('the committee sets the report period to quarters on the reports page', async () => {
+    const c = admin;
+    await c.goto(url('/volunteer/reports'));
+    await c.locator('#period_months').selectOption('3');
+    await c.getByTestId('period-save').click();
+    await c.locator('.alert').filter({ hasText: '报到周期已设为每季度' }).waitFor();
+    assert.equal(await c.locator('#period_months').inputValue(), '3');
+    await shots(c, '00-period');
+  });
+
   step('the member reports to the community from its QR link on a phone', async () => {
     const p = memberPage;
     await p.goto(url(`/volunteer/r/${ids.community}`));
     await p.getByTestId('qr-report').click();
     await p.getByTestId('my-report').filter({ hasText: '梅园社区' }).waitFor();
+    // The quarter the committee set is the period reported for.
+    await p.getByText(/年第[一二三四]季度报到/).first().waitFor();
     await shots(p, '01-reported', [['390', PHONE]]);
     const c = communityPage;
     await c.goto(url('/volunteer/reports'));
