@@ -132,6 +132,12 @@ impl FromSqlite for (i64,) {
     }
 }
 
+impl FromSqlite for (String,) {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?,))
+    }
+}
+
 impl FromSqlite for (i64, i64) {
     fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok((row.get(0)?, row.get(1)?))

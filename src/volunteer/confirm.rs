@@ -366,6 +366,17 @@ pub struct Reward {
     pub active: i64,
 }
 
+impl crate::db::FromSqlite for Reward {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Reward {
+            volunteer_reward_id: r.get(0)?,
+            name: r.get(1)?,
+            cost_minutes: r.get(2)?,
+            active: r.get(3)?,
+        })
+    }
+}
+
 impl Reward {
     pub fn cost(&self) -> String {
         rules::hours_text(self.cost_minutes)
@@ -390,7 +401,7 @@ pub async fn rewards(
     } else {
         "select volunteer_reward_id, name, cost_minutes, active from volunteer_reward order by active desc, cost_minutes, name"
     };
-    Ok(sqlx::query_as(sql).fetch_all(&state.db.pool).await?)
+    Ok(crate::db::Sql::new(sql).fetch_page(&state.db).await?)
 }
 
 pub async fn create_reward(

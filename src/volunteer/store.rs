@@ -52,12 +52,13 @@ const PERIOD_SETTING: &str = "volunteer.period_months";
 
 /// The report period's length in months the committee set (half-years until it does).
 pub async fn period_months(state: &AppState) -> AppResult<u8> {
-    let raw: Option<String> = sqlx::query_scalar("select value from setting where key = $1")
-        .bind(PERIOD_SETTING)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    let mut sql = Sql::new("select value from setting where key = ");
+    sql.bind(PERIOD_SETTING);
+    let raw: Vec<(String,)> = sql.fetch_page(&state.db).await?;
     Ok(raw
-        .and_then(|v| v.trim().parse::<u8>().ok())
+        .into_iter()
+        .next()
+        .and_then(|(v,)| v.trim().parse::<u8>().ok())
         .filter(|m| rules::period_length_valid(*m))
         .unwrap_or(rules::DEFAULT_PERIOD_MONTHS))
 }
