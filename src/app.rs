@@ -58,6 +58,11 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         });
     }
     let keys = crate::system::keys::startup(&db, &config).await?;
+    // Audit entries a crash left between their commit and their seal (PostgreSQL).
+    let sealed = crate::audit::seal_pending(&db).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "chained audit entries left waiting by the last run");
+    }
     crate::feature::install(FEATURES);
     Ok(AppState::new(db, config, crate::ops::prometheus(), keys))
 }

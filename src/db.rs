@@ -164,7 +164,15 @@ pub struct WriteTx {
     _guard: Option<OwnedMutexGuard<()>>,
     chain: Option<Arc<ChainSeal>>,
     on_commit: Vec<Box<dyn FnOnce() + Send>>,
+    on_commit_async: Vec<AsyncHook>,
+    db: Db,
 }
+
+/// Work a transaction leaves for after its commit that needs the database (the audit
+/// chain's sealer on PostgreSQL), awaited before `commit` returns.
+pub type AsyncHook = Box<
+    dyn FnOnce(Db) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send,
+>;
 
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
@@ -185,11 +193,39 @@ impl WriteTx {
         self.on_commit.push(Box::new(f));
     }
 
+    /// Awaits `f` once the transaction has committed, before `commit` returns (not if the
+    /// transaction fails or is dropped); it runs outside the SQLite writer's lock.
+    pub fn after_commit_async(
+        &mut self,
+        f: impl FnOnce(Db) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+            + Send
+            + 'static,
+    ) {
+        self.on_commit_async.push(Box::new(f));
+    }
+
+    pub fn has_after_commit_async(&self) -> bool {
+        !self.on_commit_async.is_empty()
+    }
+
     pub async fn commit(self) -> anyhow::Result<()> {
-        let WriteTx { tx, on_commit, .. } = self;
+        let WriteTx {
+            tx,
+            on_commit,
+            on_commit_async,
+            _guard,
+            db,
+            ..
+        } = self;
         tx.commit().await.context("提交事务失败")?;
+        // The next writer may start: what follows the commit (the audit checkpoint's file,
+        // the chain's sealer) needs no lock of the database's.
+        drop(_guard);
         for f in on_commit {
             f();
+        }
+        for f in on_commit_async {
+            f(db.clone()).await;
         }
         Ok(())
     }
@@ -301,6 +337,8 @@ impl Db {
             _guard: guard,
             chain: self.chain.get().cloned(),
             on_commit: Vec::new(),
+            on_commit_async: Vec::new(),
+            db: self.clone(),
         })
     }
 

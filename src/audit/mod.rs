@@ -204,41 +204,36 @@ pub fn check_chain(prev: &str, rows: &[AuditRow]) -> Option<(i64, &'static str)>
 
 impl crate::db::WriteTx {
     /// Records `e` inside this transaction, so the act and its audit entry commit together
-    /// or not at all; once committed, the checkpoint moves to it.
+    /// or not at all; once committed, the entry is chained (PostgreSQL: by the sealer, right
+    /// after the commit) and the checkpoint moves to it.
     pub async fn audit(&mut self, actor: &Actor, e: Entry<'_>) -> anyhow::Result<()> {
         let backend = self.backend();
         let seal = self.chain();
-        let (id, hash) = record(self.conn(), backend, seal.as_deref(), actor, e).await?;
-        if let Some(seal) = seal {
-            self.after_commit(move || checkpoint::advance(&seal, id, &hash));
+        match record(self.conn(), backend, seal.as_deref(), actor, e).await? {
+            Some((id, hash)) => {
+                if let Some(seal) = seal {
+                    self.after_commit(move || checkpoint::advance(&seal, id, &hash));
+                }
+            }
+            None => {
+                if !self.has_after_commit_async() {
+                    self.after_commit_async(|db| {
+                        Box::pin(async move {
+                            if let Err(e) = seal_pending(&db).await {
+                                // The act and its entry stand; the entry waits for the next seal.
+                                tracing::error!("sealing audit entries failed: {e:#}");
+                            }
+                        })
+                    });
+                }
+            }
         }
         Ok(())
     }
 }
 
-/// Appends one entry inside the caller's write transaction; its id and hash.
-pub async fn record(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    seal: Option<&ChainSeal>,
-    actor: &Actor,
-    e: Entry<'_>,
-) -> anyhow::Result<(i64, String)> {
-    if backend == Backend::Postgres {
-        // Serialise appends so two transactions never chain onto the same row.
-        sqlx::query("select pg_advisory_xact_lock(724200101)")
-            .execute(&mut *conn)
-            .await?;
-    }
-    let mut prev: Option<String> =
-        sqlx::query_scalar("select hash from audit_log order by audit_id desc limit 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    if prev.is_none() {
-        // Everything so far is archived: continue from the newest archive.
-        prev = Some(archive::anchor(&mut *conn).await?.1);
-    }
-    let mut row = AuditRow {
+fn entry_row(actor: &Actor, e: Entry<'_>) -> AuditRow {
+    AuditRow {
         audit_id: 0,
         at: now(),
         actor_user_id: actor.user_id,
@@ -251,10 +246,69 @@ pub async fn record(
         before_json: e.before.map(|v| v.to_string()).unwrap_or_default(),
         after_json: e.after.map(|v| v.to_string()).unwrap_or_default(),
         result: e.result.to_string(),
-        prev_hash: prev.unwrap_or_else(|| GENESIS.to_string()),
+        prev_hash: String::new(),
         hash: String::new(),
         mac: String::new(),
+    }
+}
+
+/// Appends one entry inside the caller's write transaction. On SQLite, whose writers are
+/// serialised already, it is chained there and then: its id and hash. On PostgreSQL it is
+/// appended unchained to `audit_pending`, for [`seal_pending`] after the commit: `None`.
+pub async fn record(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    seal: Option<&ChainSeal>,
+    actor: &Actor,
+    e: Entry<'_>,
+) -> anyhow::Result<Option<(i64, String)>> {
+    let row = entry_row(actor, e);
+    if backend == Backend::Postgres {
+        sqlx::query(
+            "insert into audit_pending (at, actor_user_id, actor_name, ip, action, object_type, object_id, summary, \
+             before_json, after_json, result) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(row.at)
+        .bind(row.actor_user_id)
+        .bind(row.actor_name)
+        .bind(row.ip)
+        .bind(row.action)
+        .bind(row.object_type)
+        .bind(row.object_id)
+        .bind(row.summary)
+        .bind(row.before_json)
+        .bind(row.after_json)
+        .bind(row.result)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(None);
+    }
+    append_chained(conn, seal, None, row).await.map(Some)
+}
+
+/// Inserts `row` into the chain after `prev` (the newest hash, read when not given): its
+/// id and hash. The caller holds the chain's lock (SQLite's writer, PostgreSQL's sealer).
+async fn append_chained(
+    conn: &mut AnyConnection,
+    seal: Option<&ChainSeal>,
+    prev: Option<String>,
+    mut row: AuditRow,
+) -> anyhow::Result<(i64, String)> {
+    let prev = match prev {
+        Some(p) => p,
+        None => {
+            let last: Option<String> =
+                sqlx::query_scalar("select hash from audit_log order by audit_id desc limit 1")
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match last {
+                Some(h) => h,
+                // Everything so far is archived: continue from the newest archive.
+                None => archive::anchor(&mut *conn).await?.1,
+            }
+        }
     };
+    row.prev_hash = prev;
     row.hash = row_hash(&row);
     row.mac = seal.map(|s| row_mac(s, &row.hash)).unwrap_or_default();
     let hash = row.hash.clone();
@@ -280,6 +334,101 @@ pub async fn record(
     .fetch_one(&mut *conn)
     .await?;
     Ok((id, hash))
+}
+
+/// An entry waiting in `audit_pending` (PostgreSQL).
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    pending_id: i64,
+    at: i64,
+    actor_user_id: Option<i64>,
+    actor_name: String,
+    ip: String,
+    action: String,
+    object_type: String,
+    object_id: String,
+    summary: String,
+    before_json: String,
+    after_json: String,
+    result: String,
+}
+
+/// How many waiting entries one sealing transaction takes.
+const SEAL_BATCH: usize = 500;
+
+/// PostgreSQL: moves the entries waiting in `audit_pending` into the chain, in the order they
+/// were appended, under the chain's lock, as many as are there in one transaction per
+/// [`SEAL_BATCH`]; the checkpoint follows. Called after every audited commit, at start (what
+/// a crash left), and before the chain is verified. The number sealed; SQLite: none wait.
+pub async fn seal_pending(db: &Db) -> anyhow::Result<usize> {
+    if db.backend != Backend::Postgres {
+        return Ok(0);
+    }
+    let seal = db.chain();
+    let mut total = 0;
+    loop {
+        // A look without the lock first: under load another commit's seal has usually taken
+        // this one's entry along with its own.
+        let waiting: Option<i64> = sqlx::query_scalar("select pending_id from audit_pending limit 1")
+            .fetch_optional(&db.pool)
+            .await?;
+        if waiting.is_none() {
+            return Ok(total);
+        }
+        let mut tx = db.pool.begin().await?;
+        sqlx::query("select pg_advisory_xact_lock(724200101)")
+            .execute(&mut *tx)
+            .await?;
+        let rows: Vec<PendingRow> = sqlx::query_as(&format!(
+            "select pending_id, at, actor_user_id, actor_name, ip, action, object_type, object_id, summary, \
+             before_json, after_json, result from audit_pending order by pending_id limit {SEAL_BATCH}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(total);
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.pending_id).collect();
+        let n = rows.len();
+        let mut last: Option<(i64, String)> = None;
+        for p in rows {
+            let row = AuditRow {
+                audit_id: 0,
+                at: p.at,
+                actor_user_id: p.actor_user_id,
+                actor_name: p.actor_name,
+                ip: p.ip,
+                action: p.action,
+                object_type: p.object_type,
+                object_id: p.object_id,
+                summary: p.summary,
+                before_json: p.before_json,
+                after_json: p.after_json,
+                result: p.result,
+                prev_hash: String::new(),
+                hash: String::new(),
+                mac: String::new(),
+            };
+            let prev = last.as_ref().map(|(_, h)| h.clone());
+            last = Some(append_chained(&mut tx, seal.as_deref(), prev, row).await?);
+        }
+        // Exactly the entries chained: one appended earlier but committed later waits for
+        // the next seal and is chained after these.
+        let mut del = crate::db::Sql::new("delete from audit_pending where pending_id in ");
+        del.bind_list(&ids);
+        sqlx::query_with(&del.text, del.arguments())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if let (Some(seal), Some((id, hash))) = (seal.as_deref(), last) {
+            checkpoint::advance(seal, id, &hash);
+        }
+        total += n;
+        if n < SEAL_BATCH {
+            return Ok(total);
+        }
+    }
 }
 
 /// Records one entry in a transaction of its own (for events with no other write).
@@ -312,6 +461,8 @@ pub enum Verdict {
 /// recomputed without the key); a checkpointed row that is gone is reason `cut` (the
 /// newest rows deleted), one that differs or a checkpoint that does not verify `anchor`.
 pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
+    // Entries committed but not chained yet (PostgreSQL) join the chain first.
+    seal_pending(db).await?;
     let seal = db.chain();
     let anchor = match seal.as_deref().map(checkpoint::read) {
         Some(Err(_)) => {

@@ -239,3 +239,70 @@ async fn a_broken_chain_is_not_archived() {
     assert_eq!(count(&app, "select count(*) from audit_log").await, before);
     assert_eq!(count(&app, "select count(*) from audit_archive").await, 0);
 }
+
+/// Audited writes committing at the same time (on PostgreSQL they chain after their commits,
+/// many in one seal) all land in one unbroken chain, none left waiting, the checkpoint on the
+/// newest; an entry a crash left waiting is chained at the next start or verify.
+#[tokio::test]
+async fn concurrent_audited_writes_chain_whole() {
+    let app = TestApp::spawn().await;
+    let before = count(&app, "select count(*) from audit_log").await;
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let db = app.state.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = db.begin_write().await.expect("begin");
+            tx.audit(
+                &Actor::system(),
+                yaoshi::audit::Entry::new("audit", "test", i, format!("并发写入 {i}")),
+            )
+            .await
+            .expect("audit");
+            tx.commit().await.expect("commit");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(count(&app, "select count(*) from audit_log").await, before + 48);
+    assert_eq!(count(&app, "select count(*) from audit_pending").await, 0);
+    assert!(matches!(
+        yaoshi::audit::verify(&app.state.db).await.expect("verify"),
+        Verdict::Intact { .. }
+    ));
+    let newest = count(&app, "select max(audit_id) from audit_log").await;
+    let seal = app.state.db.chain().expect("seal");
+    let c = yaoshi::audit::checkpoint::read(&seal)
+        .expect("readable")
+        .expect("a checkpoint");
+    assert_eq!(c.audit_id, newest);
+    // A rolled-back write leaves nothing, waiting or chained.
+    {
+        let mut tx = app.state.db.begin_write().await.expect("begin");
+        tx.audit(
+            &Actor::system(),
+            yaoshi::audit::Entry::new("audit", "test", 0, "回滚的写入"),
+        )
+        .await
+        .expect("audit");
+    }
+    assert_eq!(count(&app, "select count(*) from audit_log").await, before + 48);
+    assert_eq!(count(&app, "select count(*) from audit_pending").await, 0);
+    // PostgreSQL: an entry left waiting (the process gone between commit and seal) is
+    // chained by verify.
+    if crate::common::is_postgres() {
+        sqlx::query(
+            "insert into audit_pending (at, actor_name, action, object_type, object_id, summary) \
+             values (1, 'system', 'audit', 'test', '99', '崩溃前提交')",
+        )
+        .execute(&app.state.db.pool)
+        .await
+        .expect("pending");
+        assert!(matches!(
+            yaoshi::audit::verify(&app.state.db).await.expect("verify"),
+            Verdict::Intact { .. }
+        ));
+        assert_eq!(count(&app, "select count(*) from audit_log").await, before + 49);
+        assert_eq!(count(&app, "select count(*) from audit_pending").await, 0);
+    }
+}
