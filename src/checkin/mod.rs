@@ -58,9 +58,11 @@ pub type AdmitFuture<'a> = Pin<Box<dyn Future<Output = AppResult<Admitted>> + Se
 pub type AdmitFn = for<'a> fn(&'a AppState, &'a CurrentUser, i64, Direction) -> AdmitFuture<'a>;
 
 pub type RecordedFuture<'a> = Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
-/// Called once a sign-in is newly recorded `(state, target, member, direction, at)`, for a
-/// feature that keeps the times on its own record as well.
-pub type RecordedFn = for<'a> fn(&'a AppState, i64, i64, Direction, i64) -> RecordedFuture<'a>;
+/// Called as a sign-in is newly recorded `(connection, target, member, direction, at)`, inside
+/// the transaction that records it, for a feature that keeps the times on its own record as
+/// well: both are kept or neither.
+pub type RecordedFn =
+    for<'a> fn(&'a mut sqlx::AnyConnection, i64, i64, Direction, i64) -> RecordedFuture<'a>;
 
 /// A kind of target a feature signs people in to.
 pub struct Kind {

@@ -304,10 +304,10 @@ pub async fn scan(state: &AppState, user: &CurrentUser, id: i64, code: &str) -> 
     .bind(t)
     .execute(tx.conn())
     .await?;
-    tx.commit().await?;
     if let Some(recorded) = k.recorded {
-        recorded(state, target, member_id, direction, t).await?;
+        recorded(tx.conn(), target, member_id, direction, t).await?;
     }
+    tx.commit().await?;
     Ok(Scanned {
         title: admitted.title,
         direction,

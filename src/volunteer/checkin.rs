@@ -112,9 +112,10 @@ fn admit<'a>(
     })
 }
 
-/// Keeps the time on the claim, where the confirmation form reads it.
+/// Keeps the time on the claim, where the confirmation form reads it (in the sign-in's own
+/// transaction).
 fn recorded(
-    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
     need: i64,
     member: i64,
     direction: Direction,
@@ -125,7 +126,6 @@ fn recorded(
             Direction::In => "signed_in_at",
             Direction::Out => "signed_out_at",
         };
-        let mut tx = state.db.begin_write().await?;
         sqlx::query(&format!(
             "update volunteer_claim set {column} = $1, updated_at = $1 \
              where volunteer_need_id = $2 and member_id = $3 and {column} is null"
@@ -133,9 +133,8 @@ fn recorded(
         .bind(at)
         .bind(need)
         .bind(member)
-        .execute(tx.conn())
+        .execute(&mut *conn)
         .await?;
-        tx.commit().await?;
         Ok(())
     })
 }
