@@ -65,7 +65,7 @@ CMD="bash bench/$FEATURE.sh"
 [ "$BACKEND" = postgres ] && CMD="BENCH_BACKEND=postgres $CMD"
 [ "$SCALE" != city ] && CMD="BENCH_SCALE=$SCALE $CMD"
 UPPER=$(echo "$FEATURE" | tr '[:lower:]' '[:upper:]')
-env "BENCH_${UPPER}_NAME=$LABEL" "BENCH_${UPPER}_COMMAND=$CMD" YAOSHI_BIN="$BIN" \
+env "BENCH_${UPPER}_NAME=$LABEL" "BENCH_${UPPER}_COMMAND=$CMD" YAOSHI_BIN="$BIN" BENCH_DATA_DIR="$CITY" \
   python3 "bench/$FEATURE.py" "http://127.0.0.1:$PORT" "$DB" "$WORK/$FEATURE.md"
 python3 - "$WORK/$FEATURE.md" "$FEATURE" <<'PY'
 import re, sys

@@ -165,10 +165,14 @@ def main() -> None:
               f"{c[3]} requests, {c[4]} non-2xx, {posted} confirmed", flush=True)
         phases.append((per_form, len(forms), seeded, c, posted))
     env = dict(os.environ)
+    # The served data's own directory (its key file, and on SQLite its database): without it
+    # the command would check a fresh, empty database of its own.
+    env["YAOSHI_DATA_DIR"] = os.environ["BENCH_DATA_DIR"]
     if db.startswith("postgres"):
         env["DATABASE_URL"] = db
     verify = subprocess.run([BIN, "ledger", "verify"], capture_output=True, text=True, env=env, check=False)
-    verdict = "passed" if verify.returncode == 0 else f"FAILED ({verify.stdout.strip()[:200]})"
+    verdict = ("passed: " + verify.stdout.strip().splitlines()[-1][:200]) if verify.returncode == 0 \
+        else f"FAILED ({(verify.stdout + verify.stderr).strip()[:300]})"
     text = [
         f"<!-- volunteer:{SLUG}:begin -->",
         f"## 志愿者银行 ({NAME})",

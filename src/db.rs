@@ -575,9 +575,12 @@ pub async fn data_version(db: &Db, area: &str) -> anyhow::Result<i64> {
     match VERSIONS.try_with(|memo| memo.borrow().clone()) {
         Ok(Some(snapshot)) => Ok(snapshot.get(area).copied().unwrap_or(0)),
         Ok(None) => {
-            let rows: Vec<(i64, String)> = Sql::new("select version, name from data_version")
-                .fetch_page(db)
-                .await?;
+            // An area's version is the sum of its shards (PostgreSQL; one row on SQLite).
+            let rows: Vec<(i64, String)> = Sql::new(
+                "select cast(sum(version) as bigint), name from data_version group by name",
+            )
+            .fetch_page(db)
+            .await?;
             let snapshot: Arc<HashMap<String, i64>> =
                 Arc::new(rows.into_iter().map(|(v, name)| (name, v)).collect());
             let v = snapshot.get(area).copied().unwrap_or(0);
@@ -585,7 +588,8 @@ pub async fn data_version(db: &Db, area: &str) -> anyhow::Result<i64> {
             Ok(v)
         }
         Err(_) => {
-            let mut sql = Sql::new("select version from data_version where name = ");
+            let mut sql =
+                Sql::new("select cast(coalesce(sum(version), 0) as bigint) from data_version where name = ");
             sql.bind(area);
             let v: Vec<(i64,)> = sql.fetch_page(db).await?;
             Ok(v.first().map_or(0, |x| x.0))

@@ -521,3 +521,42 @@ async fn planner_statistics_are_gathered_once_a_day() {
         .expect("statistics");
     assert_eq!(again, None, "once a day");
 }
+
+/// An area's data version moves with every committed write, however many commit at once
+/// (PostgreSQL spreads them over shards), and not with a rolled-back one.
+#[tokio::test]
+async fn data_versions_count_concurrent_writes() {
+    let app = crate::common::TestApp::spawn().await;
+    let db = app.state.db.clone();
+    let v0 = yaoshi::db::data_version(&db, "registry").await.expect("version");
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = db.begin_write().await.expect("begin");
+            sqlx::query("update category set name = name where category_id = (select min(category_id) from category)")
+                .execute(tx.conn())
+                .await
+                .expect("update");
+            tx.commit().await.expect("commit");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(
+        yaoshi::db::data_version(&db, "registry").await.expect("version"),
+        v0 + 32
+    );
+    {
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query("update category set name = name where category_id = (select min(category_id) from category)")
+            .execute(tx.conn())
+            .await
+            .expect("update");
+    }
+    assert_eq!(
+        yaoshi::db::data_version(&db, "registry").await.expect("version"),
+        v0 + 32
+    );
+}
