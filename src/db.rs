@@ -35,6 +35,16 @@ pub struct Db {
     reader: Option<Arc<SqliteReader>>,
     /// The audit chain's key and outside anchor, set once at start (`audit` uses it).
     chain: Arc<std::sync::OnceLock<Arc<ChainSeal>>>,
+    /// Orders this process's runs of the audit chain's sealer (`audit::seal_pending`).
+    pub seal_gate: Arc<SealGate>,
+}
+
+/// One sealer at a time in this process, and a count of the runs begun: a commit that finds
+/// a run begun after it and finished has had its entries sealed by that run.
+#[derive(Default)]
+pub struct SealGate {
+    pub lock: Mutex<()>,
+    pub runs: std::sync::atomic::AtomicU64,
 }
 
 /// What keys the audit chain and anchors it outside the database: an HMAC-SM3 keyed from the
@@ -170,9 +180,8 @@ pub struct WriteTx {
 
 /// Work a transaction leaves for after its commit that needs the database (the audit
 /// chain's sealer on PostgreSQL), awaited before `commit` returns.
-pub type AsyncHook = Box<
-    dyn FnOnce(Db) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send,
->;
+pub type AsyncHook =
+    Box<dyn FnOnce(Db) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>;
 
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
@@ -290,6 +299,7 @@ impl Db {
             writer: Arc::new(Mutex::new(())),
             reader,
             chain: Arc::default(),
+            seal_gate: Arc::default(),
         })
     }
 
@@ -588,8 +598,9 @@ pub async fn data_version(db: &Db, area: &str) -> anyhow::Result<i64> {
             Ok(v)
         }
         Err(_) => {
-            let mut sql =
-                Sql::new("select cast(coalesce(sum(version), 0) as bigint) from data_version where name = ");
+            let mut sql = Sql::new(
+                "select cast(coalesce(sum(version), 0) as bigint) from data_version where name = ",
+            );
             sql.bind(area);
             let v: Vec<(i64,)> = sql.fetch_page(db).await?;
             Ok(v.first().map_or(0, |x| x.0))

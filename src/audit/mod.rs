@@ -219,7 +219,7 @@ impl crate::db::WriteTx {
                 if !self.has_after_commit_async() {
                     self.after_commit_async(|db| {
                         Box::pin(async move {
-                            if let Err(e) = seal_pending(&db).await {
+                            if let Err(e) = seal_after_commit(&db).await {
                                 // The act and its entry stand; the entry waits for the next seal.
                                 tracing::error!("sealing audit entries failed: {e:#}");
                             }
@@ -353,6 +353,19 @@ struct PendingRow {
     result: String,
 }
 
+/// After an audited commit (PostgreSQL): waits for this process's sealer and runs it, unless
+/// a run that began after this commit has finished meanwhile, which took this commit's
+/// entries along; under load one run seals the entries of every commit queued behind it.
+async fn seal_after_commit(db: &Db) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    let committed_before = db.seal_gate.runs.load(Ordering::SeqCst);
+    let _turn = db.seal_gate.lock.lock().await;
+    if db.seal_gate.runs.load(Ordering::SeqCst) > committed_before {
+        return Ok(());
+    }
+    seal_locked(db).await.map(|_| ())
+}
+
 /// How many waiting entries one sealing transaction takes.
 const SEAL_BATCH: usize = 500;
 
@@ -364,14 +377,25 @@ pub async fn seal_pending(db: &Db) -> anyhow::Result<usize> {
     if db.backend != Backend::Postgres {
         return Ok(0);
     }
+    let _turn = db.seal_gate.lock.lock().await;
+    seal_locked(db).await
+}
+
+/// [`seal_pending`]'s work, the caller holding this process's turn.
+async fn seal_locked(db: &Db) -> anyhow::Result<usize> {
     let seal = db.chain();
     let mut total = 0;
+    // Begun before it reads what waits: whatever committed before this moment it seals.
+    db.seal_gate
+        .runs
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     loop {
         // A look without the lock first: under load another commit's seal has usually taken
         // this one's entry along with its own.
-        let waiting: Option<i64> = sqlx::query_scalar("select pending_id from audit_pending limit 1")
-            .fetch_optional(&db.pool)
-            .await?;
+        let waiting: Option<i64> =
+            sqlx::query_scalar("select pending_id from audit_pending limit 1")
+                .fetch_optional(&db.pool)
+                .await?;
         if waiting.is_none() {
             return Ok(total);
         }

@@ -264,7 +264,10 @@ async fn concurrent_audited_writes_chain_whole() {
     for t in tasks {
         t.await.expect("task");
     }
-    assert_eq!(count(&app, "select count(*) from audit_log").await, before + 48);
+    assert_eq!(
+        count(&app, "select count(*) from audit_log").await,
+        before + 48
+    );
     assert_eq!(count(&app, "select count(*) from audit_pending").await, 0);
     assert!(matches!(
         yaoshi::audit::verify(&app.state.db).await.expect("verify"),
@@ -286,7 +289,10 @@ async fn concurrent_audited_writes_chain_whole() {
         .await
         .expect("audit");
     }
-    assert_eq!(count(&app, "select count(*) from audit_log").await, before + 48);
+    assert_eq!(
+        count(&app, "select count(*) from audit_log").await,
+        before + 48
+    );
     assert_eq!(count(&app, "select count(*) from audit_pending").await, 0);
     // PostgreSQL: an entry left waiting (the process gone between commit and seal) is
     // chained by verify.
@@ -302,7 +308,10 @@ async fn concurrent_audited_writes_chain_whole() {
             yaoshi::audit::verify(&app.state.db).await.expect("verify"),
             Verdict::Intact { .. }
         ));
-        assert_eq!(count(&app, "select count(*) from audit_log").await, before + 49);
+        assert_eq!(
+            count(&app, "select count(*) from audit_log").await,
+            before + 49
+        );
         assert_eq!(count(&app, "select count(*) from audit_pending").await, 0);
     }
 }

@@ -528,7 +528,9 @@ async fn planner_statistics_are_gathered_once_a_day() {
 async fn data_versions_count_concurrent_writes() {
     let app = crate::common::TestApp::spawn().await;
     let db = app.state.db.clone();
-    let v0 = yaoshi::db::data_version(&db, "registry").await.expect("version");
+    let v0 = yaoshi::db::data_version(&db, "registry")
+        .await
+        .expect("version");
     let mut tasks = Vec::new();
     for _ in 0..32 {
         let db = db.clone();
@@ -545,7 +547,9 @@ async fn data_versions_count_concurrent_writes() {
         t.await.expect("task");
     }
     assert_eq!(
-        yaoshi::db::data_version(&db, "registry").await.expect("version"),
+        yaoshi::db::data_version(&db, "registry")
+            .await
+            .expect("version"),
         v0 + 32
     );
     {
@@ -556,7 +560,9 @@ async fn data_versions_count_concurrent_writes() {
             .expect("update");
     }
     assert_eq!(
-        yaoshi::db::data_version(&db, "registry").await.expect("version"),
+        yaoshi::db::data_version(&db, "registry")
+            .await
+            .expect("version"),
         v0 + 32
     );
 }

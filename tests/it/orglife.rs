@@ -1356,7 +1356,8 @@ async fn scoping_client_tokens_keeps_the_records_saved_before() {
                 .expect("fk check");
         assert!(broken.is_empty(), "{broken:?}");
         // The figures' cache still learns of changes to meetings.
-        let v0 = n("select cast(sum(version) as bigint) from data_version where name = 'orglife'").await;
+        let v0 =
+            n("select cast(sum(version) as bigint) from data_version where name = 'orglife'").await;
         sqlx::query("update meeting set topic = '改' where meeting_id = 502")
             .execute(&db.pool)
             .await
