@@ -545,6 +545,27 @@ pub async fn import(state: &AppState, actor: &Actor, up: Upload) -> AppResult<Ou
     };
     for (n, r) in sheet.data() {
         rows += 1;
+        // A number seen before is named even when either row has other problems.
+        let no = cols
+            .of(Field::OrderNo)
+            .and_then(|i| r.get(i))
+            .map_or("", |s| s.trim());
+        if !no.is_empty() {
+            if let Some(first) = seen.get(no) {
+                push(
+                    &mut errors,
+                    RowError {
+                        row: n,
+                        column: no_header.clone(),
+                        message: format!(
+                            "工单编号“{no}”与第 {first} 行重复，同一文件中每个工单只能出现一次"
+                        ),
+                    },
+                );
+            } else {
+                seen.insert(no.to_string(), n);
+            }
+        }
         match rules::read_row(r, &cols, &headers, offset) {
             Err(problems) => {
                 for p in problems {
@@ -572,21 +593,6 @@ pub async fn import(state: &AppState, actor: &Actor, up: Upload) -> AppResult<Ou
                             ),
                         },
                     );
-                }
-                if let Some(first) = seen.get(&o.order_no) {
-                    push(
-                        &mut errors,
-                        RowError {
-                            row: n,
-                            column: no_header.clone(),
-                            message: format!(
-                                "工单编号“{}”与第 {first} 行重复，同一文件中每个工单只能出现一次",
-                                o.order_no
-                            ),
-                        },
-                    );
-                } else {
-                    seen.insert(o.order_no.clone(), n);
                 }
                 if let Some(unit_id) = unit {
                     planned.push(Planned { o, unit_id });
