@@ -399,21 +399,16 @@ pub async fn read_sheet(state: &AppState, up: &Upload) -> AppResult<Sheet> {
         (_, Some(m)) if !m.is_empty() => m,
         _ => Mapping::default(),
     };
-    let header_row = match rules::header_row(&rows, &mapping) {
-        Some(r) => r,
-        None if !mapping.is_empty() => rules::header_row(&rows, &Mapping::default())
-            .ok_or_else(|| {
-                AppError::invalid(format!(
-                    "在文件前 10 行中找不到表头“{}”（工单编号所在的列），请检查文件或修改列对应关系",
-                    mapping.get(Field::OrderNo).unwrap_or("工单编号")
-                ))
-            })?,
-        None => {
-            return Err(AppError::invalid(
-                "在文件前 10 行中找不到工单编号所在的表头行，请确认文件是热线工单导出表",
-            ))
-        }
-    };
+    // The row holding the mapped order number's header, else a known one; else the first
+    // row with text, so the preview offers its columns to map and the import names what is
+    // missing.
+    let header_row = rules::header_row(&rows, &mapping)
+        .or_else(|| rules::header_row(&rows, &Mapping::default()))
+        .or_else(|| {
+            rows.iter()
+                .position(|r| r.iter().any(|c| !c.trim().is_empty()))
+        })
+        .ok_or_else(|| AppError::invalid("文件中没有内容"))?;
     if mapping.is_empty() {
         mapping = Mapping::guess(rows.get(header_row).map(Vec::as_slice).unwrap_or_default());
     }

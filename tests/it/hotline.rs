@@ -365,7 +365,7 @@ async fn an_export_imports_once_and_its_rates_equal_the_orders_counted_by_hand()
         v["error"]["message"]
             .as_str()
             .unwrap_or("")
-            .contains("表头"),
+            .contains("必填字段“工单编号”没有对应的列"),
         "{v}"
     );
     let mapping = r#"{"order_no":"流水号","received_at":"时间","unit":"单位","deadline":"时限","closed_at":"结束"}"#;
@@ -611,7 +611,7 @@ async fn bad_files_and_rows_are_refused_in_chinese_and_nothing_is_written() {
         (
             "工单.csv",
             b"a,b,c\n1,2,3\n".to_vec(),
-            "在文件前 10 行中找不到表头“工单号”",
+            "字段“工单编号”对应的列“工单号”在文件的表头中找不到",
         ),
         (
             "工单.xls",
@@ -767,7 +767,9 @@ async fn bad_files_and_rows_are_refused_in_chinese_and_nothing_is_written() {
         .expect("page");
     let html = r.text().await.expect("html");
     assert!(
-        html.contains("preview-error") && html.contains("表头"),
+        html.contains("mapping-problem")
+            && html.contains("在文件的表头中找不到")
+            && html.contains("data-testid=\"map-order_no\""),
         "{html}"
     );
 }
