@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::rules::{self, Callback, Counts, Field, Mapping, OrderRow};
 use crate::audit::{Actor, Entry};
 use crate::clock::{beijing, now};
-use crate::db::{Sql, WriteTx};
+use crate::db::{Backend, Sql, WriteTx};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::xlsx::Cell;
@@ -706,7 +706,7 @@ async fn write_orders(
             sql.bind(p.o.order_no.clone());
         }
         sql.push(")");
-        let rows: Vec<Stored> = sqlx::query_as_with(&sql.text, sql.arguments())
+        let rows: Vec<Stored> = sqlx::query_as_with(&bulk_text(tx.backend(), &sql.text), sql.arguments())
             .fetch_all(tx.conn())
             .await?;
         for r in rows {
@@ -788,7 +788,7 @@ async fn write_orders(
              resolved = excluded.resolved, received_month = excluded.received_month, due_month = excluded.due_month, \
              closed_month = excluded.closed_month, updated_at = excluded.updated_at",
         );
-        sqlx::query_with(&sql.text, sql.arguments())
+        sqlx::query_with(&bulk_text(tx.backend(), &sql.text), sql.arguments())
             .execute(tx.conn())
             .await?;
     }
@@ -796,6 +796,28 @@ async fn write_orders(
         delta.into_iter().filter(|(_, c)| !c.is_zero()).collect();
     add_months(tx, &delta).await?;
     Ok((created, updated, unchanged))
+}
+
+/// A statement of thousands of values as the backend parses it fastest. SQLite looks each
+/// `$n` up among the names seen before (quadratic: a 1,000-order insert with 17,000 of them
+/// took half a second to parse); a plain `?` is the next value, as `Sql` binds them in order.
+pub fn bulk_text(backend: Backend, text: &str) -> String {
+    if backend == Backend::Postgres {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Adds `delta` to the unit months (made when missing).
@@ -834,7 +856,7 @@ pub(super) async fn add_months(
              satisfied = hotline_month.satisfied + excluded.satisfied, resolved_known = hotline_month.resolved_known + excluded.resolved_known, \
              resolved = hotline_month.resolved + excluded.resolved, reopened = hotline_month.reopened + excluded.reopened",
         );
-        sqlx::query_with(&sql.text, sql.arguments())
+        sqlx::query_with(&bulk_text(tx.backend(), &sql.text), sql.arguments())
             .execute(tx.conn())
             .await?;
     }
@@ -981,4 +1003,22 @@ pub fn template() -> AppResult<Vec<u8>> {
             "小区路灯不亮".into(),
         ]],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_statements_number_their_values_as_each_backend_reads_fastest() {
+        let mut sql = Sql::new("insert into t (a, b) values (");
+        sql.bind(1).push(", ").bind("x$1").push("), (").bind(2).push(", ").bind(3).push(")");
+        assert_eq!(
+            bulk_text(Backend::Sqlite, &sql.text),
+            "insert into t (a, b) values (?, ?), (?, ?)"
+        );
+        assert_eq!(bulk_text(Backend::Postgres, &sql.text), sql.text);
+        // A dollar sign not before a digit is kept.
+        assert_eq!(bulk_text(Backend::Sqlite, "select '$x', $12"), "select '$x', ?");
+    }
 }
