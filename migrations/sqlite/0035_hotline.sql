@@ -38,8 +38,7 @@ create table hotline_import (
 -- callback: '' (no callback yet) | satisfied | basic | dissatisfied | unreached.
 -- resolved: what the callback says (1 resolved, 0 not), null when it says nothing.
 -- reopened: how many times the order was sent back for handling again (重办).
--- The months are kept beside the instants: the aggregates and the lists behind a figure
--- select by them.
+-- The months (Beijing time) are kept beside the instants: what an order counts in.
 create table hotline_order (
     hotline_order_id integer primary key,
     order_no text not null unique,
@@ -60,11 +59,14 @@ create table hotline_order (
     created_at bigint not null,
     updated_at bigint not null
 );
-create index hotline_order_unit_due on hotline_order(unit_id, due_month);
-create index hotline_order_unit_closed on hotline_order(unit_id, closed_month);
-create index hotline_order_due on hotline_order(due_month);
-create index hotline_order_closed on hotline_order(closed_month);
+-- A list behind a figure selects a range of one of the instants (a month range is a range
+-- of instants) and pages in that instant's order: each index answers a page without a sort.
+create index hotline_order_unit_received on hotline_order(unit_id, received_at);
+create index hotline_order_unit_deadline on hotline_order(unit_id, deadline);
+create index hotline_order_unit_closed on hotline_order(unit_id, closed_at);
 create index hotline_order_received on hotline_order(received_at);
+create index hotline_order_deadline on hotline_order(deadline);
+create index hotline_order_closed on hotline_order(closed_at);
 
 -- Per unit and month, kept on import: orders received in the month; due in it (deadline)
 -- and of those closed by the deadline; closed in it and of those with the callback

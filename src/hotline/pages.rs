@@ -338,7 +338,7 @@ impl OrdersPage {
         self.o.outcome.is_some_and(|o| o.as_str() == k)
     }
     fn sort_sel(&self, k: &str) -> bool {
-        self.f.sort.as_deref().unwrap_or("received") == k
+        views::sort_key(&self.f, self.o.basis) == k
     }
     fn asc(&self) -> bool {
         self.f.dir.as_deref() == Some("asc")

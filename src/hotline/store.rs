@@ -706,9 +706,10 @@ async fn write_orders(
             sql.bind(p.o.order_no.clone());
         }
         sql.push(")");
-        let rows: Vec<Stored> = sqlx::query_as_with(&bulk_text(tx.backend(), &sql.text), sql.arguments())
-            .fetch_all(tx.conn())
-            .await?;
+        let rows: Vec<Stored> =
+            sqlx::query_as_with(&bulk_text(tx.backend(), &sql.text), sql.arguments())
+                .fetch_all(tx.conn())
+                .await?;
         for r in rows {
             stored.insert(r.order_no.clone(), r);
         }
@@ -1012,13 +1013,23 @@ mod tests {
     #[test]
     fn bulk_statements_number_their_values_as_each_backend_reads_fastest() {
         let mut sql = Sql::new("insert into t (a, b) values (");
-        sql.bind(1).push(", ").bind("x$1").push("), (").bind(2).push(", ").bind(3).push(")");
+        sql.bind(1)
+            .push(", ")
+            .bind("x$1")
+            .push("), (")
+            .bind(2)
+            .push(", ")
+            .bind(3)
+            .push(")");
         assert_eq!(
             bulk_text(Backend::Sqlite, &sql.text),
             "insert into t (a, b) values (?, ?), (?, ?)"
         );
         assert_eq!(bulk_text(Backend::Postgres, &sql.text), sql.text);
         // A dollar sign not before a digit is kept.
-        assert_eq!(bulk_text(Backend::Sqlite, "select '$x', $12"), "select '$x', ?");
+        assert_eq!(
+            bulk_text(Backend::Sqlite, "select '$x', $12"),
+            "select '$x', ?"
+        );
     }
 }

@@ -703,6 +703,22 @@ fn order_query(user: &CurrentUser, f: &OrderFilter) -> AppResult<OrderQuery> {
     })
 }
 
+/// The list's order: the one asked for, else the instant its months are read by (so a page
+/// is read along that instant's index).
+pub fn sort_key(f: &OrderFilter, basis: Basis) -> &'static str {
+    match f.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(k) => ORDER_SORTS
+            .iter()
+            .find(|(key, _)| *key == k)
+            .map_or("received", |(key, _)| key),
+        None => match basis {
+            Basis::Received => "received",
+            Basis::Due => "deadline",
+            Basis::Closed => "closed",
+        },
+    }
+}
+
 /// The first second of a month in Beijing time.
 fn month_start(month: &str) -> i64 {
     rules::parse_instant(&format!("{month}-01"), false, crate::clock::beijing()).unwrap_or(0)
@@ -727,17 +743,19 @@ fn where_clause(sql: &mut Sql, backend: crate::db::Backend, q: &OrderQuery) {
                 .push(" and o.received_at < ")
                 .bind(month_start(&next_month(&q.range.to)));
         }
+        // The months as instants: the same orders as `due_month`/`closed_month` name, read
+        // along the instant's index.
         Basis::Due => {
-            sql.push("o.due_month >= ")
-                .bind(q.range.from.clone())
-                .push(" and o.due_month <= ")
-                .bind(q.range.to.clone());
+            sql.push("o.deadline >= ")
+                .bind(month_start(&q.range.from))
+                .push(" and o.deadline < ")
+                .bind(month_start(&next_month(&q.range.to)));
         }
         Basis::Closed => {
-            sql.push("o.closed_month >= ")
-                .bind(q.range.from.clone())
-                .push(" and o.closed_month <= ")
-                .bind(q.range.to.clone());
+            sql.push("o.closed_at >= ")
+                .bind(month_start(&q.range.from))
+                .push(" and o.closed_at < ")
+                .bind(month_start(&next_month(&q.range.to)));
         }
     }
     if let Some(own) = &q.own {
@@ -784,10 +802,10 @@ pub async fn orders(
     let backend = state.db.backend;
     let mut sql = Sql::new(ORDER_SELECT);
     where_clause(&mut sql, backend, &q);
-    let col = match f.sort.as_deref().map(str::trim) {
-        Some("deadline") => "o.deadline",
-        Some("closed") => "o.closed_at",
-        Some("order_no") => "o.order_no",
+    let col = match sort_key(f, q.basis) {
+        "deadline" => "o.deadline",
+        "closed" => "o.closed_at",
+        "order_no" => "o.order_no",
         _ => "o.received_at",
     };
     let dir = if f.dir.as_deref() == Some("asc") {
@@ -827,7 +845,8 @@ pub async fn orders(
 }
 
 /// The orders behind an indicator's reading: at most `limit` of the subject's orders of the
-/// months by `basis`, those counting against the figure first.
+/// months by `against`'s basis, those counting against the figure first. Two reads along the
+/// instant's index, each stopping at the limit: no sort of a city's year of orders.
 pub async fn behind(
     state: &AppState,
     units: Option<&[i64]>,
@@ -844,15 +863,24 @@ pub async fn behind(
         own: units.map(<[i64]>::to_vec),
         q: None,
     };
-    let mut sql = Sql::new(ORDER_SELECT);
-    where_clause(&mut sql, state.db.backend, &q);
-    if against == Outcome::Dissatisfied {
-        sql.push(" and o.callback in ('satisfied', 'basic', 'dissatisfied')");
+    // The other part of the figure: closed by the deadline, or satisfied of those reached.
+    let counted = match against {
+        Outcome::Late => Outcome::OnTime,
+        _ => Outcome::Satisfied,
+    };
+    let mut out: Vec<OrderLine> = Vec::new();
+    for part in [against, counted] {
+        let left = limit - out.len() as i64;
+        if left <= 0 {
+            break;
+        }
+        let mut sql = Sql::new(ORDER_SELECT);
+        where_clause(&mut sql, state.db.backend, &q);
+        sql.push(" and ")
+            .push(part.condition())
+            .push(" limit ")
+            .bind(left);
+        out.extend(sql.fetch_all::<OrderLine>(&state.db.pool).await?);
     }
-    sql.push(&format!(
-        " order by case when {} then 0 else 1 end, o.hotline_order_id limit ",
-        against.condition()
-    ))
-    .bind(limit);
-    Ok(sql.fetch_all(&state.db.pool).await?)
+    Ok(out)
 }

@@ -401,6 +401,31 @@ async fn an_export_imports_once_and_its_rates_equal_the_orders_counted_by_hand()
     assert_eq!(imports["items"][0]["source_name"], "街道转办");
     assert_aggregates_match(&app).await;
 
+    // Every figure's count is its list's length: the lists and the aggregates agree.
+    let r = rates(&app, &admin, "year=2022").await;
+    let c = &r["total"]["counts"];
+    for (q, want) in [
+        ("basis=received", c["received"].as_i64()),
+        ("basis=due", c["due"].as_i64()),
+        ("outcome=on_time", c["on_time"].as_i64()),
+        (
+            "outcome=late",
+            c["due"]
+                .as_i64()
+                .zip(c["on_time"].as_i64())
+                .map(|(d, o)| d - o),
+        ),
+        ("basis=closed", c["closed"].as_i64()),
+        ("outcome=reached", c["reached"].as_i64()),
+        ("outcome=satisfied", c["satisfied"].as_i64()),
+        ("outcome=reopened", c["reopened"].as_i64()),
+    ] {
+        let (_, v) = app
+            .get(&admin, &format!("/api/v1/hotline/orders?year=2022&{q}"))
+            .await;
+        assert_eq!(v["total"].as_i64(), want, "{q}");
+    }
+
     // The indicators: the unit's on-time rate of 2022 with the orders behind it, those
     // against it first; the city's satisfaction rate.
     let (s, v) = app
