@@ -549,7 +549,7 @@ pub async fn read_upload(mut mp: Multipart, max: usize) -> AppResult<Upload> {
         if name == "file" {
             up.file_name = field.file_name().unwrap_or_default().to_string();
             let lower = up.file_name.to_lowercase();
-            if !lower.is_empty() && !(lower.ends_with(".xlsx") || lower.ends_with(".csv")) {
+            if !(lower.is_empty() || lower.ends_with(".xlsx") || lower.ends_with(".csv")) {
                 return Err(AppError::field(
                     "file",
                     "只支持 .xlsx 或 .csv 文件（旧版 .xls 请另存为 .xlsx）",

@@ -72,7 +72,7 @@ async fn rates(app: &TestApp, c: &Client, q: &str) -> Value {
     v
 }
 
-fn unit<'a>(r: &'a Value, id: i64) -> &'a Value {
+fn unit(r: &Value, id: i64) -> &Value {
     r["units"]
         .as_array()
         .expect("units")
