@@ -831,9 +831,14 @@ pub async fn orders(
     };
     let mut count = Sql::new("select count(*) from hotline_order o");
     where_clause(&mut count, backend, &q);
-    let total = state
+    // Remembered until an import; computed once when many callers miss together (a city's
+    // year of orders takes a while to count).
+    let key = format!("orders-count {} {:?}", count.text, count.args);
+    let total = *state
         .ext::<QueryCache>()
-        .count(&state.db, "hotline", &count)
+        .derived(&state.db, "hotline", &key, || async {
+            count.fetch_scalar(&state.db.pool).await
+        })
         .await?;
     Ok(Orders {
         rows,
