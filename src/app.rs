@@ -39,6 +39,7 @@ pub const FEATURES: &[Feature] = &[
     crate::grading::FEATURE,
     crate::pledges::FEATURE,
     crate::volunteer::FEATURE,
+    crate::hotline::FEATURE,
     crate::notify::FEATURE,
     crate::system::FEATURE,
 ];

@@ -3217,6 +3217,12 @@ pub async fn run(state: &AppState, scale: Scale) -> anyhow::Result<DemoSummary> 
         Scale::City | Scale::Province => 3_000_000,
     };
     crate::volunteer::demo::seed(state, today(), movements).await?;
+    // Work orders: 2,000,000 from city scale up (the benchmark's), as DESIGN.md's table says.
+    let orders = match scale {
+        Scale::Small => 20_000,
+        Scale::City | Scale::Province => 2_000_000,
+    };
+    crate::hotline::demo::seed(state, orders).await?;
     let accounts = create_accounts(state, &written, &password).await?;
     let graded = crate::grading::demo::seed(state, today(), SEED).await?;
     println!(

@@ -20,6 +20,7 @@ pub mod feature;
 pub mod files;
 pub mod grading;
 pub mod guidance;
+pub mod hotline;
 pub mod indicators;
 pub mod jobs;
 pub mod messages;

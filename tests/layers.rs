@@ -41,6 +41,7 @@ const FEATURES: &[&str] = &[
     "grading",
     "pledges",
     "volunteer",
+    "hotline",
     "system",
 ];
 /// What puts it all together: the app, the command line and the tools run from it.

@@ -14,6 +14,7 @@ mod establishment;
 mod fuzzing;
 mod grading;
 mod guidance;
+mod hotline;
 mod import;
 mod indicators;
 mod ledger_crash;

@@ -12,6 +12,7 @@ mod account;
 mod checkin;
 mod grading;
 mod guidance;
+mod hotline;
 mod indicators;
 mod notify;
 mod org;
@@ -368,6 +369,7 @@ async fn every_role_on_every_route() {
         checkin::rows,
         grading::rows,
         guidance::rows,
+        hotline::rows,
         indicators::rows,
         notify::rows,
         org::rows,
