@@ -99,7 +99,7 @@ pub async fn seed(state: &AppState, orders: i64) -> anyhow::Result<()> {
     // g: the order's number, unit, habit, receipt, deadline and two dice; c: closing and
     // callback from them; the outer select adds the months.
     let sql = format!(
-        "with recursive d(i) as (select 0 union all select i + 1 from d where i < {last}) \
+        "with recursive d(i) as (select cast(0 as bigint) union all select i + 1 from d where i < {last}) \
          insert into hotline_order (order_no, hotline_source_id, hotline_import_id, unit_id, unit_text, title, received_at, deadline, closed_at, reopened, callback, resolved, received_month, due_month, closed_month, created_at, updated_at) \
          select order_no, {source}, {import}, unit_id, unit_text, title, received_at, deadline, closed_at, reopened, callback, resolved, \
            {rm}, {dm}, case when closed_at is null then null else {cm} end, {t}, {t} \
