@@ -575,6 +575,39 @@ impl Sql {
     }
 }
 
+/// Writes setting `key` (the `setting` table: one text value per key) inside the caller's
+/// transaction, made on first use.
+pub async fn put_setting(
+    conn: &mut AnyConnection,
+    key: &str,
+    value: &str,
+    at: i64,
+    by: &str,
+) -> anyhow::Result<()> {
+    let n = sqlx::query(
+        "update setting set value = $1, updated_at = $2, updated_by = $3 where key = $4",
+    )
+    .bind(value.to_string())
+    .bind(at)
+    .bind(by.to_string())
+    .bind(key.to_string())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        sqlx::query(
+            "insert into setting (key, value, updated_at, updated_by) values ($1, $2, $3, $4)",
+        )
+        .bind(key.to_string())
+        .bind(value.to_string())
+        .bind(at)
+        .bind(by.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// The counter `area` of `data_version` ('orglife', 'registry'): database triggers bump it on
 /// every write to the tables behind that area's summaries, whichever instance wrote.
 ///

@@ -366,6 +366,29 @@ async fn seal_after_commit(db: &Db) -> anyhow::Result<()> {
     seal_locked(db).await.map(|_| ())
 }
 
+impl PendingRow {
+    /// The entry as the chain will hold it, not yet linked.
+    fn into_row(self) -> AuditRow {
+        AuditRow {
+            audit_id: 0,
+            at: self.at,
+            actor_user_id: self.actor_user_id,
+            actor_name: self.actor_name,
+            ip: self.ip,
+            action: self.action,
+            object_type: self.object_type,
+            object_id: self.object_id,
+            summary: self.summary,
+            before_json: self.before_json,
+            after_json: self.after_json,
+            result: self.result,
+            prev_hash: String::new(),
+            hash: String::new(),
+            mac: String::new(),
+        }
+    }
+}
+
 /// How many waiting entries one sealing transaction takes.
 const SEAL_BATCH: usize = 500;
 
@@ -417,23 +440,7 @@ async fn seal_locked(db: &Db) -> anyhow::Result<usize> {
         let n = rows.len();
         let mut last: Option<(i64, String)> = None;
         for p in rows {
-            let row = AuditRow {
-                audit_id: 0,
-                at: p.at,
-                actor_user_id: p.actor_user_id,
-                actor_name: p.actor_name,
-                ip: p.ip,
-                action: p.action,
-                object_type: p.object_type,
-                object_id: p.object_id,
-                summary: p.summary,
-                before_json: p.before_json,
-                after_json: p.after_json,
-                result: p.result,
-                prev_hash: String::new(),
-                hash: String::new(),
-                mac: String::new(),
-            };
+            let row = p.into_row();
             let prev = last.as_ref().map(|(_, h)| h.clone());
             last = Some(append_chained(&mut tx, seal.as_deref(), prev, row).await?);
         }

@@ -363,27 +363,7 @@ pub async fn save(state: &AppState, actor: &Actor, p: Policy) -> AppResult<()> {
     let t = now();
     let mut tx = state.db.begin_write().await?;
     let value = serde_json::to_string(&p).map_err(|e| AppError::Internal(e.into()))?;
-    let n = sqlx::query(
-        "update setting set value = $1, updated_at = $2, updated_by = $3 where key = $4",
-    )
-    .bind(value.clone())
-    .bind(t)
-    .bind(actor.name.clone())
-    .bind(KEY)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    if n == 0 {
-        sqlx::query(
-            "insert into setting (key, value, updated_at, updated_by) values ($1, $2, $3, $4)",
-        )
-        .bind(KEY)
-        .bind(value)
-        .bind(t)
-        .bind(actor.name.clone())
-        .execute(tx.conn())
-        .await?;
-    }
+    crate::db::put_setting(tx.conn(), KEY, &value, t, &actor.name).await?;
     tx.audit(
         actor,
         Entry::new("security.policy", "setting", KEY, "修改安全策略")

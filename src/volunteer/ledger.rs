@@ -24,29 +24,43 @@ pub fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-/// The member's account, made on first use.
-pub async fn member_account(conn: &mut AnyConnection, member_id: i64, at: i64) -> AppResult<i64> {
-    let found: Option<i64> =
-        sqlx::query_scalar("select ledger_account_id from ledger_account where member_id = $1")
-            .bind(member_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+/// The account of `owner` (`member_id` or `community_id`, its kind `member` or
+/// `community`), made on first use: looked up first, inserted only when missing.
+async fn owned_account(
+    conn: &mut AnyConnection,
+    kind: &'static str,
+    owner: i64,
+    at: i64,
+) -> AppResult<i64> {
+    let column = match kind {
+        "member" => "member_id",
+        _ => "community_id",
+    };
+    let find = format!("select ledger_account_id from ledger_account where {column} = $1");
+    let found: Option<i64> = sqlx::query_scalar(&find)
+        .bind(owner)
+        .fetch_optional(&mut *conn)
+        .await?;
     if let Some(id) = found {
         return Ok(id);
     }
-    sqlx::query(
-        "insert into ledger_account (kind, member_id, balance, created_at) values ('member', $1, 0, $2) on conflict (member_id) do nothing",
-    )
-    .bind(member_id)
+    sqlx::query(&format!(
+        "insert into ledger_account (kind, {column}, balance, created_at) values ($1, $2, 0, $3) on conflict ({column}) do nothing"
+    ))
+    .bind(kind)
+    .bind(owner)
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    Ok(
-        sqlx::query_scalar("select ledger_account_id from ledger_account where member_id = $1")
-            .bind(member_id)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(&find)
+        .bind(owner)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// The member's account, made on first use.
+pub async fn member_account(conn: &mut AnyConnection, member_id: i64, at: i64) -> AppResult<i64> {
+    owned_account(conn, "member", member_id, at).await
 }
 
 /// The member's unit, branch and account (made on first use): the places a posting is
@@ -77,27 +91,7 @@ pub async fn community_account(
     community_id: i64,
     at: i64,
 ) -> AppResult<i64> {
-    let found: Option<i64> =
-        sqlx::query_scalar("select ledger_account_id from ledger_account where community_id = $1")
-            .bind(community_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some(id) = found {
-        return Ok(id);
-    }
-    sqlx::query(
-        "insert into ledger_account (kind, community_id, balance, created_at) values ('community', $1, 0, $2) on conflict (community_id) do nothing",
-    )
-    .bind(community_id)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(
-        sqlx::query_scalar("select ledger_account_id from ledger_account where community_id = $1")
-            .bind(community_id)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+    owned_account(conn, "community", community_id, at).await
 }
 
 /// The committee's reward pool, made on first use.

@@ -96,27 +96,7 @@ pub async fn set_period_months(
     }
     let t = now();
     let mut tx = state.db.begin_write().await?;
-    let n = sqlx::query(
-        "update setting set value = $1, updated_at = $2, updated_by = $3 where key = $4",
-    )
-    .bind(m.to_string())
-    .bind(t)
-    .bind(user.username.clone())
-    .bind(PERIOD_SETTING)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    if n == 0 {
-        sqlx::query(
-            "insert into setting (key, value, updated_at, updated_by) values ($1, $2, $3, $4)",
-        )
-        .bind(PERIOD_SETTING)
-        .bind(m.to_string())
-        .bind(t)
-        .bind(user.username.clone())
-        .execute(tx.conn())
-        .await?;
-    }
+    crate::db::put_setting(tx.conn(), PERIOD_SETTING, &m.to_string(), t, &user.username).await?;
     tx.audit(
         &user.actor(),
         Entry::new(
